@@ -1,0 +1,10 @@
+/* cmd_doctor.c - placeholder until its part lands. */
+#include "cs_cmd.h"
+#include <stdio.h>
+
+int cmd_doctor(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "cardstation: %s: not built yet\n", argv[0]);
+	return CS_EXIT_FAIL;
+}

@@ -1,0 +1,45 @@
+/* main.c - the `cardstation` command: dispatch to a subcommand. */
+#include "cs_cmd.h"
+#include "cs_secret.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct subcommand {
+	const char *name;
+	int (*run)(int, char **);
+	const char *summary;
+};
+
+static const struct subcommand commands[] = {
+	{"inspect", cmd_inspect, "check a UPKI P12-bulk download pair without a card"},
+	{"doctor", cmd_doctor, "diagnose readers, pcscd, OpenSC and the machine"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cardstation COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n`cardstation COMMAND --help` tells more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (cs_secret_process_init() != 0) {
+		fprintf(stderr, "cardstation: cannot harden the process "
+		    "(core dumps, secure heap)\n");
+		return CS_EXIT_FAIL;
+	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CS_EXIT_FAIL : CS_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "cardstation: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CS_EXIT_FAIL;
+}
