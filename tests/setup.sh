@@ -1,0 +1,27 @@
+#!/bin/bash
+# Install everything the build, the demo and the test suite need, from
+# Debian 12's packages only. Idempotent; run as root on a fresh machine.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config
+	libpcsclite-dev libzip-dev libssl-dev libsqlite3-dev libusb-1.0-0-dev
+	# the card stack the station drives
+	pcscd opensc opensc-pkcs11
+	# tests: virtual reader, unit tests, tools that check our output
+	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian starts pcscd by socket activation; the tests never use it (each
+# starts its own in a private mount namespace), so it may stay as it is.
