@@ -1,10 +1,222 @@
-/* cmd_inspect.c - placeholder until its part lands. */
+/* cmd_inspect.c - `cardstation inspect`: check a download pair, no card.
+ *
+ * One line per record, then a summary; the exit status tells whether every
+ * record is usable. Records are checked one PKCS#12 at a time, so memory does
+ * not grow with the bundle. */
+#include "cs_bundle.h"
 #include "cs_cmd.h"
+#include "cs_err.h"
+#include "cs_json.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct inspect_args {
+	const char *certs, *pins;
+	bool json;
+	cs_bundle_opts opts;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cardstation inspect clientAll.zip clientAllPin.zip [options]\n"
+	    "\n"
+	    "Reads a UPKI P12-bulk download pair in memory and checks every\n"
+	    "record: index and PIN rows, access PIN, certificate serial, key,\n"
+	    "subject, institution, S/MIME mail and validity.\n"
+	    "\n"
+	    "  --institution O    the O value every certificate must carry\n"
+	    "  --json             machine-readable output\n"
+	    "  --max-entries N    archive limits (defaults sized for 20,000\n"
+	    "  --max-bytes N        people: 25000 entries, 1 GiB in all,\n"
+	    "  --max-ratio N        ratio 100 for files over 64 KiB)\n"
+	    "\n"
+	    "Exit status: 0 every record usable, 1 some refused, 2 the archives\n"
+	    "themselves were refused or the command was misused.\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '-' || *s == '\0')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct inspect_args *a)
+{
+	enum { O_INST = 256, O_JSON, O_ENTRIES, O_BYTES, O_RATIO, O_HELP };
+	static const struct option longopts[] = {
+		{"institution", required_argument, NULL, O_INST},
+		{"json", no_argument, NULL, O_JSON},
+		{"max-entries", required_argument, NULL, O_ENTRIES},
+		{"max-bytes", required_argument, NULL, O_BYTES},
+		{"max-ratio", required_argument, NULL, O_RATIO},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	cs_bundle_default_opts(&a->opts);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int bad = 0;
+
+		switch (c) {
+		case O_INST: a->opts.institution = optarg; break;
+		case O_JSON: a->json = true; break;
+		case O_ENTRIES: bad = parse_u64(optarg, &a->opts.limits.max_entries); break;
+		case O_BYTES: bad = parse_u64(optarg, &a->opts.limits.max_total);
+			if (a->opts.limits.max_entry > a->opts.limits.max_total)
+				a->opts.limits.max_entry = a->opts.limits.max_total;
+			break;
+		case O_RATIO: bad = parse_u64(optarg, &a->opts.limits.max_ratio); break;
+		case 'h': case O_HELP: usage(stdout); return 1;
+		default: usage(stderr); return -1;
+		}
+		if (bad) {
+			fprintf(stderr, "cardstation inspect: %s needs a positive "
+			    "number\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return -1;
+	}
+	a->certs = argv[optind];
+	a->pins = argv[optind + 1];
+	return 0;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+static void print_record(const struct inspect_args *a, const cs_record *r,
+    const cs_p12_info *info, cs_problem p, const char *why, bool first)
+{
+	char expiry[16];
+
+	snprintf(expiry, sizeof(expiry), "%.10s", info->not_after);
+	if (a->json) {
+		fprintf(stdout, "%s\n  {", first ? "" : ",");
+		cs_json_kv(stdout, 1, "serial", r->serial[0] ? r->serial : NULL);
+		cs_json_kv(stdout, 0, "holder", r->name);
+		cs_json_kv(stdout, 0, "mail", r->mail);
+		cs_json_kv(stdout, 0, "dn", r->dn);
+		cs_json_kv(stdout, 0, "profile", info->profile[0] ? info->profile : NULL);
+		cs_json_kv(stdout, 0, "not_after", info->not_after[0] ? info->not_after : NULL);
+		fprintf(stdout, ",\"index_line\":%zu,\"pin_line\":%zu,\"ok\":%s",
+		    r->index_line, r->pin_line, p == CS_PROBLEM_NONE ? "true" : "false");
+		cs_json_kv(stdout, 0, "problem", p == CS_PROBLEM_NONE ? NULL :
+		    cs_problem_name(p));
+		cs_json_kv(stdout, 0, "reason", p == CS_PROBLEM_NONE ? NULL : why);
+		fputc('}', stdout);
+		return;
+	}
+	printf("%s  %s  %s  %s  %s  ", or_dash(r->serial), or_dash(r->name),
+	    or_dash(r->mail), or_dash(info->profile), or_dash(expiry));
+	if (p == CS_PROBLEM_NONE)
+		printf("OK\n");
+	else
+		printf("REFUSED %s: %s\n", cs_problem_name(p), why);
+}
+
+static void print_summary(const struct inspect_args *a, size_t total,
+    size_t usable, const size_t *by)
+{
+	bool first = true;
+
+	if (a->json) {
+		printf("\n ],\n \"summary\":{\"records\":%zu,\"usable\":%zu,"
+		    "\"refused\":%zu,\"institution_checked\":%s,\"by_problem\":{",
+		    total, usable, total - usable,
+		    a->opts.institution ? "true" : "false");
+		for (int p = 1; p < CS_PROBLEM_COUNT; p++) {
+			if (by[p] == 0)
+				continue;
+			printf("%s\"%s\":%zu", first ? "" : ",", cs_problem_name(p), by[p]);
+			first = false;
+		}
+		printf("}}\n}\n");
+		return;
+	}
+	printf("\n%zu records: %zu usable, %zu refused", total, usable,
+	    total - usable);
+	for (int p = 1; p < CS_PROBLEM_COUNT; p++)
+		if (by[p] != 0) {
+			printf("%s%zu %s", first ? " (" : ", ", by[p], cs_problem_name(p));
+			first = false;
+		}
+	printf("%s\n", first ? "" : ")");
+	if (a->opts.institution == NULL)
+		printf("institution (O) not checked: give --institution\n");
+}
 
 int cmd_inspect(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "cardstation: %s: not built yet\n", argv[0]);
-	return CS_EXIT_FAIL;
+	struct inspect_args a;
+	cs_bundle *b = NULL;
+	cs_p12_providers pv;
+	char why[1024];
+	size_t usable = 0, by[CS_PROBLEM_COUNT] = {0};
+	int r;
+
+	if ((r = parse_args(argc, argv, &a)) != 0)
+		return r > 0 ? CS_EXIT_OK : CS_EXIT_FAIL;
+	if (cs_p12_init(&pv) != CS_OK) {
+		fprintf(stderr, "cardstation inspect: OpenSSL's default and legacy "
+		    "providers cannot be loaded\n");
+		return CS_EXIT_FAIL;
+	}
+	if ((r = cs_bundle_open(&b, a.certs, a.pins, &a.opts, why,
+	    sizeof(why))) != CS_OK) {
+		if (a.json) {
+			printf("{\"error\":");
+			cs_json_str(stdout, why);
+			printf("}\n");
+		}
+		fprintf(stderr, "cardstation inspect: refused: %s\n", why);
+		cs_p12_fini(&pv);
+		return CS_EXIT_FAIL;
+	}
+	if (a.json) {
+		printf("{\"certs\":");
+		cs_json_str(stdout, a.certs);
+		printf(",\"pins\":");
+		cs_json_str(stdout, a.pins);
+		printf(",\"records\":[");
+	}
+	for (size_t i = 0; i < b->nrec; i++) {
+		cs_p12 *p12 = NULL;
+		cs_p12_info info;
+		cs_problem p;
+
+		why[0] = '\0';
+		p = cs_bundle_load(b, &b->rec[i], &a.opts, &p12, &info, why,
+		    sizeof(why));
+		cs_p12_free(p12);
+		print_record(&a, &b->rec[i], &info, p, why, i == 0);
+		by[p]++;
+		usable += p == CS_PROBLEM_NONE;
+	}
+	print_summary(&a, b->nrec, usable, by);
+	r = usable == b->nrec && b->nrec > 0 ? CS_EXIT_OK : CS_EXIT_SOME;
+	cs_bundle_free(b);
+	cs_p12_fini(&pv);
+	return r;
 }
