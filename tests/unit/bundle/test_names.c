@@ -1,0 +1,124 @@
+/* test_names.c - serials beyond 64 bits and DNs rendered as UPKI writes them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+
+#include "cs_err.h"
+#include "cs_p12.h"
+
+static void serials_are_canonical_decimal_up_to_128_bits(void **state)
+{
+	char out[48];
+
+	assert_int_equal(cs_serial_canon("000123", out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "123");
+	assert_int_equal(cs_serial_canon("0", out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "0");
+	/* 2^63 - 1 and 2^128 - 1 both fit; 2^128 does not. */
+	assert_int_equal(cs_serial_canon("9223372036854775807", out, sizeof(out)), CS_OK);
+	assert_int_equal(cs_serial_canon("340282366920938463463374607431768211455",
+	    out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "340282366920938463463374607431768211455");
+	assert_int_equal(cs_serial_canon("340282366920938463463374607431768211456",
+	    out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("1234567890123456789012345678901234567890",
+	    out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("12a", out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("-5", out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("", out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("0x1F", out, sizeof(out)), CS_ERR_FORMAT);
+}
+
+static void a_certificate_serial_reads_back_in_decimal(void **state)
+{
+	X509 *x = X509_new();
+	BIGNUM *bn = NULL;
+	char out[48];
+
+	assert_true(BN_dec2bn(&bn, "170141183460469231731687303715884105727") > 0);
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	assert_int_equal(cs_serial_of_cert(x, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "170141183460469231731687303715884105727");
+	assert_int_equal(cs_serial_of_cert(x, out, 10), CS_ERR_FORMAT);
+	BN_free(bn);
+	X509_free(x);
+}
+
+static X509_NAME *name_of(const char *const *kv)
+{
+	X509_NAME *n = X509_NAME_new();
+
+	for (; kv[0] != NULL; kv += 2)
+		assert_int_equal(X509_NAME_add_entry_by_txt(n, kv[0], MBSTRING_UTF8,
+		    (const unsigned char *)kv[1], -1, -1, 0), 1);
+	return n;
+}
+
+static void dn_is_cn_first_and_commas_stay_unescaped(void **state)
+{
+	/* Certificates store C first; the index writes CN first. */
+	static const char *const kv[] = {"C", "JP", "L", "Academe",
+	    "O", "National Institute of Informatics, Academe Campus",
+	    "OU", "12345678", "CN", "KOKURITSU HANAKO", NULL};
+	X509_NAME *n = name_of(kv);
+	char out[256];
+
+	assert_int_equal(cs_dn_render(n, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "CN=KOKURITSU HANAKO,OU=12345678,"
+	    "O=National Institute of Informatics, Academe Campus,L=Academe,C=JP");
+	assert_int_equal(cs_dn_render(n, out, 20), CS_ERR_LIMIT);
+	X509_NAME_free(n);
+}
+
+static void smime_dn_is_the_mail_alone(void **state)
+{
+	static const char *const kv[] = {"CN", "hanako@example.ac.jp", NULL};
+	X509_NAME *n = name_of(kv);
+	char out[256];
+
+	assert_int_equal(cs_dn_render(n, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "CN=hanako@example.ac.jp");
+	X509_NAME_free(n);
+}
+
+static void utf8_values_render_as_utf8(void **state)
+{
+	static const char *const kv[] = {"C", "JP", "CN", "髙﨑 花子", NULL};
+	X509_NAME *n = name_of(kv);
+	char out[256];
+
+	assert_int_equal(cs_dn_render(n, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "CN=髙﨑 花子,C=JP");
+	X509_NAME_free(n);
+}
+
+static void problem_names_are_stable(void **state)
+{
+	assert_string_equal(cs_problem_name(CS_PROBLEM_WRONG_PIN), "wrong-pin");
+	assert_string_equal(cs_problem_name(CS_PROBLEM_SMIME_MAIL_MISMATCH),
+	    "smime-mail-mismatch");
+	for (int p = 0; p < CS_PROBLEM_COUNT; p++)
+		assert_non_null(cs_problem_name(p));
+	assert_string_equal(cs_problem_name(CS_PROBLEM_COUNT), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(serials_are_canonical_decimal_up_to_128_bits),
+		cmocka_unit_test(a_certificate_serial_reads_back_in_decimal),
+		cmocka_unit_test(dn_is_cn_first_and_commas_stay_unescaped),
+		cmocka_unit_test(smime_dn_is_the_mail_alone),
+		cmocka_unit_test(utf8_values_render_as_utf8),
+		cmocka_unit_test(problem_names_are_stable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
