@@ -1,0 +1,14 @@
+#!/bin/bash
+# Set up a fresh Debian 12 machine (as root) and run the whole test suite:
+# a warnings-as-errors ASan+UBSan build, then every ctest test but the
+# benchmarks. CI (.ci/run) runs exactly this.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${CS_BUILD_DIR:-$src/build-ci}
+
+"$src/tests/setup.sh"
+cmake -S "$src" -B "$build" -DCS_WERROR=ON -DCS_SANITIZE=ON \
+	-DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" -LE bench "$@"
