@@ -11,6 +11,8 @@ PACKAGES=(
 	pcscd opensc opensc-pkcs11
 	# tests: virtual reader, unit tests, tools that check our output
 	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux
+	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
+	umockdev udev duktape
 )
 
 missing=()
