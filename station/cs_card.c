@@ -1,0 +1,186 @@
+/* cs_card.c - ATR, GlobalPlatform CPLC and applet probing over PC/SC. */
+#include "cs_card.h"
+#include "cs_err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* GlobalPlatform card manager AIDs: GP 2.1.1+ ISD, then the older one. */
+static const char *const ISD_AIDS[] = {"A000000151000000", "A000000003000000"};
+
+int cs_hex_decode(const char *hex, unsigned char *out, size_t outcap,
+    size_t *outlen)
+{
+	size_t n = 0;
+
+	while (*hex != '\0') {
+		unsigned int b;
+
+		if (*hex == ':' || *hex == ' ') {
+			hex++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)hex[0]) ||
+		    !isxdigit((unsigned char)hex[1]) || n == outcap ||
+		    sscanf(hex, "%2x", &b) != 1)
+			return CS_ERR_FORMAT;
+		out[n++] = (unsigned char)b;
+		hex += 2;
+	}
+	*outlen = n;
+	return CS_OK;
+}
+
+void cs_hex_encode(const unsigned char *in, size_t len, char *out, size_t outcap)
+{
+	size_t i;
+
+	for (i = 0; i < len && 2 * i + 2 < outcap; i++)
+		snprintf(out + 2 * i, 3, "%02X", in[i]);
+	out[outcap ? (2 * i < outcap ? 2 * i : outcap - 1) : 0] = '\0';
+}
+
+void cs_card_cplc_serial(const unsigned char c[42], char *out, size_t outlen)
+{
+	/* IC fabricator (0-1), IC type (2-3), IC serial number (12-15). */
+	snprintf(out, outlen, "%02X%02X-%02X%02X-%02X%02X%02X%02X", c[0], c[1],
+	    c[2], c[3], c[12], c[13], c[14], c[15]);
+}
+
+/* One command; follows 61xx (GET RESPONSE) and 6Cxx (wrong Le). */
+static int transmit(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
+    size_t len, unsigned char *resp, size_t *resplen, unsigned short *sw)
+{
+	const SCARD_IO_REQUEST *pci = proto == SCARD_PROTOCOL_T0 ?
+	    SCARD_PCI_T0 : SCARD_PCI_T1;
+	unsigned char cmd[5 + 255 + 1];
+	DWORD rl;
+	size_t got = 0;
+
+	if (len > sizeof(cmd))
+		return CS_ERR_USAGE;
+	memcpy(cmd, apdu, len);
+	for (int round = 0; round < 8; round++) {
+		unsigned char buf[258];
+
+		rl = sizeof(buf);
+		if (SCardTransmit(h, pci, cmd, (DWORD)len, NULL, buf, &rl) !=
+		    SCARD_S_SUCCESS || rl < 2)
+			return CS_ERR_CARD;
+		*sw = (unsigned short)(buf[rl - 2] << 8 | buf[rl - 1]);
+		if (got + rl - 2 > *resplen)
+			return CS_ERR_LIMIT;
+		memcpy(resp + got, buf, rl - 2);
+		got += rl - 2;
+		if ((*sw >> 8) == 0x61) {
+			unsigned char gr[5] = {0x00, 0xC0, 0x00, 0x00, (unsigned char)*sw};
+
+			memcpy(cmd, gr, 5);
+			len = 5;
+		} else if ((*sw >> 8) == 0x6C) {
+			cmd[len - 1] = (unsigned char)*sw;
+		} else {
+			*resplen = got;
+			return CS_OK;
+		}
+	}
+	return CS_ERR_CARD;
+}
+
+static int select_aid(SCARDHANDLE h, DWORD proto, const char *aid_hex,
+    unsigned short *sw)
+{
+	unsigned char apdu[5 + 16 + 1] = {0x00, 0xA4, 0x04, 0x00};
+	unsigned char resp[256];
+	size_t aidlen, rl = sizeof(resp);
+
+	if (cs_hex_decode(aid_hex, apdu + 5, 16, &aidlen) != CS_OK || aidlen < 5)
+		return CS_ERR_USAGE;
+	apdu[4] = (unsigned char)aidlen;
+	apdu[5 + aidlen] = 0x00;
+	return transmit(h, proto, apdu, 5 + aidlen + 1, resp, &rl, sw);
+}
+
+static int connect_shared(SCARDCONTEXT ctx, const char *reader, SCARDHANDLE *h,
+    DWORD *proto, char *why, size_t whylen)
+{
+	LONG rv = SCardConnect(ctx, reader, SCARD_SHARE_SHARED,
+	    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
+
+	if (rv != SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "%s: cannot connect to the card: %s", reader,
+		    pcsc_stringify_error(rv));
+		return rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD ?
+		    CS_ERR_NOTFOUND : CS_ERR_CARD;
+	}
+	return CS_OK;
+}
+
+int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
+    char *why, size_t whylen)
+{
+	static const unsigned char get_cplc[] = {0x80, 0xCA, 0x9F, 0x7F, 0x00};
+	SCARDHANDLE h;
+	DWORD proto, state, atrlen = 33, namelen = 0;
+	unsigned char atr[33], resp[256];
+	unsigned short sw = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = connect_shared(ctx, reader, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	/* The probe is one transaction: no other process talks in between. */
+	if (SCardBeginTransaction(h) != SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "%s: the card is held by another process", reader);
+		SCardDisconnect(h, SCARD_LEAVE_CARD);
+		return CS_ERR_CARD;
+	}
+	if (SCardStatus(h, NULL, &namelen, &state, &proto, atr, &atrlen) ==
+	    SCARD_S_SUCCESS)
+		cs_hex_encode(atr, atrlen, out->atr, sizeof(out->atr));
+	r = CS_ERR_CARD;
+	for (size_t i = 0; i < sizeof(ISD_AIDS) / sizeof(ISD_AIDS[0]); i++) {
+		size_t rl = sizeof(resp);
+
+		if ((r = select_aid(h, proto, ISD_AIDS[i], &sw)) != CS_OK)
+			break;
+		if (sw != 0x9000)
+			continue;
+		r = transmit(h, proto, get_cplc, sizeof(get_cplc), resp, &rl, &sw);
+		/* 9F 7F 2A, then the 42 bytes of CPLC data */
+		if (r == CS_OK && sw == 0x9000 && rl >= 45 && resp[0] == 0x9F &&
+		    resp[1] == 0x7F && resp[2] >= 42) {
+			cs_card_cplc_serial(resp + 3, out->chip_serial,
+			    sizeof(out->chip_serial));
+			cs_hex_encode(resp + 3, 42, out->cplc, sizeof(out->cplc));
+		}
+		break;
+	}
+	SCardEndTransaction(h, SCARD_LEAVE_CARD);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	if (r == CS_ERR_CARD) {
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		return r;
+	}
+	return CS_OK;
+}
+
+int cs_card_has_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
+    int *present, char *why, size_t whylen)
+{
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	*present = 0;
+	if ((r = connect_shared(ctx, reader, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	if ((r = select_aid(h, proto, aid_hex, &sw)) == CS_OK)
+		*present = sw == 0x9000;
+	else
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	return r;
+}

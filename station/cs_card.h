@@ -1,0 +1,37 @@
+/* cs_card.h - what a card says about itself before OpenSC touches it.
+ *
+ * A few APDUs over PC/SC, in a shared connection that leaves the card as it
+ * was: the ATR, the chip serial from the GlobalPlatform CPLC (GET DATA 9F7F
+ * on the card manager) and which applets answer SELECT. The card profile is
+ * chosen from this, and the journal binds the chip serial to the
+ * certificate. */
+#ifndef CS_CARD_H
+#define CS_CARD_H
+
+#include <stddef.h>
+
+#include <PCSC/winscard.h>
+
+typedef struct cs_card_id {
+	char atr[2 * 33 + 1];      /* hex */
+	char chip_serial[32];      /* "FFFF-TTTT-SSSSSSSS" from CPLC, or "" */
+	char cplc[2 * 42 + 1];     /* the whole CPLC, hex, for the journal */
+} cs_card_id;
+
+/* Connect shared, read ATR and CPLC, disconnect leaving the card powered. */
+int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
+    char *why, size_t whylen);
+
+/* Whether an applet with this AID (hex) answers SELECT on the card. */
+int cs_card_has_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
+    int *present, char *why, size_t whylen);
+
+/* Render the chip serial of a 42-byte CPLC. */
+void cs_card_cplc_serial(const unsigned char cplc[42], char *out, size_t outlen);
+
+/* hex <-> bytes helpers used by profiles and the journal. */
+int cs_hex_decode(const char *hex, unsigned char *out, size_t outcap,
+    size_t *outlen);
+void cs_hex_encode(const unsigned char *in, size_t len, char *out, size_t outcap);
+
+#endif
