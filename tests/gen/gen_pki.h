@@ -1,0 +1,50 @@
+/* gen_pki.h - the private test CA, a pool of reusable keys, and each
+ * person's certificate and PKCS#12. */
+#ifndef GEN_PKI_H
+#define GEN_PKI_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+
+#include "gen_people.h"
+
+/* Default and legacy providers (RC2-40 lives in legacy); kept to be
+ * unloaded by gen_pki_fini. */
+typedef struct gen_providers {
+	OSSL_PROVIDER *dflt, *legacy;
+} gen_providers;
+
+int gen_pki_init(gen_providers *pv);
+void gen_pki_fini(gen_providers *pv);
+
+typedef struct gen_pki {
+	EVP_PKEY *ca_key;
+	X509 *ca_cert;
+	/* RSA-2048 generation costs ~0.1 s per key: a few are made and every
+	 * person reuses one, so 20,000 people take seconds. */
+	EVP_PKEY **pool;
+	unsigned npool;
+	time_t today;       /* midnight UTC: same seed, same day, same dates */
+	const char *o;      /* the institution's O */
+	const char *foreign_o;
+} gen_pki;
+
+int gen_pki_new(gen_pki *k, unsigned npool, const char *o, time_t now);
+void gen_pki_free(gen_pki *k);
+
+/* The DN column for p, CN first as the service writes it (before breaks
+ * that change the column alone). */
+void gen_pki_dn(const gen_pki *k, const gen_person *p, char *out, size_t cap);
+
+/* p's certificate and PKCS#12 (DER, malloc'ed) with every break that lives
+ * inside the file applied. */
+int gen_pki_p12(const gen_pki *k, const gen_person *p, unsigned char **der,
+    size_t *len);
+
+int gen_pki_write_ca(const gen_pki *k, const char *path);
+
+#endif
