@@ -1,0 +1,275 @@
+/* main.c - cardsim: a virtual IsoApplet JavaCard in a vpcd reader.
+ *
+ *   cardsim --create FILE --serial HEX
+ *   cardsim --port P --image FILE [--host H] [--latency real|none]
+ *           [--baud N] [--trace FILE|-] [--stats FILE]
+ *           [--pull-after N] [--fail-write N]
+ *
+ * The card stays in the reader until SIGTERM/SIGINT (card removed, exit
+ * 0), until vpcd closes the connection (exit 0), or until --pull-after
+ * pulls it (exit 3). */
+#include "sim.h"
+#include "sim_applet.h"
+#include "sim_card.h"
+#include "sim_image.h"
+#include "sim_latency.h"
+#include "sim_trace.h"
+#include "sim_vpcd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_PULLED 3
+
+/* jcardsim's default ATR (a JCOP 31/36K): the simulator the reference
+ * APDU counts were taken with shows OpenSC this ATR. */
+static const uint8_t default_atr[] = {0x3B, 0xFA, 0x18, 0x00, 0x00, 0x81,
+    0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x33, 0x31, 0x56, 0x32, 0x33,
+    0x32, 0x98};
+
+struct opts {
+	const char *create;
+	const char *serial;
+	const char *image;
+	const char *host;
+	int port;
+	const char *latency;
+	double baud;
+	const char *trace;
+	const char *stats;
+	unsigned long pull_after;
+	unsigned long fail_write;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: cardsim --create FILE --serial HEX\n"
+	    "       cardsim --port P --image FILE [--host H] "
+	    "[--latency real|none] [--baud N]\n"
+	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
+	    "[--fail-write N]\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"create", required_argument, NULL, 'c'},
+		{"serial", required_argument, NULL, 's'},
+		{"image", required_argument, NULL, 'i'},
+		{"port", required_argument, NULL, 'p'},
+		{"host", required_argument, NULL, 'H'},
+		{"latency", required_argument, NULL, 'l'},
+		{"baud", required_argument, NULL, 'b'},
+		{"trace", required_argument, NULL, 't'},
+		{"stats", required_argument, NULL, 'S'},
+		{"pull-after", required_argument, NULL, 'P'},
+		{"fail-write", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->host = "127.0.0.1";
+	o->latency = "none";
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->create = optarg; break;
+		case 's': o->serial = optarg; break;
+		case 'i': o->image = optarg; break;
+		case 'p': o->port = atoi(optarg); break;
+		case 'H': o->host = optarg; break;
+		case 'l': o->latency = optarg; break;
+		case 'b': o->baud = atof(optarg); break;
+		case 't': o->trace = optarg; break;
+		case 'S': o->stats = optarg; break;
+		case 'P': o->pull_after = strtoul(optarg, NULL, 10); break;
+		case 'F': o->fail_write = strtoul(optarg, NULL, 10); break;
+		default: return SIM_ERR_USAGE;
+		}
+	}
+	if (optind != argc)
+		return SIM_ERR_USAGE;
+	if (o->create != NULL)
+		return o->serial != NULL && o->image == NULL ? SIM_OK :
+		    SIM_ERR_USAGE;
+	if (o->image == NULL || o->port <= 0 || o->port > 65535)
+		return SIM_ERR_USAGE;
+	if (strcmp(o->latency, "real") != 0 && strcmp(o->latency, "none") != 0)
+		return SIM_ERR_USAGE;
+	return SIM_OK;
+}
+
+static int create(const struct opts *o)
+{
+	struct sim_card c;
+	uint8_t serial[SIM_SERIAL_LEN];
+	int r;
+
+	if (sim_image_parse_serial(o->serial, serial) != SIM_OK) {
+		fprintf(stderr, "cardsim: --serial takes 1 to %d bytes of hex\n",
+		    SIM_SERIAL_LEN);
+		return EXIT_FAILURE;
+	}
+	if (sim_card_init_blank(&c, serial) != SIM_OK)
+		return EXIT_FAILURE;
+	r = sim_image_save(&c, o->create);
+	sim_card_free(&c);
+	if (r != SIM_OK) {
+		perror("cardsim: writing the card image");
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+/* One command: fault injection, the card, persistence, the latency. */
+static int handle_apdu(struct sim_card *c, const struct opts *o,
+    const struct sim_latency *lat, struct sim_trace *t, const uint8_t *cmd,
+    size_t len, uint8_t *out, size_t *out_len)
+{
+	struct sim_resp r;
+	int is_write, ec;
+	double ms;
+
+	c->dirty = 0;
+	c->eeprom_bytes = 0;
+	c->crypto_ops = 0;
+	c->keygen_ops = 0;
+	is_write = len >= 2 && c->selected == SIM_SEL_ISOAPPLET &&
+	    sim_applet_is_write(cmd[1]);
+	if (is_write)
+		t->st.writes++;
+	if (is_write && o->fail_write != 0 && t->st.writes == o->fail_write) {
+		/* The EEPROM write fails: nothing changes on the card. */
+		r.len = 0;
+		r.sw = SW_MEMORY_FAILURE;
+	} else {
+		sim_card_apdu(c, cmd, len, &r);
+	}
+	/* Commit to "EEPROM" before the card answers, as a card does. */
+	if (c->dirty && sim_image_save(c, o->image) != SIM_OK) {
+		perror("cardsim: saving the card image");
+		return SIM_ERR_IO;
+	}
+	ec = c->key[c->key_ref].type == SIM_KEY_EC;
+	ms = sim_latency_cost(lat, len, r.len + 2, c->eeprom_bytes,
+	    c->crypto_ops, ec, c->keygen_ops);
+	sim_latency_wait(ms);
+	memcpy(out, r.data, r.len);
+	out[r.len] = (uint8_t)(r.sw >> 8);
+	out[r.len + 1] = (uint8_t)r.sw;
+	*out_len = r.len + 2;
+	sim_trace_apdu(t, cmd, len, r.data, r.len, r.sw, ms);
+	sim_trace_write_stats(t);
+	return SIM_OK;
+}
+
+static int run(const struct opts *o)
+{
+	struct sim_card c;
+	struct sim_latency lat;
+	struct sim_trace t;
+	sigset_t block, waitmask;
+	uint8_t in[65536], out[512];
+	size_t len, out_len;
+	int fd = -1, r, ret = EXIT_FAILURE;
+
+	/* Signals wait until we are idle in ppoll: a removal never cuts a
+	 * command (or an image write) in half. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGHUP);
+
+	sim_latency_defaults(&lat, strcmp(o->latency, "real") == 0);
+	if (o->baud > 0)
+		lat.baud = o->baud;
+	if (sim_image_load(&c, o->image) != SIM_OK) {
+		fprintf(stderr, "cardsim: cannot load card image %s\n",
+		    o->image);
+		return EXIT_FAILURE;
+	}
+	if (sim_trace_open(&t, o->trace, o->stats) != SIM_OK) {
+		perror("cardsim: trace");
+		goto out;
+	}
+	sim_trace_write_stats(&t);
+	if (sim_vpcd_connect(o->host, o->port, &fd) != SIM_OK) {
+		fprintf(stderr, "cardsim: no vpcd reader at %s:%d\n", o->host,
+		    o->port);
+		goto out;
+	}
+	sim_trace_event(&t, "inserted");
+	for (;;) {
+		r = sim_vpcd_recv(fd, &waitmask, in, sizeof(in), &len);
+		if (r == SIM_VPCD_SIGNAL || r == SIM_VPCD_EOF) {
+			sim_trace_event(&t, r == SIM_VPCD_EOF ?
+			    "reader closed" : "removed");
+			ret = EXIT_SUCCESS;
+			break;
+		}
+		if (r != SIM_OK || len == 0)
+			break;
+		if (len == 1) {
+			switch (in[0]) {
+			case SIM_VPCD_POWER_ON:
+				t.st.power_ons++;
+				sim_card_reset(&c);
+				break;
+			case SIM_VPCD_RESET:
+				t.st.resets++;
+				sim_card_reset(&c);
+				break;
+			case SIM_VPCD_POWER_OFF:
+				sim_card_reset(&c);
+				break;
+			case SIM_VPCD_GET_ATR:
+				r = sim_vpcd_send(fd, default_atr,
+				    sizeof(default_atr));
+				break;
+			default:
+				break;
+			}
+			if (r != SIM_OK)
+				break;
+			continue;
+		}
+		if (handle_apdu(&c, o, &lat, &t, in, len, out, &out_len) !=
+		    SIM_OK || sim_vpcd_send(fd, out, out_len) != SIM_OK)
+			break;
+		if (o->pull_after != 0 && t.st.apdus >= o->pull_after) {
+			sim_trace_event(&t, "pulled (--pull-after)");
+			ret = EXIT_PULLED;
+			break;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	sim_trace_write_stats(&t);
+	sim_trace_close(&t);
+	sim_card_free(&c);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+
+	if (parse_opts(argc, argv, &o) != SIM_OK) {
+		usage();
+		return EXIT_FAILURE;
+	}
+	if (o.create != NULL)
+		return create(&o);
+	return run(&o);
+}
