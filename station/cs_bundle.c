@@ -264,7 +264,9 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	struct pinrow key = {.dn = r->dn, .mail = r->mail}, *p;
 	struct p12entry ekey, *e;
 
-	if (r->problem != CS_PROBLEM_NONE)
+	/* Rows refused already (a duplicate serial) still claim their PIN row
+	 * and file, so that those are not reported a second time. */
+	if (r->problem == CS_PROBLEM_MALFORMED_ROW)
 		return CS_OK;
 	p = bsearch(&key, j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
 	/* Two rows for one key would be ambiguous: take the first unused. */
@@ -274,7 +276,8 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	    pinrow_cmp(p + 1, &key) == 0)
 		p++;
 	snprintf(ekey.serial, sizeof(ekey.serial), "%s", r->serial);
-	e = bsearch(&ekey, j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
+	e = r->serial[0] == '\0' ? NULL :
+	    bsearch(&ekey, j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
 	if (e != NULL) {
 		e->used = true;
 		r->p12 = e->entry;

@@ -181,6 +181,13 @@ cs_problem cs_p12_open(const unsigned char *der, size_t len, const char *pin,
 		openssl_reason(why, whylen, "the PKCS#12 cannot be decrypted");
 		goto out;
 	}
+	/* PKCS12_parse pairs key and certificate by localKeyID; a file whose
+	 * key is not its certificate's leaves the certificate among the CAs.
+	 * Take the end-entity certificate anyway: the key check names the
+	 * real problem. */
+	for (int i = 0; r->cert == NULL && i < sk_X509_num(r->chain); i++)
+		if (X509_check_ca(sk_X509_value(r->chain, i)) == 0)
+			r->cert = sk_X509_delete(r->chain, i);
 	if (r->key == NULL || r->cert == NULL) {
 		snprintf(why, whylen, "the PKCS#12 holds no %s",
 		    r->key == NULL ? "private key" : "certificate");
