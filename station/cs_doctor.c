@@ -781,12 +781,23 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			continue;
 		}
 		if (e == NULL) {
+			char bundles[256] = "";
+			size_t off = 0;
+
+			/* Name the Info.plist files that were asked. */
+			for (size_t i = 0; i < drv->n && off < sizeof(bundles);
+			    i++)
+				if (i == 0 || strcmp(drv->e[i].bundle,
+				    drv->e[i - 1].bundle) != 0)
+					off += (size_t)snprintf(bundles + off,
+					    sizeof(bundles) - off, "%s%s %s",
+					    off ? ", " : "", drv->e[i].bundle,
+					    drv->e[i].version);
 			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", "USB "
-			    "smart-card reader %s has no PC/SC driver: no "
-			    "driver bundle in the drivers directory lists "
-			    "%04x:%04x (%zu bundle%s read)", label, d->vid,
-			    d->pid, drv->nbundles, drv->nbundles == 1 ? "" :
-			    "s");
+			    "smart-card reader %s has no PC/SC driver: the "
+			    "Info.plist of no installed driver (%s) lists "
+			    "%04x:%04x", label, bundles[0] ? bundles : "none",
+			    d->vid, d->pid);
 			cs_finding_todo(f, "this model is not in the installed "
 			    "CCID driver's list: use a supported reader, a "
 			    "newer libccid, or the vendor's PC/SC driver");

@@ -72,6 +72,17 @@ static int count_ccid(libusb_device *ldev)
 	return n;
 }
 
+/* Sort by position so that output follows the sockets, not libusb's
+ * order (which is the reverse of the kernel's). */
+static int by_position(const void *a, const void *b)
+{
+	const cs_usb_dev *x = a, *y = b;
+
+	if (x->bus != y->bus)
+		return x->bus < y->bus ? -1 : 1;
+	return strcmp(x->position, y->position);
+}
+
 int cs_usb_enumerate(cs_usb_list *out, char *msg, size_t msglen)
 {
 	libusb_context *ctx = NULL;
@@ -133,6 +144,8 @@ int cs_usb_enumerate(cs_usb_list *out, char *msg, size_t msglen)
 		}
 		out->n++;
 	}
+	if (out->n > 1)
+		qsort(out->dev, out->n, sizeof(*out->dev), by_position);
 out:
 	if (devs != NULL)
 		libusb_free_device_list(devs, 1);
