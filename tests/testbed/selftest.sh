@@ -17,14 +17,18 @@ done
 [ "$(stat -f -c %T /run/pcscd)" = tmpfs ]
 
 if [ -x "$TB_CARDSIM" ]; then
-	tb_card_create "$TB_DIR/a.img" 0102030405
-	tb_card_create "$TB_DIR/b.img" 0A0B0C0D0E
+	tb_card_create "$TB_DIR/a.img" 01020304
+	tb_card_create "$TB_DIR/b.img" 0A0B0C0D
 	tb_insert 1 "$TB_DIR/a.img"
 	tb_wait 0 absent
 	opensc-tool -r "$(tb_reader 1)" -a | grep -q '^3b'
 	tb_swap 1 "$TB_DIR/b.img"
 	tb_wait 1 present
 	tb_insert 2 "$TB_DIR/a.img"
+	# Each reader sees only its own card (vpcd entries must not share
+	# state: see testbed's per-pair driver copies).
+	tb_wait 0 absent
+	opensc-tool -r "$(tb_reader 2)" -n | grep -qx "Javacard with IsoApplet"
 	tb_remove 1
 	tb_remove 2
 	tb_wait 2 absent
