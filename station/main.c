@@ -14,6 +14,7 @@ struct subcommand {
 static const struct subcommand commands[] = {
 	{"inspect", cmd_inspect, "check a UPKI P12-bulk download pair without a card"},
 	{"doctor", cmd_doctor, "diagnose readers, pcscd, OpenSC and the machine"},
+	{"log", cmd_log, "search and export the journal; `log check` finds tampering"},
 };
 
 static void usage(FILE *f)

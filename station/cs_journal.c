@@ -1,0 +1,765 @@
+/* cs_journal.c - opening the journal, its schema, transactions, runs. */
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_journal_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a writer waits for another connection's transaction. Writes
+ * are short (one row and one event), so this is generous on purpose: a
+ * reader worker must not give up because a neighbour fsyncs. */
+#define BUSY_TIMEOUT_MS 30000
+
+const char *const jr_run_states[3] = {"open", "done", "cancelled"};
+const char *const jr_modes[2] = {"queue", "pairing"};
+const char *const jr_rec_states[5] = {
+	"refused", "queued", "claimed", "done", "revoked"};
+const char *const jr_card_states[6] = {
+	"blank", "partial", "issued", "wiped", "lost", "returned"};
+const char *const jr_outcomes[6] = {
+	"writing", "verified", "failed", "interrupted", "wiped", "revoked"};
+
+/* Schema migrations: entry k takes a journal from version k to k + 1.
+ * Never edit a released entry; append one. A column added to runs,
+ * records, cards or issuances must be added to its snapshot too
+ * (cs_journal_chain.c), or `log check` cannot see edits of it. */
+static const char *const MIGRATIONS[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" created TEXT NOT NULL,"
+	" certs_zip TEXT, pins_zip TEXT, certs_sha256 TEXT, pins_sha256 TEXT,"
+	" profile TEXT,"
+	" mode TEXT NOT NULL CHECK (mode IN ('queue', 'pairing')),"
+	" operator TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('open', 'done', 'cancelled')));"
+	"CREATE TABLE cards ("
+	" id INTEGER PRIMARY KEY,"
+	" chip_serial TEXT UNIQUE COLLATE NOCASE,"
+	" pkcs15_serial TEXT, printed_no TEXT, atr TEXT, model TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('blank', 'partial', 'issued',"
+	"  'wiped', 'lost', 'returned')),"
+	" first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+	"CREATE INDEX cards_printed ON cards(printed_no);"
+	"CREATE TABLE records ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" seq INTEGER NOT NULL,"
+	/* up to 128 bits: decimal text, never an integer column */
+	" serial TEXT CHECK (serial IS NULL OR"
+	"  (serial <> '' AND serial NOT GLOB '*[^0-9]*')),"
+	" holder TEXT, mail TEXT, dn TEXT, staff_no TEXT, profile TEXT,"
+	" not_after TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('refused', 'queued', 'claimed',"
+	"  'done', 'revoked')),"
+	" problem TEXT, reason TEXT, claimed_by TEXT,"
+	" pending_card_id INTEGER REFERENCES cards(id),"
+	" card_id INTEGER REFERENCES cards(id),"
+	" UNIQUE (run_id, seq));"
+	/* A refused duplicate may repeat a serial; live records may not. */
+	"CREATE UNIQUE INDEX records_serial ON records(run_id, serial)"
+	" WHERE serial IS NOT NULL AND state <> 'refused';"
+	"CREATE INDEX records_queue ON records(run_id, state, seq);"
+	"CREATE TABLE issuances ("
+	" id INTEGER PRIMARY KEY,"
+	" record_id INTEGER NOT NULL REFERENCES records(id),"
+	" card_id INTEGER NOT NULL REFERENCES cards(id),"
+	" cert_serial TEXT NOT NULL CHECK (cert_serial <> '' AND"
+	"  cert_serial NOT GLOB '*[^0-9]*'),"
+	" holder TEXT, mail TEXT, reader TEXT, operator TEXT,"
+	" started TEXT NOT NULL, finished TEXT,"
+	" outcome TEXT NOT NULL CHECK (outcome IN ('writing', 'verified',"
+	"  'failed', 'interrupted', 'wiped', 'revoked')),"
+	" reason TEXT);"
+	/* The database itself refuses one certificate on two live cards. */
+	"CREATE UNIQUE INDEX issuances_live_cert ON issuances(cert_serial)"
+	" WHERE outcome IN ('writing', 'verified');"
+	"CREATE INDEX issuances_card ON issuances(card_id);"
+	"CREATE INDEX issuances_record ON issuances(record_id);"
+	"CREATE INDEX issuances_serial ON issuances(cert_serial);"
+	/* No foreign keys: the audit trail must outlive anything. */
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" at TEXT NOT NULL,"
+	" run_id INTEGER, record_id INTEGER, card_id INTEGER,"
+	" reader TEXT, operator TEXT,"
+	" kind TEXT NOT NULL, detail TEXT NOT NULL,"
+	" prev_hash TEXT NOT NULL, hash TEXT NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)JR_N(MIGRATIONS))
+
+void jr_now(char buf[JR_TIME_LEN])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, JR_TIME_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, JR_TIME_LEN - n, ".%03dZ",
+	    (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+void jr_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+static int bind_va(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int rc = SQLITE_OK;
+
+	for (int k = 1; fmt != NULL && fmt[k - 1] != '\0' && rc == SQLITE_OK; k++) {
+		switch (fmt[k - 1]) {
+		case 'i':
+			rc = sqlite3_bind_int64(st, k, va_arg(ap, int64_t));
+			break;
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+
+			rc = v ? sqlite3_bind_int64(st, k, v) : sqlite3_bind_null(st, k);
+			break;
+		}
+		case 's':
+			rc = sqlite3_bind_text(st, k, va_arg(ap, const char *), -1,
+			    SQLITE_TRANSIENT);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	return rc;
+}
+
+int jr_prepare(cs_journal *j, sqlite3_stmt **st, const char *sql,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	*st = NULL;
+	if ((rc = sqlite3_prepare_v2(j->db, sql, -1, st, NULL)) != SQLITE_OK)
+		return rc;
+	va_start(ap, fmt);
+	rc = bind_va(*st, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+int jr_run(cs_journal *j, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	va_start(ap, fmt);
+	rc = bind_va(st, fmt, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int jr_err(cs_journal *j, int rc, char *why, size_t whylen, const char *doing)
+{
+	const char *msg = j && j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc);
+
+	jr_why(why, whylen, "journal: %s: %s", doing, msg);
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return CS_OK;
+	case SQLITE_NOMEM:
+		return CS_ERR_NOMEM;
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return CS_ERR_MISMATCH;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return CS_ERR_NOTFOUND;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return CS_ERR_USAGE;
+	case SQLITE_READONLY:
+		return CS_ERR_STATE;
+	}
+	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
+	    (rc & 0xff) == SQLITE_FULL)
+		return CS_ERR_IO;
+	return CS_ERR_DB;
+}
+
+bool jr_writable(cs_journal *j, char *why, size_t whylen)
+{
+	if (!j->rdonly)
+		return true;
+	jr_why(why, whylen, "journal opened read-only");
+	return false;
+}
+
+int jr_tx_enter(cs_journal *j, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!jr_writable(j, why, whylen))
+		return CS_ERR_STATE;
+	rc = sqlite3_exec(j->db, j->in_tx ? "SAVEPOINT cs_op" : "BEGIN IMMEDIATE",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot start a transaction");
+	return CS_OK;
+}
+
+int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
+{
+	int rc;
+
+	if (j->in_tx) {
+		if (r != CS_OK)
+			sqlite3_exec(j->db, "ROLLBACK TO cs_op", NULL, NULL, NULL);
+		sqlite3_exec(j->db, "RELEASE cs_op", NULL, NULL, NULL);
+		return r;
+	}
+	if (r != CS_OK) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	if ((rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot commit");
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		if (r == CS_OK)
+			r = CS_ERR_DB;
+	}
+	return r;
+}
+
+char *jr_next_str(struct jr_cols *c)
+{
+	const unsigned char *t;
+	char *s;
+	int i = c->i++;
+
+	if (sqlite3_column_type(c->s, i) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(c->s, i);
+	if (t == NULL || (s = strdup((const char *)t)) == NULL) {
+		c->err = CS_ERR_NOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+int64_t jr_next_int(struct jr_cols *c)
+{
+	return sqlite3_column_int64(c->s, c->i++);
+}
+
+int jr_name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *jr_serial(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return s;
+	for (p = s; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return s;
+	while (s[0] == '0' && s[1] != '\0')
+		s++;
+	return s;
+}
+
+const char *cs_jrun_state_name(cs_jrun_state s)
+{
+	return (unsigned)s < JR_N(jr_run_states) ? jr_run_states[s] : "?";
+}
+
+const char *cs_jmode_name(cs_jmode m)
+{
+	return (unsigned)m < JR_N(jr_modes) ? jr_modes[m] : "?";
+}
+
+const char *cs_jrec_state_name(cs_jrec_state s)
+{
+	return (unsigned)s < JR_N(jr_rec_states) ? jr_rec_states[s] : "?";
+}
+
+const char *cs_jcard_state_name(cs_jcard_state s)
+{
+	return (unsigned)s < JR_N(jr_card_states) ? jr_card_states[s] : "?";
+}
+
+const char *cs_jissue_outcome_name(cs_jissue_outcome o)
+{
+	return (unsigned)o < JR_N(jr_outcomes) ? jr_outcomes[o] : "?";
+}
+
+int cs_jissue_outcome_parse(const char *name)
+{
+	return jr_name_index(jr_outcomes, JR_N(jr_outcomes), name);
+}
+
+const char *cs_journal_path(const char *arg)
+{
+	const char *env;
+
+	if (arg != NULL && *arg != '\0')
+		return arg;
+	if ((env = getenv(CS_JOURNAL_ENV)) != NULL && *env != '\0')
+		return env;
+	return CS_JOURNAL_DEFAULT_PATH;
+}
+
+/* Make the directories above path that are missing, 0700: the journal
+ * names every holder, so only the station's user may list it. */
+static int make_parents(const char *path, char *why, size_t whylen)
+{
+	char *dir;
+	int r = CS_OK;
+
+	if ((dir = strdup(path)) == NULL)
+		return CS_ERR_NOMEM;
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			jr_why(why, whylen, "cannot create %s: %s", dir,
+			    strerror(errno));
+			r = CS_ERR_IO;
+			break;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return r;
+}
+
+/* Create the file 0600 before SQLite does: SQLite would follow the umask,
+ * and gives its -wal and -shm files the mode of the database file. */
+static int create_file(const char *path, char *why, size_t whylen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		jr_why(why, whylen, "cannot create the journal %s: %s", path,
+		    strerror(errno));
+		return CS_ERR_IO;
+	}
+	close(fd);
+	return CS_OK;
+}
+
+static int read_version(cs_journal *j, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*version = 0;
+	rc = jr_prepare(j, &st, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "type = 'table' AND name = 'schema_version'", NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
+		sqlite3_finalize(st);
+		return SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc;
+	if ((rc = jr_prepare(j, &st, "SELECT coalesce(max(version), 0) FROM "
+	    "schema_version", NULL)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int migrate(cs_journal *j, char *why, size_t whylen)
+{
+	char now[JR_TIME_LEN];
+	int rc, r = CS_OK;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	/* Read again inside the write lock: another process may have just
+	 * migrated the same file. */
+	if ((rc = read_version(j, &j->version)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot read the schema version");
+		goto out;
+	}
+	if (j->version > SCHEMA_VERSION) {
+		jr_why(why, whylen, "the journal has schema version %d; this "
+		    "cardstation knows up to %d: use a newer cardstation",
+		    j->version, SCHEMA_VERSION);
+		r = CS_ERR_STATE;
+		goto out;
+	}
+	rc = sqlite3_exec(j->db, "CREATE TABLE IF NOT EXISTS schema_version ("
+	    " version INTEGER PRIMARY KEY, applied TEXT NOT NULL)",
+	    NULL, NULL, NULL);
+	for (; rc == SQLITE_OK && j->version < SCHEMA_VERSION; j->version++) {
+		jr_now(now);
+		if ((rc = sqlite3_exec(j->db, MIGRATIONS[j->version], NULL, NULL,
+		    NULL)) == SQLITE_OK)
+			rc = jr_run(j, "INSERT INTO schema_version VALUES (?1, ?2)",
+			    "is", (int64_t)j->version + 1, now);
+	}
+	if (rc != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot create or migrate the schema");
+out:
+	return jr_tx_leave(j, r, why, whylen);
+}
+
+static int configure(cs_journal *j, char *why, size_t whylen)
+{
+	int rc;
+
+	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	/* WAL: readers (log, verify) never block the writing workers.
+	 * synchronous=FULL: a commit survives power loss, which resume
+	 * after a crash relies on. */
+	if (!j->rdonly && (rc = sqlite3_exec(j->db, "PRAGMA journal_mode = WAL",
+	    NULL, NULL, NULL)) != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot switch to WAL");
+	rc = sqlite3_exec(j->db, "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot configure");
+	return CS_OK;
+}
+
+int cs_journal_open(cs_journal **out, const char *path, int flags,
+    char *why, size_t whylen)
+{
+	cs_journal *j;
+	int r, rc, oflags;
+
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return CS_ERR_NOMEM;
+	j->rdonly = (flags & CS_JOURNAL_RDONLY) != 0;
+	if (j->rdonly) {
+		if (access(path, R_OK) != 0) {
+			jr_why(why, whylen, "no journal at %s: %s", path,
+			    strerror(errno));
+			r = errno == ENOENT ? CS_ERR_NOTFOUND : CS_ERR_IO;
+			goto fail;
+		}
+	} else if ((r = make_parents(path, why, whylen)) != CS_OK ||
+	    (r = create_file(path, why, whylen)) != CS_OK)
+		goto fail;
+	/* One connection per thread: no SQLite mutex needed on it. */
+	oflags = (j->rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	    SQLITE_OPEN_NOMUTEX;
+	if ((rc = sqlite3_open_v2(path, &j->db, oflags, NULL)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot open");
+		goto fail;
+	}
+	if ((r = configure(j, why, whylen)) != CS_OK)
+		goto fail;
+	if (j->rdonly) {
+		if ((rc = read_version(j, &j->version)) != SQLITE_OK) {
+			r = jr_err(j, rc, why, whylen, "cannot read the schema version");
+			goto fail;
+		}
+		if (j->version == 0 || j->version > SCHEMA_VERSION) {
+			jr_why(why, whylen, j->version == 0 ?
+			    "%s is not a cardstation journal" :
+			    "%s is from a newer cardstation", path);
+			r = CS_ERR_FORMAT;
+			goto fail;
+		}
+	} else if ((r = migrate(j, why, whylen)) != CS_OK)
+		goto fail;
+	*out = j;
+	return CS_OK;
+fail:
+	cs_journal_close(j);
+	return r;
+}
+
+void cs_journal_close(cs_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->in_tx)
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(j->db);
+	free(j->operator_name);
+	free(j->reader);
+	free(j);
+}
+
+int cs_journal_version(cs_journal *j)
+{
+	return j->version;
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (s != NULL && (*out = strdup(s)) == NULL)
+		return CS_ERR_NOMEM;
+	return CS_OK;
+}
+
+int cs_journal_set_actor(cs_journal *j, const char *operator_name,
+    const char *reader)
+{
+	char *o, *r;
+
+	if (dup_opt(operator_name, &o) != CS_OK)
+		return CS_ERR_NOMEM;
+	if (dup_opt(reader, &r) != CS_OK) {
+		free(o);
+		return CS_ERR_NOMEM;
+	}
+	free(j->operator_name);
+	free(j->reader);
+	j->operator_name = o;
+	j->reader = r;
+	return CS_OK;
+}
+
+int cs_journal_begin(cs_journal *j, char *why, size_t whylen)
+{
+	int r;
+
+	if (j->in_tx) {
+		jr_why(why, whylen, "a journal transaction is already open");
+		return CS_ERR_STATE;
+	}
+	if ((r = jr_tx_enter(j, why, whylen)) == CS_OK)
+		j->in_tx = true;
+	return r;
+}
+
+int cs_journal_commit(cs_journal *j, char *why, size_t whylen)
+{
+	if (!j->in_tx) {
+		jr_why(why, whylen, "no journal transaction is open");
+		return CS_ERR_STATE;
+	}
+	j->in_tx = false;
+	return jr_tx_leave(j, CS_OK, why, whylen);
+}
+
+int cs_journal_rollback(cs_journal *j)
+{
+	if (!j->in_tx)
+		return CS_ERR_STATE;
+	j->in_tx = false;
+	return jr_tx_leave(j, CS_ERR_STATE, NULL, 0) == CS_ERR_STATE ?
+	    CS_OK : CS_ERR_DB;
+}
+
+/* --- runs ----------------------------------------------------------- */
+
+#define RUN_COLS "id, created, certs_zip, pins_zip, certs_sha256, " \
+	"pins_sha256, profile, mode, operator, state"
+
+static int run_from_row(sqlite3_stmt *st, cs_jrun *r)
+{
+	struct jr_cols c = {st, 0, CS_OK};
+	char *mode, *state;
+
+	memset(r, 0, sizeof(*r));
+	r->id = jr_next_int(&c);
+	r->created = jr_next_str(&c);
+	r->certs_zip = jr_next_str(&c);
+	r->pins_zip = jr_next_str(&c);
+	r->certs_sha256 = jr_next_str(&c);
+	r->pins_sha256 = jr_next_str(&c);
+	r->profile = jr_next_str(&c);
+	mode = jr_next_str(&c);
+	r->operator_name = jr_next_str(&c);
+	state = jr_next_str(&c);
+	r->mode = jr_name_index(jr_modes, JR_N(jr_modes), mode) ==
+	    CS_JMODE_PAIRING ? CS_JMODE_PAIRING : CS_JMODE_QUEUE;
+	r->state = (cs_jrun_state)jr_name_index(jr_run_states,
+	    JR_N(jr_run_states), state);
+	free(mode);
+	free(state);
+	if (c.err != CS_OK)
+		cs_jrun_clear(r);
+	return c.err;
+}
+
+void cs_jrun_clear(cs_jrun *r)
+{
+	if (r == NULL)
+		return;
+	free(r->created);
+	free(r->certs_zip);
+	free(r->pins_zip);
+	free(r->certs_sha256);
+	free(r->pins_sha256);
+	free(r->profile);
+	free(r->operator_name);
+	memset(r, 0, sizeof(*r));
+}
+
+int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	char now[JR_TIME_LEN];
+	int r, rc;
+	int64_t rid = 0;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	jr_now(now);
+	rc = jr_run(j, "INSERT INTO runs (created, certs_zip, pins_zip, "
+	    "certs_sha256, pins_sha256, profile, mode, operator, state) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open')", "ssssssss", now,
+	    in->certs_zip, in->pins_zip, in->certs_sha256, in->pins_sha256,
+	    in->profile, cs_jmode_name(in->mode), in->operator_name);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot create the run");
+		goto out;
+	}
+	rid = sqlite3_last_insert_rowid(j->db);
+	if ((r = jr_event(j, "run.create", "runs", rid, rid, 0, 0, NULL)) != CS_OK)
+		jr_why(why, whylen, "journal: cannot write the event");
+out:
+	r = jr_tx_leave(j, r, why, whylen);
+	if (id != NULL)
+		*id = r == CS_OK ? rid : 0;
+	return r;
+}
+
+int cs_journal_run_get(cs_journal *j, int64_t id, cs_jrun *out)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+	    "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = run_from_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_run_list(cs_journal *j, cs_jrun_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	cs_jrun run;
+	int rc, r = CS_OK;
+
+	if ((rc = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs ORDER BY id",
+	    NULL)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	while (r == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = run_from_row(st, &run)) != CS_OK)
+			break;
+		r = fn(ctx, &run);
+		cs_jrun_clear(&run);
+	}
+	if (r == CS_OK && rc != SQLITE_DONE)
+		r = jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
+    char *why, size_t whylen)
+{
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	rc = jr_run(j, "UPDATE runs SET state = ?2 WHERE id = ?1", "is", id,
+	    cs_jrun_state_name(s));
+	if (rc != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot change the run");
+	else if (sqlite3_changes(j->db) == 0) {
+		jr_why(why, whylen, "no run %lld", (long long)id);
+		r = CS_ERR_NOTFOUND;
+	} else
+		r = jr_event(j, "run.state", "runs", id, id, 0, 0, NULL);
+	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
+{
+	sqlite3_stmt *st;
+	int rc, r = CS_OK;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT state, count(*) FROM records "
+	    "WHERE run_id = ?1 GROUP BY state", "i", run_id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		int64_t n = sqlite3_column_int64(st, 1);
+
+		out->total += n;
+		switch (jr_name_index(jr_rec_states, JR_N(jr_rec_states), s)) {
+		case CS_JREC_REFUSED: out->refused = n; break;
+		case CS_JREC_QUEUED: out->queued = n; break;
+		case CS_JREC_CLAIMED: out->claimed = n; break;
+		case CS_JREC_DONE: out->done = n; break;
+		case CS_JREC_REVOKED: out->revoked = n; break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
+    const char *kind, const char *text, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	r = jr_event(j, kind, NULL, 0, run_id, 0, card_id, text);
+	return jr_tx_leave(j, r, why, whylen);
+}

@@ -1,0 +1,441 @@
+/* cs_journal_card.c - cards, issuances and the searches over them. */
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_journal_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CARD_COLS "id, chip_serial, pkcs15_serial, printed_no, atr, model, " \
+	"state, first_seen, last_seen"
+#define ISS_COLS "i.id, i.record_id, i.card_id, i.cert_serial, i.holder, " \
+	"i.mail, i.reader, i.operator, i.started, i.finished, i.outcome, " \
+	"i.reason"
+
+static int card_from_row(sqlite3_stmt *st, cs_jcard *c)
+{
+	struct jr_cols k = {st, 0, CS_OK};
+	char *state;
+
+	memset(c, 0, sizeof(*c));
+	c->id = jr_next_int(&k);
+	c->chip_serial = jr_next_str(&k);
+	c->pkcs15_serial = jr_next_str(&k);
+	c->printed_no = jr_next_str(&k);
+	c->atr = jr_next_str(&k);
+	c->model = jr_next_str(&k);
+	state = jr_next_str(&k);
+	c->first_seen = jr_next_str(&k);
+	c->last_seen = jr_next_str(&k);
+	c->state = (cs_jcard_state)jr_name_index(jr_card_states,
+	    JR_N(jr_card_states), state);
+	free(state);
+	if (k.err != CS_OK)
+		cs_jcard_clear(c);
+	return k.err;
+}
+
+void cs_jcard_clear(cs_jcard *c)
+{
+	if (c == NULL)
+		return;
+	free(c->chip_serial);
+	free(c->pkcs15_serial);
+	free(c->printed_no);
+	free(c->atr);
+	free(c->model);
+	free(c->first_seen);
+	free(c->last_seen);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Read the single card a prepared query yields. */
+static int card_one(cs_journal *j, sqlite3_stmt *st, cs_jcard *out)
+{
+	int rc = sqlite3_step(st), r;
+
+	if (rc == SQLITE_ROW)
+		r = card_from_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_card_get(cs_journal *j, int64_t id, cs_jcard *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT " CARD_COLS " FROM cards WHERE "
+	    "id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	return card_one(j, st, out);
+}
+
+int cs_journal_card_find(cs_journal *j, cs_jkey key, const char *value,
+    cs_jcard *out)
+{
+	const char *col;
+	sqlite3_stmt *st;
+	char sql[256];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	switch (key) {
+	case CS_JKEY_CHIP: col = "chip_serial"; break;
+	case CS_JKEY_PRINTED: col = "printed_no"; break;
+	case CS_JKEY_PKCS15: col = "pkcs15_serial COLLATE NOCASE"; break;
+	default: return CS_ERR_USAGE;
+	}
+	if (value == NULL)
+		return CS_ERR_USAGE;
+	snprintf(sql, sizeof(sql), "SELECT " CARD_COLS " FROM cards WHERE %s = ?1 "
+	    "ORDER BY last_seen DESC, id DESC LIMIT 1", col);
+	if ((rc = jr_prepare(j, &st, sql, "s", value)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	return card_one(j, st, out);
+}
+
+int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	char now[JR_TIME_LEN];
+	sqlite3_stmt *st;
+	int64_t cid = 0;
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	jr_now(now);
+	if (in->chip_serial != NULL && *in->chip_serial != '\0') {
+		if ((rc = jr_prepare(j, &st, "SELECT id FROM cards WHERE "
+		    "chip_serial = ?1", "s", in->chip_serial)) != SQLITE_OK) {
+			r = jr_err(j, rc, why, whylen, "cannot read cards");
+			goto out;
+		}
+		if (sqlite3_step(st) == SQLITE_ROW)
+			cid = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (cid != 0) {
+		rc = jr_run(j, "UPDATE cards SET pkcs15_serial = coalesce(?2, "
+		    "pkcs15_serial), printed_no = coalesce(?3, printed_no), "
+		    "atr = coalesce(?4, atr), model = coalesce(?5, model), "
+		    "last_seen = ?6 WHERE id = ?1", "isssss", cid, in->pkcs15_serial,
+		    in->printed_no, in->atr, in->model, now);
+		if (rc != SQLITE_OK) {
+			r = jr_err(j, rc, why, whylen, "cannot update the card");
+			goto out;
+		}
+		r = jr_event(j, "card.seen", "cards", cid, 0, 0, cid, NULL);
+		goto out;
+	}
+	rc = jr_run(j, "INSERT INTO cards (chip_serial, pkcs15_serial, "
+	    "printed_no, atr, model, state, first_seen, last_seen) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?7)", "sssssss",
+	    in->chip_serial && *in->chip_serial ? in->chip_serial : NULL,
+	    in->pkcs15_serial, in->printed_no, in->atr, in->model,
+	    cs_jcard_state_name(in->state), now);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot add the card");
+		goto out;
+	}
+	cid = sqlite3_last_insert_rowid(j->db);
+	r = jr_event(j, "card.add", "cards", cid, 0, 0, cid, NULL);
+out:
+	r = jr_tx_leave(j, r, why, whylen);
+	if (id != NULL)
+		*id = r == CS_OK ? cid : 0;
+	return r;
+}
+
+int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
+    const char *reason, char *why, size_t whylen)
+{
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	rc = jr_run(j, "UPDATE cards SET state = ?2 WHERE id = ?1", "is", id,
+	    cs_jcard_state_name(s));
+	if (rc != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot change the card");
+	else if (sqlite3_changes(j->db) == 0) {
+		jr_why(why, whylen, "no card %" PRId64, id);
+		r = CS_ERR_NOTFOUND;
+	} else
+		r = jr_event(j, "card.state", "cards", id, 0, 0, id, reason);
+	return jr_tx_leave(j, r, why, whylen);
+}
+
+/* --- issuances ------------------------------------------------------ */
+
+static int issuance_fill(struct jr_cols *c, cs_jissuance *i)
+{
+	char *outcome;
+
+	i->id = jr_next_int(c);
+	i->record_id = jr_next_int(c);
+	i->card_id = jr_next_int(c);
+	i->cert_serial = jr_next_str(c);
+	i->holder = jr_next_str(c);
+	i->mail = jr_next_str(c);
+	i->reader = jr_next_str(c);
+	i->operator_name = jr_next_str(c);
+	i->started = jr_next_str(c);
+	i->finished = jr_next_str(c);
+	outcome = jr_next_str(c);
+	i->reason = jr_next_str(c);
+	i->outcome = (cs_jissue_outcome)cs_jissue_outcome_parse(outcome);
+	free(outcome);
+	return c->err;
+}
+
+void cs_jissuance_clear(cs_jissuance *i)
+{
+	if (i == NULL)
+		return;
+	free(i->cert_serial);
+	free(i->holder);
+	free(i->mail);
+	free(i->reader);
+	free(i->operator_name);
+	free(i->started);
+	free(i->finished);
+	free(i->reason);
+	memset(i, 0, sizeof(*i));
+}
+
+void cs_jissuance_view_clear(cs_jissuance_view *v)
+{
+	if (v == NULL)
+		return;
+	cs_jissuance_clear(&v->iss);
+	free(v->chip_serial);
+	free(v->pkcs15_serial);
+	free(v->printed_no);
+	memset(v, 0, sizeof(*v));
+}
+
+int cs_journal_issuance_get(cs_journal *j, int64_t id, cs_jissuance *out)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT " ISS_COLS " FROM issuances i "
+	    "WHERE i.id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct jr_cols c = {st, 0, CS_OK};
+
+		if ((r = issuance_fill(&c, out)) != CS_OK)
+			cs_jissuance_clear(out);
+	} else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Say which card holds a certificate the database refused twice. */
+static void explain_live(cs_journal *j, const char *serial, char *why,
+    size_t whylen)
+{
+	cs_jcard card;
+	int64_t iss = 0;
+
+	if (cs_journal_cert_live_card(j, serial, &card, &iss) != CS_OK) {
+		jr_why(why, whylen, "certificate %s is already live on a card",
+		    serial);
+		return;
+	}
+	jr_why(why, whylen, "certificate %s is already live on card %" PRId64
+	    " (chip %s, printed %s; issuance %" PRId64 "): it is never put on "
+	    "two cards", serial, card.id, card.chip_serial ? card.chip_serial :
+	    "-", card.printed_no ? card.printed_no : "-", iss);
+	cs_jcard_clear(&card);
+}
+
+int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
+    int64_t *id, char *why, size_t whylen)
+{
+	const char *serial = jr_serial(in->cert_serial);
+	char now[JR_TIME_LEN];
+	sqlite3_stmt *st;
+	int64_t iid = 0, run_id = 0;
+	int r, rc;
+
+	if (serial == NULL || *serial == '\0') {
+		jr_why(why, whylen, "an issuance needs the certificate serial");
+		return CS_ERR_USAGE;
+	}
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if ((rc = jr_prepare(j, &st, "SELECT state, run_id FROM records WHERE "
+	    "id = ?1", "i", in->record_id)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot read the record");
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		jr_why(why, whylen, "no record %" PRId64, in->record_id);
+		r = CS_ERR_NOTFOUND;
+	} else if (strcmp((const char *)sqlite3_column_text(st, 0),
+	    "claimed") != 0) {
+		jr_why(why, whylen, "record %" PRId64 " is %s: claim it before "
+		    "writing a card", in->record_id, sqlite3_column_text(st, 0));
+		r = CS_ERR_STATE;
+	} else
+		run_id = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (r != CS_OK)
+		goto out;
+	jr_now(now);
+	rc = jr_run(j, "INSERT INTO issuances (record_id, card_id, cert_serial, "
+	    "holder, mail, reader, operator, started, outcome) SELECT ?1, ?2, ?3, "
+	    "coalesce(?4, holder), coalesce(?5, mail), coalesce(?6, claimed_by, ?9), "
+	    "?7, ?8, 'writing' FROM records WHERE id = ?1", "iisssssss",
+	    in->record_id, in->card_id, serial, in->holder, in->mail, in->reader,
+	    in->operator_name ? in->operator_name : j->operator_name, now,
+	    j->reader);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot start the issuance");
+		if (r == CS_ERR_MISMATCH)
+			explain_live(j, serial, why, whylen);
+		else if (r == CS_ERR_NOTFOUND)
+			jr_why(why, whylen, "no card %" PRId64, in->card_id);
+		goto out;
+	}
+	iid = sqlite3_last_insert_rowid(j->db);
+	r = jr_event(j, "issuance.begin", "issuances", iid, run_id,
+	    in->record_id, in->card_id, NULL);
+out:
+	r = jr_tx_leave(j, r, why, whylen);
+	if (id != NULL)
+		*id = r == CS_OK ? iid : 0;
+	return r;
+}
+
+static bool may_end(cs_jissue_outcome from, cs_jissue_outcome to)
+{
+	if (from == CS_JISSUE_WRITING)
+		return to == CS_JISSUE_VERIFIED || to == CS_JISSUE_FAILED ||
+		    to == CS_JISSUE_INTERRUPTED;
+	if (from == CS_JISSUE_VERIFIED)
+		return to == CS_JISSUE_WIPED || to == CS_JISSUE_REVOKED;
+	return false;
+}
+
+int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
+    const char *reason, char *why, size_t whylen)
+{
+	cs_jissuance iss;
+	char now[JR_TIME_LEN];
+	sqlite3_stmt *st;
+	int64_t run_id = 0;
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if ((r = cs_journal_issuance_get(j, id, &iss)) != CS_OK) {
+		jr_why(why, whylen, "no issuance %" PRId64, id);
+		goto out;
+	}
+	if (!may_end(iss.outcome, o)) {
+		jr_why(why, whylen, "issuance %" PRId64 " is %s; it cannot become %s",
+		    id, cs_jissue_outcome_name(iss.outcome),
+		    cs_jissue_outcome_name(o));
+		r = CS_ERR_STATE;
+		goto out;
+	}
+	jr_now(now);
+	rc = jr_run(j, "UPDATE issuances SET outcome = ?2, reason = ?3, "
+	    "finished = coalesce(finished, ?4) WHERE id = ?1", "isss", id,
+	    cs_jissue_outcome_name(o), reason, now);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot end the issuance");
+		goto out;
+	}
+	if (jr_prepare(j, &st, "SELECT run_id FROM records WHERE id = ?1", "i",
+	    iss.record_id) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			run_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	r = jr_event(j, o == CS_JISSUE_VERIFIED || o == CS_JISSUE_FAILED ||
+	    o == CS_JISSUE_INTERRUPTED ? "issuance.end" : "issuance.change",
+	    "issuances", id, run_id, iss.record_id, iss.card_id, reason);
+out:
+	cs_jissuance_clear(&iss);
+	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
+    cs_jissuance_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	cs_jissuance_view v;
+	int rc, r = CS_OK;
+
+	/* LEFT JOINs: a search must still show an issuance whose card or
+	 * record row is damaged; `log check` tells why. */
+	rc = jr_prepare(j, &st, "SELECT " ISS_COLS ", r.run_id, c.chip_serial, "
+	    "c.pkcs15_serial, c.printed_no FROM issuances i "
+	    "LEFT JOIN records r ON r.id = i.record_id "
+	    "LEFT JOIN cards c ON c.id = i.card_id WHERE "
+	    "(?1 IS NULL OR instr(lower(i.holder), lower(?1)) > 0) AND "
+	    "(?2 IS NULL OR i.mail = ?2 COLLATE NOCASE) AND "
+	    "(?3 IS NULL OR i.cert_serial = ?3) AND "
+	    "(?4 IS NULL OR c.chip_serial = ?4) AND "
+	    "(?5 IS NULL OR c.printed_no = ?5) AND "
+	    "(?6 IS NULL OR r.run_id = ?6) AND "
+	    "(?7 IS NULL OR i.card_id = ?7) AND "
+	    "(?8 = 0 OR i.outcome IN ('writing', 'verified')) ORDER BY i.id",
+	    "sssssnni", f->holder, f->mail, jr_serial(f->cert_serial),
+	    f->chip_serial, f->printed_no, f->run_id, f->card_id,
+	    (int64_t)f->live_only);
+	if (rc != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	while (r == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct jr_cols c = {st, 0, CS_OK};
+
+		memset(&v, 0, sizeof(v));
+		issuance_fill(&c, &v.iss);
+		v.run_id = jr_next_int(&c);
+		v.chip_serial = jr_next_str(&c);
+		v.pkcs15_serial = jr_next_str(&c);
+		v.printed_no = jr_next_str(&c);
+		if ((r = c.err) == CS_OK)
+			r = fn(ctx, &v);
+		cs_jissuance_view_clear(&v);
+	}
+	if (r == CS_OK && rc != SQLITE_DONE)
+		r = jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_cert_live_card(cs_journal *j, const char *cert_serial,
+    cs_jcard *card, int64_t *issuance_id)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	memset(card, 0, sizeof(*card));
+	if ((rc = jr_prepare(j, &st, "SELECT c.id, c.chip_serial, "
+	    "c.pkcs15_serial, c.printed_no, c.atr, c.model, c.state, "
+	    "c.first_seen, c.last_seen, i.id FROM issuances i JOIN cards c ON "
+	    "c.id = i.card_id WHERE i.cert_serial = ?1 AND i.outcome IN "
+	    "('writing', 'verified')", "s", jr_serial(cert_serial))) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = card_from_row(st, card);
+		if (issuance_id != NULL)
+			*issuance_id = sqlite3_column_int64(st, 9);
+	} else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}

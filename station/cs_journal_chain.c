@@ -1,0 +1,404 @@
+/* cs_journal_chain.c - the hash-chained event log and `log check`.
+ *
+ * Each event's hash is SHA-256 over a length-prefixed encoding of its
+ * fields and the previous event's hash, so editing, inserting or deleting
+ * an event breaks the chain from there on. Each event that changes a row
+ * carries the row's new full snapshot, so an edit of runs, records, cards
+ * or issuances made without an event shows as a row that differs from its
+ * latest snapshot. Someone who rewrites the whole chain defeats an
+ * unkeyed chain: `log check` prints the head hash for the operator to
+ * note elsewhere (docs/journal.md). */
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_journal_int.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define ZERO_HASH \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+#define DOMAIN "cardstation journal event v1"
+
+/* Every column, in schema order: a column missing here is a column whose
+ * edits check cannot see. */
+const struct jr_table jr_tables[4] = {
+	{"runs", "json_object('id', id, 'created', created, 'certs_zip', "
+	    "certs_zip, 'pins_zip', pins_zip, 'certs_sha256', certs_sha256, "
+	    "'pins_sha256', pins_sha256, 'profile', profile, 'mode', mode, "
+	    "'operator', operator, 'state', state)"},
+	{"records", "json_object('id', id, 'run_id', run_id, 'seq', seq, "
+	    "'serial', serial, 'holder', holder, 'mail', mail, 'dn', dn, "
+	    "'staff_no', staff_no, 'profile', profile, 'not_after', not_after, "
+	    "'state', state, 'problem', problem, 'reason', reason, "
+	    "'claimed_by', claimed_by, 'pending_card_id', pending_card_id, "
+	    "'card_id', card_id)"},
+	{"cards", "json_object('id', id, 'chip_serial', chip_serial, "
+	    "'pkcs15_serial', pkcs15_serial, 'printed_no', printed_no, "
+	    "'atr', atr, 'model', model, 'state', state, 'first_seen', "
+	    "first_seen, 'last_seen', last_seen)"},
+	{"issuances", "json_object('id', id, 'record_id', record_id, "
+	    "'card_id', card_id, 'cert_serial', cert_serial, 'holder', holder, "
+	    "'mail', mail, 'reader', reader, 'operator', operator, 'started', "
+	    "started, 'finished', finished, 'outcome', outcome, 'reason', "
+	    "reason)"},
+};
+
+const struct jr_table *jr_table(const char *name)
+{
+	for (size_t i = 0; i < JR_N(jr_tables); i++)
+		if (strcmp(jr_tables[i].name, name) == 0)
+			return &jr_tables[i];
+	return NULL;
+}
+
+/* The fields of one event as hashed. Integers are hashed as decimal text;
+ * NULL is a distinct tag, so NULL and "" never collide. */
+struct ev {
+	int64_t id;
+	const char *at;
+	int64_t run_id, record_id, card_id; /* 0: NULL */
+	const char *reader, *op, *kind, *detail, *prev_hash;
+};
+
+static int put_field(EVP_MD_CTX *md, const char *s)
+{
+	unsigned char hdr[5];
+	size_t len = s ? strlen(s) : 0;
+
+	hdr[0] = s ? 1 : 0;
+	hdr[1] = (unsigned char)(len >> 24);
+	hdr[2] = (unsigned char)(len >> 16);
+	hdr[3] = (unsigned char)(len >> 8);
+	hdr[4] = (unsigned char)len;
+	if (EVP_DigestUpdate(md, hdr, sizeof(hdr)) != 1)
+		return -1;
+	return len && EVP_DigestUpdate(md, s, len) != 1 ? -1 : 0;
+}
+
+static int put_int(EVP_MD_CTX *md, int64_t v)
+{
+	char buf[24];
+
+	if (v == 0)
+		return put_field(md, NULL);
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return put_field(md, buf);
+}
+
+static int ev_hash(const struct ev *e, char out[65])
+{
+	EVP_MD_CTX *md;
+	unsigned char h[32];
+	unsigned int hl = 0;
+	int ok;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return CS_ERR_NOMEM;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    put_field(md, DOMAIN) == 0 && put_field(md, e->prev_hash) == 0 &&
+	    put_int(md, e->id) == 0 && put_field(md, e->at) == 0 &&
+	    put_int(md, e->run_id) == 0 && put_int(md, e->record_id) == 0 &&
+	    put_int(md, e->card_id) == 0 && put_field(md, e->reader) == 0 &&
+	    put_field(md, e->op) == 0 && put_field(md, e->kind) == 0 &&
+	    put_field(md, e->detail) == 0 &&
+	    EVP_DigestFinal_ex(md, h, &hl) == 1 && hl == sizeof(h);
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return CS_ERR_CRYPTO;
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	return CS_OK;
+}
+
+/* The detail of the event: the row's snapshot made by SQLite itself, the
+ * same expression check uses, so both sides agree byte for byte. */
+static int make_detail(cs_journal *j, const char *table, int64_t row_id,
+    const char *reason, char **out)
+{
+	const struct jr_table *t = NULL;
+	sqlite3_stmt *st;
+	char sql[1024];
+	int rc;
+
+	*out = NULL;
+	if (table != NULL) {
+		if ((t = jr_table(table)) == NULL)
+			return CS_ERR_USAGE;
+		snprintf(sql, sizeof(sql), "SELECT json_object('table', ?1, "
+		    "'row', json((SELECT %s FROM %s WHERE id = ?2)), "
+		    "'reason', ?3)", t->snapshot, t->name);
+		rc = jr_prepare(j, &st, sql, "sis", table, row_id, reason);
+	} else
+		rc = jr_prepare(j, &st, "SELECT json_object('note', ?1)", "s",
+		    reason);
+	if (rc != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 0);
+
+		if (d == NULL || (*out = strdup(d)) == NULL)
+			rc = SQLITE_NOMEM;
+		else
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? CS_OK : jr_err(j, rc, NULL, 0, "");
+}
+
+int jr_event(cs_journal *j, const char *kind, const char *table,
+    int64_t row_id, int64_t run_id, int64_t record_id, int64_t card_id,
+    const char *reason)
+{
+	sqlite3_stmt *st = NULL;
+	char at[JR_TIME_LEN], prev[65], hash[65];
+	char *detail = NULL;
+	struct ev e;
+	int rc, r;
+
+	if ((r = make_detail(j, table, row_id, reason, &detail)) != CS_OK)
+		return r;
+	/* The caller holds the write lock (BEGIN IMMEDIATE), so last and
+	 * next are stable. */
+	memcpy(prev, ZERO_HASH, sizeof(prev));
+	e.id = 1;
+	if ((rc = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
+	    "DESC LIMIT 1", NULL)) != SQLITE_OK) {
+		r = jr_err(j, rc, NULL, 0, "");
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+
+		e.id = sqlite3_column_int64(st, 0) + 1;
+		snprintf(prev, sizeof(prev), "%s", h ? h : "");
+	} else if (rc != SQLITE_DONE) {
+		r = jr_err(j, rc, NULL, 0, "");
+		goto out;
+	}
+	jr_now(at);
+	e.at = at;
+	e.run_id = run_id;
+	e.record_id = record_id;
+	e.card_id = card_id;
+	e.reader = j->reader;
+	e.op = j->operator_name;
+	e.kind = kind;
+	e.detail = detail;
+	e.prev_hash = prev;
+	if ((r = ev_hash(&e, hash)) != CS_OK)
+		goto out;
+	rc = jr_run(j, "INSERT INTO events (id, at, run_id, record_id, card_id, "
+	    "reader, operator, kind, detail, prev_hash, hash) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", "isnnnssssss", e.id, at,
+	    run_id, record_id, card_id, e.reader, e.op, kind, detail, prev, hash);
+	if (rc != SQLITE_OK)
+		r = jr_err(j, rc, NULL, 0, "");
+out:
+	sqlite3_finalize(st);
+	free(detail);
+	return r;
+}
+
+/* --- check ---------------------------------------------------------- */
+
+struct checker {
+	cs_journal *j;
+	cs_jfinding_fn fn;
+	void *ctx;
+	cs_jcheck *out;
+};
+
+static void found(struct checker *c, const char *table, int64_t row_id,
+    const char *column, int64_t event_id, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void found(struct checker *c, const char *table, int64_t row_id,
+    const char *column, int64_t event_id, const char *fmt, ...)
+{
+	cs_jfinding f;
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	f.table = table;
+	f.row_id = row_id;
+	f.column = column;
+	f.event_id = event_id;
+	f.what = what;
+	c->out->findings++;
+	if (c->fn != NULL)
+		c->fn(c->ctx, &f);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int64_t col_id(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(st, i);
+}
+
+static int check_chain(struct checker *c)
+{
+	sqlite3_stmt *st;
+	char prev[65], hash[65];
+	int64_t last = 0;
+	int rc, r = CS_OK;
+
+	memcpy(prev, ZERO_HASH, sizeof(prev));
+	if ((rc = jr_prepare(c->j, &st, "SELECT id, at, run_id, record_id, "
+	    "card_id, reader, operator, kind, detail, prev_hash, hash FROM "
+	    "events ORDER BY id", NULL)) != SQLITE_OK)
+		return jr_err(c->j, rc, NULL, 0, "");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ev e;
+		const char *stored_prev, *stored;
+
+		e.id = sqlite3_column_int64(st, 0);
+		e.at = col_text(st, 1);
+		e.run_id = col_id(st, 2);
+		e.record_id = col_id(st, 3);
+		e.card_id = col_id(st, 4);
+		e.reader = col_text(st, 5);
+		e.op = col_text(st, 6);
+		e.kind = col_text(st, 7);
+		e.detail = col_text(st, 8);
+		stored_prev = col_text(st, 9);
+		stored = col_text(st, 10);
+		c->out->events++;
+		if (e.id == last + 2)
+			found(c, "events", last + 1, NULL, last + 1, "event %" PRId64
+			    " is missing (deleted): event %" PRId64 " follows event %"
+			    PRId64, last + 1, e.id, last);
+		else if (e.id != last + 1)
+			found(c, "events", last + 1, NULL, last + 1, "events %" PRId64
+			    " to %" PRId64 " are missing (deleted)", last + 1, e.id - 1);
+		else if (stored_prev == NULL || strcmp(stored_prev, prev) != 0)
+			found(c, "events", e.id, "prev_hash", e.id, "event %" PRId64
+			    " does not follow event %" PRId64 " (prev_hash differs: "
+			    "an event was removed, inserted or rewritten)", e.id, last);
+		/* Hash what is stored, so one edit is named once and the
+		 * events after it are judged on their own. */
+		e.prev_hash = stored_prev;
+		if ((r = ev_hash(&e, hash)) != CS_OK)
+			break;
+		if (stored == NULL || strcmp(stored, hash) != 0)
+			found(c, "events", e.id, NULL, e.id, "event %" PRId64 " (%s) "
+			    "was edited: its hash does not match its contents",
+			    e.id, e.kind ? e.kind : "?");
+		snprintf(prev, sizeof(prev), "%s", stored ? stored : "");
+		last = e.id;
+	}
+	if (r == CS_OK && rc != SQLITE_DONE)
+		r = jr_err(c->j, rc, NULL, 0, "");
+	memcpy(c->out->head, prev, sizeof(c->out->head));
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The first column (key) where two snapshots differ, by value and type. */
+static int diff_column(cs_journal *j, const char *cur, const char *snap,
+    char *col, size_t collen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*col = '\0';
+	rc = jr_prepare(j, &st, "SELECT a.key FROM json_each(?1) a LEFT JOIN "
+	    "json_each(?2) b ON b.key = a.key WHERE b.key IS NULL OR "
+	    "a.type <> b.type OR a.atom IS NOT b.atom UNION ALL SELECT b.key "
+	    "FROM json_each(?2) b WHERE NOT EXISTS (SELECT 1 FROM json_each(?1) "
+	    "a WHERE a.key = b.key) LIMIT 1", "ss", cur, snap);
+	if (rc != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(col, collen, "%s", col_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CS_OK :
+	    jr_err(j, rc, NULL, 0, "");
+}
+
+static int check_table(struct checker *c, const struct jr_table *t)
+{
+	sqlite3_stmt *st;
+	char sql[2048], col[64];
+	int rc, r = CS_OK;
+
+	/* The latest snapshot of each row: SQLite takes the bare columns of
+	 * a max() aggregate from the row holding the maximum. Then every
+	 * current row beside it, and every snapshot whose row is gone. */
+	snprintf(sql, sizeof(sql),
+	    "WITH latest AS (SELECT json_extract(detail, '$.row.id') AS rid, "
+	    " max(id) AS eid, json_extract(detail, '$.row') AS snap FROM events "
+	    " WHERE json_valid(detail) AND json_extract(detail, '$.table') = ?1"
+	    " GROUP BY rid) "
+	    "SELECT t.id, %s, l.eid, l.snap FROM %s t LEFT JOIN latest l "
+	    " ON l.rid = t.id "
+	    "UNION ALL SELECT l.rid, NULL, l.eid, l.snap FROM latest l "
+	    " WHERE l.snap IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s t2"
+	    " WHERE t2.id = l.rid) ORDER BY 1", t->snapshot, t->name, t->name);
+	if ((rc = jr_prepare(c->j, &st, sql, "s", t->name)) != SQLITE_OK)
+		return jr_err(c->j, rc, NULL, 0, "");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *cur = col_text(st, 1);
+		int64_t eid = col_id(st, 2);
+		const char *snap = col_text(st, 3);
+
+		c->out->rows++;
+		if (cur == NULL && snap != NULL) {
+			found(c, t->name, id, NULL, eid, "%s row %" PRId64 " was "
+			    "deleted: event %" PRId64 " has it", t->name, id, eid);
+			continue;
+		}
+		if (snap == NULL) {
+			found(c, t->name, id, NULL, 0, "%s row %" PRId64 " was added "
+			    "without an event", t->name, id);
+			continue;
+		}
+		if (strcmp(cur, snap) == 0)
+			continue;
+		if ((r = diff_column(c->j, cur, snap, col, sizeof(col))) != CS_OK)
+			break;
+		if (*col == '\0') /* same values, other spelling */
+			continue;
+		found(c, t->name, id, col, eid, "%s row %" PRId64 " column %s was "
+		    "edited: it differs from event %" PRId64, t->name, id, col, eid);
+	}
+	if (r == CS_OK && rc != SQLITE_DONE)
+		r = jr_err(c->j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
+    cs_jcheck *out, char *why, size_t whylen)
+{
+	struct checker c = {j, fn, ctx, out};
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	/* One read transaction: chain and tables seen at the same moment. */
+	if ((rc = sqlite3_exec(j->db, j->in_tx ? "SAVEPOINT cs_check" : "BEGIN",
+	    NULL, NULL, NULL)) != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot read");
+	r = check_chain(&c);
+	for (size_t i = 0; r == CS_OK && i < JR_N(jr_tables); i++)
+		r = check_table(&c, &jr_tables[i]);
+	sqlite3_exec(j->db, j->in_tx ? "RELEASE cs_check" : "COMMIT", NULL, NULL,
+	    NULL);
+	if (r != CS_OK)
+		jr_why(why, whylen, "journal: cannot check: %s",
+		    sqlite3_errmsg(j->db));
+	return r;
+}

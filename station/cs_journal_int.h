@@ -1,0 +1,84 @@
+/* cs_journal_int.h - what the cs_journal*.c files share; not for callers. */
+#ifndef CS_JOURNAL_INT_H
+#define CS_JOURNAL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "cs_journal.h"
+
+struct cs_journal {
+	sqlite3 *db;
+	bool rdonly;
+	bool in_tx;          /* inside cs_journal_begin() */
+	int version;
+	char *operator_name; /* actor of this connection's events */
+	char *reader;
+};
+
+/* Timestamps: "2024-04-01T09:30:00.123Z" and its NUL. */
+#define JR_TIME_LEN 32
+void jr_now(char buf[JR_TIME_LEN]);
+
+void jr_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prepare sql and bind the arguments fmt lists, one letter each:
+ * i int64_t, n int64_t where 0 binds NULL, s const char * (NULL binds
+ * NULL). Returns an SQLite result code. */
+int jr_prepare(cs_journal *j, sqlite3_stmt **st, const char *sql,
+    const char *fmt, ...);
+/* Prepare, bind, step until done, finalize: an SQLite result code,
+ * SQLITE_OK when the statement ran. */
+int jr_run(cs_journal *j, const char *sql, const char *fmt, ...);
+/* Map an SQLite result code to a cs_err, saying what failed. */
+int jr_err(cs_journal *j, int rc, char *why, size_t whylen,
+    const char *doing);
+
+/* A change of this API: BEGIN IMMEDIATE, or a savepoint inside the
+ * caller's transaction. jr_tx_leave commits or rolls back by r and
+ * returns r (or the commit's failure). */
+int jr_tx_enter(cs_journal *j, char *why, size_t whylen);
+int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen);
+bool jr_writable(cs_journal *j, char *why, size_t whylen);
+
+/* Reading a row column by column; err keeps the first failure. */
+struct jr_cols {
+	sqlite3_stmt *s;
+	int i;
+	int err;
+};
+char *jr_next_str(struct jr_cols *c);
+int64_t jr_next_int(struct jr_cols *c);
+int jr_name_index(const char *const *names, size_t n, const char *s);
+/* A decimal serial without its leading zeros (the stored form); anything
+ * else as it is. */
+const char *jr_serial(const char *s);
+
+/* State names, in enum order (cs_journal.c). */
+extern const char *const jr_run_states[3];
+extern const char *const jr_modes[2];
+extern const char *const jr_rec_states[5];
+extern const char *const jr_card_states[6];
+extern const char *const jr_outcomes[6];
+#define JR_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The tables whose rows the events snapshot (cs_journal_chain.c). */
+struct jr_table {
+	const char *name;
+	const char *snapshot; /* SQL: a json_object() of every column */
+};
+const struct jr_table *jr_table(const char *name);
+extern const struct jr_table jr_tables[4];
+
+/* Append the event for a row change of table (row_id), with the row's new
+ * snapshot; or, with table NULL, a note whose detail is {"note": reason}.
+ * Inside the caller's transaction. */
+int jr_event(cs_journal *j, const char *kind, const char *table,
+    int64_t row_id, int64_t run_id, int64_t record_id, int64_t card_id,
+    const char *reason);
+
+#endif

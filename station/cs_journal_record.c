@@ -1,0 +1,481 @@
+/* cs_journal_record.c - records: the run's queue, claims, resume. */
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_journal_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_COLS "id, run_id, seq, serial, holder, mail, dn, staff_no, " \
+	"profile, not_after, state, problem, reason, claimed_by, " \
+	"pending_card_id, card_id"
+
+static int record_from_row(sqlite3_stmt *st, cs_jrecord *r)
+{
+	struct jr_cols c = {st, 0, CS_OK};
+	char *state;
+
+	memset(r, 0, sizeof(*r));
+	r->id = jr_next_int(&c);
+	r->run_id = jr_next_int(&c);
+	r->seq = jr_next_int(&c);
+	r->serial = jr_next_str(&c);
+	r->holder = jr_next_str(&c);
+	r->mail = jr_next_str(&c);
+	r->dn = jr_next_str(&c);
+	r->staff_no = jr_next_str(&c);
+	r->profile = jr_next_str(&c);
+	r->not_after = jr_next_str(&c);
+	state = jr_next_str(&c);
+	r->problem = jr_next_str(&c);
+	r->reason = jr_next_str(&c);
+	r->claimed_by = jr_next_str(&c);
+	r->pending_card_id = jr_next_int(&c);
+	r->card_id = jr_next_int(&c);
+	r->state = (cs_jrec_state)jr_name_index(jr_rec_states,
+	    JR_N(jr_rec_states), state);
+	free(state);
+	if (c.err != CS_OK)
+		cs_jrecord_clear(r);
+	return c.err;
+}
+
+void cs_jrecord_clear(cs_jrecord *r)
+{
+	if (r == NULL)
+		return;
+	free(r->serial);
+	free(r->holder);
+	free(r->mail);
+	free(r->dn);
+	free(r->staff_no);
+	free(r->profile);
+	free(r->not_after);
+	free(r->problem);
+	free(r->reason);
+	free(r->claimed_by);
+	memset(r, 0, sizeof(*r));
+}
+
+int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records "
+	    "WHERE id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = record_from_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The one-row event of a record change. */
+static int record_event(cs_journal *j, const char *kind, int64_t id,
+    const char *reason)
+{
+	sqlite3_stmt *st;
+	int64_t run_id = 0, card_id = 0;
+	int rc;
+
+	if ((rc = jr_prepare(j, &st, "SELECT run_id, coalesce(card_id, "
+	    "pending_card_id, 0) FROM records WHERE id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		run_id = sqlite3_column_int64(st, 0);
+		card_id = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	return jr_event(j, kind, "records", id, run_id, id, card_id, reason);
+}
+
+int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	const char *serial = in->serial && *in->serial ? jr_serial(in->serial) :
+	    NULL;
+	int64_t rid = 0, seq = in->seq;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if (seq == 0) {
+		if ((rc = jr_prepare(j, &st, "SELECT coalesce(max(seq), 0) + 1 "
+		    "FROM records WHERE run_id = ?1", "i", in->run_id)) != SQLITE_OK) {
+			r = jr_err(j, rc, why, whylen, "cannot number the record");
+			goto out;
+		}
+		if (sqlite3_step(st) == SQLITE_ROW)
+			seq = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	rc = jr_run(j, "INSERT INTO records (run_id, seq, serial, holder, mail, "
+	    "dn, staff_no, profile, not_after, state, problem, reason) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", "iissssssssss",
+	    in->run_id, seq, serial, in->holder, in->mail, in->dn, in->staff_no,
+	    in->profile, in->not_after,
+	    in->problem ? "refused" : "queued", in->problem, in->reason);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot add the record");
+		if (r == CS_ERR_MISMATCH)
+			jr_why(why, whylen, "run %" PRId64 " already has a record "
+			    "with serial %s or seq %" PRId64, in->run_id,
+			    serial ? serial : "-", seq);
+		else if (r == CS_ERR_NOTFOUND)
+			jr_why(why, whylen, "no run %" PRId64, in->run_id);
+		goto out;
+	}
+	rid = sqlite3_last_insert_rowid(j->db);
+	r = record_event(j, "record.add", rid, NULL);
+out:
+	r = jr_tx_leave(j, r, why, whylen);
+	if (id != NULL)
+		*id = r == CS_OK ? rid : 0;
+	return r;
+}
+
+static int run_is_open(cs_journal *j, int64_t run_id, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int rc, r = CS_OK;
+
+	if ((rc = jr_prepare(j, &st, "SELECT state FROM runs WHERE id = ?1", "i",
+	    run_id)) != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot read the run");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		jr_why(why, whylen, "no run %" PRId64, run_id);
+		r = CS_ERR_NOTFOUND;
+	} else if (rc != SQLITE_ROW)
+		r = jr_err(j, rc, why, whylen, "cannot read the run");
+	else if (strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0) {
+		jr_why(why, whylen, "run %" PRId64 " is %s", run_id,
+		    (const char *)sqlite3_column_text(st, 0));
+		r = CS_ERR_STATE;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static const char *key_where(cs_jkey key)
+{
+	switch (key) {
+	case CS_JKEY_SERIAL: return "serial = ?3";
+	case CS_JKEY_MAIL: return "mail = ?3 COLLATE NOCASE";
+	case CS_JKEY_STAFF_NO: return "staff_no = ?3";
+	default: return NULL;
+	}
+}
+
+static const char *key_name(cs_jkey key)
+{
+	switch (key) {
+	case CS_JKEY_SERIAL: return "serial";
+	case CS_JKEY_MAIL: return "mail";
+	case CS_JKEY_STAFF_NO: return "staff number";
+	case CS_JKEY_CHIP: return "chip serial";
+	case CS_JKEY_PRINTED: return "printed number";
+	case CS_JKEY_PKCS15: return "PKCS#15 serial";
+	}
+	return "?";
+}
+
+/* Why a keyed claim found nothing queued: the record's state, if any. */
+static int explain_unclaimable(cs_journal *j, int64_t run_id, cs_jkey key,
+    const char *value, char *why, size_t whylen)
+{
+	cs_jrecord rec;
+	int r;
+
+	if ((r = cs_journal_record_find(j, run_id, key, value, &rec)) != CS_OK) {
+		jr_why(why, whylen, "run %" PRId64 " has no record with %s %s",
+		    run_id, key_name(key), value);
+		return r;
+	}
+	if (rec.state == CS_JREC_CLAIMED)
+		jr_why(why, whylen, "%s (%s) is being written in reader %s",
+		    rec.holder ? rec.holder : "?", value,
+		    rec.claimed_by ? rec.claimed_by : "?");
+	else
+		jr_why(why, whylen, "%s (%s) is %s%s%s", rec.holder ? rec.holder :
+		    "?", value, cs_jrec_state_name(rec.state), rec.reason ? ": " :
+		    "", rec.reason ? rec.reason : "");
+	cs_jrecord_clear(&rec);
+	return CS_ERR_STATE;
+}
+
+static int claim(cs_journal *j, int64_t run_id, const char *where,
+    cs_jkey key, const char *value, const char *reader, cs_jrecord *out,
+    char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[512];
+	int64_t id = 0;
+	int r, rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if ((r = run_is_open(j, run_id, why, whylen)) != CS_OK)
+		goto out;
+	/* Find and take in one statement, under the write lock BEGIN
+	 * IMMEDIATE holds: no other connection can take the same record. */
+	snprintf(sql, sizeof(sql), "UPDATE records SET state = 'claimed', "
+	    "claimed_by = ?2 WHERE id = (SELECT id FROM records WHERE "
+	    "run_id = ?1 AND state = 'queued'%s%s ORDER BY seq LIMIT 1) "
+	    "RETURNING id", where ? " AND " : "", where ? where : "");
+	if ((rc = jr_prepare(j, &st, sql, where ? "iss" : "is", run_id, reader,
+	    value)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot claim");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		if (where == NULL) {
+			jr_why(why, whylen, "run %" PRId64 " has no record left in "
+			    "the queue", run_id);
+			r = CS_ERR_NOTFOUND;
+		} else
+			r = explain_unclaimable(j, run_id, key, value, why, whylen);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = jr_err(j, rc, why, whylen, "cannot claim");
+		goto out;
+	}
+	r = record_event(j, "record.claim", id, NULL);
+out:
+	if ((r = jr_tx_leave(j, r, why, whylen)) == CS_OK)
+		r = cs_journal_record_get(j, id, out);
+	return r;
+}
+
+int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
+    const char *reader, cs_jrecord *out, char *why, size_t whylen)
+{
+	return claim(j, run_id, NULL, CS_JKEY_SERIAL, NULL, reader, out, why,
+	    whylen);
+}
+
+int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
+    const char *value, const char *reader, cs_jrecord *out, char *why,
+    size_t whylen)
+{
+	const char *where = key_where(key);
+
+	if (where == NULL || value == NULL || *value == '\0') {
+		memset(out, 0, sizeof(*out));
+		jr_why(why, whylen, "a record is claimed by serial, mail or "
+		    "staff number");
+		return CS_ERR_USAGE;
+	}
+	if (key == CS_JKEY_SERIAL)
+		value = jr_serial(value);
+	return claim(j, run_id, where, key, value, reader, out, why, whylen);
+}
+
+int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
+    const char *value, cs_jrecord *out)
+{
+	const char *where = key_where(key);
+	sqlite3_stmt *st;
+	char sql[512];
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if (where == NULL || value == NULL)
+		return CS_ERR_USAGE;
+	if (key == CS_JKEY_SERIAL)
+		value = jr_serial(value);
+	/* ?2 unused: the key expressions number their value ?3. */
+	snprintf(sql, sizeof(sql), "SELECT " REC_COLS " FROM records WHERE "
+	    "run_id = ?1 AND ?2 IS NULL AND %s ORDER BY seq LIMIT 1", where);
+	if ((rc = jr_prepare(j, &st, sql, "iss", run_id, NULL, value)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = record_from_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Move a record from one state to another; CS_ERR_STATE names the state
+ * it is in when that is not `from`. */
+static int record_move(cs_journal *j, int64_t id, const char *from,
+    const char *sql, const char *fmt, int64_t a, const char *s,
+    const char *kind, const char *reason, char *why, size_t whylen)
+{
+	cs_jrecord rec;
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	rc = fmt[1] == 'n' ? jr_run(j, sql, fmt, id, a) : jr_run(j, sql, fmt, id, s);
+	if (rc != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot change the record");
+		goto out;
+	}
+	if (sqlite3_changes(j->db) == 0) {
+		if ((r = cs_journal_record_get(j, id, &rec)) == CS_OK) {
+			jr_why(why, whylen, "record %" PRId64 " is %s, not %s", id,
+			    cs_jrec_state_name(rec.state), from);
+			cs_jrecord_clear(&rec);
+			r = CS_ERR_STATE;
+		} else
+			jr_why(why, whylen, "no record %" PRId64, id);
+		goto out;
+	}
+	r = record_event(j, kind, id, reason);
+out:
+	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
+    char *why, size_t whylen)
+{
+	return record_move(j, id, "claimed", "UPDATE records SET state = "
+	    "'queued', claimed_by = NULL, reason = ?2 WHERE id = ?1 AND "
+	    "state = 'claimed'", "is", 0, reason, "record.release", reason, why,
+	    whylen);
+}
+
+int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
+    char *why, size_t whylen)
+{
+	return record_move(j, id, "claimed", "UPDATE records SET state = "
+	    "'done', card_id = ?2, pending_card_id = NULL, reason = NULL "
+	    "WHERE id = ?1 AND state = 'claimed'", "in", card_id, NULL,
+	    "record.done", NULL, why, whylen);
+}
+
+int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
+    char *why, size_t whylen)
+{
+	return record_move(j, id, "done", "UPDATE records SET state = "
+	    "'revoked', reason = ?2 WHERE id = ?1 AND state = 'done'", "is", 0,
+	    reason, "record.revoke", reason, why, whylen);
+}
+
+/* --- resume --------------------------------------------------------- */
+
+struct torn {
+	int64_t issuance, card, record;
+};
+
+static int collect(cs_journal *j, const char *sql, int64_t run_id,
+    struct torn **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct torn *v = NULL, *nv;
+	size_t cap = 0;
+	int rc, r = CS_OK;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = jr_prepare(j, &st, sql, "i", run_id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				r = CS_ERR_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[*n].issuance = sqlite3_column_int64(st, 0);
+		v[*n].card = sqlite3_column_int64(st, 1);
+		v[*n].record = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (r == CS_OK && rc != SQLITE_DONE)
+		r = jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	if (r != CS_OK) {
+		free(v);
+		*n = 0;
+	} else
+		*out = v;
+	return r;
+}
+
+static const char INTERRUPTED[] = "the station stopped while this card was "
+    "being written";
+
+int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
+    char *why, size_t whylen)
+{
+	struct torn *t = NULL;
+	char now[JR_TIME_LEN];
+	size_t n = 0;
+	int r, rc = SQLITE_OK;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	jr_now(now);
+	r = collect(j, "SELECT i.id, i.card_id, i.record_id FROM issuances i "
+	    "JOIN records r ON r.id = i.record_id WHERE r.run_id = ?1 AND "
+	    "i.outcome = 'writing' ORDER BY i.id", run_id, &t, &n);
+	for (size_t k = 0; r == CS_OK && k < n; k++) {
+		if ((rc = jr_run(j, "UPDATE issuances SET outcome = 'interrupted', "
+		    "finished = ?2, reason = ?3 WHERE id = ?1", "iss", t[k].issuance,
+		    now, INTERRUPTED)) != SQLITE_OK ||
+		    (r = jr_event(j, "issuance.interrupted", "issuances",
+		    t[k].issuance, run_id, t[k].record, t[k].card, INTERRUPTED)) != CS_OK)
+			break;
+		if ((rc = jr_run(j, "UPDATE cards SET state = 'partial' WHERE "
+		    "id = ?1", "i", t[k].card)) != SQLITE_OK ||
+		    (r = jr_event(j, "card.state", "cards", t[k].card, run_id,
+		    t[k].record, t[k].card, INTERRUPTED)) != CS_OK)
+			break;
+		if ((rc = jr_run(j, "UPDATE records SET state = 'queued', "
+		    "claimed_by = NULL, pending_card_id = ?2, reason = ?3 WHERE "
+		    "id = ?1 AND state = 'claimed'", "iis", t[k].record, t[k].card,
+		    INTERRUPTED)) != SQLITE_OK)
+			break;
+		if (sqlite3_changes(j->db) > 0) {
+			if ((r = record_event(j, "record.resume", t[k].record,
+			    INTERRUPTED)) != CS_OK)
+				break;
+			out->released++;
+		}
+		out->interrupted++;
+	}
+	free(t);
+	t = NULL;
+	/* Records claimed by a worker that had not started writing. */
+	if (r == CS_OK && rc == SQLITE_OK)
+		r = collect(j, "SELECT 0, 0, id FROM records WHERE run_id = ?1 "
+		    "AND state = 'claimed' ORDER BY seq", run_id, &t, &n);
+	for (size_t k = 0; r == CS_OK && rc == SQLITE_OK && k < n; k++) {
+		if ((rc = jr_run(j, "UPDATE records SET state = 'queued', "
+		    "claimed_by = NULL, reason = ?2 WHERE id = ?1", "is",
+		    t[k].record, "released when the run resumed")) != SQLITE_OK ||
+		    (r = record_event(j, "record.resume", t[k].record,
+		    "released when the run resumed")) != CS_OK)
+			break;
+		out->released++;
+	}
+	free(t);
+	if (r == CS_OK && rc != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot resume");
+	r = jr_tx_leave(j, r, why, whylen);
+	if (r != CS_OK)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
