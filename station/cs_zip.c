@@ -87,18 +87,19 @@ static int check_entries(cs_zip *z, const cs_zip_limits *lim, char *why,
 			snprintf(why, whylen, "entry '%s' is a symbolic link", name);
 			return CS_ERR_FORMAT;
 		}
-		if (st.size > lim->max_entry) {
-			snprintf(why, whylen, "entry '%s' is %llu bytes, more than "
-			    "the limit of %llu", name, (unsigned long long)st.size,
-			    (unsigned long long)lim->max_entry);
-			return CS_ERR_LIMIT;
-		}
+		/* The ratio first: it names a bomb for what it is. */
 		if (st.size > RATIO_FLOOR &&
 		    st.size / (st.comp_size ? st.comp_size : 1) > lim->max_ratio) {
 			snprintf(why, whylen, "entry '%s' expands %llu times, more "
 			    "than the limit of %llu (a zip bomb?)", name,
 			    (unsigned long long)(st.size / (st.comp_size ?
 			    st.comp_size : 1)), (unsigned long long)lim->max_ratio);
+			return CS_ERR_LIMIT;
+		}
+		if (st.size > lim->max_entry) {
+			snprintf(why, whylen, "entry '%s' is %llu bytes, more than "
+			    "the limit of %llu", name, (unsigned long long)st.size,
+			    (unsigned long long)lim->max_entry);
 			return CS_ERR_LIMIT;
 		}
 		total += st.size;

@@ -6,11 +6,11 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config
-	libpcsclite-dev libzip-dev libssl-dev libsqlite3-dev libusb-1.0-0-dev
+	libpcsclite-dev libp11-kit-dev libzip-dev libssl-dev libsqlite3-dev libusb-1.0-0-dev
 	# the card stack the station drives
 	pcscd opensc opensc-pkcs11
 	# tests: virtual reader, unit tests, tools that check our output
-	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux
+	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
 )

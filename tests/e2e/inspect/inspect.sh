@@ -1,0 +1,97 @@
+#!/bin/bash
+# The administrator's story with `cardstation inspect`: a good download is
+# all OK; each broken record is refused for its reason while the others stay
+# usable; a harmful archive is refused whole, with a reason.
+set -euo pipefail
+: "${CS_BIN:?}" "${UPKIGEN:?}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+INST="National Institute of Informatics, Academe Campus"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+good_bundle() {
+	"$UPKIGEN" --out "$work/g" --people 12 >/dev/null
+	out=$("$CS_BIN" inspect "$work/g/clientAll.zip" "$work/g/clientAllPin.zip" \
+		--institution "$INST") || fail "a good bundle exits $?"
+	[ "$(grep -c '  OK$' <<<"$out")" -eq 12 ] || fail "not 12 OK lines: $out"
+	grep -q '^12 records: 12 usable, 0 refused$' <<<"$out" || fail "summary: $out"
+	grep -q '髙' <<<"$out" || fail "the CP932-only 髙 did not survive decoding"
+	# every serial of the index is listed, 128-bit ones included
+	while IFS=$'\t' read -r serial _; do
+		grep -q "^$serial  " <<<"$out" || fail "serial $serial not listed"
+	done < <(tail -n +2 "$work/g/expect.tsv")
+	grep -qE '^[0-9]{39}  ' <<<"$out" || fail "no 128-bit serial listed"
+
+	json=$("$CS_BIN" inspect "$work/g/clientAll.zip" "$work/g/clientAllPin.zip" --json)
+	[ "$(jq '.summary.usable' <<<"$json")" -eq 12 ] || fail "json usable"
+	[ "$(jq '[.records[] | select(.ok)] | length' <<<"$json")" -eq 12 ] || fail "json ok"
+	[ "$(jq -r '.summary.institution_checked' <<<"$json")" = false ] || fail "json inst"
+
+	# The PINs and the secrets never show up in what inspect prints.
+	while IFS=$'\t' read -r _ _ _ _ _ _ _ pin _; do
+		! grep -qF -- "$pin" <<<"$out$json" || fail "an access PIN was printed"
+	done < <(tail -n +2 "$work/g/expect.tsv")
+
+	# The individual pattern (clientPin.zip) works the same.
+	"$UPKIGEN" --out "$work/i" --people 3 --pin-file clientPin >/dev/null
+	"$CS_BIN" inspect "$work/i/clientAll.zip" "$work/i/clientPin.zip" >/dev/null ||
+		fail "clientPin.zip refused"
+}
+
+broken_records() {
+	local cases=(p12-missing p12-orphan wrong-pin no-pin-row no-index-row
+		name-mismatch serial-mismatch key-mismatch subject-mismatch foreign-o
+		smime-mail-mismatch expired not-yet-valid duplicate-serial)
+	local args=()
+	for c in "${cases[@]}"; do args+=(--break "$c"); done
+	"$UPKIGEN" --out "$work/b" --people 30 "${args[@]}" >/dev/null
+	set +e
+	out=$("$CS_BIN" inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" \
+		--institution "$INST")
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || fail "a bundle with refused records exits $rc, not 1"
+	for c in "${cases[@]}"; do
+		grep -q "REFUSED $c: " <<<"$out" || fail "no record refused as $c"
+	done
+	# The good records are still there, each OK.
+	want=$(awk -F'\t' 'NR>1 && $5=="OK"' "$work/b/expect.tsv" | wc -l)
+	[ "$(grep -c '  OK$' <<<"$out")" -eq "$want" ] || fail "not $want OK records"
+	grep -q "records: $want usable" <<<"$out" || fail "summary: $(tail -2 <<<"$out")"
+}
+
+refused_whole() { # CASE, then what the reason must say
+	local dir="$work/$1" certs pins rc
+	"$UPKIGEN" --out "$dir" --people 3 --archive-break "$1" >/dev/null
+	set +e
+	err=$("$CS_BIN" inspect "$dir/clientAll.zip" "$dir/clientAllPin.zip" 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "$1: exit $rc, not 2"
+	grep -q -- "$2" <<<"$err" || fail "$1: reason '$err' lacks '$2'"
+}
+
+broken_archives() {
+	refused_whole dotdot "outside the archive"
+	refused_whole absolute "outside the archive"
+	refused_whole symlink "symbolic link"
+	refused_whole too-many-entries "entries, more than the limit"
+	refused_whole bomb "zip bomb"
+	refused_whole not-zip "not a zip archive"
+	# an administrator can raise a limit for a very large institution
+	"$CS_BIN" inspect "$work/too-many-entries/clientAll.zip" \
+		"$work/too-many-entries/clientAllPin.zip" --max-entries 40000 >/dev/null ||
+		fail "--max-entries did not raise the limit"
+
+	# the two archives given the wrong way round
+	"$UPKIGEN" --out "$work/s" --people 2 >/dev/null
+	set +e
+	err=$("$CS_BIN" inspect "$work/s/clientAllPin.zip" "$work/s/clientAll.zip" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] && grep -q "swapped" <<<"$err" || fail "swapped: $rc $err"
+}
+
+"$1"
+echo "PASS: $1"
