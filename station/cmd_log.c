@@ -85,11 +85,6 @@ static int parse_args(int argc, char **argv, struct log_args *a)
 	char *end;
 
 	memset(a, 0, sizeof(*a));
-	if (argc > 1 && strcmp(argv[1], "check") == 0) {
-		a->check = true;
-		argc--;
-		argv++;
-	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -117,6 +112,11 @@ static int parse_args(int argc, char **argv, struct log_args *a)
 		default:
 			return -1;
 		}
+	}
+	/* `log check` with its options before or after the word. */
+	if (optind < argc && strcmp(argv[optind], "check") == 0) {
+		a->check = true;
+		optind++;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "cardstation log: unexpected '%s'\n", argv[optind]);
