@@ -245,6 +245,27 @@ static int plist_string(const char *p, size_t idx, char *out, size_t outlen)
 	return CS_OK;
 }
 
+/* The next <string> of the array *p points into; advances *p. Stops at
+ * the array's end (or after the single <string> of a plain value). */
+static int plist_next(const char **p, char *out, size_t outlen)
+{
+	const char *s = *p, *e, *close;
+
+	if (s == NULL)
+		return CS_ERR_NOTFOUND;
+	if ((s = strstr(s, "<string>")) == NULL)
+		return CS_ERR_NOTFOUND;
+	close = strstr(*p, "</array>");
+	if (close != NULL && close < s)
+		return CS_ERR_NOTFOUND;
+	s += 8;
+	if ((e = strstr(s, "</string>")) == NULL)
+		return CS_ERR_FORMAT;
+	xml_text(s, e, out, outlen);
+	*p = e + 9;
+	return CS_OK;
+}
+
 int cs_usb_drivers_parse(const char *plist_in, const char *bundle,
     cs_usb_drivers *out)
 {
@@ -273,11 +294,13 @@ int cs_usb_drivers_parse(const char *plist_in, const char *bundle,
 	}
 	if ((pver = plist_key(plist, "CFBundleShortVersionString")) != NULL)
 		(void)plist_string(pver, 0, version, sizeof(version));
-	for (size_t i = 0;; i++) {
+	/* Walk the three parallel arrays together: one pass, not one
+	 * search per entry (the CCID bundle lists hundreds). */
+	for (;;) {
 		cs_usb_driver_entry *e;
 
-		if (plist_string(pv, i, vbuf, sizeof(vbuf)) != CS_OK ||
-		    plist_string(pp, i, pbuf, sizeof(pbuf)) != CS_OK)
+		if (plist_next(&pv, vbuf, sizeof(vbuf)) != CS_OK ||
+		    plist_next(&pp, pbuf, sizeof(pbuf)) != CS_OK)
 			break;
 		if (out->n % 256 == 0) {
 			void *t = realloc(out->e, (out->n + 256) * sizeof(*e));
@@ -292,7 +315,7 @@ int cs_usb_drivers_parse(const char *plist_in, const char *bundle,
 		memset(e, 0, sizeof(*e));
 		e->vid = (uint16_t)strtoul(vbuf, NULL, 16);
 		e->pid = (uint16_t)strtoul(pbuf, NULL, 16);
-		if (plist_string(pn, i, e->name, sizeof(e->name)) != CS_OK)
+		if (plist_next(&pn, e->name, sizeof(e->name)) != CS_OK)
 			e->name[0] = '\0';
 		snprintf(e->bundle, sizeof(e->bundle), "%s", bundle);
 		snprintf(e->version, sizeof(e->version), "%s", version);
