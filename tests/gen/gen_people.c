@@ -73,6 +73,17 @@ static void lower_into(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* 髙橋 and 高橋 are both TAKAHASHI: mails are counted per romanisation, so
+ * the first entry of the table with the same one stands for all. */
+static size_t first_same(const struct name *t, size_t i)
+{
+	size_t j = 0;
+
+	while (strcmp(t[j].roman, t[i].roman) != 0)
+		j++;
+	return j;
+}
+
 /* 63-bit serials (bit 62 set, so 19 digits) for the older profiles; 128-bit
  * (bit 127 set, 39 digits, more than any uint64) for S/MIME since 2023 and
  * for half of the client+S/MIME certificates. */
@@ -106,6 +117,30 @@ out:
 	return ret;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int check_unique_mail(const gen_person *pp, size_t n)
+{
+	const char **m;
+	int r = CS_OK;
+
+	if (n < 2)
+		return CS_OK;
+	if ((m = calloc(n, sizeof(*m))) == NULL)
+		return CS_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		m[i] = pp[i].mail;
+	qsort(m, n, sizeof(*m), cmp_str);
+	for (size_t i = 1; i < n && r == CS_OK; i++)
+		if (strcmp(m[i - 1], m[i]) == 0)
+			r = CS_ERR_STATE;
+	free(m);
+	return r;
+}
+
 int gen_people_make(gen_person **out, const gen_people_opts *o)
 {
 	gen_person *pp;
@@ -129,7 +164,8 @@ int gen_people_make(gen_person **out, const gen_people_opts *o)
 		size_t s = i < 2 ? i : gen_rand_below(&r, NSUR);
 		size_t g = gen_rand_below(&r, NGIV);
 		const struct name *sur = &surnames[s], *giv = &givens[g];
-		unsigned *count = &seen[s * NGIV + g];
+		unsigned *count = &seen[first_same(surnames, s) * NGIV +
+		    first_same(givens, g)];
 		uint32_t roll = gen_rand_below(&r, 100);
 		char gl[32], sl[32], *sp;
 		int wide;
@@ -176,6 +212,9 @@ int gen_people_make(gen_person **out, const gen_people_opts *o)
 		p->verdict = "OK";
 		p->index_serial_of = -1;
 	}
+	/* The join key must be unique, or the bundle lies about itself. */
+	if ((ret = check_unique_mail(pp, o->n)) != CS_OK)
+		goto out;
 	*out = pp;
 	pp = NULL;
 	ret = CS_OK;

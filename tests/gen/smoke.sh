@@ -80,6 +80,8 @@ check "good: PIN rows in another order than the index" \
 	bash -c "! cmp -s <(cut -f3 '$W/index.txt') <(cut -f2 '$W/pin.txt')"
 check "good: PIN rows are the same people" \
 	cmp -s <(cut -f3 "$W/index.txt" | sort) <(cut -f2 "$W/pin.txt" | sort)
+check "good: mails are unique (the join key)" \
+	test "$(cut -f3 "$W/index.txt" | sort | uniq -d | wc -l)" = 0
 check "good: all 40 expected OK" \
 	test "$(awk -F'\t' 'NR > 1 && $5 == "OK"' "$G/expect.tsv" | wc -l)" = 40
 check "good: PINs are 16 letters and digits" \
