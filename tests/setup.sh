@@ -13,6 +13,8 @@ PACKAGES=(
 	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
+	# benchmarks: GNU time for wall time and peak RSS
+	time
 )
 
 missing=()
