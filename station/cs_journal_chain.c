@@ -23,29 +23,28 @@
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 #define DOMAIN "cardstation journal event v1"
+#define SNAPSHOT_MAX 4096
 
 /* Every column, in schema order: a column missing here is a column whose
  * edits check cannot see. */
+static const char *const RUN_COLS[] = {"id", "created", "certs_zip",
+	"pins_zip", "certs_sha256", "pins_sha256", "profile", "mode",
+	"operator", "state", NULL};
+static const char *const RECORD_COLS[] = {"id", "run_id", "seq", "serial",
+	"holder", "mail", "dn", "staff_no", "profile", "not_after", "state",
+	"problem", "reason", "claimed_by", "pending_card_id", "card_id", NULL};
+static const char *const CARD_COLS[] = {"id", "chip_serial",
+	"pkcs15_serial", "printed_no", "atr", "model", "state", "first_seen",
+	"last_seen", NULL};
+static const char *const ISSUANCE_COLS[] = {"id", "record_id", "card_id",
+	"cert_serial", "holder", "mail", "reader", "operator", "started",
+	"finished", "outcome", "reason", NULL};
+
 const struct jr_table jr_tables[4] = {
-	{"runs", "json_object('id', id, 'created', created, 'certs_zip', "
-	    "certs_zip, 'pins_zip', pins_zip, 'certs_sha256', certs_sha256, "
-	    "'pins_sha256', pins_sha256, 'profile', profile, 'mode', mode, "
-	    "'operator', operator, 'state', state)"},
-	{"records", "json_object('id', id, 'run_id', run_id, 'seq', seq, "
-	    "'serial', serial, 'holder', holder, 'mail', mail, 'dn', dn, "
-	    "'staff_no', staff_no, 'profile', profile, 'not_after', not_after, "
-	    "'state', state, 'problem', problem, 'reason', reason, "
-	    "'claimed_by', claimed_by, 'pending_card_id', pending_card_id, "
-	    "'card_id', card_id)"},
-	{"cards", "json_object('id', id, 'chip_serial', chip_serial, "
-	    "'pkcs15_serial', pkcs15_serial, 'printed_no', printed_no, "
-	    "'atr', atr, 'model', model, 'state', state, 'first_seen', "
-	    "first_seen, 'last_seen', last_seen)"},
-	{"issuances", "json_object('id', id, 'record_id', record_id, "
-	    "'card_id', card_id, 'cert_serial', cert_serial, 'holder', holder, "
-	    "'mail', mail, 'reader', reader, 'operator', operator, 'started', "
-	    "started, 'finished', finished, 'outcome', outcome, 'reason', "
-	    "reason)"},
+	{"runs", RUN_COLS},
+	{"records", RECORD_COLS},
+	{"cards", CARD_COLS},
+	{"issuances", ISSUANCE_COLS},
 };
 
 const struct jr_table *jr_table(const char *name)
@@ -54,6 +53,28 @@ const struct jr_table *jr_table(const char *name)
 		if (strcmp(jr_tables[i].name, name) == 0)
 			return &jr_tables[i];
 	return NULL;
+}
+
+/* The SQL expression of a row's snapshot: a json_object() of every column.
+ * The same text makes the event's snapshot and, in check, the current
+ * row's, so both agree byte for byte. JSON holds no BLOB: one written
+ * into a column behind our back is shown as "blob:<hex>" rather than
+ * stopping the check. */
+static int snapshot_sql(const struct jr_table *t, char *buf, size_t len)
+{
+	size_t n = 0;
+	int k;
+
+	k = snprintf(buf, len, "json_object(");
+	for (size_t i = 0; k >= 0 && (n += (size_t)k) < len &&
+	    t->cols[i] != NULL; i++)
+		k = snprintf(buf + n, len - n, "%s'%s', iif(typeof(%s) = 'blob', "
+		    "'blob:' || hex(%s), %s)", i ? ", " : "", t->cols[i],
+		    t->cols[i], t->cols[i], t->cols[i]);
+	if (k < 0 || n >= len)
+		return CS_ERR_LIMIT;
+	k = snprintf(buf + n, len - n, ")");
+	return k < 0 || n + (size_t)k >= len ? CS_ERR_LIMIT : CS_OK;
 }
 
 /* The fields of one event as hashed. Integers are hashed as decimal text;
@@ -122,16 +143,18 @@ static int make_detail(cs_journal *j, const char *table, int64_t row_id,
 {
 	const struct jr_table *t = NULL;
 	sqlite3_stmt *st;
-	char sql[1024];
-	int rc;
+	char snap[SNAPSHOT_MAX], sql[SNAPSHOT_MAX + 256];
+	int rc, r;
 
 	*out = NULL;
 	if (table != NULL) {
 		if ((t = jr_table(table)) == NULL)
 			return CS_ERR_USAGE;
+		if ((r = snapshot_sql(t, snap, sizeof(snap))) != CS_OK)
+			return r;
 		snprintf(sql, sizeof(sql), "SELECT json_object('table', ?1, "
 		    "'row', json((SELECT %s FROM %s WHERE id = ?2)), "
-		    "'reason', ?3)", t->snapshot, t->name);
+		    "'reason', ?3)", snap, t->name);
 		rc = jr_prepare(j, &st, sql, "sis", table, row_id, reason);
 	} else
 		rc = jr_prepare(j, &st, "SELECT json_object('note', ?1)", "s",
@@ -331,8 +354,11 @@ static int diff_column(cs_journal *j, const char *cur, const char *snap,
 static int check_table(struct checker *c, const struct jr_table *t)
 {
 	sqlite3_stmt *st;
-	char sql[2048], col[64];
+	char expr[SNAPSHOT_MAX], sql[SNAPSHOT_MAX + 1024], col[64];
 	int rc, r = CS_OK;
+
+	if ((r = snapshot_sql(t, expr, sizeof(expr))) != CS_OK)
+		return r;
 
 	/* The latest snapshot of each row: SQLite takes the bare columns of
 	 * a max() aggregate from the row holding the maximum. Then every
@@ -346,7 +372,7 @@ static int check_table(struct checker *c, const struct jr_table *t)
 	    " ON l.rid = t.id "
 	    "UNION ALL SELECT l.rid, NULL, l.eid, l.snap FROM latest l "
 	    " WHERE l.snap IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s t2"
-	    " WHERE t2.id = l.rid) ORDER BY 1", t->snapshot, t->name, t->name);
+	    " WHERE t2.id = l.rid) ORDER BY 1", expr, t->name, t->name);
 	if ((rc = jr_prepare(c->j, &st, sql, "s", t->name)) != SQLITE_OK)
 		return jr_err(c->j, rc, NULL, 0, "");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -69,7 +69,7 @@ extern const char *const jr_outcomes[6];
 /* The tables whose rows the events snapshot (cs_journal_chain.c). */
 struct jr_table {
 	const char *name;
-	const char *snapshot; /* SQL: a json_object() of every column */
+	const char *const *cols; /* every column, NULL-terminated */
 };
 const struct jr_table *jr_table(const char *name);
 extern const struct jr_table jr_tables[4];
