@@ -1,0 +1,194 @@
+/* ks_desk.c - handover and the service desk: is this the right card, and
+ * does its key work?
+ *
+ * Verification reads the card in one reader (cs_verify_card). At handover
+ * the holder types their PIN on the screen's keypad: it comes in the POST
+ * body (locked memory, see ks_form.c), goes to the card through OpenSC and
+ * is wiped with the body; it is never logged nor put into a reply. A wrong
+ * PIN is a reason in the report (and the tries left), never an error page.
+ *
+ * Lost and returned cards need the revocation part of the engine; until it
+ * is in the build these answer 503 with a sentence the page shows. */
+#include "ks.h"
+
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_json.h"
+#ifdef KS_HAVE_VERIFY
+#include "cs_verify.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum MHD_Result ks_api_features(ks_req *rq)
+{
+	char buf[160];
+	int have_run = 0, have_verify = 0, have_revoke = 0;
+
+#ifdef KS_HAVE_RUN
+	have_run = 1;
+#endif
+#ifdef KS_HAVE_VERIFY
+	have_verify = 1;
+#endif
+#ifdef KS_HAVE_REVOKE
+	have_revoke = 1;
+#endif
+	snprintf(buf, sizeof(buf), "{\"encode\":%s,\"verify\":%s,\"revoke\":%s}",
+	    have_run ? "true" : "false", have_verify ? "true" : "false",
+	    have_revoke ? "true" : "false");
+	return ks_reply(rq, 200, "application/json", buf, strlen(buf));
+}
+
+/* The reader the form names by index among the configured readers. */
+static int form_reader(ks_req *rq, char *name, size_t len, char *why,
+    size_t whylen)
+{
+	char *names[KS_MAX_READERS];
+	const char *s = ks_form_get(rq->form, "reader");
+	size_t n = 0, idx;
+	char *end;
+	int r;
+
+	if ((r = ks_pick_readers(ks_cfg(rq->srv), names, &n, why, whylen)) !=
+	    CS_OK)
+		return r;
+	idx = s != NULL ? strtoul(s, &end, 10) : 0;
+	if (s != NULL && (*end != '\0' || idx >= n)) {
+		snprintf(why, whylen, "no such reader");
+		r = CS_ERR_USAGE;
+	} else {
+		snprintf(name, len, "%s", names[idx]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	return r;
+}
+
+#ifdef KS_HAVE_VERIFY
+static void write_report(FILE *f, const cs_vreport *v)
+{
+	fputc('{', f);
+	cs_json_kv(f, 1, "verdict", cs_verdict_name(v->verdict));
+	cs_json_kv(f, 0, "reader", v->reader);
+	cs_json_kv(f, 0, "card_error", v->card_error[0] ? v->card_error : NULL);
+	cs_json_kv(f, 0, "chip_serial", v->chip_serial[0] ? v->chip_serial : NULL);
+	cs_json_kv(f, 0, "pkcs15_serial", v->pkcs15_serial[0] ?
+	    v->pkcs15_serial : NULL);
+	cs_json_kv(f, 0, "printed_no", v->printed_no[0] ? v->printed_no : NULL);
+	cs_json_kv(f, 0, "card_state", v->card_state[0] ? v->card_state : NULL);
+	fprintf(f, ",\"card_id\":%lld,\"pin_given\":%s,\"pin_tries\":%d,"
+	    "\"pin_max\":%d", (long long)v->card_id, v->pin_given ? "true" :
+	    "false", v->pin_tries, v->pin_max);
+	cs_json_kv(f, 0, "login_error", v->pin_given && v->login_rc != CS_OK ?
+	    v->login_error : NULL);
+	fputs(",\"certs\":[", f);
+	for (size_t i = 0; i < v->ncerts; i++) {
+		const cs_vcert *c = &v->certs[i];
+
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "serial", c->serial);
+		cs_json_kv(f, 0, "subject", c->subject);
+		cs_json_kv(f, 0, "not_after", c->not_after);
+		cs_json_kv(f, 0, "holder", c->j_holder[0] ? c->j_holder : NULL);
+		cs_json_kv(f, 0, "mail", c->j_mail[0] ? c->j_mail : NULL);
+		fprintf(f, ",\"is_ca\":%d,\"has_key\":%d,\"signed_ok\":%d,"
+		    "\"days_left\":%ld}", c->is_ca, c->has_key, c->signed_ok,
+		    c->days_left);
+	}
+	fputs("],\"reasons\":[", f);
+	for (size_t i = 0; i < v->nreasons; i++) {
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "level", cs_vlevel_name(v->reasons[i].level));
+		cs_json_kv(f, 0, "code", v->reasons[i].code);
+		cs_json_kv(f, 0, "text", v->reasons[i].text);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+#endif
+
+enum MHD_Result ks_api_verify(ks_req *rq)
+{
+#ifdef KS_HAVE_VERIFY
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *pin = ks_form_get(rq->form, "pin");
+	char reader[256], why[1024] = "", jwhy[256] = "", *buf = NULL;
+	cs_verify_opts o;
+	cs_vreport v;
+	cs_journal *j = NULL;
+	X509_STORE *ca = NULL;
+	SCARDCONTEXT ctx;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (ks_run_active(ks_srv_run(rq->srv)))
+		return ks_reply_error(rq, 409, "busy", "a run is using the "
+		    "readers: pause it first");
+	if ((r = form_reader(rq, reader, sizeof(reader), why, sizeof(why))) !=
+	    CS_OK)
+		return ks_reply_error(rq, 503, "readers", why);
+	if (cfg->ca != NULL && cs_verify_load_ca(cfg->ca, &ca, why,
+	    sizeof(why)) != CS_OK)
+		return ks_reply_error(rq, 503, "ca", why);
+	if (access(cs_journal_path(cfg->journal), F_OK) == 0)
+		cs_journal_open(&j, cs_journal_path(cfg->journal),
+		    CS_JOURNAL_RDONLY, jwhy, sizeof(jwhy));
+	else
+		snprintf(jwhy, sizeof(jwhy), "no journal on this station");
+	memset(&o, 0, sizeof(o));
+	o.reader = reader;
+	o.journal = j;
+	o.journal_why = jwhy;
+	o.ca = ca;
+	o.profiles_dir = cfg->profiles_dir;
+	o.pin = pin != NULL && *pin != '\0' ? pin : NULL;
+	memset(&v, 0, sizeof(v));
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS) {
+		r = CS_ERR_CARD;
+		snprintf(why, sizeof(why), "pcscd does not answer");
+	} else {
+		r = cs_verify_card(ctx, &o, &v, why, sizeof(why));
+		SCardReleaseContext(ctx);
+	}
+	cs_journal_close(j);
+	if (ca != NULL)
+		X509_STORE_free(ca);
+	if (r != CS_OK) {
+		cs_vreport_clear(&v);
+		return ks_reply_error(rq, 422, "verify", why);
+	}
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		cs_vreport_clear(&v);
+		return MHD_NO;
+	}
+	write_report(f, &v);
+	fclose(f);
+	cs_vreport_clear(&v);
+	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
+#else
+	char reader[256], why[256];
+
+	(void)form_reader;
+	(void)reader;
+	(void)why;
+	return ks_reply_error(rq, 503, "not-available",
+	    "card verification is not in this build yet");
+#endif
+}
+
+enum MHD_Result ks_api_lost(ks_req *rq)
+{
+	return ks_reply_error(rq, 503, "not-available",
+	    "marking a card lost is not in this build yet");
+}
+
+enum MHD_Result ks_api_wipe(ks_req *rq)
+{
+	return ks_reply_error(rq, 503, "not-available",
+	    "wiping a returned card is not in this build yet");
+}

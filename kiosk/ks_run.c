@@ -1,0 +1,769 @@
+/* ks_run.c - the encoding run as the page sees it.
+ *
+ * One run at a time. POST /api/run/start calls cs_run_start and a thread
+ * of ours calls cs_run_poll until the run ends; each engine event updates
+ * the view (per reader: state, holder, step n of m, the reason of a
+ * failure) and the whole view is pushed to the page as a "state" event, so
+ * a page that reconnects only needs GET /api/state.
+ *
+ * PIN letters: the engine hands a random initial PIN over once, during its
+ * CS_EV_PIN_LETTER callback. We copy it into locked memory as the letter's
+ * JSON and tell the page only that a letter waits (holder, card number).
+ * The page fetches it with POST /api/letter, and the buffer is wiped as
+ * soon as the response has been sent: one print, never stored, never
+ * logged, never in an event. A letter not fetched in KS_LETTER_TTL_MS is
+ * wiped too (the holder then needs a PIN reset at the service desk). */
+#include "ks.h"
+
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_json.h"
+#include "cs_reader.h"
+#ifdef KS_HAVE_RUN
+#include "cs_run.h"
+#endif
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KS_LETTER_TTL_MS (15 * 60 * 1000)
+#define KS_MAX_FAILURES 64
+
+typedef struct ks_rview {
+	char name[256], state[16], chip[64], printed[64], profile[32];
+	char holder[256], mail[256], staff_no[64], cert_serial[48];
+	int step, steps, confirm;
+	char text[512];
+} ks_rview;
+
+typedef struct ks_failure {
+	char holder[256], cert_serial[48], reader[256], text[512];
+} ks_failure;
+
+typedef struct ks_letter {
+	char id[33];
+	char holder[256], printed[64];
+	cs_secret *json;          /* the whole letter, PIN included */
+	int64_t born;
+} ks_letter;
+
+struct ks_runctl {
+	ks_server *srv;
+	pthread_mutex_t lock;
+	int active, ended, stop_asked, cancel_asked;
+	int64_t run_id;
+	char run_operator[128];
+	char end_text[512];
+#ifdef KS_HAVE_RUN
+	cs_run *run;
+	cs_secret *pin, *puk;
+	const char *names[KS_MAX_READERS];
+#endif
+	pthread_t thr;
+	int joinable;
+	size_t nreaders;
+	ks_rview rd[KS_MAX_READERS];
+	cs_jprogress progress;
+	int done, failed;
+	ks_failure fail[KS_MAX_FAILURES];
+	size_t nfail;
+	ks_letter letters[KS_MAX_LETTERS];
+};
+
+int ks_run_new(ks_runctl **out, ks_server *srv)
+{
+	ks_runctl *rc;
+
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return CS_ERR_NOMEM;
+	rc->srv = srv;
+	pthread_mutex_init(&rc->lock, NULL);
+	*out = rc;
+	return CS_OK;
+}
+
+static void letter_clear(ks_letter *l)
+{
+	cs_secret_free(l->json);
+	memset(l, 0, sizeof(*l));
+}
+
+void ks_run_free(ks_runctl *rc)
+{
+	if (rc == NULL)
+		return;
+#ifdef KS_HAVE_RUN
+	pthread_mutex_lock(&rc->lock);
+	if (rc->run != NULL)
+		cs_run_stop(rc->run);
+	pthread_mutex_unlock(&rc->lock);
+#endif
+	if (rc->joinable)
+		pthread_join(rc->thr, NULL);
+	for (size_t i = 0; i < KS_MAX_LETTERS; i++)
+		letter_clear(&rc->letters[i]);
+	pthread_mutex_destroy(&rc->lock);
+	free(rc);
+}
+
+/* --- the view as JSON (under the lock) ------------------------------ */
+
+static void json_int(FILE *f, const char *key, int64_t v)
+{
+	fprintf(f, ",\"%s\":%" PRId64, key, v);
+}
+
+static const char *nz(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
+static void write_view(ks_runctl *rc, FILE *f)
+{
+	int64_t now = ks_now_ms();
+	int first = 1;
+
+	fprintf(f, "{\"active\":%s,\"ended\":%s", rc->active ? "true" : "false",
+	    rc->ended ? "true" : "false");
+	json_int(f, "run_id", rc->run_id);
+	cs_json_kv(f, 0, "end_text", nz(rc->end_text));
+	fprintf(f, ",\"stopping\":%s", rc->stop_asked ? "true" : "false");
+	fprintf(f, ",\"progress\":{\"total\":%" PRId64 ",\"refused\":%" PRId64
+	    ",\"queued\":%" PRId64 ",\"claimed\":%" PRId64 ",\"done\":%" PRId64
+	    ",\"revoked\":%" PRId64 "}", rc->progress.total, rc->progress.refused,
+	    rc->progress.queued, rc->progress.claimed, rc->progress.done,
+	    rc->progress.revoked);
+	fprintf(f, ",\"session\":{\"done\":%d,\"failed\":%d}", rc->done,
+	    rc->failed);
+	fprintf(f, ",\"readers\":[");
+	for (size_t i = 0; i < rc->nreaders; i++) {
+		ks_rview *v = &rc->rd[i];
+
+		fprintf(f, "%s{\"index\":%zu", i ? "," : "", i);
+		cs_json_kv(f, 0, "name", v->name);
+		cs_json_kv(f, 0, "state", nz(v->state));
+		cs_json_kv(f, 0, "chip_serial", nz(v->chip));
+		cs_json_kv(f, 0, "printed_no", nz(v->printed));
+		cs_json_kv(f, 0, "profile", nz(v->profile));
+		cs_json_kv(f, 0, "holder", nz(v->holder));
+		cs_json_kv(f, 0, "mail", nz(v->mail));
+		cs_json_kv(f, 0, "staff_no", nz(v->staff_no));
+		cs_json_kv(f, 0, "cert_serial", nz(v->cert_serial));
+		cs_json_kv(f, 0, "text", nz(v->text));
+		fprintf(f, ",\"step\":%d,\"steps\":%d,\"confirm\":%s}", v->step,
+		    v->steps, v->confirm ? "true" : "false");
+	}
+	fprintf(f, "],\"failures\":[");
+	for (size_t i = 0; i < rc->nfail; i++) {
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "holder", nz(rc->fail[i].holder));
+		cs_json_kv(f, 0, "cert_serial", nz(rc->fail[i].cert_serial));
+		cs_json_kv(f, 0, "reader", rc->fail[i].reader);
+		cs_json_kv(f, 0, "text", rc->fail[i].text);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"letters\":[");
+	for (size_t i = 0; i < KS_MAX_LETTERS; i++) {
+		ks_letter *l = &rc->letters[i];
+
+		if (l->json != NULL && now - l->born > KS_LETTER_TTL_MS)
+			letter_clear(l);
+		if (l->json == NULL)
+			continue;
+		fprintf(f, "%s{", first ? "" : ",");
+		cs_json_kv(f, 1, "id", l->id);
+		cs_json_kv(f, 0, "holder", l->holder);
+		cs_json_kv(f, 0, "printed_no", nz(l->printed));
+		fputc('}', f);
+		first = 0;
+	}
+	fprintf(f, "]}");
+}
+
+/* The view as JSON text; NULL when out of memory. Takes the lock. */
+static char *view_json(ks_runctl *rc, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	if (f == NULL)
+		return NULL;
+	pthread_mutex_lock(&rc->lock);
+	write_view(rc, f);
+	pthread_mutex_unlock(&rc->lock);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+static void push(ks_runctl *rc)
+{
+	char *j = view_json(rc, NULL);
+
+	if (j != NULL)
+		ks_hub_publish(ks_srv_hub(rc->srv), "state", j);
+	free(j);
+}
+
+enum MHD_Result ks_api_run_state(ks_req *rq)
+{
+	size_t len;
+	char *j = view_json(ks_srv_run(rq->srv), &len);
+
+	if (j == NULL)
+		return MHD_NO;
+	return ks_reply_take(rq, 200, "application/json", j, len, NULL);
+}
+
+/* --- readers -------------------------------------------------------- */
+
+/* Fill names (malloc'd) with the configured readers, or every reader. */
+int ks_pick_readers(const ks_config *cfg, char **names, size_t *n,
+    char *why, size_t whylen)
+{
+	SCARDCONTEXT ctx;
+	cs_reader_list l = {0};
+	int r = CS_OK;
+
+	*n = 0;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "pcscd does not answer: is it running?");
+		return CS_ERR_CARD;
+	}
+	if ((r = cs_reader_list_get(ctx, &l)) != CS_OK) {
+		snprintf(why, whylen, "the readers cannot be listed");
+		goto out;
+	}
+	if (cfg->nreaders == 0) {
+		for (size_t i = 0; i < l.n && *n < KS_MAX_READERS; i++)
+			names[(*n)++] = strdup(l.r[i].name);
+	} else {
+		for (size_t i = 0; i < cfg->nreaders; i++) {
+			size_t idx;
+
+			if ((r = cs_reader_select(&l, cfg->readers[i], &idx, why,
+			    whylen)) != CS_OK)
+				goto out;
+			names[(*n)++] = strdup(l.r[idx].name);
+		}
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (names[i] == NULL)
+			r = CS_ERR_NOMEM;
+	if (*n == 0) {
+		snprintf(why, whylen, "no card reader is connected");
+		r = CS_ERR_NOTFOUND;
+	}
+out:
+	if (r != CS_OK) {
+		for (size_t i = 0; i < *n; i++)
+			free(names[i]);
+		*n = 0;
+	}
+	cs_reader_list_free(&l);
+	SCardReleaseContext(ctx);
+	return r;
+}
+
+enum MHD_Result ks_api_readers(ks_req *rq)
+{
+	char *names[KS_MAX_READERS], why[512] = "";
+	char *buf = NULL;
+	size_t n, len = 0;
+	FILE *f;
+
+	if (ks_pick_readers(ks_cfg(rq->srv), names, &n, why, sizeof(why)) != CS_OK)
+		return ks_reply_error(rq, 503, "readers", why);
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return MHD_NO;
+	fputs("{\"readers\":[", f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(',', f);
+		cs_json_str(f, names[i]);
+		free(names[i]);
+	}
+	fputs("]}", f);
+	fclose(f);
+	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
+}
+
+#ifdef KS_HAVE_RUN
+/* --- engine events -------------------------------------------------- */
+
+static void cpy(char *dst, size_t len, const char *src)
+{
+	if (src != NULL)
+		snprintf(dst, len, "%s", src);
+}
+
+/* Only the characters a PIN policy allows may reach the letter's JSON. */
+static int pin_chars_ok(const char *p)
+{
+	for (; p != NULL && *p; p++)
+		if (!isalnum((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+static void add_letter(ks_runctl *rc, const cs_run_event *ev, ks_rview *v)
+{
+	ks_letter *l = NULL;
+	char *pre = NULL, idraw[16];
+	size_t prelen = 0, need;
+	FILE *f;
+	cs_secret *s = NULL;
+
+	if (ev->pin == NULL || !pin_chars_ok(ev->pin) || !pin_chars_ok(ev->puk))
+		return;
+	for (size_t i = 0; i < KS_MAX_LETTERS && l == NULL; i++)
+		if (rc->letters[i].json == NULL)
+			l = &rc->letters[i];
+	if (l == NULL || RAND_bytes((unsigned char *)idraw, sizeof(idraw)) != 1)
+		return;
+	for (size_t i = 0; i < sizeof(idraw); i++)
+		snprintf(l->id + 2 * i, 3, "%02x", (unsigned char)idraw[i]);
+	cpy(l->holder, sizeof(l->holder), ev->holder ? ev->holder : v->holder);
+	cpy(l->printed, sizeof(l->printed), ev->printed_no ? ev->printed_no :
+	    v->printed);
+	/* The part without secrets is built in ordinary memory. */
+	if ((f = open_memstream(&pre, &prelen)) == NULL)
+		goto fail;
+	fputc('{', f);
+	cs_json_kv(f, 1, "holder", l->holder);
+	cs_json_kv(f, 0, "printed_no", nz(l->printed));
+	cs_json_kv(f, 0, "mail", nz(v->mail));
+	cs_json_kv(f, 0, "staff_no", nz(v->staff_no));
+	cs_json_kv(f, 0, "cert_serial", nz(v->cert_serial));
+	if (fclose(f) != 0)
+		goto fail;
+	need = prelen + strlen(ev->pin) + (ev->puk ? strlen(ev->puk) : 0) + 32;
+	if (cs_secret_new(&s, need) != CS_OK)
+		goto fail;
+	s->len = (size_t)snprintf((char *)s->buf, s->cap, "%s,\"pin\":\"%s\"%s%s%s}",
+	    pre, ev->pin, ev->puk ? ",\"puk\":\"" : "", ev->puk ? ev->puk : "",
+	    ev->puk ? "\"" : "");
+	l->json = s;
+	l->born = ks_now_ms();
+	free(pre);
+	return;
+fail:
+	free(pre);
+	memset(l, 0, sizeof(*l));
+}
+
+static void on_event(void *ctx, const cs_run_event *ev)
+{
+	ks_runctl *rc = ctx;
+	ks_rview *v = NULL;
+	char hold[256] = "";
+
+	pthread_mutex_lock(&rc->lock);
+	if (ev->reader_index >= 0 && (size_t)ev->reader_index < rc->nreaders)
+		v = &rc->rd[ev->reader_index];
+	switch (ev->kind) {
+	case CS_EV_READER:
+		if (v == NULL)
+			break;
+		cpy(v->state, sizeof(v->state), ev->state);
+		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0) {
+			/* A new card starts from nothing. */
+			v->chip[0] = v->printed[0] = v->profile[0] = '\0';
+			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
+			v->cert_serial[0] = '\0';
+			v->step = v->steps = v->confirm = 0;
+		}
+		break;
+	case CS_EV_CARD:
+		if (v == NULL)
+			break;
+		cpy(v->chip, sizeof(v->chip), ev->chip_serial ? ev->chip_serial : "");
+		cpy(v->profile, sizeof(v->profile), ev->profile ? ev->profile : "");
+		cpy(v->state, sizeof(v->state), "reading");
+		v->text[0] = '\0';
+		v->step = v->steps = 0;
+		break;
+	case CS_EV_HOLDER:
+		if (v == NULL)
+			break;
+		cpy(v->holder, sizeof(v->holder), ev->holder ? ev->holder : "");
+		cpy(v->mail, sizeof(v->mail), ev->mail ? ev->mail : "");
+		cpy(v->staff_no, sizeof(v->staff_no), ev->staff_no ? ev->staff_no : "");
+		cpy(v->cert_serial, sizeof(v->cert_serial),
+		    ev->cert_serial ? ev->cert_serial : "");
+		break;
+	case CS_EV_CONFIRM:
+		if (v == NULL)
+			break;
+		v->confirm = 1;
+		cpy(v->state, sizeof(v->state), "confirm");
+		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		break;
+	case CS_EV_STEP:
+		if (v == NULL)
+			break;
+		v->confirm = 0;
+		v->step = ev->step;
+		v->steps = ev->steps;
+		cpy(v->state, sizeof(v->state), ev->state ? ev->state : "writing");
+		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		if (ev->printed_no)
+			cpy(v->printed, sizeof(v->printed), ev->printed_no);
+		break;
+	case CS_EV_DONE:
+		if (v == NULL)
+			break;
+		cpy(v->state, sizeof(v->state), "done");
+		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		if (ev->printed_no)
+			cpy(v->printed, sizeof(v->printed), ev->printed_no);
+		v->step = v->steps;
+		rc->done++;
+		break;
+	case CS_EV_FAILED:
+		if (v == NULL) {
+			cpy(rc->end_text, sizeof(rc->end_text), ev->text);
+			break;
+		}
+		cpy(v->state, sizeof(v->state), "failed");
+		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		v->confirm = 0;
+		rc->failed++;
+		if (rc->nfail < KS_MAX_FAILURES) {
+			ks_failure *fl = &rc->fail[rc->nfail++];
+
+			cpy(fl->holder, sizeof(fl->holder), v->holder);
+			cpy(fl->cert_serial, sizeof(fl->cert_serial), v->cert_serial);
+			cpy(fl->reader, sizeof(fl->reader), v->name);
+			cpy(fl->text, sizeof(fl->text), v->text);
+		}
+		break;
+	case CS_EV_PIN_LETTER:
+		if (v != NULL)
+			add_letter(rc, ev, v);
+		snprintf(hold, sizeof(hold), "%s", ev->holder ? ev->holder :
+		    v != NULL ? v->holder : "");
+		break;
+	case CS_EV_PROGRESS:
+		rc->progress = ev->progress;
+		break;
+	case CS_EV_END:
+		cpy(rc->end_text, sizeof(rc->end_text), ev->text ? ev->text : "");
+		break;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	push(rc);
+}
+
+static void finish_cancel(ks_runctl *rc)
+{
+	cs_journal *j = NULL;
+	char why[256];
+
+	if (cs_journal_open(&j, cs_journal_path(ks_cfg(rc->srv)->journal), 0,
+	    why, sizeof(why)) != CS_OK)
+		return;
+	cs_journal_set_actor(j, rc->run_operator, NULL);
+	cs_journal_run_set_state(j, rc->run_id, CS_JRUN_CANCELLED, why,
+	    sizeof(why));
+	cs_journal_close(j);
+}
+
+static void *run_main(void *arg)
+{
+	ks_runctl *rc = arg;
+	cs_run *run = rc->run;
+	int r;
+
+	while ((r = cs_run_poll(run, 1000)) == 1)
+		;
+	pthread_mutex_lock(&rc->lock);
+	rc->run = NULL;
+	pthread_mutex_unlock(&rc->lock);
+	cs_run_free(run);
+	pthread_mutex_lock(&rc->lock);
+	if (r < 0 && rc->end_text[0] == '\0')
+		snprintf(rc->end_text, sizeof(rc->end_text), "%s", cs_strerror(r));
+	rc->active = 0;
+	rc->ended = 1;
+	for (size_t i = 0; i < rc->nreaders; i++)
+		free((char *)rc->names[i]);
+	cs_secret_free(rc->pin);
+	cs_secret_free(rc->puk);
+	rc->pin = rc->puk = NULL;
+	pthread_mutex_unlock(&rc->lock);
+	if (rc->cancel_asked)
+		finish_cancel(rc);
+	push(rc);
+	ks_hub_publish(ks_srv_hub(rc->srv), "end", "{}");
+	return NULL;
+}
+
+static int secret_field(ks_req *rq, const char *key, cs_secret **out)
+{
+	const char *v = ks_form_get(rq->form, key);
+
+	*out = NULL;
+	if (v == NULL || *v == '\0')
+		return CS_OK;
+	return cs_secret_from(out, v, strlen(v));
+}
+
+enum MHD_Result ks_api_run_start(ks_req *rq)
+{
+	ks_runctl *rc = ks_srv_run(rq->srv);
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *id = ks_form_get(rq->form, "run_id");
+	char *names[KS_MAX_READERS], why[1024] = "", *end;
+	size_t n = 0;
+	cs_run_opts o;
+	cs_run_ui ui = { on_event, rc };
+	cs_secret *pin = NULL, *puk = NULL;
+	cs_run *run = NULL;
+	long long run_id;
+	int r;
+
+	if (id == NULL || (run_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
+		return ks_reply_error(rq, 400, "bad-run", "which run?");
+	if (secret_field(rq, "pin", &pin) != CS_OK ||
+	    secret_field(rq, "puk", &puk) != CS_OK) {
+		cs_secret_free(pin);
+		return MHD_NO;
+	}
+	if (ks_pick_readers(cfg, names, &n, why, sizeof(why)) != CS_OK) {
+		cs_secret_free(pin);
+		cs_secret_free(puk);
+		return ks_reply_error(rq, 503, "readers", why);
+	}
+	pthread_mutex_lock(&rc->lock);
+	if (rc->active) {
+		pthread_mutex_unlock(&rc->lock);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		cs_secret_free(pin);
+		cs_secret_free(puk);
+		return ks_reply_error(rq, 409, "busy", "a run is going on");
+	}
+	if (rc->joinable) {
+		pthread_join(rc->thr, NULL);
+		rc->joinable = 0;
+	}
+	memset(rc->rd, 0, sizeof(rc->rd));
+	memset(&rc->progress, 0, sizeof(rc->progress));
+	rc->nfail = 0;
+	rc->done = rc->failed = rc->ended = rc->stop_asked = rc->cancel_asked = 0;
+	rc->end_text[0] = '\0';
+	rc->nreaders = n;
+	for (size_t i = 0; i < n; i++) {
+		rc->names[i] = names[i];
+		snprintf(rc->rd[i].name, sizeof(rc->rd[i].name), "%s", names[i]);
+		snprintf(rc->rd[i].state, sizeof(rc->rd[i].state), "waiting");
+	}
+	rc->run_id = run_id;
+	snprintf(rc->run_operator, sizeof(rc->run_operator), "%s",
+	    rq->sess.operator_name);
+	rc->pin = pin;
+	rc->puk = puk;
+	memset(&o, 0, sizeof(o));
+	o.journal = cfg->journal;
+	o.run_id = run_id;
+	o.readers = rc->names;
+	o.nreaders = n;
+	o.operator_name = rc->run_operator;
+	o.profile = cfg->profile;
+	o.profiles_dir = cfg->profiles_dir;
+	o.pin = pin;
+	o.puk = puk;
+	o.confirm_printed = !cfg->no_confirm;
+	o.until_done = 1;
+	rc->active = 1;
+	pthread_mutex_unlock(&rc->lock);
+
+	/* Events may come during start: on_event takes the lock itself. */
+	r = cs_run_start(&o, &ui, &run, why, sizeof(why));
+	pthread_mutex_lock(&rc->lock);
+	rc->run = run;
+	if (r == CS_OK && pthread_create(&rc->thr, NULL, run_main, rc) != 0) {
+		cs_run_stop(rc->run);
+		cs_run_free(rc->run);
+		rc->run = NULL;
+		r = CS_ERR_NOMEM;
+		snprintf(why, sizeof(why), "cannot start a thread");
+	}
+	if (r != CS_OK) {
+		rc->active = 0;
+		for (size_t i = 0; i < n; i++)
+			free((char *)rc->names[i]);
+		rc->nreaders = 0;
+		cs_secret_free(rc->pin);
+		cs_secret_free(rc->puk);
+		rc->pin = rc->puk = NULL;
+	} else {
+		rc->joinable = 1;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	push(rc);
+	if (r != CS_OK)
+		return ks_reply_error(rq, 409, "start", why);
+	return ks_api_run_state(rq);
+}
+
+static int reader_arg(ks_req *rq, ks_runctl *rc, size_t *i)
+{
+	const char *s = ks_form_get(rq->form, "reader");
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 0 || (size_t)v >= rc->nreaders)
+		return -1;
+	*i = (size_t)v;
+	return 0;
+}
+
+enum MHD_Result ks_api_run_answer(ks_req *rq)
+{
+	ks_runctl *rc = ks_srv_run(rq->srv);
+	const char *printed = ks_form_get(rq->form, "printed");
+	const char *refuse = ks_form_get(rq->form, "refuse");
+	size_t i;
+	int r = CS_ERR_STATE;
+
+	if (refuse == NULL && (printed == NULL || *printed == '\0' ||
+	    strlen(printed) >= 64))
+		return ks_reply_error(rq, 400, "bad-number",
+		    "type or scan the printed card number");
+	pthread_mutex_lock(&rc->lock);
+	if (reader_arg(rq, rc, &i) == 0 && rc->run != NULL && rc->rd[i].confirm) {
+		r = cs_run_answer(rc->run, (int)i, refuse ? NULL : printed);
+		if (r == CS_OK) {
+			rc->rd[i].confirm = 0;
+			if (refuse == NULL)
+				snprintf(rc->rd[i].printed, sizeof(rc->rd[i].printed),
+				    "%s", printed);
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+	if (r != CS_OK)
+		return ks_reply_error(rq, 409, "no-question",
+		    "this reader is not waiting for a card number");
+	push(rc);
+	return ks_reply(rq, 200, "application/json", "{}", 2);
+}
+
+/* pause: every worker stops after its card, the run stays open and can be
+ * started again; cancel: the same, then the run is closed as cancelled;
+ * skip: the card waiting for its number is refused and left untouched;
+ * retry: a failed reader's panel is cleared (the engine already put the
+ * record back; the card is redone when it is inserted again). */
+enum MHD_Result ks_api_run_control(ks_req *rq)
+{
+	ks_runctl *rc = ks_srv_run(rq->srv);
+	const char *act = ks_form_get(rq->form, "action");
+	size_t i;
+	int r = CS_ERR_STATE;
+
+	if (act == NULL)
+		return ks_reply_error(rq, 400, "bad-action", "no action");
+	pthread_mutex_lock(&rc->lock);
+	if (strcmp(act, "pause") == 0 || strcmp(act, "cancel") == 0) {
+		if (rc->run != NULL) {
+			rc->stop_asked = 1;
+			rc->cancel_asked |= act[0] == 'c';
+			cs_run_stop(rc->run);
+			r = CS_OK;
+		}
+	} else if (strcmp(act, "skip") == 0) {
+		if (reader_arg(rq, rc, &i) == 0 && rc->run != NULL &&
+		    rc->rd[i].confirm) {
+			r = cs_run_answer(rc->run, (int)i, NULL);
+			rc->rd[i].confirm = 0;
+		}
+	} else if (strcmp(act, "retry") == 0) {
+		if (reader_arg(rq, rc, &i) == 0 &&
+		    strcmp(rc->rd[i].state, "failed") == 0) {
+			snprintf(rc->rd[i].state, sizeof(rc->rd[i].state), "waiting");
+			snprintf(rc->rd[i].text, sizeof(rc->rd[i].text), "%s",
+			    "retry");
+			r = CS_OK;
+		}
+	} else {
+		pthread_mutex_unlock(&rc->lock);
+		return ks_reply_error(rq, 400, "bad-action", act);
+	}
+	pthread_mutex_unlock(&rc->lock);
+	if (r != CS_OK)
+		return ks_reply_error(rq, 409, "state", "not possible now");
+	push(rc);
+	return ks_reply(rq, 200, "application/json", "{}", 2);
+}
+
+#else /* !KS_HAVE_RUN */
+
+enum MHD_Result ks_api_run_start(ks_req *rq)
+{
+	return ks_reply_error(rq, 503, "no-engine",
+	    "the encode engine is not in this build");
+}
+
+enum MHD_Result ks_api_run_answer(ks_req *rq)
+{
+	return ks_api_run_start(rq);
+}
+
+enum MHD_Result ks_api_run_control(ks_req *rq)
+{
+	return ks_api_run_start(rq);
+}
+
+#endif
+
+/* The letter once: the buffer leaves the list and is wiped when sent. */
+enum MHD_Result ks_api_letter(ks_req *rq)
+{
+	ks_runctl *rc = ks_srv_run(rq->srv);
+	const char *id = ks_form_get(rq->form, "id");
+	cs_secret *s = NULL;
+
+	pthread_mutex_lock(&rc->lock);
+	for (size_t i = 0; id != NULL && i < KS_MAX_LETTERS; i++) {
+		ks_letter *l = &rc->letters[i];
+
+		if (l->json != NULL && strcmp(l->id, id) == 0) {
+			if (ks_now_ms() - l->born <= KS_LETTER_TTL_MS) {
+				s = l->json;
+				l->json = NULL;
+			}
+			letter_clear(l);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+	push(rc);
+	if (s == NULL)
+		return ks_reply_error(rq, 410, "gone",
+		    "this letter was already printed or has expired");
+	return ks_reply_secret(rq, s);
+}
+
+int ks_run_active(ks_runctl *rc)
+{
+	int a;
+
+	pthread_mutex_lock(&rc->lock);
+	a = rc->active;
+	pthread_mutex_unlock(&rc->lock);
+	return a;
+}

@@ -1,0 +1,444 @@
+/* app.js - the operator's screen. Plain DOM, no framework, no inline code
+ * (the server's Content-Security-Policy forbids it). Secrets typed here
+ * (the holder's PIN, a run's PUK) go to the server in a POST body only and
+ * are cleared from the page right after. */
+'use strict';
+(function () {
+  const S = { csrf: '', operator: null, lang: 'ja', idle: 600, run: null,
+    features: {}, records: null, dir: '', pin: '', lastPing: 0, screen: '' };
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids) if (k != null) e.append(k);
+    return e;
+  };
+
+  function t(key, vars) {
+    let s = (KS_TEXT[S.lang] || KS_TEXT.ja)[key] || KS_TEXT.en[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace('{' + k + '}', v);
+    return s;
+  }
+  function translate() {
+    document.documentElement.lang = S.lang;
+    document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
+    document.querySelectorAll('[data-i18n-ph]').forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+    $('lang').textContent = t('lang');
+  }
+
+  /* --- talking to the server ------------------------------------------ */
+  class ApiError extends Error {
+    constructor(status, body) { super(body.text || body.error || String(status)); this.status = status; this.body = body; }
+  }
+  async function get(path) {
+    const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new ApiError(r.status, body);
+    return body;
+  }
+  async function post(path, fields) {
+    const r = await fetch(path, { method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      headers: { 'X-CSRF-Token': S.csrf, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields || {}) });
+    const body = await r.json().catch(() => ({}));
+    if (r.status === 401 && body.error === 'login') showLogin();
+    if (!r.ok) throw new ApiError(r.status, body);
+    return body;
+  }
+  let toastTimer = null;
+  function toast(text, bad) {
+    const b = $('toast');
+    b.textContent = text;
+    b.className = 'toast noprint' + (bad ? ' bad' : '');
+    b.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { b.hidden = true; }, bad ? 8000 : 4000);
+  }
+  function fail(e) {
+    if (e && e.status === 503 && e.body && e.body.error === 'not-available') toast(t('na') + e.message, true);
+    else toast(t('err.generic') + (e && e.message ? e.message : e), true);
+  }
+
+  /* --- screens --------------------------------------------------------- */
+  function show(name) {
+    S.screen = name;
+    document.querySelectorAll('.screen').forEach((s) => { s.hidden = s.id !== 's-' + name; });
+    document.querySelectorAll('#nav button').forEach((b) => b.classList.toggle('on', b.dataset.screen === name));
+    if (name === 'start') loadStart();
+    if (name === 'encode') { renderRun(); focusConfirm(); }
+    if (name === 'handover' || name === 'desk') loadReaders();
+  }
+  function showLogin(why) {
+    S.operator = null;
+    $('nav').hidden = true; $('logout').hidden = true; $('who').textContent = '';
+    $('login-why').textContent = why ? t(why) : '';
+    show('login');
+    $('op-name').value = '';
+    $('op-name').focus();
+  }
+  function loggedIn() {
+    $('nav').hidden = false; $('logout').hidden = false;
+    $('who').textContent = S.operator;
+    show(S.run && S.run.active ? 'encode' : 'start');
+  }
+
+  /* --- start: runs and import ------------------------------------------ */
+  async function loadStart() {
+    try {
+      const [runs, folders] = await Promise.all([get('/api/runs'), get('/api/folders')]);
+      const tb = $('runs').tBodies[0];
+      tb.replaceChildren();
+      for (const r of runs.runs.slice().reverse()) {
+        const p = r.progress, usable = p.total - p.refused;
+        const btn = r.state === 'open' ? el('button', { type: 'button', class: 'primary', text: t('start.continue'),
+          'data-run': r.id, onclick: () => askStart(r) }) : null;
+        tb.append(el('tr', {}, el('td', { text: r.id }), el('td', { text: (r.created || '').replace('T', ' ').slice(0, 16) }),
+          el('td', { class: 'path', text: r.folder || '' }), el('td', { text: p.done + ' / ' + usable }),
+          el('td', { text: r.state }), el('td', {}, btn)));
+      }
+      $('runs-empty').hidden = runs.runs.length > 0;
+      const dl = $('folders'), ul = $('found');
+      dl.replaceChildren(); ul.replaceChildren();
+      for (const f of folders.folders) {
+        dl.append(el('option', { value: f.dir }));
+        ul.append(el('li', {}, el('button', { type: 'button', class: 'link', text: f.dir,
+          onclick: () => { $('imp-dir').value = f.dir; inspect(); } })));
+      }
+    } catch (e) { fail(e); }
+  }
+  async function inspect() {
+    const dir = $('imp-dir').value.trim();
+    if (!dir) return;
+    $('verdict').hidden = true;
+    try {
+      const res = await post('/api/inspect', { dir });
+      S.dir = dir;
+      const s = res.summary;
+      $('verdict-sum').textContent = t('start.usable', { u: s.usable, r: s.refused, n: s.records });
+      const tb = $('records').tBodies[0];
+      tb.replaceChildren();
+      for (const r of res.records) {
+        tb.append(el('tr', { class: r.ok ? 'ok' : 'bad' }, el('td', { class: 'mono', text: r.serial || '-' }),
+          el('td', { text: r.holder || '-' }), el('td', { text: r.mail || '-' }), el('td', { text: r.profile || '-' }),
+          el('td', { text: (r.not_after || '').slice(0, 10) }),
+          el('td', { text: r.ok ? t('rec.ok') : r.problem + ': ' + r.reason })));
+      }
+      $('verdict').hidden = false;
+      $('do-import').disabled = s.usable === 0;
+      $('do-import').focus();
+    } catch (e) { fail(e); }
+  }
+  async function doImport() {
+    try {
+      $('do-import').disabled = true;
+      const res = await post('/api/import', { dir: S.dir });
+      toast(t('start.imported', { id: res.run_id }));
+      $('verdict').hidden = true;
+      await loadStart();
+      askStart({ id: res.run_id, folder: S.dir });
+    } catch (e) { fail(e); $('do-import').disabled = false; }
+  }
+  let startRun = null;
+  function askStart(r) {
+    startRun = r;
+    $('start-run-name').textContent = '#' + r.id + '  ' + (r.folder || '');
+    $('start-pin').value = ''; $('start-puk').value = '';
+    $('start-dlg').showModal();
+    $('start-go').focus();
+  }
+  async function doStart() {
+    const f = { run_id: startRun.id };
+    if ($('start-pin').value) f.pin = $('start-pin').value;
+    if ($('start-puk').value) f.puk = $('start-puk').value;
+    $('start-pin').value = ''; $('start-puk').value = '';
+    $('start-dlg').close();
+    try {
+      S.run = await post('/api/run/start', f);
+      show('encode');
+    } catch (e) { fail(e); }
+  }
+
+  /* --- encoding ---------------------------------------------------------- */
+  function confirmReader() {
+    const rs = (S.run && S.run.readers) || [];
+    return rs.find((r) => r.confirm) || null;
+  }
+  function focusConfirm() {
+    const f = $('printed');
+    if (!$('confirm-form').hidden && document.activeElement !== f) f.focus();
+  }
+  function renderRun() {
+    const run = S.run || { readers: [], progress: {}, failures: [], letters: [], session: {} };
+    renderLetters(run.letters || []);
+    const p = run.progress || {}, usable = (p.total || 0) - (p.refused || 0);
+    $('run-meter').style.width = usable ? Math.round(100 * (p.done || 0) / usable) + '%' : '0';
+    $('run-count').textContent = t('enc.count', { d: p.done || 0, t: usable, q: (p.queued || 0) + (p.claimed || 0) });
+    const ask = confirmReader();
+    const shown = ask || run.readers.find((r) => r.holder) || null;
+    $('next-holder').textContent = shown && shown.holder ? shown.holder : (run.active ? t('enc.wait') : '');
+    $('next-ids').textContent = shown ? [shown.staff_no, shown.mail].filter(Boolean).join('   ') : '';
+    const cf = $('confirm-form');
+    const wasHidden = cf.hidden;
+    cf.hidden = !ask;
+    if (ask) { cf.dataset.reader = ask.index; if (wasHidden) { $('printed').value = ''; } }
+    const box = $('readers');
+    box.replaceChildren();
+    for (const r of run.readers) {
+      const pct = r.steps ? Math.round(100 * r.step / r.steps) : (r.state === 'done' ? 100 : 0);
+      const state = r.state || 'waiting';
+      const card = el('div', { class: 'reader st-' + state, 'data-reader': r.index },
+        el('div', { class: 'rname', text: r.name }),
+        el('div', { class: 'rstate', text: t('st.' + state) }),
+        el('div', { class: 'rholder', text: r.holder || '' }),
+        el('div', { class: 'meter' }, el('div')),
+        el('div', { class: 'rtext', text: (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
+      card.querySelector('.meter > div').style.width = pct + '%';
+      if (state === 'failed') {
+        card.append(el('button', { type: 'button', text: t('enc.retry'),
+          onclick: () => post('/api/run/control', { action: 'retry', reader: r.index }).catch(fail) }));
+      }
+      box.append(card);
+    }
+    $('pause').disabled = !run.active; $('cancel-run').disabled = !run.active;
+    const ended = run.ended && !run.active;
+    $('summary').hidden = !ended;
+    $('enc-idle').hidden = run.active || ended;
+    if (ended) {
+      $('sum-text').textContent = t('enc.sumtext', { d: (run.session || {}).done || 0, f: (run.session || {}).failed || 0 });
+      $('sum-end').textContent = run.end_text || '';
+      const tb = $('sum-fail').tBodies[0];
+      tb.replaceChildren();
+      for (const f of run.failures || [])
+        tb.append(el('tr', { class: 'bad' }, el('td', { text: f.holder || '-' }), el('td', { class: 'mono', text: f.cert_serial || '' }),
+          el('td', { text: f.text })));
+      $('sum-csv').href = '/api/export.csv?run=' + run.run_id;
+    }
+    if (S.screen === 'encode') focusConfirm();
+  }
+  async function confirmNumber(ev) {
+    ev.preventDefault();
+    const v = $('printed').value.trim();
+    if (!v) return;
+    try {
+      await post('/api/run/answer', { reader: $('confirm-form').dataset.reader, printed: v });
+      $('printed').value = '';
+    } catch (e) { fail(e); }
+  }
+
+  /* --- PIN letters: fetched once, printed, cleared ----------------------- */
+  function renderLetters(letters) {
+    const b = $('letters');
+    b.replaceChildren();
+    for (const l of letters)
+      b.append(el('div', { class: 'letter-note' }, el('span', { text: t('letter.ready', { h: l.holder }) }),
+        el('button', { type: 'button', class: 'primary', text: t('letter.open'), 'data-letter': l.id, onclick: () => openLetter(l.id) })));
+    b.hidden = letters.length === 0;
+  }
+  let backFromLetter = 'encode';
+  async function openLetter(id) {
+    try {
+      const l = await post('/api/letter', { id });
+      backFromLetter = S.screen === 'letter' ? backFromLetter : S.screen;
+      $('l-holder').textContent = l.holder;
+      $('l-printed').textContent = l.printed_no || '';
+      $('l-mail').textContent = l.mail || '';
+      $('l-serial').textContent = l.cert_serial || '';
+      $('l-pin').textContent = l.pin;
+      $('l-puk').textContent = l.puk || '';
+      $('l-puk-row').hidden = !l.puk;
+      show('letter');
+      $('l-print').focus();
+    } catch (e) { toast(e.status === 410 ? t('letter.gone') : e.message, true); }
+  }
+  function clearLetter() {
+    for (const id of ['l-holder', 'l-printed', 'l-mail', 'l-serial', 'l-pin', 'l-puk']) $(id).textContent = '';
+    show(backFromLetter || 'encode');
+  }
+
+  /* --- handover and desk --------------------------------------------------- */
+  async function loadReaders() {
+    try {
+      const res = await get('/api/readers');
+      for (const id of ['ho-reader', 'desk-reader']) {
+        const sel = $(id), keep = sel.value;
+        sel.replaceChildren(...res.readers.map((n, i) => el('option', { value: i, text: n })));
+        if (keep) sel.value = keep;
+      }
+    } catch (e) { fail(e); }
+  }
+  function renderPin() { $('pin-dots').textContent = '●'.repeat(S.pin.length); }
+  function keypadPress(k) {
+    if (k === 'C') S.pin = '';
+    else if (k === '⌫') S.pin = S.pin.slice(0, -1);
+    else if (k === 'OK') { verify('ho', true); return; }
+    else if (S.pin.length < 16) S.pin += k;
+    renderPin();
+  }
+  function buildKeypad() {
+    const kp = $('keypad');
+    for (const k of ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'C', '0', '⌫'])
+      kp.append(el('button', { type: 'button', class: 'key', text: k, 'data-key': k, onclick: () => keypadPress(k) }));
+  }
+  function reportView(rep, withPin) {
+    const v = rep.verdict || 'FAIL';
+    const cert = (rep.certs || []).find((c) => !c.is_ca) || {};
+    const box = el('div', { class: 'verdict v-' + v.toLowerCase() },
+      el('div', { class: 'big', text: t('verdict.' + v.toLowerCase()) }),
+      el('div', { class: 'holder', text: cert.holder || '' }),
+      el('div', { class: 'ids', text: [rep.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
+    if (withPin) box.append(el('p', { class: 'big', text: cert.signed_ok === 1 ? t('ho.signed') : t('ho.notsigned') }));
+    const ul = el('ul', { class: 'reasons' });
+    for (const r of rep.reasons || []) ul.append(el('li', { class: 'r-' + r.level.toLowerCase(), text: r.text }));
+    box.append(ul);
+    return box;
+  }
+  async function verify(where, withPin) {
+    const out = $(where + '-result');
+    const f = { reader: $(where + '-reader').value || 0 };
+    if (withPin && S.pin) f.pin = S.pin;
+    S.pin = ''; renderPin();
+    out.hidden = false;
+    out.replaceChildren(el('p', { class: 'big', text: '…' }));
+    try {
+      const rep = await post('/api/verify', f);
+      out.replaceChildren(reportView(rep, withPin && f.pin));
+    } catch (e) { out.hidden = true; fail(e); }
+    delete f.pin;
+  }
+  async function search(ev) {
+    if (ev) ev.preventDefault();
+    const q = $('search-q').value.trim(), field = $('search-field').value;
+    const qs = new URLSearchParams({ q, field }).toString();
+    $('desk-csv').href = '/api/export.csv?' + qs;
+    try {
+      const res = await get('/api/search?' + qs);
+      const tb = $('hits').tBodies[0];
+      tb.replaceChildren();
+      for (const i of res.issuances.slice().reverse()) {
+        const live = i.outcome === 'verified';
+        tb.append(el('tr', { class: live ? '' : 'dim' }, el('td', { text: i.holder || '' }), el('td', { class: 'mono', text: i.cert_serial || '' }),
+          el('td', { text: i.printed_no || '' }), el('td', { class: 'mono', text: i.chip_serial || '' }), el('td', { text: i.outcome }),
+          el('td', { text: (i.finished || i.started || '').replace('T', ' ').slice(0, 16) }),
+          el('td', {}, live ? el('button', { type: 'button', class: 'danger', text: t('desk.lost'), 'data-lost': i.id,
+            onclick: () => askLost(i) }) : null)));
+      }
+      $('hits-none').hidden = res.issuances.length > 0;
+    } catch (e) { fail(e); }
+  }
+  let lostIss = null;
+  function askLost(i) {
+    lostIss = i;
+    $('lost-who').textContent = i.holder + '  ' + (i.printed_no || i.chip_serial || '');
+    $('lost-comment').value = '';
+    $('lost-dlg').showModal();
+  }
+  async function doLost() {
+    const f = { issuance: lostIss.id, reason: $('lost-reason').value, comment: $('lost-comment').value };
+    try {
+      const r = await fetch('/api/lost', { method: 'POST', credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': S.csrf, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(f) });
+      if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => ({})));
+      const blob = await r.blob();
+      const a = el('a', { href: URL.createObjectURL(blob), download: 'revocation-' + lostIss.cert_serial + '.tsv' });
+      document.body.append(a); a.click(); a.remove();
+      $('lost-dlg').close();
+      toast(t('lost.done'));
+      search();
+    } catch (e) { $('lost-dlg').close(); fail(e); }
+  }
+  async function wipe() {
+    if (!window.confirm(t('desk.wipeq'))) return;
+    try {
+      const rep = await post('/api/wipe', { reader: $('desk-reader').value || 0 });
+      $('desk-result').hidden = false;
+      $('desk-result').replaceChildren(el('p', { class: 'big', text: rep.text || 'OK' }));
+    } catch (e) { fail(e); }
+  }
+
+  /* --- live updates ---------------------------------------------------------- */
+  async function refreshState() {
+    if (!S.operator) return;
+    try { S.run = await get('/api/state'); renderRun(); } catch (e) { /* logged out */ }
+  }
+  function listen() {
+    const es = new EventSource('/api/events');
+    es.addEventListener('hello', refreshState);
+    es.addEventListener('resync', refreshState);
+    es.addEventListener('state', (m) => { S.run = JSON.parse(m.data); renderRun();
+      if (S.run.active && S.screen === 'start' && confirmReader()) show('encode'); });
+    es.addEventListener('end', () => { if (S.operator && S.screen !== 'letter') show('encode'); });
+    es.addEventListener('runs', () => { if (S.screen === 'start') loadStart(); });
+    es.addEventListener('logout', async () => {
+      const s = await get('/api/session').catch(() => null);
+      if (s && !s.operator && S.operator) showLogin('login.idle');
+    });
+  }
+  function activity() {
+    const now = Date.now();
+    if (S.operator && now - S.lastPing > 20000) { S.lastPing = now; post('/api/ping').catch(() => {}); }
+  }
+
+  /* --- wiring ------------------------------------------------------------------ */
+  async function boot() {
+    translate();
+    buildKeypad();
+    document.querySelectorAll('#nav button').forEach((b) => b.addEventListener('click', () => show(b.dataset.screen)));
+    $('lang').addEventListener('click', async () => {
+      S.lang = S.lang === 'ja' ? 'en' : 'ja'; translate(); renderRun();
+      if (S.operator) post('/api/login', { lang: S.lang }).catch(() => {});
+      if (S.screen === 'start') loadStart();
+    });
+    $('logout').addEventListener('click', async () => { await post('/api/logout').catch(() => {}); showLogin(); });
+    $('login-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const s = await post('/api/login', { name: $('op-name').value, lang: S.lang });
+        S.operator = s.operator; S.lastPing = Date.now();
+        S.run = await get('/api/state');
+        loggedIn();
+      } catch (e) { fail(e); }
+    });
+    $('import-form').addEventListener('submit', (ev) => { ev.preventDefault(); inspect(); });
+    $('do-import').addEventListener('click', doImport);
+    $('start-go').addEventListener('click', doStart);
+    $('start-cancel').addEventListener('click', () => { $('start-pin').value = ''; $('start-puk').value = ''; $('start-dlg').close(); });
+    $('confirm-form').addEventListener('submit', confirmNumber);
+    $('skip').addEventListener('click', () => post('/api/run/control', { action: 'skip', reader: $('confirm-form').dataset.reader }).catch(fail));
+    $('pause').addEventListener('click', () => post('/api/run/control', { action: 'pause' }).catch(fail));
+    $('cancel-run').addEventListener('click', () => { if (window.confirm(t('enc.cancelq'))) post('/api/run/control', { action: 'cancel' }).catch(fail); });
+    $('sum-back').addEventListener('click', () => show('start'));
+    $('l-print').addEventListener('click', () => window.print());
+    $('l-done').addEventListener('click', clearLetter);
+    $('ho-verify').addEventListener('click', () => verify('ho', true));
+    $('ho-nopin').addEventListener('click', () => { S.pin = ''; verify('ho', false); });
+    $('search-form').addEventListener('submit', search);
+    $('desk-verify').addEventListener('click', () => verify('desk', false));
+    $('desk-wipe').addEventListener('click', wipe);
+    $('lost-go').addEventListener('click', doLost);
+    $('lost-cancel').addEventListener('click', () => $('lost-dlg').close());
+    document.addEventListener('keydown', (ev) => {
+      activity();
+      if (S.screen === 'handover' && document.activeElement.tagName !== 'INPUT' && document.activeElement.tagName !== 'SELECT') {
+        if (/^[0-9]$/.test(ev.key)) { keypadPress(ev.key); ev.preventDefault(); }
+        else if (ev.key === 'Backspace') { keypadPress('⌫'); ev.preventDefault(); }
+        else if (ev.key === 'Enter' && S.pin) { keypadPress('OK'); ev.preventDefault(); }
+      }
+    });
+    document.addEventListener('pointerdown', activity);
+    try {
+      const s = await get('/api/session');
+      S.csrf = s.csrf; S.lang = s.lang || 'ja'; S.idle = s.idle_s; S.operator = s.operator;
+      S.features = await get('/api/features');
+      translate();
+      listen();
+      if (S.operator) { S.run = await get('/api/state'); loggedIn(); } else showLogin();
+    } catch (e) { fail(e); }
+  }
+  document.addEventListener('DOMContentLoaded', boot);
+})();
