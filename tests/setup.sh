@@ -15,7 +15,11 @@ PACKAGES=(
 	umockdev udev duktape
 	# benchmarks: GNU time for wall time and peak RSS
 	time
+	# kiosk: its web server library; its browser tests (Chromium, Node, a Japanese font)
+	libmicrohttpd-dev chromium nodejs fonts-ipafont-gothic
 )
+# npm: Debian's package, unless the installed nodejs already carries npm.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
