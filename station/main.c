@@ -15,6 +15,8 @@ static const struct subcommand commands[] = {
 	{"inspect", cmd_inspect, "check a UPKI P12-bulk download pair without a card"},
 	{"doctor", cmd_doctor, "diagnose readers, pcscd, OpenSC and the machine"},
 	{"log", cmd_log, "search and export the journal; `log check` finds tampering"},
+	{"verify", cmd_verify, "check a card: identifiers, certificates, journal binding, key"},
+	{"card", cmd_card, "a lost card (revocation request) or a returned card (wipe)"},
 	{"kiosk", cmd_kiosk, "serve the operator's screen on this machine"},
 };
 

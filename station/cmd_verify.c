@@ -1,0 +1,647 @@
+/* cmd_verify.c - `cardstation verify`: check the card in a reader, or
+ * every card that passes through the readers on handover day.
+ *
+ * The journal is opened read-only: a check never changes it. */
+#include "cs_cli.h"
+#include "cs_cmd.h"
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_json.h"
+#include "cs_reader.h"
+#include "cs_verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#define MAX_READERS 16
+
+struct verify_args {
+	const char *journal, *pin_spec, *ca, *profiles;
+	const char *readers[MAX_READERS];
+	size_t nreaders;
+	int json, handover, soon_days;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cardstation verify [--reader SPEC] [--journal PATH] [--ca FILE]\n"
+	    "                          [--pin env:VAR | --pin-prompt] [--json]\n"
+	    "       cardstation verify --handover [--reader SPEC]... [options]\n"
+	    "\n"
+	    "Checks the card in a reader: chip serial, ATR, card profile, PKCS#15\n"
+	    "serial, PIN tries left and every certificate on it; looks card and\n"
+	    "certificates up in the journal (holder, whether this is the card\n"
+	    "the journal bound to each certificate), checks validity and the\n"
+	    "chain to the CA and, with the holder's PIN, has the card sign a\n"
+	    "fresh challenge verified with the certificate's key. Reports which\n"
+	    "uses the card supports (TLS 1.2/1.3 client authentication, S/MIME).\n"
+	    "\n"
+	    "  --reader SPEC     the reader (see `cardstation doctor`); default:\n"
+	    "                    the only reader holding a card. Repeat it with\n"
+	    "                    --handover; default there: every reader\n"
+	    "  --journal PATH    the journal (default $" CS_JOURNAL_ENV ", else\n"
+	    "                    " CS_JOURNAL_DEFAULT_PATH ")\n"
+	    "  --ca FILE         the UPKI CA certificate(s), PEM ($CARDSTATION_CA)\n"
+	    "  --pin env:VAR     the holder's PIN from the environment\n"
+	    "  --pin-prompt      the holder types the PIN (no echo, on /dev/tty);\n"
+	    "                    with --handover: for every card\n"
+	    "  --soon DAYS       warn when a certificate expires sooner (30)\n"
+	    "  --json            JSON (with --handover: one object per line,\n"
+	    "                    then the summary)\n"
+	    "  --handover        verify every card put into the readers, one\n"
+	    "                    after another, until Ctrl-C or end of input;\n"
+	    "                    then print a summary\n"
+	    "\n"
+	    "Verdict: OK, WARN (works, but look at the reasons) or FAIL (do not\n"
+	    "hand the card out), with every reason.\n"
+	    "Exit status: 0 OK, 1 WARN, 2 FAIL or nothing could be checked\n"
+	    "(--handover: the worst verdict of the day).\n");
+}
+
+static int parse_args(int argc, char **argv, struct verify_args *a)
+{
+	enum { O_READER = 256, O_JOURNAL, O_CA, O_PIN, O_PIN_PROMPT, O_JSON,
+	    O_HANDOVER, O_SOON, O_PROFILES, O_HELP };
+	static const struct option longopts[] = {
+		{"reader", required_argument, NULL, O_READER},
+		{"journal", required_argument, NULL, O_JOURNAL},
+		{"ca", required_argument, NULL, O_CA},
+		{"pin", required_argument, NULL, O_PIN},
+		{"pin-prompt", no_argument, NULL, O_PIN_PROMPT},
+		{"json", no_argument, NULL, O_JSON},
+		{"handover", no_argument, NULL, O_HANDOVER},
+		{"soon", required_argument, NULL, O_SOON},
+		{"profiles", required_argument, NULL, O_PROFILES},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_READER:
+			if (a->nreaders == MAX_READERS) {
+				fprintf(stderr, "cardstation verify: at most %d "
+				    "readers\n", MAX_READERS);
+				return -1;
+			}
+			a->readers[a->nreaders++] = optarg;
+			break;
+		case O_JOURNAL: a->journal = optarg; break;
+		case O_CA: a->ca = optarg; break;
+		case O_PROFILES: a->profiles = optarg; break;
+		case O_PIN:
+			if (a->pin_spec != NULL)
+				goto twice;
+			a->pin_spec = optarg;
+			break;
+		case O_PIN_PROMPT:
+			if (a->pin_spec != NULL)
+				goto twice;
+			a->pin_spec = "prompt";
+			break;
+		case O_JSON: a->json = 1; break;
+		case O_HANDOVER: a->handover = 1; break;
+		case O_SOON:
+			a->soon_days = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || a->soon_days <= 0) {
+				fprintf(stderr, "cardstation verify: --soon takes a "
+				    "number of days\n");
+				return -1;
+			}
+			break;
+		case O_HELP: case 'h':
+			usage(stdout);
+			exit(CS_EXIT_OK);
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cardstation verify: unexpected '%s'\n",
+		    argv[optind]);
+		return -1;
+	}
+	if (!a->handover && a->nreaders > 1) {
+		fprintf(stderr, "cardstation verify: one --reader (several only "
+		    "with --handover)\n");
+		return -1;
+	}
+	if (a->pin_spec != NULL && strcmp(a->pin_spec, "prompt") != 0 &&
+	    strncmp(a->pin_spec, "env:", 4) != 0) {
+		fprintf(stderr, "cardstation verify: --pin takes env:VAR; a PIN "
+		    "is never written on the command line\n");
+		return -1;
+	}
+	return 0;
+twice:
+	fprintf(stderr, "cardstation verify: --pin or --pin-prompt, once\n");
+	return -1;
+}
+
+static int exit_of(cs_verdict v)
+{
+	return v == CS_VERDICT_OK ? CS_EXIT_OK : v == CS_VERDICT_WARN ?
+	    CS_EXIT_SOME : CS_EXIT_FAIL;
+}
+
+static const char *dash(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+/* ---- output ---- */
+
+static void print_text(FILE *f, const cs_vreport *r)
+{
+	fprintf(f, "Card in %s\n", r->reader);
+	if (r->card_error[0] == '\0') {
+		fprintf(f, "  chip serial    %s\n", dash(r->chip_serial));
+		fprintf(f, "  ATR            %s\n", dash(r->atr));
+		fprintf(f, "  profile        %s\n", r->profile[0] ? r->profile :
+		    "(none: no known applet)");
+		fprintf(f, "  PKCS#15 serial %s\n", dash(r->pkcs15_serial));
+		if (r->pin_set && r->pin_tries >= 0)
+			fprintf(f, "  PIN            %d of %d tries left\n",
+			    r->pin_tries, r->pin_max);
+		else
+			fprintf(f, "  PIN            %s\n", r->pin_set ? "set" :
+			    "not set");
+		if (r->journal_error[0] != '\0')
+			fprintf(f, "  journal        not read: %s\n", r->journal_error);
+		else if (r->card_known)
+			fprintf(f, "  journal        card %s, printed number %s\n",
+			    r->card_state, dash(r->printed_no));
+		else
+			fprintf(f, "  journal        unknown card\n");
+	}
+	for (size_t i = 0; i < r->ncerts; i++) {
+		const cs_vcert *c = &r->certs[i];
+
+		fprintf(f, "Certificate %zu (ID %s, %s)\n", i + 1, dash(c->id),
+		    dash(c->label));
+		if (!c->parsed) {
+			fprintf(f, "  (not a readable certificate)\n");
+			continue;
+		}
+		fprintf(f, "  serial         %s%s\n", c->serial, c->is_ca ?
+		    " (a CA certificate)" : "");
+		fprintf(f, "  subject        %s\n", c->subject);
+		fprintf(f, "  issuer         %s\n", c->issuer);
+		fprintf(f, "  valid          %s to %s (%ld days left)\n",
+		    c->not_before, c->not_after, c->days_left);
+		if (c->is_ca)
+			continue;
+		fprintf(f, "  key            %s, %s\n", dash(c->key_type),
+		    c->has_key > 0 ? "private key on the card" : c->has_key == 0 ?
+		    "NO private key" : "private key not seen (no login)");
+		fprintf(f, "  chain          %s%s\n", c->chain > 0 ? "to the CA" :
+		    c->chain == 0 ? "BROKEN: " : "not checked",
+		    c->chain == 0 ? c->chain_error : "");
+		if (r->journal_error[0] == '\0') {
+			if (!c->j_known)
+				fprintf(f, "  journal        not in the journal\n");
+			else {
+				fprintf(f, "  holder         %s <%s>\n", dash(c->j_holder),
+				    dash(c->j_mail));
+				fprintf(f, "  bound to       %s\n", c->j_bound_here > 0 ?
+				    "this card" : c->j_bound_here == 0 ?
+				    c->j_bound_chip : c->j_outcome);
+			}
+		}
+		fprintf(f, "  signature      %s%s%s\n", c->signed_ok > 0 ?
+		    "verified, " : c->signed_ok == 0 ? "FAILED: " : "not tested",
+		    c->signed_ok > 0 ? c->mechanism : c->signed_ok == 0 ?
+		    c->sign_error : "", "");
+	}
+	fprintf(f, "Verdict: %s\n", cs_verdict_name(r->verdict));
+	for (size_t i = 0; i < r->nreasons; i++)
+		fprintf(f, "  %-4s %-20s %s\n", cs_vlevel_name(r->reasons[i].level),
+		    r->reasons[i].code, r->reasons[i].text);
+	fflush(f);
+}
+
+static void json_int(FILE *f, const char *k, long v)
+{
+	fprintf(f, ",\"%s\":%ld", k, v);
+}
+
+static void print_json(FILE *f, const cs_vreport *r)
+{
+	char why[160];
+
+	fputc('{', f);
+	cs_json_kv(f, 1, "verdict", cs_verdict_name(r->verdict));
+	cs_json_kv(f, 0, "reader", r->reader);
+	cs_json_kv(f, 0, "card_error", r->card_error[0] ? r->card_error : NULL);
+	cs_json_kv(f, 0, "chip_serial", r->chip_serial[0] ? r->chip_serial : NULL);
+	cs_json_kv(f, 0, "atr", r->atr);
+	cs_json_kv(f, 0, "profile", r->profile[0] ? r->profile : NULL);
+	cs_json_kv(f, 0, "pkcs15_serial", r->pkcs15_serial[0] ?
+	    r->pkcs15_serial : NULL);
+	fprintf(f, ",\"pin_set\":%s", r->pin_set ? "true" : "false");
+	json_int(f, "pin_tries", r->pin_tries);
+	json_int(f, "pin_max", r->pin_max);
+	fprintf(f, ",\"journal\":{");
+	cs_json_kv(f, 1, "error", r->journal_error[0] ? r->journal_error : NULL);
+	fprintf(f, ",\"card_known\":%s", r->card_known ? "true" : "false");
+	cs_json_kv(f, 0, "card_state", r->card_state[0] ? r->card_state : NULL);
+	cs_json_kv(f, 0, "printed_no", r->printed_no[0] ? r->printed_no : NULL);
+	fprintf(f, "},\"certificates\":[");
+	for (size_t i = 0; i < r->ncerts; i++) {
+		const cs_vcert *c = &r->certs[i];
+
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "id", c->id);
+		cs_json_kv(f, 0, "label", c->label);
+		cs_json_kv(f, 0, "serial", c->parsed ? c->serial : NULL);
+		cs_json_kv(f, 0, "subject", c->parsed ? c->subject : NULL);
+		cs_json_kv(f, 0, "issuer", c->parsed ? c->issuer : NULL);
+		cs_json_kv(f, 0, "not_before", c->parsed ? c->not_before : NULL);
+		cs_json_kv(f, 0, "not_after", c->parsed ? c->not_after : NULL);
+		json_int(f, "days_left", c->days_left);
+		fprintf(f, ",\"ca\":%s,\"has_key\":%s", c->is_ca ? "true" : "false",
+		    c->has_key > 0 ? "true" : c->has_key == 0 ? "false" : "null");
+		cs_json_kv(f, 0, "key_type", c->key_type);
+		cs_json_kv(f, 0, "chain", c->chain > 0 ? "ok" : c->chain == 0 ?
+		    "broken" : "unchecked");
+		cs_json_kv(f, 0, "holder", c->j_holder[0] ? c->j_holder : NULL);
+		cs_json_kv(f, 0, "mail", c->j_mail[0] ? c->j_mail : NULL);
+		cs_json_kv(f, 0, "bound", !c->j_known ? "unknown" :
+		    c->j_bound_here > 0 ? "this-card" : c->j_bound_here == 0 ?
+		    "other-card" : "none");
+		cs_json_kv(f, 0, "bound_chip", c->j_bound_chip[0] ?
+		    c->j_bound_chip : NULL);
+		cs_json_kv(f, 0, "signature", c->signed_ok > 0 ? "verified" :
+		    c->signed_ok == 0 ? "failed" : "untested");
+		cs_json_kv(f, 0, "mechanism", c->mechanism[0] ? c->mechanism : NULL);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"uses\":{");
+	for (int u = 0; u < CS_VUSE_COUNT; u++) {
+		int v = cs_verify_use(r, (cs_vuse)u, why, sizeof(why));
+
+		fprintf(f, "%s\"%s\":%s", u ? "," : "", cs_vuse_name((cs_vuse)u),
+		    v > 0 ? "true" : v == 0 ? "false" : "null");
+	}
+	fprintf(f, "},\"reasons\":[");
+	for (size_t i = 0; i < r->nreasons; i++) {
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "level", cs_vlevel_name(r->reasons[i].level));
+		cs_json_kv(f, 0, "code", r->reasons[i].code);
+		cs_json_kv(f, 0, "text", r->reasons[i].text);
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+	fflush(f);
+}
+
+/* ---- setting up ---- */
+
+struct ctx {
+	struct verify_args a;
+	SCARDCONTEXT pcsc;
+	cs_journal *j;
+	char jwhy[256];
+	X509_STORE *ca;
+	cs_secret *pin;
+	cs_reader_list readers;
+};
+
+static int setup(struct ctx *c)
+{
+	const char *ca = c->a.ca ? c->a.ca : getenv("CARDSTATION_CA");
+	char why[512];
+	LONG rv;
+
+	if (cs_journal_open(&c->j, cs_journal_path(c->a.journal),
+	    CS_JOURNAL_RDONLY, c->jwhy, sizeof(c->jwhy)) != CS_OK)
+		c->j = NULL;
+	if (ca != NULL && *ca != '\0' &&
+	    cs_verify_load_ca(ca, &c->ca, why, sizeof(why)) != CS_OK) {
+		fprintf(stderr, "cardstation verify: --ca %s\n", why);
+		return -1;
+	}
+	/* --pin-prompt asks per card (the holder types it), env: once. */
+	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") != 0 &&
+	    cs_cli_secret(c->a.pin_spec, "PIN", &c->pin, why, sizeof(why)) !=
+	    CS_OK) {
+		fprintf(stderr, "cardstation verify: %s\n", why);
+		return -1;
+	}
+	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
+	    &c->pcsc)) != SCARD_S_SUCCESS) {
+		fprintf(stderr, "cardstation verify: PC/SC: %s (is pcscd "
+		    "running?)\n", pcsc_stringify_error(rv));
+		return -1;
+	}
+	if (cs_reader_list_get(c->pcsc, &c->readers) != CS_OK ||
+	    c->readers.n == 0) {
+		fprintf(stderr, "cardstation verify: no reader\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void teardown(struct ctx *c)
+{
+	if (c->pcsc)
+		SCardReleaseContext(c->pcsc);
+	cs_reader_list_free(&c->readers);
+	cs_secret_free(c->pin);
+	X509_STORE_free(c->ca);
+	cs_journal_close(c->j);
+}
+
+/* Verify the card in one reader and print its report. */
+static cs_verdict verify_one(struct ctx *c, const char *reader,
+    cs_vreport *r)
+{
+	cs_verify_opts o;
+	cs_secret *typed = NULL;
+	char why[512] = "";
+
+	memset(&o, 0, sizeof(o));
+	o.reader = reader;
+	o.journal = c->j;
+	o.journal_why = c->jwhy;
+	o.ca = c->ca;
+	o.profiles_dir = c->a.profiles;
+	o.soon_days = c->a.soon_days;
+	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") == 0) {
+		if (cs_cli_secret("prompt", "Holder's PIN (empty: skip the "
+		    "key test)", &typed, why, sizeof(why)) != CS_OK)
+			fprintf(stderr, "cardstation verify: %s\n", why);
+		else if (typed->len > 0)
+			o.pin = cs_secret_str(typed);
+	} else if (c->pin != NULL)
+		o.pin = cs_secret_str(c->pin);
+	cs_verify_card(c->pcsc, &o, r, why, sizeof(why));
+	cs_secret_free(typed);
+	if (c->a.json)
+		print_json(stdout, r);
+	else
+		print_text(stdout, r);
+	return r->verdict;
+}
+
+/* The reader a single check uses: SPEC, else the only one with a card. */
+static int pick_reader(struct ctx *c, const char **name)
+{
+	char msg[512];
+	size_t idx, with_card = 0;
+
+	if (c->a.nreaders == 1) {
+		if (cs_reader_select(&c->readers, c->a.readers[0], &idx, msg,
+		    sizeof(msg)) != CS_OK) {
+			fprintf(stderr, "cardstation verify: %s\n", msg);
+			return -1;
+		}
+		*name = c->readers.r[idx].name;
+		return 0;
+	}
+	for (size_t i = 0; i < c->readers.n; i++) {
+		SCARD_READERSTATE rs;
+
+		memset(&rs, 0, sizeof(rs));
+		rs.szReader = c->readers.r[i].name;
+		if (SCardGetStatusChange(c->pcsc, 0, &rs, 1) == SCARD_S_SUCCESS &&
+		    (rs.dwEventState & SCARD_STATE_PRESENT)) {
+			*name = c->readers.r[i].name;
+			with_card++;
+		}
+	}
+	if (with_card == 1)
+		return 0;
+	fprintf(stderr, "cardstation verify: %s; name the reader with "
+	    "--reader SPEC:\n", with_card ? "several readers hold a card" :
+	    "no reader holds a card");
+	for (size_t i = 0; i < c->readers.n; i++)
+		fprintf(stderr, "  %zu  %s\n", i, c->readers.r[i].name);
+	return -1;
+}
+
+/* ---- handover day ---- */
+
+struct watcher {
+	pthread_t t;
+	SCARDCONTEXT pcsc;
+	char reader[CS_READER_NAME];
+	size_t idx;
+	int pipe_w;
+	atomic_int *stop;
+	int started;
+};
+
+/* One thread per reader: each inserted card becomes the reader's index on
+ * the pipe; the main thread verifies one card at a time. */
+static void *watch_reader(void *arg)
+{
+	struct watcher *w = arg;
+	cs_reader_watch rw;
+	cs_reader_event ev;
+
+	cs_reader_watch_init(&rw, w->reader);
+	while (!atomic_load(w->stop)) {
+		/* A bounded wait so a stop that races SCardCancel is seen. */
+		if (cs_reader_wait(w->pcsc, &rw, 1000, &ev) != CS_OK ||
+		    ev == CS_READER_EV_GONE || ev == CS_READER_EV_CANCELLED)
+			break;
+		if (ev == CS_READER_EV_INSERTED && !rw.mute &&
+		    write(w->pipe_w, &w->idx, sizeof(w->idx)) != sizeof(w->idx))
+			break;
+	}
+	return NULL;
+}
+
+struct tally {
+	long n[3];
+	char fails[64][400];
+	size_t nfails;
+};
+
+static void tally_add(struct tally *t, const cs_vreport *r)
+{
+	t->n[r->verdict]++;
+	if (r->verdict != CS_VERDICT_FAIL || t->nfails == 64)
+		return;
+	for (size_t i = 0; i < r->nreasons; i++)
+		if (r->reasons[i].level == CS_VL_FAIL) {
+			snprintf(t->fails[t->nfails++], sizeof(t->fails[0]),
+			    "%s (%s): %s", dash(r->chip_serial), r->reader,
+			    r->reasons[i].code);
+			return;
+		}
+}
+
+static void print_summary(const struct ctx *c, const struct tally *t)
+{
+	long total = t->n[0] + t->n[1] + t->n[2];
+
+	if (c->a.json) {
+		printf("{\"summary\":{\"cards\":%ld,\"ok\":%ld,\"warn\":%ld,"
+		    "\"fail\":%ld,\"failures\":[", total, t->n[0], t->n[1],
+		    t->n[2]);
+		for (size_t i = 0; i < t->nfails; i++) {
+			if (i)
+				putchar(',');
+			cs_json_str(stdout, t->fails[i]);
+		}
+		printf("]}}\n");
+	} else {
+		printf("Handover summary: %ld cards, %ld OK, %ld WARN, %ld FAIL\n",
+		    total, t->n[0], t->n[1], t->n[2]);
+		for (size_t i = 0; i < t->nfails; i++)
+			printf("  FAIL %s\n", t->fails[i]);
+	}
+	fflush(stdout);
+}
+
+static int handover(struct ctx *c)
+{
+	struct watcher w[MAX_READERS];
+	struct tally t;
+	atomic_int stop = 0;
+	size_t nw = 0;
+	int p[2] = {-1, -1}, sfd = -1, stdin_open = 1, rc = CS_EXIT_FAIL;
+	sigset_t mask;
+	char msg[512];
+
+	memset(w, 0, sizeof(w));
+	memset(&t, 0, sizeof(t));
+	/* SIGINT and SIGTERM end the day through a signalfd; the reader
+	 * threads inherit the blocked mask and never see them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
+	    pipe2(p, O_CLOEXEC) != 0) {
+		fprintf(stderr, "cardstation verify: %s\n", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < c->readers.n && nw < MAX_READERS; i++) {
+		size_t idx = i;
+
+		if (c->a.nreaders > 0) {
+			if (nw == c->a.nreaders)
+				break;
+			if (cs_reader_select(&c->readers, c->a.readers[nw], &idx,
+			    msg, sizeof(msg)) != CS_OK) {
+				fprintf(stderr, "cardstation verify: %s\n", msg);
+				goto out;
+			}
+		}
+		snprintf(w[nw].reader, sizeof(w[nw].reader), "%s",
+		    c->readers.r[idx].name);
+		w[nw].idx = idx;
+		w[nw].pipe_w = p[1];
+		w[nw].stop = &stop;
+		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
+		    &w[nw].pcsc) != SCARD_S_SUCCESS ||
+		    pthread_create(&w[nw].t, NULL, watch_reader, &w[nw]) != 0) {
+			fprintf(stderr, "cardstation verify: cannot watch %s\n",
+			    w[nw].reader);
+			goto out;
+		}
+		w[nw++].started = 1;
+	}
+	if (!c->a.json) {
+		fprintf(stderr, "Handover: put each card into ");
+		for (size_t i = 0; i < nw; i++)
+			fprintf(stderr, "%s%s", i ? " or " : "", w[i].reader);
+		fprintf(stderr, "; Ctrl-C or Ctrl-D ends the day.\n");
+	}
+	while (!stop) {
+		struct pollfd pf[3] = {
+			{p[0], POLLIN, 0}, {sfd, POLLIN, 0},
+			{stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
+		};
+		size_t idx;
+
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[1].revents & POLLIN)
+			break;
+		if (pf[2].revents & (POLLIN | POLLHUP)) {
+			char buf[256];
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (n <= 0)
+				break;
+		}
+		if ((pf[0].revents & POLLIN) &&
+		    read(p[0], &idx, sizeof(idx)) == sizeof(idx)) {
+			cs_vreport r;
+
+			verify_one(c, c->readers.r[idx].name, &r);
+			tally_add(&t, &r);
+			cs_vreport_clear(&r);
+		}
+	}
+	rc = t.n[2] ? CS_EXIT_FAIL : t.n[1] ? CS_EXIT_SOME : CS_EXIT_OK;
+	print_summary(c, &t);
+out:
+	atomic_store(&stop, 1);
+	for (size_t i = 0; i < nw; i++)
+		if (w[i].started)
+			SCardCancel(w[i].pcsc);
+	for (size_t i = 0; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].t, NULL);
+		if (w[i].pcsc)
+			SCardReleaseContext(w[i].pcsc);
+	}
+	if (p[0] >= 0) {
+		close(p[0]);
+		close(p[1]);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct ctx c;
+	const char *reader = NULL;
+	int rc = CS_EXIT_FAIL;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_args(argc, argv, &c.a) != 0) {
+		usage(stderr);
+		return CS_EXIT_FAIL;
+	}
+	if (setup(&c) != 0)
+		goto out;
+	if (c.a.handover)
+		rc = handover(&c);
+	else if (pick_reader(&c, &reader) == 0) {
+		cs_vreport r;
+
+		rc = exit_of(verify_one(&c, reader, &r));
+		cs_vreport_clear(&r);
+	}
+out:
+	teardown(&c);
+	return rc;
+}
