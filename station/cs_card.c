@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 /* GlobalPlatform card manager AIDs: GP 2.1.1+ ISD, then the older one. */
 static const char *const ISD_AIDS[] = {"A000000151000000", "A000000003000000"};
 
@@ -182,5 +184,156 @@ int cs_card_has_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex
 	else
 		snprintf(why, whylen, "%s: the card stopped answering", reader);
 	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	return r;
+}
+
+/* Select the applet inside a transaction; the caller ends both. */
+static int open_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
+    SCARDHANDLE *h, DWORD *proto, char *why, size_t whylen)
+{
+	unsigned short sw = 0;
+	int r;
+
+	if ((r = connect_shared(ctx, reader, h, proto, why, whylen)) != CS_OK)
+		return r;
+	if (SCardBeginTransaction(*h) != SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "%s: the card is held by another process", reader);
+		SCardDisconnect(*h, SCARD_LEAVE_CARD);
+		return CS_ERR_CARD;
+	}
+	if ((r = select_aid(*h, *proto, aid_hex, &sw)) != CS_OK || sw != 0x9000) {
+		snprintf(why, whylen, "%s: the applet %s does not answer", reader,
+		    aid_hex);
+		SCardEndTransaction(*h, SCARD_LEAVE_CARD);
+		SCardDisconnect(*h, SCARD_LEAVE_CARD);
+		return r != CS_OK ? r : CS_ERR_NOTFOUND;
+	}
+	return CS_OK;
+}
+
+static void close_applet(SCARDHANDLE h)
+{
+	SCardEndTransaction(h, SCARD_LEAVE_CARD);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+}
+
+static int simple(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
+    size_t len, unsigned short *sw)
+{
+	unsigned char resp[258];
+	size_t rl = sizeof(resp);
+
+	return transmit(h, proto, apdu, len, resp, &rl, sw);
+}
+
+int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, cs_applet_state *st, char *why, size_t whylen)
+{
+	static const unsigned char verify[] = {0x00, 0x20, 0x00, 0x01, 0x00};
+	static const unsigned char sel_df[] = {0x00, 0xA4, 0x00, 0x00, 0x02,
+	    0x50, 0x15};
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->pin_tries = -1;
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	if ((r = simple(h, proto, verify, sizeof(verify), &sw)) == CS_OK) {
+		st->pin_set = (sw & 0xFFF0) == 0x63C0 || sw == 0x6983;
+		st->pin_tries = (sw & 0xFFF0) == 0x63C0 ? sw & 0x0F :
+		    sw == 0x6983 ? 0 : -1;
+	}
+	if (r == CS_OK && (r = simple(h, proto, sel_df, sizeof(sel_df), &sw)) == CS_OK)
+		st->has_pkcs15 = sw == 0x9000 || (sw >> 8) == 0x61;
+	close_applet(h);
+	if (r != CS_OK)
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+	return r;
+}
+
+static int verify_pin(SCARDHANDLE h, DWORD proto, const char *pin,
+    unsigned short *sw)
+{
+	unsigned char apdu[5 + 16] = {0x00, 0x20, 0x00, 0x01};
+	size_t n = strlen(pin);
+	int r;
+
+	if (n > 16)
+		return CS_ERR_USAGE;
+	apdu[4] = (unsigned char)n;
+	memcpy(apdu + 5, pin, n);
+	r = simple(h, proto, apdu, 5 + n, sw);
+	OPENSSL_cleanse(apdu, sizeof(apdu));
+	return r;
+}
+
+int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, char *why, size_t whylen)
+{
+	static const unsigned char del_app[] = {0x00, 0xE4, 0x00, 0x00, 0x02,
+	    0x50, 0x15};
+	static const unsigned char del_dir[] = {0x00, 0xE4, 0x00, 0x00, 0x02,
+	    0x2F, 0x00};
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	if (pin != NULL && ((r = verify_pin(h, proto, pin, &sw)) != CS_OK ||
+	    sw != 0x9000)) {
+		snprintf(why, whylen, "%s: the card refused the PIN (%04X)", reader, sw);
+		close_applet(h);
+		return r != CS_OK ? r : CS_ERR_CARD;
+	}
+	/* 6A82: already gone, which is what we want. */
+	if ((r = simple(h, proto, del_app, sizeof(del_app), &sw)) == CS_OK &&
+	    sw != 0x9000 && sw != 0x6A82) {
+		snprintf(why, whylen, "%s: the card refused to delete its PKCS#15 "
+		    "application (%04X)", reader, sw);
+		r = CS_ERR_CARD;
+	}
+	if (r == CS_OK && (r = simple(h, proto, del_dir, sizeof(del_dir), &sw)) ==
+	    CS_OK && sw != 0x9000 && sw != 0x6A82) {
+		snprintf(why, whylen, "%s: the card refused to delete EF DIR (%04X)",
+		    reader, sw);
+		r = CS_ERR_CARD;
+	}
+	close_applet(h);
+	return r;
+}
+
+int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *puk, const char *new_pin, char *why,
+    size_t whylen)
+{
+	unsigned char apdu[5 + 16 + 16] = {0x00, 0x2C, 0x00, 0x01};
+	size_t pl = strlen(puk), nl = strlen(new_pin);
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	if (pl != 16 || nl > 16) {
+		snprintf(why, whylen, "the PUK must be 16 characters");
+		return CS_ERR_USAGE;
+	}
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	apdu[4] = (unsigned char)(pl + nl);
+	memcpy(apdu + 5, puk, pl);
+	memcpy(apdu + 5 + pl, new_pin, nl);
+	r = simple(h, proto, apdu, 5 + pl + nl, &sw);
+	OPENSSL_cleanse(apdu, sizeof(apdu));
+	close_applet(h);
+	if (r == CS_OK && sw != 0x9000) {
+		snprintf(why, whylen, "%s: the card refused the PUK (%04X%s)", reader,
+		    sw, (sw & 0xFFF0) == 0x63C0 ? ": wrong PUK" : "");
+		r = CS_ERR_CARD;
+	}
 	return r;
 }

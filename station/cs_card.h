@@ -34,4 +34,26 @@ int cs_hex_decode(const char *hex, unsigned char *out, size_t outcap,
     size_t *outlen);
 void cs_hex_encode(const unsigned char *in, size_t len, char *out, size_t outcap);
 
+
+/* ---- the applet's own state, through ISO 7816-4 commands ----
+ * For applets that keep one PIN (reference 1) like IsoApplet: a VERIFY with
+ * no data tells whether a PIN is set (63Cx) or not (9000). */
+typedef struct cs_applet_state {
+	int pin_set;     /* a PIN exists: the card has been personalised */
+	int pin_tries;   /* tries left when pin_set, -1 if unknown */
+	int has_pkcs15;  /* the PKCS#15 application DF 5015 exists */
+} cs_applet_state;
+
+int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, cs_applet_state *st, char *why, size_t whylen);
+/* Delete the PKCS#15 application (DF 5015) and EF DIR (2F00) so that the
+ * card is blank for pkcs15-init again. Allowed while no PIN is set, or
+ * after pin verified it. */
+int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, char *why, size_t whylen);
+/* RESET RETRY COUNTER with the PUK: unblock and set a new PIN. */
+int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *puk, const char *new_pin, char *why,
+    size_t whylen);
+
 #endif

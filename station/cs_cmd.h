@@ -9,6 +9,8 @@
 enum { CS_EXIT_OK = 0, CS_EXIT_SOME = 1, CS_EXIT_FAIL = 2 };
 
 int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

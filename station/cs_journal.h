@@ -223,7 +223,8 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
     char *why, size_t whylen);
 int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out);
 /* Atomically take the queued record of the run with the lowest seq for a
- * reader: it becomes 'claimed' by that reader. CS_ERR_NOTFOUND when the
+ * reader, skipping records that wait for their own half-written card: it
+ * becomes 'claimed' by that reader. CS_ERR_NOTFOUND when the
  * queue is empty; CS_ERR_STATE if the run is not open. */
 int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
     const char *reader, cs_jrecord *out, char *why, size_t whylen);
@@ -236,6 +237,11 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
 /* A claimed record goes back to the queue, with the reason. */
 int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen);
+/* A claimed record goes back to the queue tied to card_id, a card left
+ * half written for it: claim_next skips it; only that card, when it comes
+ * back, claims it again (by serial). */
+int cs_journal_record_release_pending(cs_journal *j, int64_t id,
+    int64_t card_id, const char *reason, char *why, size_t whylen);
 /* A claimed record is on the verified card card_id. */
 int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
     char *why, size_t whylen);

@@ -232,7 +232,9 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 	snprintf(sql, sizeof(sql), "UPDATE records SET state = 'claimed', "
 	    "claimed_by = ?2 WHERE id = (SELECT id FROM records WHERE "
 	    "run_id = ?1 AND state = 'queued'%s%s ORDER BY seq LIMIT 1) "
-	    "RETURNING id", where ? " AND " : "", where ? where : "");
+	    "RETURNING id", where ? " AND " : "", where ? where :
+	    /* A record tied to a half-written card waits for that card. */
+	    " AND pending_card_id IS NULL");
 	if ((rc = jr_prepare(j, &st, sql, where ? "iss" : "is", run_id, reader,
 	    value)) != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot claim");
@@ -351,6 +353,25 @@ int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
 	    "'queued', claimed_by = NULL, reason = ?2 WHERE id = ?1 AND "
 	    "state = 'claimed'", "is", 0, reason, "record.release", reason, why,
 	    whylen);
+}
+
+int cs_journal_record_release_pending(cs_journal *j, int64_t id,
+    int64_t card_id, const char *reason, char *why, size_t whylen)
+{
+	int r, rc;
+
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
+	    "NULL, pending_card_id = ?2, reason = ?3 WHERE id = ?1 AND state = "
+	    "'claimed'", "iis", id, card_id, reason)) != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot release the record");
+	else if (sqlite3_changes(j->db) == 0) {
+		jr_why(why, whylen, "record %" PRId64 " is not claimed", id);
+		r = CS_ERR_STATE;
+	} else
+		r = record_event(j, "record.release", id, reason);
+	return jr_tx_leave(j, r, why, whylen);
 }
 
 int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,

@@ -62,7 +62,6 @@ int cs_secret_new(cs_secret **out, size_t cap)
 		return CS_ERR_NOMEM;
 	}
 	(void)madvise(p, maplen, MADV_DONTDUMP);
-	(void)madvise(p, maplen, MADV_DONTFORK);
 	s->buf = p;
 	s->cap = maplen - 1;
 	s->len = 0;
@@ -93,6 +92,13 @@ void cs_secret_free(cs_secret *s)
 	munlock(s->buf, maplen);
 	munmap(s->buf, maplen);
 	free(s);
+}
+
+int cs_secret_relock(const cs_secret *s)
+{
+	if (s == NULL)
+		return CS_OK;
+	return mlock(s->buf, s->cap + 1) == 0 ? CS_OK : CS_ERR_NOMEM;
 }
 
 const char *cs_secret_str(const cs_secret *s)

@@ -25,6 +25,10 @@ int cs_secret_new(cs_secret **out, size_t cap);
 int cs_secret_from(cs_secret **out, const void *p, size_t len);
 /* Wipe, unlock and free; NULL is fine. */
 void cs_secret_free(cs_secret *s);
+/* A child of fork() shares its parent's secret pages but not the lock
+ * (mlock is not inherited): lock them again before use. Secrets are not
+ * MADV_DONTFORK: encode workers and pkcs15-init must see theirs. */
+int cs_secret_relock(const cs_secret *s);
 /* The contents as a C string (always NUL terminated within cap). */
 const char *cs_secret_str(const cs_secret *s);
 

@@ -13,6 +13,8 @@ struct subcommand {
 
 static const struct subcommand commands[] = {
 	{"inspect", cmd_inspect, "check a UPKI P12-bulk download pair without a card"},
+	{"run", cmd_run, "import a download pair as an encoding run; list runs"},
+	{"encode", cmd_encode, "write each holder's key and certificate on their card"},
 	{"doctor", cmd_doctor, "diagnose readers, pcscd, OpenSC and the machine"},
 	{"log", cmd_log, "search and export the journal; `log check` finds tampering"},
 	{"verify", cmd_verify, "check a card: identifiers, certificates, journal binding, key"},

@@ -1,0 +1,277 @@
+/* cmd_encode.c - `cardstation encode`: the command-line front end of the
+ * encode engine. One line per event; in queue mode the operator types (or
+ * scans) each card's printed number when asked. */
+#include "cs_cli.h"
+#include "cs_cmd.h"
+#include "cs_err.h"
+#include "cs_profile.h"
+#include "cs_reader.h"
+#include "cs_run.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_READERS 16
+
+struct cli {
+	cs_run *run;
+	int waiting_confirm;  /* reader index asking, or -1 */
+	int failures, done;
+	cs_jprogress last;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cardstation encode --run ID [options]\n"
+	    "\n"
+	    "Waits for cards in the readers and writes each holder's key and\n"
+	    "certificate, one worker per reader. Ctrl-C stops after the cards\n"
+	    "being written; running encode again resumes the run.\n"
+	    "\n"
+	    "  --reader SPEC      a reader (repeat for several; default: all).\n"
+	    "                     SPEC: index, name prefix, serial:S, usb:B-P\n"
+	    "  --journal PATH\n"
+	    "  --operator NAME    recorded on every journal row\n"
+	    "  --profile NAME     card profile for every card (default: by card)\n"
+	    "  --profiles DIR     where card profiles are\n"
+	    "  --pin env:VAR|prompt  one initial PIN for every card (default:\n"
+	    "                     the profile's random PIN, shown once)\n"
+	    "  --puk env:VAR|prompt  the institution PUK (default: random)\n"
+	    "  --confirm          ask for each card's printed number (queue mode)\n"
+	    "  --reissue          rewrite cards that already hold a key\n"
+	    "  --until-done       stop when every record is encoded\n");
+}
+
+static void show_letter(const cs_run_event *ev)
+{
+	FILE *tty = fopen("/dev/tty", "w");
+
+	/* Only the operator's terminal: never stdout, which may be a log. */
+	if (tty == NULL)
+		return;
+	fprintf(tty, "\n  *** PIN letter for %s (%s, card %s) ***\n",
+	    ev->holder ? ev->holder : "?", ev->mail ? ev->mail : "-",
+	    ev->printed_no ? ev->printed_no : ev->chip_serial);
+	if (ev->pin != NULL)
+		fprintf(tty, "      PIN: %s\n", ev->pin);
+	if (ev->puk != NULL)
+		fprintf(tty, "      PUK: %s\n", ev->puk);
+	fprintf(tty, "  (shown once; not stored anywhere)\n\n");
+	fclose(tty);
+}
+
+static void on_event(void *ctx, const cs_run_event *ev)
+{
+	struct cli *c = ctx;
+	const char *who = ev->holder ? ev->holder : "";
+
+	switch (ev->kind) {
+	case CS_EV_READER:
+		printf("[%d] %s%s%s\n", ev->reader_index, ev->state ? ev->state : "",
+		    ev->text ? ": " : "", ev->text ? ev->text : "");
+		break;
+	case CS_EV_CARD:
+		printf("[%d] card %s (%s)\n", ev->reader_index, ev->chip_serial,
+		    ev->profile);
+		break;
+	case CS_EV_HOLDER:
+		printf("[%d] for %s <%s> staff %s, certificate %s\n",
+		    ev->reader_index, who, ev->mail ? ev->mail : "-",
+		    ev->staff_no ? ev->staff_no : "-", ev->cert_serial);
+		break;
+	case CS_EV_CONFIRM:
+		printf("[%d] is this %s's card? type its printed number "
+		    "(empty line: no): ", ev->reader_index, who);
+		c->waiting_confirm = ev->reader_index;
+		break;
+	case CS_EV_STEP:
+		printf("[%d] step %d of %d: %s (%s)\n", ev->reader_index, ev->step,
+		    ev->steps, ev->state, ev->text ? ev->text : "");
+		break;
+	case CS_EV_DONE:
+		c->done++;
+		printf("[%d] DONE %s certificate %s on card %s\n", ev->reader_index,
+		    who, ev->cert_serial, ev->chip_serial);
+		break;
+	case CS_EV_FAILED:
+		c->failures++;
+		printf("[%d] FAILED %s: %s\n", ev->reader_index, who,
+		    ev->text ? ev->text : "");
+		break;
+	case CS_EV_PIN_LETTER:
+		show_letter(ev);
+		break;
+	case CS_EV_PROGRESS:
+		c->last = ev->progress;
+		printf("progress: %" PRId64 " of %" PRId64 " done, %" PRId64
+		    " to go, %" PRId64 " being written, %" PRId64 " refused\n",
+		    ev->progress.done, ev->progress.total - ev->progress.refused,
+		    ev->progress.queued, ev->progress.claimed, ev->progress.refused);
+		break;
+	case CS_EV_END:
+		printf("run ended: %s\n", ev->text ? ev->text : "");
+		break;
+	}
+	fflush(stdout);
+}
+
+static void answer_from_stdin(struct cli *c)
+{
+	struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+	char line[256];
+
+	if (c->waiting_confirm < 0 || poll(&p, 1, 0) <= 0)
+		return;
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		cs_run_answer(c->run, c->waiting_confirm, NULL);
+	} else {
+		line[strcspn(line, "\r\n")] = '\0';
+		cs_run_answer(c->run, c->waiting_confirm, line[0] ? line : NULL);
+	}
+	c->waiting_confirm = -1;
+}
+
+static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME],
+    size_t *n)
+{
+	SCARDCONTEXT ctx;
+	cs_reader_list l = {0};
+	char msg[512];
+	int r = CS_OK;
+
+	*n = 0;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS) {
+		fprintf(stderr, "cardstation encode: pcscd does not answer (is it "
+		    "running? `cardstation doctor` tells)\n");
+		return CS_ERR_CARD;
+	}
+	if ((r = cs_reader_list_get(ctx, &l)) != CS_OK || l.n == 0) {
+		fprintf(stderr, "cardstation encode: no reader\n");
+		r = CS_ERR_NOTFOUND;
+	}
+	for (size_t i = 0; r == CS_OK && i < (nspecs ? nspecs : l.n) &&
+	    *n < MAX_READERS; i++) {
+		size_t idx = i;
+
+		if (nspecs > 0 && (r = cs_reader_select(&l, specs[i], &idx, msg,
+		    sizeof(msg))) != CS_OK) {
+			fprintf(stderr, "cardstation encode: %s\n", msg);
+			break;
+		}
+		snprintf(names[(*n)++], CS_READER_NAME, "%s", l.r[idx].name);
+	}
+	cs_reader_list_free(&l);
+	SCardReleaseContext(ctx);
+	return r;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+	enum { O_RUN = 256, O_READER, O_JOURNAL, O_OPERATOR, O_PROFILE,
+	    O_PROFILES, O_PIN, O_PUK, O_CONFIRM, O_REISSUE, O_UNTIL, O_HELP };
+	static const struct option longopts[] = {
+		{"run", required_argument, NULL, O_RUN},
+		{"reader", required_argument, NULL, O_READER},
+		{"journal", required_argument, NULL, O_JOURNAL},
+		{"operator", required_argument, NULL, O_OPERATOR},
+		{"profile", required_argument, NULL, O_PROFILE},
+		{"profiles", required_argument, NULL, O_PROFILES},
+		{"pin", required_argument, NULL, O_PIN},
+		{"puk", required_argument, NULL, O_PUK},
+		{"confirm", no_argument, NULL, O_CONFIRM},
+		{"reissue", no_argument, NULL, O_REISSUE},
+		{"until-done", no_argument, NULL, O_UNTIL},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	cs_run_opts o = {0};
+	struct cli cli = {.waiting_confirm = -1};
+	cs_run_ui ui = {on_event, &cli};
+	char *specs[MAX_READERS], names[MAX_READERS][CS_READER_NAME];
+	const char *readers[MAX_READERS];
+	const char *pinspec = NULL, *pukspec = NULL;
+	cs_secret *pin = NULL, *puk = NULL;
+	size_t nspecs = 0, n;
+	char why[1024];
+	int c, r, rc = CS_EXIT_FAIL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_RUN: o.run_id = strtoll(optarg, NULL, 10); break;
+		case O_READER:
+			if (nspecs < MAX_READERS)
+				specs[nspecs++] = optarg;
+			break;
+		case O_JOURNAL: o.journal = optarg; break;
+		case O_OPERATOR: o.operator_name = optarg; break;
+		case O_PROFILE: o.profile = optarg; break;
+		case O_PROFILES: o.profiles_dir = optarg; break;
+		case O_PIN: pinspec = optarg; break;
+		case O_PUK: pukspec = optarg; break;
+		case O_CONFIRM: o.confirm_printed = 1; break;
+		case O_REISSUE: o.reissue = 1; break;
+		case O_UNTIL: o.until_done = 1; break;
+		case O_HELP: usage(stdout); return CS_EXIT_OK;
+		default: usage(stderr); return CS_EXIT_FAIL;
+		}
+	}
+	if (o.run_id <= 0 || optind != argc) {
+		usage(stderr);
+		return CS_EXIT_FAIL;
+	}
+	if ((pinspec && cs_cli_secret(pinspec, "initial card PIN", &pin, why,
+	    sizeof(why)) != CS_OK) || (pukspec && cs_cli_secret(pukspec,
+	    "institution PUK", &puk, why, sizeof(why)) != CS_OK)) {
+		fprintf(stderr, "cardstation encode: %s\n", why);
+		goto out;
+	}
+	if (pin == NULL && access("/dev/tty", R_OK | W_OK) != 0) {
+		fprintf(stderr, "cardstation encode: random initial PINs are shown "
+		    "once on the operator's terminal, and there is none: give "
+		    "--pin env:VAR or use the kiosk\n");
+		goto out;
+	}
+	if (pick_readers(specs, nspecs, names, &n) != CS_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		readers[i] = names[i];
+	o.readers = readers;
+	o.nreaders = n;
+	o.pin = pin;
+	o.puk = puk;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if ((r = cs_run_start(&o, &ui, &cli.run, why, sizeof(why))) != CS_OK) {
+		fprintf(stderr, "cardstation encode: %s\n", why);
+		goto out;
+	}
+	while ((r = cs_run_poll(cli.run, 200)) == 1) {
+		if (got_signal)
+			cs_run_stop(cli.run);
+		answer_from_stdin(&cli);
+	}
+	cs_run_free(cli.run);
+	rc = r < 0 ? CS_EXIT_FAIL : cli.last.queued == 0 && cli.last.claimed == 0 ?
+	    CS_EXIT_OK : CS_EXIT_SOME;
+out:
+	cs_secret_free(pin);
+	cs_secret_free(puk);
+	return rc;
+}

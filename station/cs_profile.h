@@ -1,0 +1,49 @@
+/* cs_profile.h - card profiles: what the station needs to know of a model.
+ *
+ * A profile is a small `key = value` file in cardprofiles/: the OpenSC
+ * driver, how to recognise the card, the PIN/PUK policy and the PKCS#15
+ * labels and IDs. See cardprofiles/isoapplet.conf for every key. */
+#ifndef CS_PROFILE_H
+#define CS_PROFILE_H
+
+#include <stddef.h>
+
+#include "cs_secret.h"
+
+typedef struct cs_profile {
+	char name[32];
+	char description[96];
+	char match_aid[40];       /* hex AID that answers SELECT on this model */
+	char opensc_driver[32];
+	unsigned pin_min, pin_max, pin_tries;
+	char pin_charset[16];     /* digits, alnum or hex */
+	int pin_random;           /* 1: new PIN per card; 0: typed at run start */
+	unsigned puk_len;
+	char puk_charset[16];
+	int puk_random;           /* 1: per card; 0: one institution PUK */
+	char auth_id[8];
+	char key_id[8], key_label[64], cert_label[64];
+	int ca_chain;
+} cs_profile;
+
+/* CARDSTATION_PROFILES if set, else the installed cardprofiles folder. */
+const char *cs_profile_dir(void);
+
+int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen);
+/* Every *.conf of dir, sorted by name; free *out with free(). */
+int cs_profile_load_all(const char *dir, cs_profile **out, size_t *n,
+    char *why, size_t whylen);
+/* The profile called name in dir. */
+int cs_profile_find(const char *dir, const char *name, cs_profile *p,
+    char *why, size_t whylen);
+
+/* Whether a PIN or PUK obeys the policy; why says what is wrong. */
+int cs_profile_check_pin(const cs_profile *p, const char *pin, char *why,
+    size_t whylen);
+int cs_profile_check_puk(const cs_profile *p, const char *puk, char *why,
+    size_t whylen);
+/* A fresh random PIN or PUK of the profile's kind, in locked memory. */
+int cs_profile_random_pin(const cs_profile *p, cs_secret **out);
+int cs_profile_random_puk(const cs_profile *p, cs_secret **out);
+
+#endif

@@ -1,0 +1,470 @@
+/* cs_run.c - importing a run, and the coordinator of the reader workers. */
+#include "cs_run.h"
+#include "cs_err.h"
+#include "cs_run_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* ---- import ---- */
+
+static int file_sha256(const char *path, char hex[65])
+{
+	unsigned char buf[65536], md[32];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int r = CS_ERR_IO;
+
+	if (c != NULL && f != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			EVP_DigestUpdate(c, buf, n);
+		if (!ferror(f) && EVP_DigestFinal_ex(c, md, NULL) == 1) {
+			for (int i = 0; i < 32; i++)
+				sprintf(hex + 2 * i, "%02x", md[i]);
+			r = CS_OK;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	EVP_MD_CTX_free(c);
+	return r;
+}
+
+static void staff_no_of(X509 *cert, char *out, size_t outlen)
+{
+	if (cert == NULL || X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+	    NID_organizationalUnitName, out, (int)outlen) < 0)
+		out[0] = '\0';
+}
+
+static int add_records(cs_journal *j, cs_bundle *b, const cs_bundle_opts *o,
+    int64_t run_id, char *why, size_t whylen)
+{
+	int r = CS_OK;
+
+	for (size_t i = 0; i < b->nrec && r == CS_OK; i++) {
+		const cs_record *rec = &b->rec[i];
+		char reason[1024] = "", staff[64];
+		cs_p12_info info;
+		cs_p12 *p = NULL;
+		cs_problem pr = cs_bundle_load(b, rec, o, &p, &info, reason,
+		    sizeof(reason));
+		cs_jrecord jr = {0};
+
+		staff_no_of(p ? p->cert : NULL, staff, sizeof(staff));
+		jr.run_id = run_id;
+		jr.serial = rec->serial[0] ? (char *)rec->serial : NULL;
+		jr.holder = rec->name;
+		jr.mail = rec->mail;
+		jr.dn = rec->dn;
+		jr.staff_no = staff[0] ? staff : NULL;
+		jr.profile = info.profile[0] ? info.profile : NULL;
+		jr.not_after = info.not_after[0] ? info.not_after : NULL;
+		jr.problem = pr == CS_PROBLEM_NONE ? NULL : (char *)cs_problem_name(pr);
+		jr.reason = pr == CS_PROBLEM_NONE ? NULL : reason;
+		cs_p12_free(p);
+		r = cs_journal_record_add(j, &jr, NULL, why, whylen);
+	}
+	return r;
+}
+
+int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
+    cs_jprogress *counts, char *why, size_t whylen)
+{
+	cs_bundle *b = NULL;
+	cs_journal *j = NULL;
+	cs_p12_providers pv = {0};
+	char certs_sha[65], pins_sha[65];
+	cs_jrun run = {0};
+	int r;
+
+	*run_id = 0;
+	if ((r = cs_p12_init(&pv)) != CS_OK) {
+		snprintf(why, whylen, "OpenSSL's legacy provider cannot be loaded");
+		return r;
+	}
+	if ((r = cs_bundle_open(&b, a->certs_zip, a->pins_zip, a->opts, why,
+	    whylen)) != CS_OK)
+		goto out;
+	if ((r = file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
+	    (r = file_sha256(a->pins_zip, pins_sha)) != CS_OK) {
+		snprintf(why, whylen, "the archives cannot be read again");
+		goto out;
+	}
+	if ((r = cs_journal_open(&j, cs_journal_path(a->journal), 0, why,
+	    whylen)) != CS_OK)
+		goto out;
+	cs_journal_set_actor(j, a->operator_name, NULL);
+	run.certs_zip = realpath(a->certs_zip, NULL);
+	run.pins_zip = realpath(a->pins_zip, NULL);
+	run.certs_sha256 = certs_sha;
+	run.pins_sha256 = pins_sha;
+	run.profile = (char *)a->profile;
+	run.mode = a->mode;
+	run.operator_name = (char *)a->operator_name;
+	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
+		goto out;
+	if ((r = cs_journal_run_create(j, &run, run_id, why, whylen)) == CS_OK)
+		r = add_records(j, b, a->opts, *run_id, why, whylen);
+	if (r == CS_OK)
+		r = cs_journal_commit(j, why, whylen);
+	else
+		cs_journal_rollback(j);
+	if (r == CS_OK && counts != NULL)
+		r = cs_journal_run_progress(j, *run_id, counts);
+out:
+	free(run.certs_zip);
+	free(run.pins_zip);
+	cs_journal_close(j);
+	cs_bundle_free(b);
+	cs_p12_fini(&pv);
+	return r;
+}
+
+/* ---- the wire ---- */
+
+static const char *field(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+void cs_wire_send(int fd, const cs_run_event *ev)
+{
+	char line[CS_WIRE_MAX];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t"
+	    "%d\t%s\t%s\t%s\n", (int)ev->kind, field(ev->state),
+	    field(ev->chip_serial), field(ev->printed_no), field(ev->profile),
+	    field(ev->holder), field(ev->mail), field(ev->staff_no),
+	    field(ev->cert_serial), ev->step, ev->steps, field(ev->text),
+	    field(ev->pin), field(ev->puk));
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
+	/* Tabs and newlines inside a field would break the line apart. */
+	for (int i = 0, tabs = 0; i < n - 1; i++) {
+		if (line[i] == '\t' && ++tabs > 13)
+			line[i] = ' ';
+		else if (line[i] == '\n')
+			line[i] = ' ';
+	}
+	/* One write of at most PIPE_BUF bytes is atomic. */
+	if (write(fd, line, (size_t)n) < 0)
+		return;
+	OPENSSL_cleanse(line, sizeof(line));
+}
+
+static char *next_field(char **p)
+{
+	char *s = *p, *tab;
+
+	if (s == NULL)
+		return "";
+	if ((tab = strchr(s, '\t')) != NULL) {
+		*tab = '\0';
+		*p = tab + 1;
+	} else {
+		*p = NULL;
+	}
+	return s;
+}
+
+static const char *or_null(const char *s)
+{
+	return *s ? s : NULL;
+}
+
+int cs_wire_parse(char *line, cs_run_event *ev)
+{
+	char *p = line;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = (cs_run_ev_kind)atoi(next_field(&p));
+	ev->state = or_null(next_field(&p));
+	ev->chip_serial = or_null(next_field(&p));
+	ev->printed_no = or_null(next_field(&p));
+	ev->profile = or_null(next_field(&p));
+	ev->holder = or_null(next_field(&p));
+	ev->mail = or_null(next_field(&p));
+	ev->staff_no = or_null(next_field(&p));
+	ev->cert_serial = or_null(next_field(&p));
+	ev->step = atoi(next_field(&p));
+	ev->steps = atoi(next_field(&p));
+	ev->text = or_null(next_field(&p));
+	ev->pin = or_null(next_field(&p));
+	ev->puk = or_null(next_field(&p));
+	return ev->kind >= CS_EV_READER && ev->kind <= CS_EV_END ? CS_OK :
+	    CS_ERR_FORMAT;
+}
+
+/* ---- the coordinator ---- */
+
+struct worker {
+	pid_t pid;
+	int ev_fd, ctl_fd;
+	const char *reader;
+	cs_secret *buf; /* a line may carry a PIN letter: locked */
+	int alive;
+};
+
+struct cs_run {
+	cs_run_opts o;
+	cs_run_ui ui;
+	struct worker *w;
+	size_t n;
+	cs_journal *j;
+	volatile sig_atomic_t stop;
+	int stopping, ended;
+};
+
+static void emit(cs_run *r, cs_run_event *ev, int index)
+{
+	ev->reader_index = index;
+	ev->reader = index >= 0 ? r->w[index].reader : NULL;
+	if (r->ui.event != NULL)
+		r->ui.event(r->ui.ctx, ev);
+}
+
+static void progress(cs_run *r)
+{
+	cs_run_event ev = {.kind = CS_EV_PROGRESS};
+
+	if (cs_journal_run_progress(r->j, r->o.run_id, &ev.progress) == CS_OK)
+		emit(r, &ev, -1);
+}
+
+static void tell(struct worker *w, const char *line)
+{
+	if (w->alive && write(w->ctl_fd, line, strlen(line)) < 0)
+		w->alive = w->alive; /* a dead worker is seen on its event pipe */
+}
+
+static int spawn(cs_run *r, size_t i, char *why, size_t whylen)
+{
+	int ev[2], ctl[2];
+	pid_t pid;
+
+	if (pipe2(ev, O_CLOEXEC) != 0 || pipe2(ctl, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return CS_ERR_IO;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return CS_ERR_IO;
+	}
+	if (pid == 0) {
+		cs_worker_args a = {&r->o, (int)i, r->w[i].reader, ev[1], ctl[0]};
+
+		/* A station killed with -9 takes its workers with it; the
+		 * journal lets the next run resume. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ev[0]);
+		close(ctl[1]);
+		for (size_t k = 0; k < i; k++) {
+			close(r->w[k].ev_fd);
+			close(r->w[k].ctl_fd);
+		}
+		_exit(cs_worker_main(&a));
+	}
+	close(ev[1]);
+	close(ctl[0]);
+	r->w[i].pid = pid;
+	r->w[i].ev_fd = ev[0];
+	r->w[i].ctl_fd = ctl[1];
+	r->w[i].alive = 1;
+	return CS_OK;
+}
+
+int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
+    char *why, size_t whylen)
+{
+	cs_run *r;
+	cs_jresume res;
+	int rc;
+
+	*out = NULL;
+	if (o->nreaders == 0) {
+		snprintf(why, whylen, "no reader to work with");
+		return CS_ERR_USAGE;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->w = calloc(o->nreaders, sizeof(*r->w))) == NULL) {
+		free(r);
+		return CS_ERR_NOMEM;
+	}
+	r->o = *o;
+	r->ui = *ui;
+	r->n = o->nreaders;
+	if ((rc = cs_journal_open(&r->j, cs_journal_path(o->journal), 0, why,
+	    whylen)) != CS_OK)
+		goto fail;
+	cs_journal_set_actor(r->j, o->operator_name, NULL);
+	/* Whatever a previous station left half done goes back to the queue,
+	 * tied to its card, before any worker claims anything. */
+	if ((rc = cs_journal_resume(r->j, o->run_id, &res, why, whylen)) != CS_OK)
+		goto fail;
+	if (res.interrupted > 0 || res.released > 0) {
+		char text[160];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "resumed"};
+
+		snprintf(text, sizeof(text), "resumed: %" PRId64 " card(s) were "
+		    "being written when the station stopped; %" PRId64 " record(s) "
+		    "back in the queue", res.interrupted, res.released);
+		ev.text = text;
+		emit(r, &ev, -1);
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		r->w[i].reader = o->readers[i];
+		if ((rc = cs_secret_new(&r->w[i].buf, CS_WIRE_MAX)) != CS_OK) {
+			snprintf(why, whylen, "cannot lock memory");
+			goto fail;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < r->n; i++)
+		if ((rc = spawn(r, i, why, whylen)) != CS_OK)
+			goto fail;
+	progress(r);
+	*out = r;
+	return CS_OK;
+fail:
+	cs_run_free(r);
+	return rc;
+}
+
+/* Deliver every complete line in w's buffer. */
+static void drain(cs_run *r, size_t i)
+{
+	struct worker *w = &r->w[i];
+	char *nl;
+
+	while ((nl = memchr(w->buf->buf, '\n', w->buf->len)) != NULL) {
+		size_t len = (size_t)(nl - (char *)w->buf->buf) + 1;
+		cs_run_event ev;
+
+		*nl = '\0';
+		if (cs_wire_parse((char *)w->buf->buf, &ev) == CS_OK) {
+			emit(r, &ev, (int)i);
+			if (ev.kind == CS_EV_DONE || ev.kind == CS_EV_FAILED)
+				progress(r);
+		}
+		OPENSSL_cleanse(w->buf->buf, len);
+		memmove(w->buf->buf, w->buf->buf + len, w->buf->len - len);
+		w->buf->len -= len;
+	}
+}
+
+static int all_done(cs_run *r)
+{
+	cs_jprogress p;
+
+	return cs_journal_run_progress(r->j, r->o.run_id, &p) == CS_OK &&
+	    p.queued == 0 && p.claimed == 0;
+}
+
+int cs_run_poll(cs_run *r, int timeout_ms)
+{
+	struct pollfd pfd[64];
+	size_t alive = 0;
+
+	if (r->ended)
+		return 0;
+	if (r->stop && !r->stopping) {
+		r->stopping = 1;
+		for (size_t i = 0; i < r->n; i++)
+			tell(&r->w[i], "Q\n");
+	}
+	for (size_t i = 0; i < r->n && i < 64; i++) {
+		pfd[i].fd = r->w[i].alive ? r->w[i].ev_fd : -1;
+		pfd[i].events = POLLIN;
+		alive += r->w[i].alive;
+	}
+	if (alive == 0) {
+		cs_run_event ev = {.kind = CS_EV_END};
+
+		ev.text = r->stopping ? "stopped" : "every reader stopped";
+		progress(r);
+		emit(r, &ev, -1);
+		r->ended = 1;
+		return 0;
+	}
+	if (poll(pfd, r->n, timeout_ms) < 0)
+		return errno == EINTR ? 1 : CS_ERR_IO;
+	for (size_t i = 0; i < r->n; i++) {
+		struct worker *w = &r->w[i];
+		ssize_t got;
+
+		if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+			continue;
+		got = read(w->ev_fd, w->buf->buf + w->buf->len,
+		    w->buf->cap - w->buf->len);
+		if (got > 0) {
+			w->buf->len += (size_t)got;
+			drain(r, i);
+			if (w->buf->len == w->buf->cap)
+				w->buf->len = 0; /* a line too long: drop it */
+		} else if (got == 0) {
+			w->alive = 0;
+			close(w->ev_fd);
+		}
+	}
+	if (r->o.until_done && !r->stopping && all_done(r))
+		r->stop = 1;
+	return 1;
+}
+
+int cs_run_answer(cs_run *r, int reader_index, const char *printed_no)
+{
+	char line[256];
+
+	if (reader_index < 0 || (size_t)reader_index >= r->n)
+		return CS_ERR_USAGE;
+	if (printed_no == NULL)
+		snprintf(line, sizeof(line), "S\n");
+	else
+		snprintf(line, sizeof(line), "C\t%.200s\n", printed_no);
+	tell(&r->w[reader_index], line);
+	return CS_OK;
+}
+
+void cs_run_stop(cs_run *r)
+{
+	r->stop = 1;
+}
+
+void cs_run_free(cs_run *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		struct worker *w = &r->w[i];
+
+		if (w->pid > 0) {
+			if (w->alive) {
+				tell(w, "Q\n");
+				close(w->ev_fd);
+			}
+			close(w->ctl_fd);
+			while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		cs_secret_free(w->buf);
+	}
+	cs_journal_close(r->j);
+	free(r->w);
+	free(r);
+}

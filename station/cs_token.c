@@ -1,0 +1,340 @@
+/* cs_token.c - the write path (pkcs15-init, once per card) and the check
+ * (opensc-pkcs11.so in-process). */
+#include "cs_token.h"
+#include "cs_err.h"
+#include "cs_card.h"
+#include "cs_p11.h"
+#include "cs_secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/pkcs12.h>
+#include <openssl/rand.h>
+
+#ifndef CS_PCSC_VIEW_PATH
+#define CS_PCSC_VIEW_PATH "/usr/lib/cardstation/libcardstation_pcsc_view.so"
+#endif
+#define VIEW_NAME "libcardstation_pcsc_view.so"
+#define PKCS15_INIT "pkcs15-init"
+
+extern char **environ;
+
+/* The view library: beside the cardstation binary (a build tree), else
+ * where it is installed; CARDSTATION_PCSC_VIEW overrides both. */
+static void view_path(char *out, size_t outlen)
+{
+	const char *env = getenv("CARDSTATION_PCSC_VIEW");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env != NULL && *env != '\0') {
+		snprintf(out, outlen, "%s", env);
+		return;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(out, outlen, "%s/%s", exe, VIEW_NAME);
+			if (access(out, R_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, outlen, "%s", CS_PCSC_VIEW_PATH);
+}
+
+int cs_token_env(const cs_profile *p, const char *reader, char *why,
+    size_t whylen)
+{
+	char view[PATH_MAX], path[64];
+	int fd;
+
+	view_path(view, sizeof(view));
+	if (access(view, R_OK) != 0) {
+		snprintf(why, whylen, "the PC/SC view library %s is missing", view);
+		return CS_ERR_NOTFOUND;
+	}
+	/* In memory, inherited by pkcs15-init: nothing to clean up. */
+	if ((fd = memfd_create("cardstation-opensc.conf", 0)) < 0) {
+		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
+		return CS_ERR_IO;
+	}
+	dprintf(fd,
+	    "app default {\n"
+	    "  card_drivers = %s;\n"
+	    "  reader_driver pcsc {\n"
+	    "    provider_library = %s;\n"
+	    "  }\n"
+	    "  framework pkcs15 {\n"
+	    "    use_file_caching = no;\n"
+	    "  }\n"
+	    "}\n", p->opensc_driver, view);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (setenv("OPENSC_CONF", path, 1) != 0 ||
+	    setenv("CARDSTATION_READER", reader, 1) != 0) {
+		close(fd);
+		snprintf(why, whylen, "cannot set the OpenSC environment");
+		return CS_ERR_NOMEM;
+	}
+	return CS_OK;
+}
+
+/* The key and certificate re-wrapped for pkcs15-init: AES-256 with a
+ * one-time random passphrase, because the download's legacy 3DES/RC2
+ * encryption needs a provider pkcs15-init does not load. */
+static int transport_p12(const cs_token_write_args *a, const char *pass,
+    unsigned char **der, int *derlen)
+{
+	PKCS12 *p12;
+
+	p12 = PKCS12_create(pass, NULL, a->key, a->cert,
+	    a->profile->ca_chain ? a->chain : NULL, NID_aes_256_cbc,
+	    NID_aes_256_cbc, PKCS12_DEFAULT_ITER, 1, 0);
+	if (p12 == NULL)
+		return CS_ERR_CRYPTO;
+	*der = NULL;
+	*derlen = i2d_PKCS12(p12, der);
+	PKCS12_free(p12);
+	return *derlen > 0 ? CS_OK : CS_ERR_CRYPTO;
+}
+
+/* environ plus our three secrets, the strings living in locked memory. */
+static char **child_env(cs_secret *sec, const char *pin, const char *puk,
+    const char *pass)
+{
+	size_t n = 0, k = 0;
+	char **env;
+	char *w = (char *)sec->buf;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 4, sizeof(*env))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "CS_CARD_", 8) != 0 &&
+		    strncmp(environ[i], "CS_P12_", 7) != 0)
+			env[k++] = environ[i];
+	env[k++] = w;
+	w += sprintf(w, "CS_CARD_PIN=%s", pin) + 1;
+	env[k++] = w;
+	w += sprintf(w, "CS_CARD_PUK=%s", puk ? puk : "") + 1;
+	env[k++] = w;
+	sprintf(w, "CS_P12_PASS=%s", pass);
+	env[k] = NULL;
+	return env;
+}
+
+static void build_argv(const cs_token_write_args *a, const char **argv)
+{
+	const cs_profile *p = a->profile;
+	int n = 0;
+
+	argv[n++] = PKCS15_INIT;
+	argv[n++] = "--reader";
+	argv[n++] = a->reader;
+	if (a->rekey) {
+		argv[n++] = "--delete-objects";
+		argv[n++] = "privkey,pubkey,cert";
+		argv[n++] = "--pin";
+		argv[n++] = "env:CS_CARD_PIN";
+	} else {
+		argv[n++] = "--create-pkcs15";
+		argv[n++] = "--no-so-pin";
+		argv[n++] = "--store-pin";
+		argv[n++] = "--pin";
+		argv[n++] = "env:CS_CARD_PIN";
+		argv[n++] = "--puk";
+		argv[n++] = "env:CS_CARD_PUK";
+	}
+	argv[n++] = "--auth-id";
+	argv[n++] = p->auth_id;
+	argv[n++] = "--label";
+	argv[n++] = p->key_label;
+	argv[n++] = "--store-private-key";
+	argv[n++] = "/dev/fd/3";
+	argv[n++] = "--format";
+	argv[n++] = "pkcs12";
+	argv[n++] = "--passphrase";
+	argv[n++] = "env:CS_P12_PASS";
+	argv[n++] = "--id";
+	argv[n++] = p->key_id;
+	argv[n++] = "--cert-label";
+	argv[n++] = p->cert_label;
+	if (!p->ca_chain)
+		argv[n++] = "--ignore-ca-certificates";
+	argv[n] = NULL;
+}
+
+/* The last non-empty line pkcs15-init wrote to stderr: its reason. */
+static void last_line(char *buf, char *why, size_t whylen)
+{
+	char *end = buf + strlen(buf), *start;
+
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	start = strrchr(buf, '\n');
+	snprintf(why, whylen, "pkcs15-init: %s", start ? start + 1 :
+	    *buf ? buf : "failed");
+}
+
+static int run_pkcs15_init(const char **argv, char **env, const unsigned char *der,
+    size_t derlen, char *why, size_t whylen)
+{
+	int in[2], err[2], status;
+	char errbuf[4096];
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(in) != 0 || pipe(err) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return CS_ERR_IO;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return CS_ERR_IO;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(in[0], 3);
+		dup2(err[1], STDERR_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDIN_FILENO); /* never prompt */
+		close(in[1]);
+		close(err[0]);
+		execvpe(argv[0], (char *const *)argv, env);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(err[1]);
+	/* A PKCS#12 of a few kB fits the pipe: no deadlock with stderr. */
+	while (derlen > 0 && (n = write(in[1], der, derlen)) > 0) {
+		der += n;
+		derlen -= (size_t)n;
+	}
+	close(in[1]);
+	while ((n = read(err[0], errbuf + got, sizeof(errbuf) - 1 - got)) > 0)
+		got += (size_t)n;
+	errbuf[got] = '\0';
+	close(err[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return CS_OK;
+	last_line(errbuf, why, whylen);
+	return CS_ERR_CARD;
+}
+
+int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
+{
+	cs_secret *pass = NULL, *envbuf = NULL;
+	unsigned char *der = NULL;
+	const char *argv[40];
+	char **env = NULL;
+	int derlen = 0, r;
+	unsigned char rnd[16];
+
+	/* A child that dies early must not kill the worker with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = cs_secret_new(&pass, 2 * sizeof(rnd))) != CS_OK ||
+	    (r = cs_secret_new(&envbuf, 512)) != CS_OK) {
+		snprintf(why, whylen, "cannot lock memory for the card secrets");
+		goto out;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		r = CS_ERR_CRYPTO;
+		snprintf(why, whylen, "no randomness for the transport passphrase");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		sprintf((char *)pass->buf + 2 * i, "%02x", rnd[i]);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	pass->len = 2 * sizeof(rnd);
+	if (strlen(a->pin) > 64 || (a->puk && strlen(a->puk) > 64)) {
+		r = CS_ERR_USAGE;
+		snprintf(why, whylen, "PIN or PUK too long");
+		goto out;
+	}
+	if ((r = transport_p12(a, cs_secret_str(pass), &der, &derlen)) != CS_OK) {
+		snprintf(why, whylen, "cannot wrap key and certificate for OpenSC");
+		goto out;
+	}
+	if ((env = child_env(envbuf, a->pin, a->puk, cs_secret_str(pass))) == NULL) {
+		r = CS_ERR_NOMEM;
+		goto out;
+	}
+	build_argv(a, argv);
+	r = run_pkcs15_init(argv, env, der, (size_t)derlen, why, whylen);
+out:
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)derlen);
+	free(env);
+	cs_secret_free(envbuf);
+	cs_secret_free(pass);
+	return r;
+}
+
+/* ---- the check, through PKCS#11 (cs_p11.c) ---- */
+
+int cs_token_check(const cs_profile *p, X509 *cert, const char *pin,
+    cs_token_check_result *res, char *why, size_t whylen)
+{
+	cs_p11 *m = NULL;
+	cs_p11_token ti;
+	cs_p11_cert oncard;
+	unsigned char id[32], *mine = NULL;
+	size_t idlen;
+	int minelen, r;
+
+	memset(res, 0, sizeof(*res));
+	if (cs_hex_decode(p->key_id, id, sizeof(id), &idlen) != CS_OK) {
+		snprintf(why, whylen, "the profile's key.id is not hexadecimal");
+		return CS_ERR_USAGE;
+	}
+	if ((r = cs_p11_open(&m, &ti, why, whylen)) != CS_OK)
+		return r;
+	snprintf(res->pkcs15_serial, sizeof(res->pkcs15_serial), "%s", ti.serial);
+	snprintf(res->label, sizeof(res->label), "%s", ti.label);
+	res->pin_tries_low = ti.pin_count_low || ti.pin_final_try;
+	res->pin_locked = ti.pin_locked;
+	if (cert != NULL) {
+		if ((r = cs_p11_cert_by_id(m, id, idlen, &oncard)) != CS_OK) {
+			snprintf(why, whylen, "no certificate with ID %s on the card",
+			    p->key_id);
+		} else {
+			minelen = i2d_X509(cert, &mine);
+			res->cert_matches = minelen > 0 &&
+			    (size_t)minelen == oncard.derlen &&
+			    memcmp(mine, oncard.der, oncard.derlen) == 0;
+			OPENSSL_free(mine);
+			cs_p11_certs_free(&oncard, 1);
+			if (!res->cert_matches) {
+				snprintf(why, whylen, "the certificate on the card "
+				    "is not the one written");
+				r = CS_ERR_MISMATCH;
+			}
+		}
+	}
+	if (r == CS_OK && pin != NULL && cert != NULL &&
+	    (r = cs_p11_login(m, pin, why, whylen)) == CS_OK &&
+	    (r = cs_p11_prove_key(m, id, idlen, X509_get0_pubkey(cert),
+	    res->mechanism, sizeof(res->mechanism), why, whylen)) == CS_OK)
+		res->signature_ok = 1;
+	if (r == CS_ERR_CRYPTO)
+		r = CS_ERR_CARD; /* a wrong PIN is the card's refusal */
+	cs_p11_close(m);
+	return r;
+}

@@ -1,0 +1,647 @@
+/* cs_worker.c - one reader's worker: wait for a card, bind it to a record,
+ * write, check, journal. See cs_run.h for the story of a card. */
+#include "cs_card.h"
+#include "cs_err.h"
+#include "cs_profile.h"
+#include "cs_reader.h"
+#include "cs_run_int.h"
+#include "cs_token.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define STEPS 5
+
+struct worker {
+	const cs_worker_args *a;
+	const cs_run_opts *o;
+	cs_journal *j;
+	cs_bundle *b;
+	cs_bundle_opts bopts;
+	cs_jrun run;
+	SCARDCONTEXT ctx;
+	cs_profile *profiles;
+	size_t nprofiles;
+	char ctl[512];     /* unread answer bytes from the coordinator */
+	size_t ctllen;
+	int quit;
+};
+
+/* Everything known of the card in the reader now. */
+struct card {
+	cs_card_id id;
+	const cs_profile *profile;
+	cs_applet_state applet;
+	cs_jcard j;        /* from the journal; id 0 if new */
+	cs_jrecord rec;    /* claimed record */
+	int64_t iss_id;
+	char printed[128];
+};
+
+static void send_ev(struct worker *w, cs_run_event *ev)
+{
+	cs_wire_send(w->a->ev_fd, ev);
+}
+
+static void reader_state(struct worker *w, const char *state, const char *text)
+{
+	cs_run_event ev = {.kind = CS_EV_READER, .state = state, .text = text};
+
+	send_ev(w, &ev);
+}
+
+static void step(struct worker *w, const struct card *c, int n, const char *state,
+    const char *text)
+{
+	cs_run_event ev = {.kind = CS_EV_STEP, .state = state, .step = n,
+	    .steps = STEPS, .text = text};
+
+	ev.chip_serial = c->id.chip_serial;
+	ev.holder = c->rec.holder;
+	ev.cert_serial = c->rec.serial;
+	send_ev(w, &ev);
+}
+
+static void failed(struct worker *w, const struct card *c, const char *why,
+    const char *todo)
+{
+	char text[1024];
+	cs_run_event ev = {.kind = CS_EV_FAILED, .state = "failed"};
+
+	snprintf(text, sizeof(text), "%s%s%s", why, todo ? " - " : "",
+	    todo ? todo : "");
+	ev.text = text;
+	ev.chip_serial = c->id.chip_serial[0] ? c->id.chip_serial : NULL;
+	ev.holder = c->rec.holder;
+	ev.mail = c->rec.mail;
+	ev.cert_serial = c->rec.serial;
+	ev.profile = c->profile ? c->profile->name : NULL;
+	send_ev(w, &ev);
+	if (w->j != NULL)
+		cs_journal_note(w->j, w->run.id, c->j.id, "card.failed", text, NULL, 0);
+}
+
+/* ---- answers from the coordinator ---- */
+
+/* One answer line; 0 when none came within timeout_ms, -1 on EOF. */
+static int read_answer(struct worker *w, int timeout_ms, char *line, size_t len)
+{
+	for (;;) {
+		char *nl = memchr(w->ctl, '\n', w->ctllen);
+		struct pollfd p = {w->a->ctl_fd, POLLIN, 0};
+		ssize_t n;
+
+		if (nl != NULL) {
+			size_t l = (size_t)(nl - w->ctl);
+
+			snprintf(line, len, "%.*s", (int)l, w->ctl);
+			memmove(w->ctl, nl + 1, w->ctllen - l - 1);
+			w->ctllen -= l + 1;
+			if (strcmp(line, "Q") == 0) {
+				w->quit = 1;
+				continue;
+			}
+			return 1;
+		}
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return 0;
+		n = read(w->a->ctl_fd, w->ctl + w->ctllen, sizeof(w->ctl) - w->ctllen);
+		if (n <= 0) {
+			w->quit = 1;
+			return -1;
+		}
+		w->ctllen += (size_t)n;
+		timeout_ms = 0;
+	}
+}
+
+static void check_quit(struct worker *w)
+{
+	char line[256];
+
+	while (read_answer(w, 0, line, sizeof(line)) > 0)
+		; /* a stale answer to a card that is gone */
+}
+
+/* ---- choosing ---- */
+
+static const cs_profile *choose_profile(struct worker *w, struct card *c,
+    char *why, size_t whylen)
+{
+	for (size_t i = 0; i < w->nprofiles; i++) {
+		const cs_profile *p = &w->profiles[i];
+		int present = 0;
+
+		if (w->o->profile != NULL) {
+			if (strcmp(p->name, w->o->profile) == 0)
+				return p;
+			continue;
+		}
+		if (p->match_aid[0] != '\0' &&
+		    cs_card_has_applet(w->ctx, w->a->reader, p->match_aid, &present,
+		    why, whylen) == CS_OK && present)
+			return p;
+	}
+	if (w->o->profile != NULL)
+		snprintf(why, whylen, "no card profile named %s", w->o->profile);
+	else
+		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
+		    "matches it", c->id.atr);
+	return NULL;
+}
+
+struct find_ctx {
+	int64_t live_record, last_record;
+	int live;
+	char holder[128];
+};
+
+static int on_issuance(void *ctx, const cs_jissuance_view *v)
+{
+	struct find_ctx *f = ctx;
+
+	if (v->iss.outcome == CS_JISSUE_VERIFIED || v->iss.outcome ==
+	    CS_JISSUE_WRITING) {
+		f->live = 1;
+		f->live_record = v->iss.record_id;
+		snprintf(f->holder, sizeof(f->holder), "%s",
+		    v->iss.holder ? v->iss.holder : "?");
+	}
+	f->last_record = v->iss.record_id;
+	return 0;
+}
+
+/* The record this card must carry (a card left half written), the next
+ * one of the queue, or the pairing list's. */
+static int claim_record(struct worker *w, struct card *c, char *why,
+    size_t whylen)
+{
+	struct find_ctx f = {0};
+	cs_jfilter filt = {.card_id = c->j.id};
+	int r;
+
+	if (c->j.id != 0) {
+		cs_jrecord pend;
+
+		cs_journal_issuances(w->j, &filt, on_issuance, &f);
+		if (f.live && !w->o->reissue) {
+			snprintf(why, whylen, "this card already holds the certificate "
+			    "of %s; it is not overwritten", f.holder);
+			return CS_ERR_STATE;
+		}
+		if (f.last_record != 0 &&
+		    cs_journal_record_get(w->j, f.last_record, &pend) == CS_OK) {
+			int mine = pend.state == CS_JREC_QUEUED &&
+			    pend.pending_card_id == c->j.id && pend.run_id == w->run.id;
+
+			if (mine)
+				r = cs_journal_record_claim(w->j, w->run.id,
+				    CS_JKEY_SERIAL, pend.serial, w->a->reader, &c->rec,
+				    why, whylen);
+			cs_jrecord_clear(&pend);
+			if (mine)
+				return r;
+		}
+	}
+	return cs_journal_record_claim_next(w->j, w->run.id, w->a->reader,
+	    &c->rec, why, whylen);
+}
+
+/* Queue mode: the operator confirms with the printed card number. */
+static int confirm(struct worker *w, struct card *c)
+{
+	cs_run_event ev = {.kind = CS_EV_CONFIRM, .state = "confirm"};
+	char line[256];
+	int got;
+
+	ev.chip_serial = c->id.chip_serial;
+	ev.holder = c->rec.holder;
+	ev.mail = c->rec.mail;
+	ev.staff_no = c->rec.staff_no;
+	ev.cert_serial = c->rec.serial;
+	send_ev(w, &ev);
+	while ((got = read_answer(w, 500, line, sizeof(line))) == 0) {
+		cs_reader_watch rw;
+		cs_reader_event re;
+
+		cs_reader_watch_init(&rw, w->a->reader);
+		if (cs_reader_wait(w->ctx, &rw, 0, &re) == CS_OK &&
+		    re == CS_READER_EV_REMOVED)
+			return CS_ERR_NOTFOUND;
+	}
+	if (got < 0 || line[0] != 'C')
+		return CS_ERR_STATE;
+	snprintf(c->printed, sizeof(c->printed), "%s", line + 2);
+	return CS_OK;
+}
+
+/* ---- the journal around the write ---- */
+
+static int journal_begin(struct worker *w, struct card *c, char *why,
+    size_t whylen)
+{
+	cs_jcard jc = {0};
+	cs_jissuance iss = {0};
+	int64_t card_id;
+	int r;
+
+	jc.chip_serial = c->id.chip_serial;
+	jc.atr = c->id.atr;
+	jc.model = (char *)c->profile->name;
+	jc.printed_no = c->printed[0] ? c->printed : NULL;
+	jc.state = CS_JCARD_PARTIAL;
+	if ((r = cs_journal_begin(w->j, why, whylen)) != CS_OK)
+		return r;
+	if ((r = cs_journal_card_upsert(w->j, &jc, &card_id, why, whylen)) == CS_OK &&
+	    c->j.id != 0 && c->j.state != CS_JCARD_PARTIAL)
+		r = cs_journal_card_set_state(w->j, card_id, CS_JCARD_PARTIAL,
+		    "being written", why, whylen);
+	iss.record_id = c->rec.id;
+	iss.card_id = card_id;
+	iss.cert_serial = c->rec.serial;
+	iss.holder = c->rec.holder;
+	iss.mail = c->rec.mail;
+	iss.reader = (char *)w->a->reader;
+	iss.operator_name = (char *)w->o->operator_name;
+	if (r == CS_OK)
+		r = cs_journal_issuance_begin(w->j, &iss, &c->iss_id, why, whylen);
+	if (r == CS_OK)
+		r = cs_journal_commit(w->j, why, whylen);
+	else
+		cs_journal_rollback(w->j);
+	c->j.id = card_id;
+	return r;
+}
+
+static int journal_done(struct worker *w, struct card *c,
+    const cs_token_check_result *res, char *why, size_t whylen)
+{
+	cs_jcard jc = {0};
+	int64_t id;
+	int r;
+
+	jc.chip_serial = c->id.chip_serial;
+	jc.pkcs15_serial = (char *)res->pkcs15_serial;
+	if ((r = cs_journal_begin(w->j, why, whylen)) != CS_OK)
+		return r;
+	if ((r = cs_journal_card_upsert(w->j, &jc, &id, why, whylen)) == CS_OK)
+		r = cs_journal_card_set_state(w->j, c->j.id, CS_JCARD_ISSUED, NULL,
+		    why, whylen);
+	if (r == CS_OK)
+		r = cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_VERIFIED,
+		    NULL, why, whylen);
+	if (r == CS_OK)
+		r = cs_journal_record_done(w->j, c->rec.id, c->j.id, why, whylen);
+	if (r == CS_OK)
+		r = cs_journal_commit(w->j, why, whylen);
+	else
+		cs_journal_rollback(w->j);
+	return r;
+}
+
+/* The card stays 'partial' and the record goes back to the queue tied to
+ * it: no other card may take that certificate until this one is redone. */
+static void journal_failed(struct worker *w, struct card *c, const char *reason)
+{
+	char why[256];
+
+	if (cs_journal_begin(w->j, why, sizeof(why)) != CS_OK)
+		return;
+	if (c->iss_id != 0)
+		cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED, reason,
+		    why, sizeof(why));
+	if (c->iss_id != 0)
+		cs_journal_record_release_pending(w->j, c->rec.id, c->j.id, reason,
+		    why, sizeof(why));
+	else
+		cs_journal_record_release(w->j, c->rec.id, reason, why, sizeof(why));
+	cs_journal_commit(w->j, why, sizeof(why));
+}
+
+/* ---- the card ---- */
+
+static const cs_record *bundle_record(const cs_bundle *b, const char *serial)
+{
+	for (size_t i = 0; i < b->nrec; i++)
+		if (strcmp(b->rec[i].serial, serial) == 0 &&
+		    b->rec[i].problem == CS_PROBLEM_NONE)
+			return &b->rec[i];
+	return NULL;
+}
+
+static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
+    cs_secret **puk, char *why, size_t whylen)
+{
+	int r;
+
+	if (w->o->pin != NULL)
+		r = cs_secret_from(pin, w->o->pin->buf, w->o->pin->len);
+	else
+		r = cs_profile_random_pin(p, pin);
+	if (r == CS_OK) {
+		if (w->o->puk != NULL)
+			r = cs_secret_from(puk, w->o->puk->buf, w->o->puk->len);
+		else
+			r = cs_profile_random_puk(p, puk);
+	}
+	if (r != CS_OK)
+		snprintf(why, whylen, "cannot make the card's PIN and PUK (locked "
+		    "memory)");
+	return r;
+}
+
+/* Bring the card to where pkcs15-init can write it, then write. */
+static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
+    const char *pin, const char *puk, char *why, size_t whylen)
+{
+	const cs_profile *pf = c->profile;
+	cs_token_write_args wa = {.reader = w->a->reader, .profile = pf,
+	    .key = p12->key, .cert = p12->cert, .chain = p12->chain,
+	    .pin = pin, .puk = puk};
+	int r;
+
+	if (c->applet.pin_set) {
+		/* Personalised before (a re-issue or a card left half done
+		 * after its PIN was set): the applet keeps its PIN and PUK for
+		 * life, so the PUK sets a new PIN and key and certificate are
+		 * replaced. */
+		if (w->o->puk == NULL) {
+			snprintf(why, whylen, "the card already has a PIN; rewriting it "
+			    "needs the institution PUK (--puk)");
+			return CS_ERR_STATE;
+		}
+		if ((r = cs_card_reset_pin(w->ctx, w->a->reader, pf->match_aid, puk,
+		    pin, why, whylen)) != CS_OK)
+			return r;
+		if (!c->applet.has_pkcs15) {
+			snprintf(why, whylen, "the card has a PIN but no PKCS#15 "
+			    "application: its applet must be reinstalled");
+			return CS_ERR_STATE;
+		}
+		wa.rekey = 1;
+	} else if (c->applet.has_pkcs15 &&
+	    (r = cs_card_erase_pkcs15(w->ctx, w->a->reader, pf->match_aid, NULL,
+	    why, whylen)) != CS_OK) {
+		return r;
+	}
+	if ((r = cs_token_env(pf, w->a->reader, why, whylen)) != CS_OK)
+		return r;
+	return cs_token_write(&wa, why, whylen);
+}
+
+static void pin_letter(struct worker *w, const struct card *c, const char *pin,
+    const char *puk)
+{
+	cs_run_event ev = {.kind = CS_EV_PIN_LETTER};
+
+	if (w->o->pin != NULL && (w->o->puk != NULL || puk == NULL))
+		return; /* nothing the operator does not know already */
+	ev.holder = c->rec.holder;
+	ev.mail = c->rec.mail;
+	ev.staff_no = c->rec.staff_no;
+	ev.printed_no = c->printed[0] ? c->printed : NULL;
+	ev.chip_serial = c->id.chip_serial;
+	ev.pin = w->o->pin == NULL ? pin : NULL;
+	ev.puk = w->o->puk == NULL ? puk : NULL;
+	send_ev(w, &ev);
+}
+
+static int card_present(struct worker *w)
+{
+	cs_reader_watch rw;
+	cs_reader_event re;
+
+	cs_reader_watch_init(&rw, w->a->reader);
+	return cs_reader_wait(w->ctx, &rw, 0, &re) == CS_OK &&
+	    re == CS_READER_EV_INSERTED;
+}
+
+static void write_and_check(struct worker *w, struct card *c)
+{
+	const cs_record *br = bundle_record(w->b, c->rec.serial);
+	cs_secret *pin = NULL, *puk = NULL;
+	cs_token_check_result res;
+	cs_p12 *p12 = NULL;
+	cs_p12_info info;
+	char why[1024] = "";
+	int r = CS_ERR_NOTFOUND;
+
+	if (br == NULL)
+		snprintf(why, sizeof(why), "serial %s is not usable in the "
+		    "download any more", c->rec.serial);
+	else if (cs_bundle_load(w->b, br, &w->bopts, &p12, &info, why,
+	    sizeof(why)) != CS_PROBLEM_NONE)
+		r = CS_ERR_CRYPTO;
+	else if ((r = card_secrets(w, c->profile, &pin, &puk, why,
+	    sizeof(why))) == CS_OK &&
+	    (r = journal_begin(w, c, why, sizeof(why))) == CS_OK) {
+		step(w, c, 3, "writing", "PIN, PUK, key and certificate");
+		if ((r = write_card(w, c, p12, cs_secret_str(pin),
+		    cs_secret_str(puk), why, sizeof(why))) == CS_OK) {
+			step(w, c, 4, "checking", "read back and sign a challenge");
+			r = cs_token_check(c->profile, p12->cert, cs_secret_str(pin),
+			    &res, why, sizeof(why));
+			if (r == CS_OK && !(res.cert_matches && res.signature_ok)) {
+				snprintf(why, sizeof(why), "the card did not pass its "
+				    "check");
+				r = CS_ERR_MISMATCH;
+			}
+		}
+		if (r == CS_OK) {
+			step(w, c, 5, "checking", "journal");
+			r = journal_done(w, c, &res, why, sizeof(why));
+		}
+	}
+	if (r == CS_OK) {
+		cs_run_event ev = {.kind = CS_EV_DONE, .state = "done"};
+
+		pin_letter(w, c, cs_secret_str(pin), cs_secret_str(puk));
+		ev.chip_serial = c->id.chip_serial;
+		ev.printed_no = c->printed[0] ? c->printed : NULL;
+		ev.holder = c->rec.holder;
+		ev.mail = c->rec.mail;
+		ev.cert_serial = c->rec.serial;
+		ev.profile = c->profile->name;
+		ev.text = res.pkcs15_serial;
+		send_ev(w, &ev);
+	} else {
+		int pulled = !card_present(w);
+		char reason[1100];
+
+		snprintf(reason, sizeof(reason), "%s%s", pulled ?
+		    "the card was pulled out while being written: " : "", why);
+		journal_failed(w, c, reason);
+		failed(w, c, reason, c->iss_id != 0 ?
+		    "the card is set aside as partial; insert it again to redo it" :
+		    "the record is back in the queue");
+	}
+	cs_p12_free(p12);
+	cs_secret_free(pin);
+	cs_secret_free(puk);
+}
+
+static void handle_card(struct worker *w)
+{
+	struct card c;
+	char why[1024] = "";
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	step(w, &c, 1, "reading", "chip serial");
+	if ((r = cs_card_probe(w->ctx, w->a->reader, &c.id, why, sizeof(why))) != CS_OK) {
+		failed(w, &c, why, "take the card out and insert it again");
+		return;
+	}
+	if (c.id.chip_serial[0] == '\0') {
+		failed(w, &c, "the card gives no chip serial (no GlobalPlatform CPLC)",
+		    "use a card of a supported model");
+		return;
+	}
+	if ((c.profile = choose_profile(w, &c, why, sizeof(why))) == NULL) {
+		failed(w, &c, why, "add a card profile or name one with --profile");
+		return;
+	}
+	{
+		cs_run_event ev = {.kind = CS_EV_CARD, .state = "reading"};
+
+		ev.chip_serial = c.id.chip_serial;
+		ev.profile = c.profile->name;
+		send_ev(w, &ev);
+	}
+	if ((r = cs_card_applet_state(w->ctx, w->a->reader, c.profile->match_aid,
+	    &c.applet, why, sizeof(why))) != CS_OK) {
+		failed(w, &c, why, "take the card out and insert it again");
+		return;
+	}
+	if (cs_journal_card_find(w->j, CS_JKEY_CHIP, c.id.chip_serial, &c.j) != CS_OK)
+		memset(&c.j, 0, sizeof(c.j));
+	/* A personalised card the journal does not know is someone's card:
+	 * never touched without a re-issue. */
+	if (c.applet.pin_set && c.j.id == 0 && !w->o->reissue) {
+		failed(w, &c, "the card is not blank (it has a PIN) and this station "
+		    "has no record of it", "use a blank card, or a re-issue run");
+		goto out;
+	}
+	step(w, &c, 2, "reading", "choose the holder");
+	if ((r = claim_record(w, &c, why, sizeof(why))) != CS_OK) {
+		failed(w, &c, why, r == CS_ERR_NOTFOUND ? "no one is left to encode" :
+		    "take the card out");
+		goto out;
+	}
+	{
+		cs_run_event ev = {.kind = CS_EV_HOLDER, .state = "reading"};
+
+		ev.chip_serial = c.id.chip_serial;
+		ev.holder = c.rec.holder;
+		ev.mail = c.rec.mail;
+		ev.staff_no = c.rec.staff_no;
+		ev.cert_serial = c.rec.serial;
+		send_ev(w, &ev);
+	}
+	if (w->run.mode == CS_JMODE_QUEUE && w->o->confirm_printed &&
+	    (r = confirm(w, &c)) != CS_OK) {
+		cs_journal_record_release(w->j, c.rec.id, r == CS_ERR_NOTFOUND ?
+		    "the card was taken out before it was confirmed" :
+		    "the operator did not confirm the card", why, sizeof(why));
+		failed(w, &c, r == CS_ERR_NOTFOUND ? "card taken out" :
+		    "the operator did not confirm this card",
+		    "the holder is back in the queue");
+		goto out;
+	}
+	write_and_check(w, &c);
+out:
+	cs_jcard_clear(&c.j);
+	cs_jrecord_clear(&c.rec);
+}
+
+/* ---- the loop ---- */
+
+static int setup(struct worker *w, char *why, size_t whylen)
+{
+	const char *dir = w->o->profiles_dir ? w->o->profiles_dir : cs_profile_dir();
+	int r;
+
+	cs_bundle_default_opts(&w->bopts);
+	if ((r = cs_journal_open(&w->j, cs_journal_path(w->o->journal), 0, why,
+	    whylen)) != CS_OK)
+		return r;
+	cs_journal_set_actor(w->j, w->o->operator_name, w->a->reader);
+	if ((r = cs_journal_run_get(w->j, w->o->run_id, &w->run)) != CS_OK) {
+		snprintf(why, whylen, "no run %" PRId64 " in the journal", w->o->run_id);
+		return r;
+	}
+	if ((r = cs_bundle_open(&w->b, w->run.certs_zip, w->run.pins_zip,
+	    &w->bopts, why, whylen)) != CS_OK)
+		return r;
+	if ((r = cs_profile_load_all(dir, &w->profiles, &w->nprofiles, why,
+	    whylen)) != CS_OK)
+		return r;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &w->ctx) !=
+	    SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "pcscd does not answer");
+		return CS_ERR_CARD;
+	}
+	return CS_OK;
+}
+
+int cs_worker_main(const cs_worker_args *a)
+{
+	struct worker w = {.a = a, .o = a->o};
+	cs_p12_providers pv = {0};
+	cs_reader_watch rw;
+	char why[1024];
+	int r;
+
+	if (cs_secret_relock(a->o->pin) != CS_OK ||
+	    cs_secret_relock(a->o->puk) != CS_OK) {
+		reader_state(&w, "failed", "cannot lock memory for PIN and PUK");
+		return 2;
+	}
+	if (cs_p12_init(&pv) != CS_OK || (r = setup(&w, why, sizeof(why))) != CS_OK) {
+		reader_state(&w, "failed", why);
+		return 2;
+	}
+	cs_reader_watch_init(&rw, a->reader);
+	reader_state(&w, "waiting", "insert a card");
+	while (!w.quit) {
+		cs_reader_event ev;
+
+		check_quit(&w);
+		if (w.quit)
+			break;
+		if (cs_reader_wait(w.ctx, &rw, 250, &ev) != CS_OK) {
+			reader_state(&w, "failed", "pcscd stopped answering");
+			break;
+		}
+		if (ev == CS_READER_EV_GONE) {
+			reader_state(&w, "failed", "the reader is gone");
+			break;
+		}
+		if (ev != CS_READER_EV_INSERTED || rw.mute)
+			continue;
+		handle_card(&w);
+		reader_state(&w, "remove", "take the card out");
+		/* The next card is the next insertion. */
+		while (!w.quit && cs_reader_wait(w.ctx, &rw, 250, &ev) == CS_OK &&
+		    ev != CS_READER_EV_REMOVED && ev != CS_READER_EV_GONE)
+			check_quit(&w);
+		if (!w.quit)
+			reader_state(&w, "waiting", "insert a card");
+	}
+	if (w.ctx != 0)
+		SCardReleaseContext(w.ctx);
+	free(w.profiles);
+	cs_jrun_clear(&w.run);
+	cs_bundle_free(w.b);
+	cs_journal_close(w.j);
+	cs_p12_fini(&pv);
+	return 0;
+}
