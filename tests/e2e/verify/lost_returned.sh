@@ -57,7 +57,7 @@ RC=0
 printf '%s\t\t\t%s\t1\t\t\t\t\t%s\t\t\t\t%s\t\r\n' "$A_DN" "$A_SERIAL" \
 	"$ADMIN" "$A_MAIL" | iconv -f UTF-8 -t CP932 >"$WORK/want.tsv"
 cmp "$WORK/lost.tsv" "$WORK/want.tsv" ||
-	{ xxd "$WORK/lost.tsv" | head; fail "the request is not the expected bytes"; }
+	{ od -c "$WORK/lost.tsv" | head; fail "the request is not the expected bytes"; }
 cmp "$WORK/dry.tsv" "$WORK/want.tsv" || fail "the dry run wrote other bytes"
 [ ! -e "$WORK/lost.tsv.tmp" ] || fail "a temporary file was left"
 
