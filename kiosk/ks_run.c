@@ -37,6 +37,8 @@ typedef struct ks_rview {
 	char holder[256], mail[256], staff_no[64], cert_serial[48];
 	int step, steps, confirm;
 	char text[512];
+	char outcome[8];          /* "done" or "failed": the last card's end */
+	char reason[512];         /* why it failed, kept while it is pulled */
 } ks_rview;
 
 typedef struct ks_failure {
@@ -56,11 +58,15 @@ struct ks_runctl {
 	int active, ended, stop_asked, cancel_asked;
 	int64_t run_id;
 	char run_operator[128];
-	char end_text[512];
+	char end_text[1024];
 #ifdef KS_HAVE_RUN
 	cs_run *run;
 	cs_secret *pin, *puk;
 	const char *names[KS_MAX_READERS];
+	cs_run_opts opts;
+	pthread_cond_t started;     /* cs_run_start has answered */
+	int start_done, start_rc;
+	char start_why[1024];
 #endif
 	pthread_t thr;
 	int joinable;
@@ -81,6 +87,9 @@ int ks_run_new(ks_runctl **out, ks_server *srv)
 		return CS_ERR_NOMEM;
 	rc->srv = srv;
 	pthread_mutex_init(&rc->lock, NULL);
+#ifdef KS_HAVE_RUN
+	pthread_cond_init(&rc->started, NULL);
+#endif
 	*out = rc;
 	return CS_OK;
 }
@@ -105,6 +114,9 @@ void ks_run_free(ks_runctl *rc)
 		pthread_join(rc->thr, NULL);
 	for (size_t i = 0; i < KS_MAX_LETTERS; i++)
 		letter_clear(&rc->letters[i]);
+#ifdef KS_HAVE_RUN
+	pthread_cond_destroy(&rc->started);
+#endif
 	pthread_mutex_destroy(&rc->lock);
 	free(rc);
 }
@@ -153,6 +165,8 @@ static void write_view(ks_runctl *rc, FILE *f)
 		cs_json_kv(f, 0, "staff_no", nz(v->staff_no));
 		cs_json_kv(f, 0, "cert_serial", nz(v->cert_serial));
 		cs_json_kv(f, 0, "text", nz(v->text));
+		cs_json_kv(f, 0, "outcome", nz(v->outcome));
+		cs_json_kv(f, 0, "reason", nz(v->reason));
 		fprintf(f, ",\"step\":%d,\"steps\":%d,\"confirm\":%s}", v->step,
 		    v->steps, v->confirm ? "true" : "false");
 	}
@@ -378,6 +392,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
 		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0) {
 			/* A new card starts from nothing. */
+			v->outcome[0] = v->reason[0] = '\0';
 			v->chip[0] = v->printed[0] = v->profile[0] = '\0';
 			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
 			v->cert_serial[0] = '\0';
@@ -390,7 +405,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		cpy(v->chip, sizeof(v->chip), ev->chip_serial ? ev->chip_serial : "");
 		cpy(v->profile, sizeof(v->profile), ev->profile ? ev->profile : "");
 		cpy(v->state, sizeof(v->state), "reading");
-		v->text[0] = '\0';
+		v->text[0] = v->outcome[0] = v->reason[0] = '\0';
 		v->step = v->steps = 0;
 		break;
 	case CS_EV_HOLDER:
@@ -428,6 +443,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		if (ev->printed_no)
 			cpy(v->printed, sizeof(v->printed), ev->printed_no);
 		v->step = v->steps;
+		cpy(v->outcome, sizeof(v->outcome), "done");
 		rc->done++;
 		break;
 	case CS_EV_FAILED:
@@ -437,6 +453,8 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		}
 		cpy(v->state, sizeof(v->state), "failed");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		cpy(v->outcome, sizeof(v->outcome), "failed");
+		cpy(v->reason, sizeof(v->reason), v->text);
 		v->confirm = 0;
 		rc->failed++;
 		if (rc->nfail < KS_MAX_FAILURES) {
@@ -479,29 +497,50 @@ static void finish_cancel(ks_runctl *rc)
 	cs_journal_close(j);
 }
 
+/* The run's own thread starts the run and polls it to its end. It must be
+ * this long-lived thread that starts it: the engine's workers are children
+ * that die with the thread that forked them (PR_SET_PDEATHSIG), and a
+ * request's thread ends with its connection. */
 static void *run_main(void *arg)
 {
 	ks_runctl *rc = arg;
-	cs_run *run = rc->run;
+	cs_run_ui ui = { on_event, rc };
+	cs_run *run = NULL;
+	char why[1024] = "";
 	int r;
 
-	while ((r = cs_run_poll(run, 1000)) == 1)
-		;
+	r = cs_run_start(&rc->opts, &ui, &run, why, sizeof(why));
 	pthread_mutex_lock(&rc->lock);
-	rc->run = NULL;
+	rc->run = run;
+	rc->start_rc = r;
+	snprintf(rc->start_why, sizeof(rc->start_why), "%s", why);
+	rc->start_done = 1;
+	pthread_cond_broadcast(&rc->started);
 	pthread_mutex_unlock(&rc->lock);
-	cs_run_free(run);
+	if (r == CS_OK) {
+		while ((r = cs_run_poll(run, 1000)) == 1)
+			;
+		pthread_mutex_lock(&rc->lock);
+		rc->run = NULL;
+		pthread_mutex_unlock(&rc->lock);
+		cs_run_free(run);
+	}
 	pthread_mutex_lock(&rc->lock);
 	if (r < 0 && rc->end_text[0] == '\0')
-		snprintf(rc->end_text, sizeof(rc->end_text), "%s", cs_strerror(r));
+		snprintf(rc->end_text, sizeof(rc->end_text), "%s", why[0] ? why :
+		    cs_strerror(r));
 	rc->active = 0;
-	rc->ended = 1;
+	rc->ended = rc->start_rc == CS_OK;
 	for (size_t i = 0; i < rc->nreaders; i++)
 		free((char *)rc->names[i]);
+	if (rc->start_rc != CS_OK)
+		rc->nreaders = 0;
 	cs_secret_free(rc->pin);
 	cs_secret_free(rc->puk);
 	rc->pin = rc->puk = NULL;
 	pthread_mutex_unlock(&rc->lock);
+	if (rc->start_rc != CS_OK)
+		return NULL;
 	if (rc->cancel_asked)
 		finish_cancel(rc);
 	push(rc);
@@ -526,10 +565,8 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	const char *id = ks_form_get(rq->form, "run_id");
 	char *names[KS_MAX_READERS], why[1024] = "", *end;
 	size_t n = 0;
-	cs_run_opts o;
-	cs_run_ui ui = { on_event, rc };
+	cs_run_opts *o;
 	cs_secret *pin = NULL, *puk = NULL;
-	cs_run *run = NULL;
 	long long run_id;
 	int r;
 
@@ -574,33 +611,22 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	    rq->sess.operator_name);
 	rc->pin = pin;
 	rc->puk = puk;
-	memset(&o, 0, sizeof(o));
-	o.journal = cfg->journal;
-	o.run_id = run_id;
-	o.readers = rc->names;
-	o.nreaders = n;
-	o.operator_name = rc->run_operator;
-	o.profile = cfg->profile;
-	o.profiles_dir = cfg->profiles_dir;
-	o.pin = pin;
-	o.puk = puk;
-	o.confirm_printed = !cfg->no_confirm;
-	o.until_done = 1;
+	memset(&rc->opts, 0, sizeof(rc->opts));
+	o = &rc->opts;
+	o->journal = cfg->journal;
+	o->run_id = run_id;
+	o->readers = rc->names;
+	o->nreaders = n;
+	o->operator_name = rc->run_operator;
+	o->profile = cfg->profile;
+	o->profiles_dir = cfg->profiles_dir;
+	o->pin = pin;
+	o->puk = puk;
+	o->confirm_printed = !cfg->no_confirm;
+	o->until_done = 1;
 	rc->active = 1;
-	pthread_mutex_unlock(&rc->lock);
-
-	/* Events may come during start: on_event takes the lock itself. */
-	r = cs_run_start(&o, &ui, &run, why, sizeof(why));
-	pthread_mutex_lock(&rc->lock);
-	rc->run = run;
-	if (r == CS_OK && pthread_create(&rc->thr, NULL, run_main, rc) != 0) {
-		cs_run_stop(rc->run);
-		cs_run_free(rc->run);
-		rc->run = NULL;
-		r = CS_ERR_NOMEM;
-		snprintf(why, sizeof(why), "cannot start a thread");
-	}
-	if (r != CS_OK) {
+	rc->start_done = 0;
+	if (pthread_create(&rc->thr, NULL, run_main, rc) != 0) {
 		rc->active = 0;
 		for (size_t i = 0; i < n; i++)
 			free((char *)rc->names[i]);
@@ -608,9 +634,14 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		cs_secret_free(rc->pin);
 		cs_secret_free(rc->puk);
 		rc->pin = rc->puk = NULL;
-	} else {
-		rc->joinable = 1;
+		pthread_mutex_unlock(&rc->lock);
+		return ks_reply_error(rq, 503, "start", "cannot start a thread");
 	}
+	rc->joinable = 1;
+	while (!rc->start_done)
+		pthread_cond_wait(&rc->started, &rc->lock);
+	r = rc->start_rc;
+	snprintf(why, sizeof(why), "%s", rc->start_why);
 	pthread_mutex_unlock(&rc->lock);
 	push(rc);
 	if (r != CS_OK)
@@ -666,8 +697,9 @@ enum MHD_Result ks_api_run_answer(ks_req *rq)
 /* pause: every worker stops after its card, the run stays open and can be
  * started again; cancel: the same, then the run is closed as cancelled;
  * skip: the card waiting for its number is refused and left untouched;
- * retry: a failed reader's panel is cleared (the engine already put the
- * record back; the card is redone when it is inserted again). */
+ * retry: a failed card's reason is cleared from its panel (the engine
+ * already put the record back, tied to that card: the card is wiped and
+ * redone when it is inserted again). */
 enum MHD_Result ks_api_run_control(ks_req *rq)
 {
 	ks_runctl *rc = ks_srv_run(rq->srv);
@@ -693,10 +725,8 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 		}
 	} else if (strcmp(act, "retry") == 0) {
 		if (reader_arg(rq, rc, &i) == 0 &&
-		    strcmp(rc->rd[i].state, "failed") == 0) {
-			snprintf(rc->rd[i].state, sizeof(rc->rd[i].state), "waiting");
-			snprintf(rc->rd[i].text, sizeof(rc->rd[i].text), "%s",
-			    "retry");
+		    strcmp(rc->rd[i].outcome, "failed") == 0) {
+			rc->rd[i].outcome[0] = '\0';
 			r = CS_OK;
 		}
 	} else {

@@ -189,16 +189,17 @@
     const box = $('readers');
     box.replaceChildren();
     for (const r of run.readers) {
-      const pct = r.steps ? Math.round(100 * r.step / r.steps) : (r.state === 'done' ? 100 : 0);
+      const pct = r.steps ? Math.round(100 * r.step / r.steps) : (r.outcome === 'done' ? 100 : 0);
       const state = r.state || 'waiting';
-      const card = el('div', { class: 'reader st-' + state, 'data-reader': r.index },
+      const card = el('div', { class: 'reader st-' + state + (r.outcome ? ' out-' + r.outcome : ''), 'data-reader': r.index },
         el('div', { class: 'rname', text: r.name }),
-        el('div', { class: 'rstate', text: t('st.' + state) }),
+        el('div', { class: 'rstate', text: (r.outcome && state === 'remove' ? t('st.' + r.outcome) + ' — ' : '') + t('st.' + state) }),
         el('div', { class: 'rholder', text: r.holder || '' }),
         el('div', { class: 'meter' }, el('div')),
         el('div', { class: 'rtext', text: (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
       card.querySelector('.meter > div').style.width = pct + '%';
-      if (state === 'failed') {
+      if (r.outcome === 'failed') {
+        card.append(el('div', { class: 'rreason', text: r.reason || '' }));
         card.append(el('button', { type: 'button', text: t('enc.retry'),
           onclick: () => post('/api/run/control', { action: 'retry', reader: r.index }).catch(fail) }));
       }
@@ -207,6 +208,7 @@
     $('pause').disabled = !run.active; $('cancel-run').disabled = !run.active;
     const ended = run.ended && !run.active;
     $('summary').hidden = !ended;
+    $('next').hidden = ended;
     $('enc-idle').hidden = run.active || ended;
     if (ended) {
       $('sum-text').textContent = t('enc.sumtext', { d: (run.session || {}).done || 0, f: (run.session || {}).failed || 0 });

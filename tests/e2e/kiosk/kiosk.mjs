@@ -87,7 +87,7 @@ async function encodeCard(page, i, printed, opts = {}) {
   await page.keyboard.type(printed);
   await page.keyboard.press('Enter');
   if (opts.expectFail) return holder;
-  await page.locator('.reader.st-done').waitFor({ timeout: CARD_T });
+  await page.locator('.reader.out-done').waitFor({ timeout: CARD_T });
   const letter = page.locator('#letters [data-letter]').first();
   await letter.waitFor({ timeout: CARD_T });
   await letter.click();
@@ -203,7 +203,7 @@ const stories = {
       const after = await page.evaluate(async () => (await fetch('/api/runs')).status);
       assert.equal(after, 401, 'the idle operator is logged out on the server too');
       assert.deepEqual(b.problems.filter((p) => !/401|Content Security Policy|inline script/i.test(p)), []);
-    } finally { await b.close(); }
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
   // Import a download, encode three cards with printed numbers, see the
@@ -237,7 +237,7 @@ const stories = {
       const rows = await page.locator('#hits tbody tr').allInnerTexts();
       for (let i = 1; i <= 3; i++) assert.ok(rows.some((t) => t.includes(`S-2024-000${i}`)), `card ${i} is in the journal`);
       await snap(page, 'desk-journal');
-    } finally { await b.close(); }
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
   // A card pulled mid-write shows its failure and what to do; put back,
@@ -249,15 +249,15 @@ const stories = {
       await login(page, '山田 太郎');
       await importAndStart(page, 4, 1);
       const holder = await encodeCard(page, 1, 'S-2024-0001', { cardsim: ['--pull-after', '60'], expectFail: true });
-      await page.locator('.reader.st-failed').waitFor({ timeout: CARD_T });
-      const text = await page.locator('.reader.st-failed .rtext').innerText();
+      await page.locator('.reader.out-failed').waitFor({ timeout: CARD_T });
+      const text = await page.locator('.reader.out-failed .rreason').innerText();
       assert.ok(text.trim().length > 0, 'the failure says why');
       await snap(page, 'encode-failed');
-      await page.click('.reader.st-failed button');
+      await page.click('.reader.out-failed button');
       // The same card goes back in: it is wiped and written again.
       tb('tb_swap', '0', card(1));
       const confirm = page.locator('#confirm-form');
-      const done = page.locator('.reader.st-done');
+      const done = page.locator('.reader.out-done');
       await Promise.race([confirm.waitFor({ state: 'visible', timeout: CARD_T }), done.waitFor({ timeout: CARD_T })]);
       if (await confirm.isVisible()) {
         assert.equal((await page.locator('#next-holder').innerText()).trim(), holder, 'the same holder again');
@@ -267,7 +267,7 @@ const stories = {
       await done.waitFor({ timeout: CARD_T });
       await page.locator('#run-count', { hasText: '1 / 3' }).waitFor();
       await snap(page, 'encode-recovered');
-    } finally { await b.close(); }
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
   // Handover: the holder types a wrong PIN, then the right one.
@@ -298,7 +298,7 @@ const stories = {
       await page.locator('#ho-result .verdict.v-ok').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#ho-result').innerText(), /署名できました/);
       await snap(page, 'handover-ok');
-    } finally { await b.close(); }
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
   // Service desk: find the holder, verify the card, mark it lost and take
@@ -344,9 +344,18 @@ const stories = {
       assert.equal(cols[4], '1', 'reason keyCompromise');
       await page.locator('#hits tbody tr.dim').first().waitFor();
       await snap(page, 'desk-lost');
-    } finally { await b.close(); }
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 };
+
+// On failure: what the screen and the server showed.
+async function lastWords(page) {
+  try {
+    await snap(page, 'FAILED');
+    const st = await page.evaluate(async () => (await fetch('/api/state')).text());
+    console.error('state at failure:', st);
+  } catch (e) { /* the page is gone */ }
+}
 
 const name = process.argv[2];
 if (!stories[name]) { console.error(`no story ${name}`); process.exit(2); }
