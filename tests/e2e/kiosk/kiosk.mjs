@@ -59,7 +59,7 @@ async function login(page, name) {
 }
 
 // Inspect the download on the "USB stick", import it, start the run.
-async function importAndStart(page, records, refused) {
+async function importAndStart(page, records, refused, puk) {
   await page.locator('#found button').first().waitFor();
   await page.locator('#found button').first().click();
   await page.locator('#verdict').waitFor();
@@ -71,6 +71,10 @@ async function importAndStart(page, records, refused) {
   await page.click('#do-import');
   await page.locator('#start-dlg[open]').waitFor();
   await snap(page, 'start-run-dialog');
+  if (puk) {
+    await page.fill('#start-puk', puk);
+    appendFileSync(path.join(WORK, 'pins.seen'), puk + '\n');
+  }
   await page.click('#start-go');
   await page.locator('#s-encode').waitFor();
 }
@@ -247,7 +251,8 @@ const stories = {
     const { page } = b;
     try {
       await login(page, '山田 太郎');
-      await importAndStart(page, 4, 1);
+      // The institution's PUK lets the station rewrite a half-written card.
+      await importAndStart(page, 4, 1, '0123456789abcdef');
       const holder = await encodeCard(page, 1, 'S-2024-0001', { cardsim: ['--pull-after', '60'], expectFail: true });
       await page.locator('.reader.out-failed').waitFor({ timeout: CARD_T });
       const text = await page.locator('.reader.out-failed .rreason').innerText();
