@@ -44,6 +44,7 @@ typedef struct ks_config {
 	size_t nroots;
 	const char *profile, *profiles_dir, *institution;
 	const char *ca;             /* PEM of the issuing CA, for verify */
+	const char *admin_mail;     /* column 10 of a revocation request */
 	unsigned idle_s;            /* operator idle timeout */
 	int no_confirm;             /* queue mode without printed numbers */
 } ks_config;

@@ -7,8 +7,10 @@
  * is wiped with the body; it is never logged nor put into a reply. A wrong
  * PIN is a reason in the report (and the tries left), never an error page.
  *
- * Lost and returned cards need the revocation part of the engine; until it
- * is in the build these answer 503 with a sentence the page shows. */
+ * A lost card is marked in the journal and its revocation request line is
+ * the reply (a download). Wiping a returned card is not here yet: it
+ * answers 503 with a sentence the page shows (`cardstation card returned`
+ * does it from the command line). */
 #include "ks.h"
 
 #include "cs_err.h"
@@ -16,6 +18,9 @@
 #include "cs_json.h"
 #ifdef KS_HAVE_VERIFY
 #include "cs_verify.h"
+#endif
+#ifdef KS_HAVE_REVOKE
+#include "cs_revoke.h"
 #endif
 
 #include <stdlib.h>
@@ -181,11 +186,96 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 #endif
 }
 
+#ifdef KS_HAVE_REVOKE
+/* Mark the card of a verified issuance lost: the issuance is revoked, its
+ * record too, the card becomes 'lost', all in one transaction; the reply
+ * is the revocation request line (CP932 TSV) for the UPKI service. The
+ * line is made before anything changes, so a holder that cannot be
+ * written in CP932 changes nothing. */
+enum MHD_Result ks_api_lost(ks_req *rq)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *id = ks_form_get(rq->form, "issuance");
+	const char *reason_s = ks_form_get(rq->form, "reason");
+	const char *comment = ks_form_get(rq->form, "comment");
+	char why[512] = "", note[160], *line = NULL, *end;
+	cs_journal *j = NULL;
+	cs_jissuance iss = {0};
+	cs_jrecord rec = {0};
+	cs_revoke_row row;
+	size_t len = 0;
+	long long iid;
+	long reason;
+	unsigned status = 422;
+	const char *code = "lost";
+	int r;
+
+	if (cfg->admin_mail == NULL)
+		return ks_reply_error(rq, 503, "not-available", "the kiosk was "
+		    "started without --admin-mail, which a revocation request needs");
+	if (id == NULL || (iid = strtoll(id, &end, 10)) <= 0 || *end != '\0')
+		return ks_reply_error(rq, 400, "bad-issuance", "which issuance?");
+	reason = reason_s != NULL ? strtol(reason_s, &end, 10) :
+	    CS_REVOKE_DEFAULT_REASON;
+	if (reason_s != NULL && *end != '\0')
+		return ks_reply_error(rq, 400, "bad-reason", "reason code");
+	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
+	    sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, 503, "journal", why);
+	cs_journal_set_actor(j, rq->sess.operator_name, NULL);
+	if ((r = cs_journal_issuance_get(j, iid, &iss)) != CS_OK ||
+	    iss.outcome != CS_JISSUE_VERIFIED ||
+	    (r = cs_journal_record_get(j, iss.record_id, &rec)) != CS_OK) {
+		snprintf(why, sizeof(why), "this card holds no live certificate");
+		status = 409;
+		goto out;
+	}
+	memset(&row, 0, sizeof(row));
+	row.dn = rec.dn;
+	row.serial = iss.cert_serial;
+	row.reason = (int)reason;
+	row.comment = comment != NULL && *comment != '\0' ? comment : NULL;
+	row.admin_mail = cfg->admin_mail;
+	row.user_mail = rec.mail;
+	if ((line = malloc(4096)) == NULL ||
+	    (r = cs_revoke_format(&row, line, 4096, &len, why, sizeof(why))) !=
+	    CS_OK) {
+		status = 422;
+		goto out;
+	}
+	snprintf(note, sizeof(note), "card lost at the service desk: reason %ld %s",
+	    reason, cs_revoke_reason_name((int)reason));
+	if ((r = cs_journal_begin(j, why, sizeof(why))) != CS_OK)
+		goto out;
+	if ((r = cs_journal_issuance_end(j, iid, CS_JISSUE_REVOKED, note, why,
+	    sizeof(why))) != CS_OK ||
+	    (r = cs_journal_record_revoke(j, rec.id, note, why, sizeof(why))) !=
+	    CS_OK ||
+	    (r = cs_journal_card_set_state(j, iss.card_id, CS_JCARD_LOST, note,
+	    why, sizeof(why))) != CS_OK) {
+		cs_journal_rollback(j);
+		goto out;
+	}
+	r = cs_journal_commit(j, why, sizeof(why));
+out:
+	cs_jissuance_clear(&iss);
+	cs_jrecord_clear(&rec);
+	cs_journal_close(j);
+	if (r != CS_OK || len == 0) {
+		free(line);
+		return ks_reply_error(rq, status, code, why[0] ? why :
+		    cs_strerror(r));
+	}
+	return ks_reply_take(rq, 200, "text/tab-separated-values; charset=Shift_JIS",
+	    line, len, "attachment; filename=\"revocation.tsv\"");
+}
+#else
 enum MHD_Result ks_api_lost(ks_req *rq)
 {
 	return ks_reply_error(rq, 503, "not-available",
 	    "marking a card lost is not in this build yet");
 }
+#endif
 
 enum MHD_Result ks_api_wipe(ks_req *rq)
 {

@@ -39,6 +39,7 @@ static void usage(FILE *f)
 	    "  --profiles-dir DIR  card profiles\n"
 	    "  --institution O     the O every certificate must carry\n"
 	    "  --ca PEM            the issuing CA, to check chains at the desk\n"
+	    "  --admin-mail MAIL   the administrator named in revocation requests\n"
 	    "  --idle SECONDS      log an idle operator out (default 600)\n"
 	    "  --no-confirm        do not ask for the printed card number\n"
 	    "  --www DIR           the page's files (default %s)\n", KS_WWW_DIR);
@@ -55,7 +56,7 @@ static int add(const char **list, size_t *n, size_t max, const char *v)
 static int parse_args(int argc, char **argv, ks_config *c)
 {
 	enum { O_LISTEN = 256, O_READER, O_ROOT, O_JOURNAL, O_PROFILE,
-	    O_PROFILES, O_INST, O_CA, O_IDLE, O_NOCONFIRM, O_WWW, O_HELP };
+	    O_PROFILES, O_INST, O_CA, O_ADMIN, O_IDLE, O_NOCONFIRM, O_WWW, O_HELP };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"reader", required_argument, NULL, O_READER},
@@ -65,6 +66,7 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		{"profiles-dir", required_argument, NULL, O_PROFILES},
 		{"institution", required_argument, NULL, O_INST},
 		{"ca", required_argument, NULL, O_CA},
+		{"admin-mail", required_argument, NULL, O_ADMIN},
 		{"idle", required_argument, NULL, O_IDLE},
 		{"no-confirm", no_argument, NULL, O_NOCONFIRM},
 		{"www", required_argument, NULL, O_WWW},
@@ -96,6 +98,7 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		case O_PROFILES: c->profiles_dir = optarg; break;
 		case O_INST: c->institution = optarg; break;
 		case O_CA: c->ca = optarg; break;
+		case O_ADMIN: c->admin_mail = optarg; break;
 		case O_IDLE:
 			v = strtol(optarg, &end, 10);
 			bad = *end != '\0' || v < 10 || v > 86400;

@@ -294,6 +294,7 @@
       el('div', { class: 'holder', text: cert.holder || '' }),
       el('div', { class: 'ids', text: [rep.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
     if (withPin) box.append(el('p', { class: 'big', text: cert.signed_ok === 1 ? t('ho.signed') : t('ho.notsigned') }));
+    if (withPin && rep.login_error) box.append(el('p', { class: 'big wrongpin', text: t('ho.wrongpin', { n: rep.pin_tries }) }));
     const ul = el('ul', { class: 'reasons' });
     for (const r of rep.reasons || []) ul.append(el('li', { class: 'r-' + r.level.toLowerCase(), text: r.text }));
     box.append(ul);

@@ -293,6 +293,7 @@ const stories = {
       await page.click('#ho-verify');
       await page.locator('#ho-result .verdict').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#ho-result').innerText(), /署名できませんでした/);
+      assert.match(await page.locator('#ho-result .wrongpin').innerText(), /PINが違います.*残り 2 回/);
       assert.equal(await page.locator('#pin-dots').innerText(), '', 'the PIN leaves the page');
       await snap(page, 'handover-wrong-pin');
       // The right PIN, typed on the keyboard this time.

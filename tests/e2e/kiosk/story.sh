@@ -32,7 +32,8 @@ idle=600
 [ "$story" = security ] && idle=10
 exec 3< <(exec "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
 	--import-root "$KS_WORK/media" --reader "$KS_READER" --idle "$idle" \
-	--ca "$KS_DL/ca.pem" 2>"$KS_ART/kiosk.log")
+	--ca "$KS_DL/ca.pem" --admin-mail pki-admin@academe.example.ac.jp \
+	2>"$KS_ART/kiosk.log")
 kiosk=$!
 trap 'kill -TERM $kiosk 2>/dev/null || true; wait $kiosk 2>/dev/null || true' EXIT
 # The first line is the address: the server listens once it is printed.
