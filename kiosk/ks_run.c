@@ -390,7 +390,10 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			break;
 		cpy(v->state, sizeof(v->state), ev->state);
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
-		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0) {
+		/* A failure stays on screen (a pulled card goes straight from
+		 * failed to waiting) until the next card or Retry. */
+		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0 &&
+		    strcmp(v->outcome, "failed") != 0) {
 			/* A new card starts from nothing. */
 			v->outcome[0] = v->reason[0] = '\0';
 			v->chip[0] = v->printed[0] = v->profile[0] = '\0';

@@ -193,7 +193,7 @@
       const state = r.state || 'waiting';
       const card = el('div', { class: 'reader st-' + state + (r.outcome ? ' out-' + r.outcome : ''), 'data-reader': r.index },
         el('div', { class: 'rname', text: r.name }),
-        el('div', { class: 'rstate', text: (r.outcome && state === 'remove' ? t('st.' + r.outcome) + ' — ' : '') + t('st.' + state) }),
+        el('div', { class: 'rstate', text: (r.outcome && (state === 'remove' || r.outcome === 'failed') ? t('st.' + r.outcome) + ' — ' : '') + t('st.' + state) }),
         el('div', { class: 'rholder', text: r.holder || '' }),
         el('div', { class: 'meter' }, el('div')),
         el('div', { class: 'rtext', text: (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
