@@ -96,7 +96,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		break;
 	case CS_EV_CONFIRM:
 		printf("[%d] is this %s's card? type its printed number "
-		    "(empty line: no): ", ev->reader_index, who);
+		    "(empty line: no):\n", ev->reader_index, who);
 		c->waiting_confirm = ev->reader_index;
 		break;
 	case CS_EV_STEP:

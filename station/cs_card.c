@@ -337,3 +337,34 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 	}
 	return r;
 }
+
+int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
+    const char *puk, int *was_set, char *why, size_t whylen)
+{
+	unsigned char apdu[5 + 16] = {0x00, 0x24, 0x01, 0x02, 0x10};
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	*was_set = 0;
+	if (strlen(puk) != 16) {
+		snprintf(why, whylen, "the PUK must be 16 characters");
+		return CS_ERR_USAGE;
+	}
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	memcpy(apdu + 5, puk, 16);
+	r = simple(h, proto, apdu, sizeof(apdu), &sw);
+	OPENSSL_cleanse(apdu, sizeof(apdu));
+	close_applet(h);
+	if (r != CS_OK)
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+	else if (sw == 0x6A86)
+		*was_set = 1; /* past the state where a PUK can be set */
+	else if (sw != 0x9000) {
+		snprintf(why, whylen, "%s: the card refused the PUK (%04X)", reader, sw);
+		r = sw == 0x6581 ? CS_ERR_CARD : CS_ERR_STATE;
+	}
+	return r;
+}

@@ -51,6 +51,11 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
  * after pin verified it. */
 int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *pin, char *why, size_t whylen);
+/* Set the PUK (CHANGE REFERENCE DATA, reference 2) on a card whose PIN is
+ * not set yet. *was_set: the applet had a PUK already (a write that stopped
+ * between PUK and PIN); it keeps that one. */
+int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
+    const char *puk, int *was_set, char *why, size_t whylen);
 /* RESET RETRY COUNTER with the PUK: unblock and set a new PIN. */
 int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *puk, const char *new_pin, char *why,

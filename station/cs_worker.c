@@ -387,10 +387,26 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 			return CS_ERR_STATE;
 		}
 		wa.rekey = 1;
-	} else if (c->applet.has_pkcs15 &&
-	    (r = cs_card_erase_pkcs15(w->ctx, w->a->reader, pf->match_aid, NULL,
-	    why, whylen)) != CS_OK) {
-		return r;
+	} else {
+		int was_set;
+
+		if (c->applet.has_pkcs15 &&
+		    (r = cs_card_erase_pkcs15(w->ctx, w->a->reader, pf->match_aid,
+		    NULL, why, whylen)) != CS_OK)
+			return r;
+		/* The PUK goes first, by the station itself, and pkcs15-init only
+		 * sets the PIN: a write stopped between the two (the applet then
+		 * refuses a second PUK) can be finished. */
+		if ((r = cs_card_set_puk(w->ctx, w->a->reader, pf->match_aid, puk,
+		    &was_set, why, whylen)) != CS_OK)
+			return r;
+		if (was_set && w->o->puk == NULL) {
+			snprintf(why, whylen, "a write that stopped halfway left a PUK "
+			    "on this card that was never shown: set the card aside "
+			    "(its applet must be reinstalled)");
+			return CS_ERR_STATE;
+		}
+		wa.puk = NULL;
 	}
 	if ((r = cs_token_env(pf, w->a->reader, why, whylen)) != CS_OK)
 		return r;
@@ -598,7 +614,7 @@ int cs_worker_main(const cs_worker_args *a)
 	cs_p12_providers pv = {0};
 	cs_reader_watch rw;
 	char why[1024];
-	int r;
+	int r, next_card = 0;
 
 	if (cs_secret_relock(a->o->pin) != CS_OK ||
 	    cs_secret_relock(a->o->puk) != CS_OK) {
@@ -617,10 +633,13 @@ int cs_worker_main(const cs_worker_args *a)
 		check_quit(&w);
 		if (w.quit)
 			break;
-		if (cs_reader_wait(w.ctx, &rw, 250, &ev) != CS_OK) {
+		if (!next_card && cs_reader_wait(w.ctx, &rw, 250, &ev) != CS_OK) {
 			reader_state(&w, "failed", "pcscd stopped answering");
 			break;
 		}
+		if (next_card)
+			ev = CS_READER_EV_INSERTED;
+		next_card = 0;
 		if (ev == CS_READER_EV_GONE) {
 			reader_state(&w, "failed", "the reader is gone");
 			break;
@@ -629,10 +648,18 @@ int cs_worker_main(const cs_worker_args *a)
 			continue;
 		handle_card(&w);
 		reader_state(&w, "remove", "take the card out");
-		/* The next card is the next insertion. */
-		while (!w.quit && cs_reader_wait(w.ctx, &rw, 250, &ev) == CS_OK &&
-		    ev != CS_READER_EV_REMOVED && ev != CS_READER_EV_GONE)
+		/* Until the card leaves; a card swapped for another at once
+		 * comes back as an insertion: that is the next card. */
+		while (!w.quit) {
+			if (cs_reader_wait(w.ctx, &rw, 250, &ev) != CS_OK ||
+			    ev == CS_READER_EV_REMOVED || ev == CS_READER_EV_GONE)
+				break;
+			if (ev == CS_READER_EV_INSERTED) {
+				next_card = 1;
+				break;
+			}
 			check_quit(&w);
+		}
 		if (!w.quit)
 			reader_state(&w, "waiting", "insert a card");
 	}

@@ -10,7 +10,7 @@ PACKAGES=(
 	# the card stack the station drives
 	pcscd opensc opensc-pkcs11
 	# tests: virtual reader, unit tests, tools that check our output
-	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq
+	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq bc
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
 	# benchmarks: GNU time for wall time and peak RSS

@@ -1,0 +1,259 @@
+#!/bin/bash
+# The office's stories with `cardstation encode`, on cardsim cards behind a
+# private pcscd. Each written card is checked independently of the station:
+# OpenSC's pkcs15-tool lists the certificate, pkcs11-tool signs with the
+# card, OpenSSL verifies the signature with the certificate's key.
+set -euo pipefail
+source "$TB_LIB"
+: "${CS_BIN:?}" "${UPKIGEN:?}"
+
+W=$TB_DIR/work
+mkdir -p "$W"
+export CARDSTATION_JOURNAL=$W/journal.db
+export CS_PIN=246810 CS_PUK=0123456789abcdef
+INST="National Institute of Informatics, Academe Campus"
+OUT=$W/encode.out
+
+fail() { echo "FAIL: $*" >&2; [ -f "$OUT" ] && sed 's/^/  | /' "$OUT" >&2; exit 1; }
+
+# Wait until the encode output has a line matching $1 (a real condition:
+# the station said so). The timeout only turns a hang into a failure.
+wait_for() { # PATTERN [COUNT]: the COUNT-th line matching PATTERN
+	# tail -f outlives grep until its next write: stop it ourselves.
+	timeout 60 bash -c 'exec 3< <(tail -n +1 -f "$0"); t=$!
+		grep -m"$2" -E -- "$1" <&3 | cat >/dev/null; r=${PIPESTATUS[0]}; kill $t; exit $r' \
+		"$OUT" "$1" "${2:-1}" || fail "the station never said: $1 (${2:-1} times)"
+}
+
+bundle() { # N [upkigen args]
+	local n=$1; shift
+	"$UPKIGEN" --out "$W/b" --people "$n" "$@" >/dev/null
+	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
+		--institution "$INST" --operator tester >/dev/null ||
+		[ $? -eq 1 ] || fail "run new"
+}
+
+card() { tb_card_create "$W/$1.card" "$2" >/dev/null; }
+
+# encode in the background; its output goes to $OUT.
+encode_bg() {
+	: >"$OUT"
+	"$CS_BIN" encode --run "${RUN:-1}" --pin env:CS_PIN --puk env:CS_PUK \
+		--operator tester "$@" <"${ENCODE_IN:-/dev/null}" >>"$OUT" 2>&1 &
+	ENCODE_PID=$!
+}
+
+encode_stop() {
+	kill -TERM "$ENCODE_PID" 2>/dev/null || true
+	wait "$ENCODE_PID" || true
+}
+
+sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
+
+# The journal's promises: no certificate live on two cards; each done
+# record on exactly one verified card.
+invariants() {
+	local twice
+	twice=$(sql "SELECT cert_serial FROM issuances WHERE outcome IN
+		('writing','verified') GROUP BY cert_serial HAVING count(*) > 1")
+	[ -z "$twice" ] || fail "certificate on two cards: $twice"
+	[ "$(sql "SELECT count(*) FROM records r WHERE state = 'done' AND
+		(SELECT count(*) FROM issuances i WHERE i.record_id = r.id AND
+		 outcome = 'verified') != 1")" -eq 0 ] ||
+		fail "a done record without exactly one verified card"
+	"$CS_BIN" log check >/dev/null || fail "the journal's chain is broken"
+}
+
+# Independent check of the card in slot $1: it holds certificate serial $2
+# and its key signs.
+card_holds() {
+	local reader serial=$2 hex
+	reader=$(tb_reader "$1")
+	hex=$(printf '%s\n' "obase=16; $serial" | BC_LINE_LENGTH=0 bc)
+	pkcs15-tool -r "$reader" --list-certificates >"$W/certs.txt" 2>&1 ||
+		fail "pkcs15-tool cannot read the card"
+	grep -qi "Encoded serial.*$(sed 's/../& /g;s/ $//' <<<"$(printf '%s' "$hex" |
+		sed 's/^\(.\(..\)*\)$/0\1/')" | tr -d ' ' | sed 's/../& /g;s/ $//')" \
+		<(sed 's/: 02 [0-9A-F]* /: /' "$W/certs.txt") ||
+		grep -qi "$hex" <(tr -d ' ' <"$W/certs.txt") ||
+		fail "the card does not hold certificate $serial"
+	pkcs15-tool -r "$reader" --read-certificate 01 >"$W/cert.pem" 2>/dev/null
+	openssl x509 -in "$W/cert.pem" -pubkey -noout >"$W/pub.pem"
+	head -c 64 /dev/urandom >"$W/challenge"
+	pkcs11-tool --module opensc-pkcs11.so --slot-description "$reader" --login \
+		--pin env:CS_PIN --sign -m SHA256-RSA-PKCS --id 01 \
+		-i "$W/challenge" -o "$W/sig" >/dev/null 2>&1 ||
+		fail "the card does not sign with PIN $CS_PIN"
+	openssl dgst -sha256 -verify "$W/pub.pem" -signature "$W/sig" \
+		"$W/challenge" | grep -q "Verified OK" ||
+		fail "the signature does not verify with the certificate's key"
+}
+
+serial_of() { # the serial of person $1 (1-based) of the bundle
+	awk -F'\t' -v n=$(($1 + 1)) 'NR == n { print $1 }' "$W/b/expect.tsv"
+}
+
+queue_three_cards() {
+	bundle 3
+	card a 0A; card b 0B; card c 0C
+	mkfifo "$W/in"
+	ENCODE_IN=$W/in encode_bg --reader 0 --confirm
+	exec 3>"$W/in"
+	wait_for '^\[0\] waiting'
+	n=0
+	for who in a b c; do
+		n=$((n + 1))
+		tb_swap 0 "$W/$who.card"
+		wait_for 'type its printed number' $n
+		echo "P-$who" >&3
+		wait_for "DONE .* on card 4790-5040-0000000${who^^}"
+		wait_for "take the card out" $n
+		card_holds 0 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c
+			ON c.id = i.card_id WHERE c.printed_no = 'P-$who'")"
+	done
+	exec 3>&-
+	encode_stop
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'done'")" -eq 3 ] ||
+		fail "not three records done"
+	[ "$(sql "SELECT group_concat(printed_no) FROM cards ORDER BY id")" = \
+		"P-a,P-b,P-c" ] || fail "printed numbers not journaled"
+	# the order of the queue is the order of the index
+	[ "$(sql "SELECT serial FROM records WHERE card_id =
+		(SELECT id FROM cards WHERE printed_no = 'P-a')")" = "$(serial_of 1)" ] ||
+		fail "the first card is not the first person's"
+	"$CS_BIN" log | grep -c verified | grep -qx 3 || fail "log shows 3 verified"
+	invariants
+}
+
+two_readers() {
+	bundle 4
+	card a 1A; card b 1B
+	tb_insert 0 "$W/a.card"; tb_insert 1 "$W/b.card"
+	encode_bg
+	wait_for 'DONE .*4790-5040-0000001A'
+	wait_for 'DONE .*4790-5040-0000001B'
+	card c 1C; card d 1D
+	tb_swap 0 "$W/c.card"; tb_swap 1 "$W/d.card"
+	wait_for 'progress: 4 of 4 done'
+	encode_stop
+	card_holds 0 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '4790-5040-0000001C'")"
+	card_holds 1 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '4790-5040-0000001D'")"
+	[ "$(sql "SELECT count(DISTINCT reader) FROM issuances")" -eq 2 ] ||
+		fail "both readers did not work"
+	invariants
+}
+
+# The card leaves after APDU N of the write; inserted again it is redone.
+redo_after() { # cardsim fault args
+	bundle 2
+	card a 2A
+	encode_bg --reader 0
+	wait_for '^\[0\] waiting'
+	tb_insert 0 "$W/a.card" "$@"
+	wait_for 'FAILED'
+	grep -q 'insert it again' "$OUT" || fail "no advice to insert the card again"
+	[ "$(sql "SELECT state FROM cards")" = partial ] || fail "card not partial"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued' AND
+		pending_card_id IS NOT NULL")" -eq 1 ] || fail "record not tied to its card"
+	invariants
+	tb_remove 0 || true
+	# another card must not take the waiting record's certificate
+	card b 2B
+	tb_insert 0 "$W/b.card"
+	wait_for 'DONE .*4790-5040-0000002B'
+	[ "$(sql "SELECT r.serial FROM records r JOIN cards c ON c.id = r.card_id
+		WHERE c.chip_serial = '4790-5040-0000002B'")" = "$(serial_of 2)" ] ||
+		fail "the second card took the first card's record"
+	tb_swap 0 "$W/a.card"
+	wait_for 'DONE .*4790-5040-0000002A'
+	encode_stop
+	card_holds 0 "$(serial_of 1)"
+	[ "$(sql "SELECT state FROM cards WHERE chip_serial LIKE '%2A'")" = issued ] ||
+		fail "the redone card is not issued"
+	invariants
+}
+
+pulled_mid_write() { redo_after --pull-after 40; }
+memory_error() { redo_after --fail-write 12; }
+
+not_blank() {
+	bundle 1
+	card a 3A
+	# someone else's card, personalised outside this station
+	tb_insert 0 "$W/a.card"
+	export P=111111 K=fedcba9876543210
+	pkcs15-init -r "$(tb_reader 0)" --create-pkcs15 --no-so-pin >/dev/null 2>&1
+	pkcs15-init -r "$(tb_reader 0)" --store-pin --auth-id 01 --pin env:P \
+		--puk env:K --label Other >/dev/null 2>&1
+	encode_bg --reader 0
+	wait_for 'FAILED.*not blank'
+	encode_stop
+	[ "$(sql "SELECT count(*) FROM issuances")" -eq 0 ] || fail "it was written"
+	[ "$(sql "SELECT state FROM records")" = queued ] || fail "record not queued"
+}
+
+unknown_model() {
+	bundle 1
+	mkdir -p "$W/profiles"
+	sed 's/^match.aid .*/match.aid = A000000308000010000100/; s/^name .*/name = piv/' \
+		"$CARDSTATION_PROFILES/isoapplet.conf" >"$W/profiles/piv.conf"
+	card a 4A
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0 --profiles "$W/profiles"
+	wait_for 'FAILED.*unknown card model'
+	encode_stop
+	[ "$(sql "SELECT state FROM records")" = queued ] || fail "record not queued"
+}
+
+killed_and_resumed() {
+	bundle 2
+	card a 5A
+	tb_insert 0 "$W/a.card" --latency real
+	encode_bg --reader 0
+	wait_for 'step 3 of 5: writing'
+	kill -9 "$ENCODE_PID"
+	wait "$ENCODE_PID" 2>/dev/null || true
+	# the next station resumes: the card is redone, nothing is lost
+	encode_bg --reader 0 --until-done
+	wait_for 'resumed: 1 card'
+	wait_for 'DONE .*4790-5040-0000005A'
+	card b 5B
+	tb_swap 0 "$W/b.card"
+	wait_for 'DONE .*4790-5040-0000005B'
+	wait "$ENCODE_PID" || fail "encode --until-done did not end well"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'done'")" -eq 2 ] ||
+		fail "not both records done"
+	[ "$(sql "SELECT count(*) FROM issuances WHERE outcome = 'interrupted'")" -eq 1 ] ||
+		fail "the interrupted write is not journaled"
+	card_holds 0 "$(serial_of 2)"
+	invariants
+}
+
+reissue_blocked_pin() {
+	bundle 2
+	card a 6A
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0
+	wait_for 'DONE'
+	encode_stop
+	# the holder blocks the PIN
+	for i in 1 2 3; do
+		pkcs15-tool -r "$(tb_reader 0)" --verify-pin --auth-id 01 \
+			--pin 999999 >/dev/null 2>&1 || true
+	done
+	# the office re-issues the next certificate onto the same card
+	RUN=1 encode_bg --reader 0
+	wait_for 'FAILED.*already holds'
+	encode_stop
+	tb_swap 0 "$W/a.card"
+	encode_bg --reader 0 --reissue
+	wait_for 'DONE .*4790-5040-0000006A'
+	encode_stop
+	card_holds 0 "$(serial_of 2)"
+	invariants
+}
+
+"$1"
+echo "PASS: $1"
