@@ -52,7 +52,10 @@ static void usage(FILE *f)
 	    "  --pin env:VAR|prompt  one initial PIN for every card (default:\n"
 	    "                     the profile's random PIN, shown once)\n"
 	    "  --puk env:VAR|prompt  the institution PUK (default: random)\n"
-	    "  --confirm          ask for each card's printed number (queue mode)\n"
+	    "  --confirm          ask for each card's printed number (queue mode;\n"
+	    "                     pairing mode: when the chip is not in the list)\n"
+	    "  --pairing FILE     pairing-list mode: CSV with header printed_no,\n"
+	    "                     chip_serial, person (staff number or mail)\n"
 	    "  --reissue          rewrite cards that already hold a key\n"
 	    "  --until-done       stop when every record is encoded\n");
 }
@@ -184,7 +187,8 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 int cmd_encode(int argc, char **argv)
 {
 	enum { O_RUN = 256, O_READER, O_JOURNAL, O_OPERATOR, O_PROFILE,
-	    O_PROFILES, O_PIN, O_PUK, O_CONFIRM, O_REISSUE, O_UNTIL, O_HELP };
+	    O_PROFILES, O_PIN, O_PUK, O_CONFIRM, O_REISSUE, O_UNTIL, O_HELP,
+	    O_PAIRING };
 	static const struct option longopts[] = {
 		{"run", required_argument, NULL, O_RUN},
 		{"reader", required_argument, NULL, O_READER},
@@ -197,6 +201,7 @@ int cmd_encode(int argc, char **argv)
 		{"confirm", no_argument, NULL, O_CONFIRM},
 		{"reissue", no_argument, NULL, O_REISSUE},
 		{"until-done", no_argument, NULL, O_UNTIL},
+		{"pairing", required_argument, NULL, O_PAIRING},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -228,6 +233,7 @@ int cmd_encode(int argc, char **argv)
 		case O_CONFIRM: o.confirm_printed = 1; break;
 		case O_REISSUE: o.reissue = 1; break;
 		case O_UNTIL: o.until_done = 1; break;
+		case O_PAIRING: o.pairing_csv = optarg; break;
 		case O_HELP: usage(stdout); return CS_EXIT_OK;
 		default: usage(stderr); return CS_EXIT_FAIL;
 		}

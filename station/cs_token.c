@@ -46,8 +46,8 @@ static void view_path(char *out, size_t outlen)
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL) {
 			*slash = '\0';
-			snprintf(out, outlen, "%s/%s", exe, VIEW_NAME);
-			if (access(out, R_OK) == 0)
+			if (snprintf(out, outlen, "%s/%s", exe, VIEW_NAME) <
+			    (int)outlen && access(out, R_OK) == 0)
 				return;
 		}
 	}

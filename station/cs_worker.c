@@ -2,6 +2,7 @@
  * write, check, journal. See cs_run.h for the story of a card. */
 #include "cs_card.h"
 #include "cs_err.h"
+#include "cs_pairing.h"
 #include "cs_profile.h"
 #include "cs_reader.h"
 #include "cs_run_int.h"
@@ -30,6 +31,7 @@ struct worker {
 	SCARDCONTEXT ctx;
 	cs_profile *profiles;
 	size_t nprofiles;
+	cs_pairing pairing;       /* pairing-list mode */
 	char ctl[512];     /* unread answer bytes from the coordinator */
 	size_t ctllen;
 	int quit;
@@ -133,25 +135,24 @@ static void check_quit(struct worker *w)
 
 /* ---- choosing ---- */
 
+/* The profile whose applet answers; its state comes with it, in the same
+ * few APDUs. */
 static const cs_profile *choose_profile(struct worker *w, struct card *c,
     char *why, size_t whylen)
 {
 	for (size_t i = 0; i < w->nprofiles; i++) {
 		const cs_profile *p = &w->profiles[i];
-		int present = 0;
 
-		if (w->o->profile != NULL) {
-			if (strcmp(p->name, w->o->profile) == 0)
-				return p;
+		if (w->o->profile != NULL && strcmp(p->name, w->o->profile) != 0)
 			continue;
-		}
 		if (p->match_aid[0] != '\0' &&
-		    cs_card_has_applet(w->ctx, w->a->reader, p->match_aid, &present,
-		    why, whylen) == CS_OK && present)
+		    cs_card_applet_state(w->ctx, w->a->reader, p->match_aid,
+		    &c->applet, why, whylen) == CS_OK)
 			return p;
 	}
 	if (w->o->profile != NULL)
-		snprintf(why, whylen, "no card profile named %s", w->o->profile);
+		snprintf(why, whylen, "the card is not a %s card, or there is no "
+		    "such profile", w->o->profile);
 	else
 		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
 		    "matches it", c->id.atr);
@@ -177,6 +178,28 @@ static int on_issuance(void *ctx, const cs_jissuance_view *v)
 	}
 	f->last_record = v->iss.record_id;
 	return 0;
+}
+
+static int confirm(struct worker *w, struct card *c);
+
+/* Pairing-list mode: the list names the person for this card. */
+static int claim_paired(struct worker *w, struct card *c, char *why,
+    size_t whylen)
+{
+	const cs_pair *p = cs_pairing_by_chip(&w->pairing, c->id.chip_serial);
+
+	if (p == NULL && w->o->confirm_printed && confirm(w, c) == CS_OK)
+		p = cs_pairing_by_printed(&w->pairing, c->printed);
+	if (p == NULL) {
+		snprintf(why, whylen, "card %s%s%s is not in the pairing list",
+		    c->id.chip_serial, c->printed[0] ? ", printed " : "", c->printed);
+		return CS_ERR_NOTFOUND;
+	}
+	if (p->printed_no[0] != '\0')
+		snprintf(c->printed, sizeof(c->printed), "%s", p->printed_no);
+	return cs_journal_record_claim(w->j, w->run.id, cs_pair_is_mail(p) ?
+	    CS_JKEY_MAIL : CS_JKEY_STAFF_NO, p->person, w->a->reader, &c->rec,
+	    why, whylen);
 }
 
 /* The record this card must carry (a card left half written), the next
@@ -211,6 +234,8 @@ static int claim_record(struct worker *w, struct card *c, char *why,
 				return r;
 		}
 	}
+	if (w->run.mode == CS_JMODE_PAIRING)
+		return claim_paired(w, c, why, whylen);
 	return cs_journal_record_claim_next(w->j, w->run.id, w->a->reader,
 	    &c->rec, why, whylen);
 }
@@ -532,11 +557,6 @@ static void handle_card(struct worker *w)
 		ev.profile = c.profile->name;
 		send_ev(w, &ev);
 	}
-	if ((r = cs_card_applet_state(w->ctx, w->a->reader, c.profile->match_aid,
-	    &c.applet, why, sizeof(why))) != CS_OK) {
-		failed(w, &c, why, "take the card out and insert it again");
-		return;
-	}
 	if (cs_journal_card_find(w->j, CS_JKEY_CHIP, c.id.chip_serial, &c.j) != CS_OK)
 		memset(&c.j, 0, sizeof(c.j));
 	/* A personalised card the journal does not know is someone's card:
@@ -600,6 +620,16 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	if ((r = cs_profile_load_all(dir, &w->profiles, &w->nprofiles, why,
 	    whylen)) != CS_OK)
 		return r;
+	if (w->run.mode == CS_JMODE_PAIRING) {
+		if (w->o->pairing_csv == NULL) {
+			snprintf(why, whylen, "run %" PRId64 " is in pairing-list mode: "
+			    "give the list with --pairing FILE", w->run.id);
+			return CS_ERR_USAGE;
+		}
+		if ((r = cs_pairing_load(w->o->pairing_csv, &w->pairing, why,
+		    whylen)) != CS_OK)
+			return r;
+	}
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &w->ctx) !=
 	    SCARD_S_SUCCESS) {
 		snprintf(why, whylen, "pcscd does not answer");
@@ -666,6 +696,7 @@ int cs_worker_main(const cs_worker_args *a)
 	if (w.ctx != 0)
 		SCardReleaseContext(w.ctx);
 	free(w.profiles);
+	cs_pairing_free(&w.pairing);
 	cs_jrun_clear(&w.run);
 	cs_bundle_free(w.b);
 	cs_journal_close(w.j);

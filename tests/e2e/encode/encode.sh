@@ -255,5 +255,34 @@ reissue_blocked_pin() {
 	invariants
 }
 
+pairing_list() {
+	"$UPKIGEN" --out "$W/b" --people 3 >/dev/null
+	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
+		--mode pairing >/dev/null
+	local mail3 staff1
+	mail3=$(awk -F'\t' 'NR == 4 { print $3 }' "$W/b/expect.tsv")
+	staff1=$(sql "SELECT staff_no FROM records ORDER BY seq LIMIT 1")
+	# what the card-printing system exports: by chip serial, to a mail or
+	# a staff number
+	printf 'printed_no,chip_serial,person\r\nP-7,4790-5040-0000007A,%s\r\nP-8,4790-5040-0000007B,%s\r\n' \
+		"$mail3" "$staff1" >"$W/pairing.csv"
+	card a 7A; card b 7B; card c 7C
+	tb_insert 0 "$W/a.card"; tb_insert 1 "$W/b.card"
+	encode_bg --pairing "$W/pairing.csv"
+	wait_for 'DONE .*4790-5040-0000007A'
+	wait_for 'DONE .*4790-5040-0000007B'
+	tb_swap 0 "$W/c.card"
+	wait_for 'FAILED.*not in the pairing list'
+	encode_stop
+	[ "$(sql "SELECT r.mail || ' ' || c.printed_no FROM records r JOIN cards c
+		ON c.id = r.card_id WHERE c.chip_serial LIKE '%7A'")" = "$mail3 P-7" ] ||
+		fail "card 7A does not carry the third person's certificate"
+	[ "$(sql "SELECT r.staff_no FROM records r JOIN cards c ON c.id = r.card_id
+		WHERE c.chip_serial LIKE '%7B'")" = "$staff1" ] ||
+		fail "card 7B does not carry the first person's certificate"
+	card_holds 1 "$(serial_of 1)"
+	invariants
+}
+
 "$1"
 echo "PASS: $1"
