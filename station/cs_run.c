@@ -137,34 +137,41 @@ out:
 
 /* ---- the wire ---- */
 
-static const char *field(const char *s)
+/* Append a field: tabs and newlines inside it would split the line, so
+ * they become spaces. */
+static void put(char *line, size_t cap, size_t *n, const char *s, char sep)
 {
-	return s != NULL ? s : "";
+	for (; s != NULL && *s != '\0' && *n + 2 < cap; s++)
+		line[(*n)++] = *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s;
+	if (*n + 1 < cap)
+		line[(*n)++] = sep;
 }
 
 void cs_wire_send(int fd, const cs_run_event *ev)
 {
-	char line[CS_WIRE_MAX];
-	int n;
+	char line[CS_WIRE_MAX], num[3][16];
+	size_t n = 0;
 
-	n = snprintf(line, sizeof(line), "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t"
-	    "%d\t%s\t%s\t%s\n", (int)ev->kind, field(ev->state),
-	    field(ev->chip_serial), field(ev->printed_no), field(ev->profile),
-	    field(ev->holder), field(ev->mail), field(ev->staff_no),
-	    field(ev->cert_serial), ev->step, ev->steps, field(ev->text),
-	    field(ev->pin), field(ev->puk));
-	if (n <= 0 || (size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1, line[n - 1] = '\n';
-	/* Tabs and newlines inside a field would break the line apart. */
-	for (int i = 0, tabs = 0; i < n - 1; i++) {
-		if (line[i] == '\t' && ++tabs > 13)
-			line[i] = ' ';
-		else if (line[i] == '\n')
-			line[i] = ' ';
-	}
+	snprintf(num[0], sizeof(num[0]), "%d", (int)ev->kind);
+	snprintf(num[1], sizeof(num[1]), "%d", ev->step);
+	snprintf(num[2], sizeof(num[2]), "%d", ev->steps);
+	put(line, sizeof(line), &n, num[0], '\t');
+	put(line, sizeof(line), &n, ev->state, '\t');
+	put(line, sizeof(line), &n, ev->chip_serial, '\t');
+	put(line, sizeof(line), &n, ev->printed_no, '\t');
+	put(line, sizeof(line), &n, ev->profile, '\t');
+	put(line, sizeof(line), &n, ev->holder, '\t');
+	put(line, sizeof(line), &n, ev->mail, '\t');
+	put(line, sizeof(line), &n, ev->staff_no, '\t');
+	put(line, sizeof(line), &n, ev->cert_serial, '\t');
+	put(line, sizeof(line), &n, num[1], '\t');
+	put(line, sizeof(line), &n, num[2], '\t');
+	put(line, sizeof(line), &n, ev->text, '\t');
+	put(line, sizeof(line), &n, ev->pin, '\t');
+	put(line, sizeof(line), &n, ev->puk, '\n');
 	/* One write of at most PIPE_BUF bytes is atomic. */
-	if (write(fd, line, (size_t)n) < 0)
-		return;
+	if (write(fd, line, n) < 0)
+		n = 0;
 	OPENSSL_cleanse(line, sizeof(line));
 }
 
