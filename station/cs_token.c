@@ -151,6 +151,10 @@ static void build_argv(const cs_token_write_args *a, const char **argv)
 	} else {
 		argv[n++] = "--create-pkcs15";
 		argv[n++] = "--no-so-pin";
+		if (a->serial != NULL) {
+			argv[n++] = "--serial";
+			argv[n++] = a->serial;
+		}
 		argv[n++] = "--store-pin";
 		argv[n++] = "--pin";
 		argv[n++] = "env:CS_CARD_PIN";

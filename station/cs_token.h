@@ -31,7 +31,8 @@ typedef struct cs_token_write_args {
 	X509 *cert;
 	STACK_OF(X509) *chain;  /* stored only if the profile says ca_chain */
 	const char *pin;        /* the card PIN to set */
-	const char *puk;        /* the card PUK to set */
+	const char *puk;        /* the card PUK to set, NULL: already set */
+	const char *serial;     /* PKCS#15 TokenInfo serial (hex), or NULL */
 	int rekey;              /* card already has PKCS#15 and its PIN: replace
 	                           key and certificate only */
 } cs_token_write_args;

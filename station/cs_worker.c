@@ -391,7 +391,18 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	cs_token_write_args wa = {.reader = w->a->reader, .profile = pf,
 	    .key = p12->key, .cert = p12->cert, .chain = p12->chain,
 	    .pin = pin, .puk = puk};
+	char serial[32];
+	size_t k = 0;
 	int r;
+
+	/* TokenInfo carries the chip serial: OpenSC reports it as the
+	 * token's serial number, so any PKCS#11 application sees which card
+	 * this is. */
+	for (const char *s = c->id.chip_serial; *s != '\0' && k + 1 < sizeof(serial); s++)
+		if (*s != '-')
+			serial[k++] = *s;
+	serial[k] = '\0';
+	wa.serial = serial;
 
 	if (c->applet.pin_set) {
 		/* Personalised before (a re-issue or a card left half done
