@@ -1,6 +1,7 @@
 /* cs_doctor.c - the station's health checks. Each check_* function looks
  * at one thing and says what it found and what to do. */
 #include "cs_doctor.h"
+#include "cs_profile.h"
 #include "cs_err.h"
 
 #include <ctype.h>
@@ -843,50 +844,21 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 int cs_doctor_profile_for_driver(const char *dir, const char *driver,
     char *out, size_t outlen)
 {
-	DIR *d;
-	struct dirent *de;
-	int r = CS_ERR_NOTFOUND;
+	cs_profile *all;
+	size_t n;
+	char why[256];
+	int r;
 
 	out[0] = '\0';
-	if ((d = opendir(dir)) == NULL)
-		return CS_ERR_IO;
-	while (r == CS_ERR_NOTFOUND && (de = readdir(d)) != NULL) {
-		char path[1024], line[512];
-		size_t l = strlen(de->d_name);
-		FILE *f;
-
-		if (l < 6 || strcmp(de->d_name + l - 5, ".conf") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *p = line, *v;
-
-			while (isspace((unsigned char)*p))
-				p++;
-			if (strncmp(p, "driver", 6) != 0)
-				continue;
-			p += 6;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p != '=')
-				continue;
-			p++;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			v = p;
-			v[strcspn(v, " \t\r\n#;")] = '\0';
-			if (strcasecmp(v, driver) == 0) {
-				snprintf(out, outlen, "%.*s", (int)(l - 5),
-				    de->d_name);
-				r = CS_OK;
-				break;
-			}
+	if ((r = cs_profile_load_all(dir, &all, &n, why, sizeof(why))) != CS_OK)
+		return r == CS_ERR_NOTFOUND ? CS_ERR_IO : r;
+	r = CS_ERR_NOTFOUND;
+	for (size_t i = 0; i < n && r != CS_OK; i++)
+		if (strcasecmp(all[i].opensc_driver, driver) == 0) {
+			snprintf(out, outlen, "%s", all[i].name);
+			r = CS_OK;
 		}
-		fclose(f);
-	}
-	closedir(d);
+	free(all);
 	return r;
 }
 

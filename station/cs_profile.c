@@ -186,7 +186,8 @@ int cs_profile_load_all(const char *dir, cs_profile **out, size_t *n,
 		free(all);
 		return r;
 	}
-	qsort(all, cnt, sizeof(*all), by_name);
+	if (cnt > 1)
+		qsort(all, cnt, sizeof(*all), by_name);
 	*out = all;
 	*n = cnt;
 	return CS_OK;

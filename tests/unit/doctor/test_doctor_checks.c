@@ -77,6 +77,10 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* What every profile must say besides its name and driver. */
+#define PROFILE_REST "pin.min = 6\npin.max = 8\npin.charset = digits\n" \
+	"puk.length = 16\npuk.charset = hex\nauth.id = 01\nkey.id = 01\n"
+
 static void profiles(void **state)
 {
 	char dir[] = "/tmp/cs-prof-XXXXXX", path[64], name[64];
@@ -87,10 +91,11 @@ static void profiles(void **state)
 	assert_int_equal(cs_doctor_profile_for_driver(dir, "isoApplet", name,
 	    sizeof(name)), CS_ERR_NOTFOUND);
 	snprintf(path, sizeof(path), "%s/other.conf", dir);
-	write_file(path, "# driver = isoApplet in a comment\n"
-	    "driver = PIV-II\n");
+	write_file(path, "# opensc.driver = isoApplet in a comment\n"
+	    PROFILE_REST "name = other\nopensc.driver = PIV-II\n");
 	snprintf(path, sizeof(path), "%s/isoapplet.conf", dir);
-	write_file(path, "label = x\n  driver\t=  isoApplet   # OpenSC\n");
+	write_file(path, PROFILE_REST "name = isoapplet\n"
+	    "  opensc.driver\t=  isoApplet   # OpenSC\n");
 	assert_int_equal(cs_doctor_profile_for_driver(dir, "isoapplet", name,
 	    sizeof(name)), CS_OK);
 	assert_string_equal(name, "isoapplet");
