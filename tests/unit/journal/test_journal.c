@@ -322,14 +322,22 @@ static void resume_puts_everything_back(void **state)
 	assert_int_equal(p.done, 1);
 	assert_int_equal(p.queued, 9);
 
-	/* Nothing left to resume; the interrupted certificate may be written
-	 * again (the engine wipes card c1 first). */
+	/* Nothing left to resume. The interrupted certificate waits for its
+	 * own card: the queue gives the next person to any other card, and
+	 * card c1, when it comes back, claims its record by serial (the
+	 * engine wipes it first). */
 	assert_int_equal(cs_journal_resume(t->j, t->run, &res, why, sizeof(why)),
 	    CS_OK);
 	assert_int_equal(res.interrupted + res.released, 0);
 	cs_jrecord_clear(&a);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &a, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", &a, why,
 	    sizeof(why)), CS_OK);
+	assert_string_equal(a.serial, "1001");
+	assert_int_equal(cs_journal_record_release(t->j, a.id, "not now", why,
+	    sizeof(why)), CS_OK);
+	cs_jrecord_clear(&a);
+	assert_int_equal(cs_journal_record_claim(t->j, t->run, CS_JKEY_SERIAL,
+	    "1000", "R1", &a, why, sizeof(why)), CS_OK);
 	assert_string_equal(a.serial, "1000");
 	begin(t, a.id, c1, a.serial, CS_OK, why, sizeof(why));
 	assert_int_equal(cs_journal_record_done(t->j, a.id, c1, why, sizeof(why)),
