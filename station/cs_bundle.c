@@ -136,6 +136,18 @@ static int p12entry_cmp(const void *a, const void *b)
 }
 
 /* Read the PIN file: names, mails and DNs to the heap, PINs to the arena. */
+/* A row per person, and no more people than files the archive may hold:
+ * memory stays bounded by the archive limits however the TSV is made. */
+static int too_many_rows(const char *file, size_t rows, uint64_t max,
+    char *why, size_t whylen)
+{
+	if ((uint64_t)rows < max)
+		return 0;
+	snprintf(why, whylen, "%s has more rows than the limit of %llu people "
+	    "(raise --max-entries)", file, (unsigned long long)max);
+	return 1;
+}
+
 static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
     size_t whylen)
 {
@@ -161,6 +173,10 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 
 		if (is_header(&row, "利用者氏名"))
 			continue;
+		if (too_many_rows(b->pin_name, j->npin, b->max_rows, why, whylen)) {
+			r = CS_ERR_LIMIT;
+			goto out;
+		}
 		if (row.nfields < 4) {
 			snprintf(why, whylen, "%s line %zu: %zu columns, expected "
 			    "利用者氏名, 利用者mail, アクセスPIN, 主体者DN",
@@ -351,6 +367,10 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 
 		if (is_header(&row, "シリアル番号"))
 			continue;
+		if (too_many_rows(b->index_name, b->nrec, b->max_rows, why, whylen)) {
+			r = CS_ERR_LIMIT;
+			goto out;
+		}
 		if ((rec = new_record(b, cap)) == NULL) {
 			r = CS_ERR_NOMEM;
 			goto out;
@@ -489,6 +509,7 @@ int cs_bundle_open(cs_bundle **out, const char *certs_zip, const char *pins_zip,
 	*out = NULL;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return CS_ERR_NOMEM;
+	b->max_rows = o->limits.max_entries;
 	if ((r = open_pair(b, certs_zip, pins_zip, o, &index, &pinfile, why,
 	    whylen)) != CS_OK)
 		goto out;

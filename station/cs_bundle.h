@@ -8,6 +8,7 @@
 #define CS_BUNDLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "cs_p12.h"
@@ -35,6 +36,7 @@ typedef struct cs_bundle {
 	cs_record *rec;         /* index order, then PIN-only rows, then orphans */
 	size_t nrec;
 	struct cs_secret *pinarena;
+	uint64_t max_rows;      /* people at most: the archive entry limit */
 } cs_bundle;
 
 typedef struct cs_bundle_opts {

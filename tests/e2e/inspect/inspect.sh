@@ -84,6 +84,18 @@ broken_archives() {
 		"$work/too-many-entries/clientAllPin.zip" --max-entries 40000 >/dev/null ||
 		fail "--max-entries did not raise the limit"
 
+	# an index with more people than the archive may hold files: memory
+	# stays bounded by the limits however the TSV is made
+	"$UPKIGEN" --out "$work/rows" --people 12 >/dev/null
+	set +e
+	err=$("$CS_BIN" inspect "$work/rows/clientAll.zip" "$work/rows/clientAllPin.zip" \
+		--max-entries 10 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "rows over the limit: exit $rc"
+	grep -q "more rows than the limit\|entries, more than the limit" <<<"$err" ||
+		fail "rows over the limit: $err"
+
 	# the two archives given the wrong way round
 	"$UPKIGEN" --out "$work/s" --people 2 >/dev/null
 	set +e
