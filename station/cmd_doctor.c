@@ -1,5 +1,6 @@
 /* cmd_doctor.c - `cardstation doctor`: print what cs_doctor finds. */
 #include "cs_cmd.h"
+#include "cs_json.h"
 #include "cs_doctor.h"
 #include "cs_err.h"
 
@@ -24,32 +25,12 @@ static void usage(FILE *f)
 	    "2 doctor could not run.\n", CS_DOCTOR_CHECKS);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(FILE *f, const cs_findings *fs)
 {
 	size_t count[4] = {0, 0, 0, 0};
 
 	fprintf(f, "{\"version\":");
-	json_str(f, CS_VERSION);
+	cs_json_str(f, CS_VERSION);
 	fprintf(f, ",\"worst\":\"%s\",\"findings\":[",
 	    cs_severity_name(cs_findings_worst(fs)));
 	for (size_t i = 0; i < fs->n; i++) {
@@ -57,12 +38,12 @@ static void print_json(FILE *f, const cs_findings *fs)
 
 		count[x->sev]++;
 		fprintf(f, "%s\n{\"check\":", i ? "," : "");
-		json_str(f, x->check);
+		cs_json_str(f, x->check);
 		fprintf(f, ",\"severity\":\"%s\",\"what\":",
 		    cs_severity_name(x->sev));
-		json_str(f, x->what);
+		cs_json_str(f, x->what);
 		fprintf(f, ",\"todo\":");
-		json_str(f, x->todo);
+		cs_json_str(f, x->todo);
 		fputc('}', f);
 	}
 	fprintf(f, "],\n\"summary\":{\"ok\":%zu,\"info\":%zu,\"warn\":%zu,"
