@@ -21,7 +21,7 @@
 
 /* ---- import ---- */
 
-static int file_sha256(const char *path, char hex[65])
+int cs_run_file_sha256(const char *path, char hex[65])
 {
 	unsigned char buf[65536], md[32];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -100,8 +100,8 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 	if ((r = cs_bundle_open(&b, a->certs_zip, a->pins_zip, a->opts, why,
 	    whylen)) != CS_OK)
 		goto out;
-	if ((r = file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
-	    (r = file_sha256(a->pins_zip, pins_sha)) != CS_OK) {
+	if ((r = cs_run_file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
+	    (r = cs_run_file_sha256(a->pins_zip, pins_sha)) != CS_OK) {
 		snprintf(why, whylen, "the archives cannot be read again");
 		goto out;
 	}

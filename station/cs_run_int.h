@@ -21,6 +21,9 @@ typedef struct cs_worker_args {
 	int ctl_fd;  /* coordinator -> worker */
 } cs_worker_args;
 
+/* SHA-256 of a file, hex: the journal remembers the archives by it. */
+int cs_run_file_sha256(const char *path, char hex[65]);
+
 /* The worker's whole life; returns its exit status. */
 int cs_worker_main(const cs_worker_args *a);
 

@@ -377,9 +377,20 @@ static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
 		else
 			r = cs_profile_random_puk(p, puk);
 	}
-	if (r != CS_OK)
+	if (r != CS_OK) {
 		snprintf(why, whylen, "cannot make the card's PIN and PUK (locked "
 		    "memory)");
+		return r;
+	}
+	/* A PIN or PUK typed at run start must suit this card's profile. */
+	if ((r = cs_profile_check_pin(p, cs_secret_str(*pin), why, whylen)) != CS_OK ||
+	    (r = cs_profile_check_puk(p, cs_secret_str(*puk), why, whylen)) != CS_OK) {
+		char sub[200];
+
+		snprintf(sub, sizeof(sub), "%s", why);
+		snprintf(why, whylen, "%s (card profile %s): give another at run "
+		    "start", sub, p->name);
+	}
 	return r;
 }
 
@@ -611,6 +622,30 @@ out:
 
 /* ---- the loop ---- */
 
+/* The archives must be the ones the run was imported from: a file
+ * replaced since would write certificates nobody checked. */
+static int same_archives(const cs_jrun *run, char *why, size_t whylen)
+{
+	const char *paths[2] = {run->certs_zip, run->pins_zip};
+	const char *sums[2] = {run->certs_sha256, run->pins_sha256};
+
+	for (int i = 0; i < 2; i++) {
+		char hex[65];
+
+		if (paths[i] == NULL || cs_run_file_sha256(paths[i], hex) != CS_OK) {
+			snprintf(why, whylen, "the run's archive %s cannot be read",
+			    paths[i] ? paths[i] : "?");
+			return CS_ERR_IO;
+		}
+		if (sums[i] == NULL || strcmp(hex, sums[i]) != 0) {
+			snprintf(why, whylen, "%s has changed since the run was "
+			    "imported: import it as a new run", paths[i]);
+			return CS_ERR_MISMATCH;
+		}
+	}
+	return CS_OK;
+}
+
 static int setup(struct worker *w, char *why, size_t whylen)
 {
 	const char *dir = w->o->profiles_dir ? w->o->profiles_dir : cs_profile_dir();
@@ -625,7 +660,8 @@ static int setup(struct worker *w, char *why, size_t whylen)
 		snprintf(why, whylen, "no run %" PRId64 " in the journal", w->o->run_id);
 		return r;
 	}
-	if ((r = cs_bundle_open(&w->b, w->run.certs_zip, w->run.pins_zip,
+	if ((r = same_archives(&w->run, why, whylen)) != CS_OK ||
+	    (r = cs_bundle_open(&w->b, w->run.certs_zip, w->run.pins_zip,
 	    &w->bopts, why, whylen)) != CS_OK)
 		return r;
 	if ((r = cs_profile_load_all(dir, &w->profiles, &w->nprofiles, why,

@@ -255,6 +255,26 @@ reissue_blocked_pin() {
 	invariants
 }
 
+wrong_inputs() {
+	bundle 2
+	card a 8A
+	tb_insert 0 "$W/a.card"
+	# a PIN that does not suit the card's profile: the card is left alone
+	CS_PIN=12 encode_bg --reader 0
+	wait_for 'FAILED.*PIN must be 6 to 8 characters.*card profile isoapplet'
+	encode_stop
+	[ "$(sql "SELECT count(*) FROM issuances")" -eq 0 ] || fail "a card was written"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued'")" -eq 2 ] ||
+		fail "records not back in the queue"
+	# an archive replaced after the run was imported is not used
+	cp "$W/b/clientAllPin.zip" "$W/saved.zip"
+	printf 'x' >>"$W/b/clientAllPin.zip"
+	encode_bg --reader 0
+	wait_for 'failed: .*clientAllPin.zip has changed since the run was imported'
+	encode_stop
+	[ "$(sql "SELECT count(*) FROM issuances")" -eq 0 ] || fail "a card was written"
+}
+
 pairing_list() {
 	"$UPKIGEN" --out "$W/b" --people 3 >/dev/null
 	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
