@@ -7,10 +7,11 @@
  * is wiped with the body; it is never logged nor put into a reply. A wrong
  * PIN is a reason in the report (and the tries left), never an error page.
  *
- * A lost card is marked in the journal and its revocation request line is
- * the reply (a download). Wiping a returned card is not here yet: it
- * answers 503 with a sentence the page shows (`cardstation card returned`
- * does it from the command line). */
+ * Lost and returned cards are the engine's (cs_desk.h, as for `cardstation
+ * card`): a lost card is marked in the journal and its revocation request
+ * is the reply (a download); a returned card is wiped with the institution
+ * PUK the operator types, which comes in the POST body like the keypad
+ * PIN and is handled the same way. */
 #include "ks.h"
 
 #include "cs_err.h"
@@ -19,9 +20,8 @@
 #ifdef KS_HAVE_VERIFY
 #include "cs_verify.h"
 #endif
-#ifdef KS_HAVE_REVOKE
+#include "cs_desk.h"
 #include "cs_revoke.h"
-#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +47,10 @@ enum MHD_Result ks_api_features(ks_req *rq)
 	return ks_reply(rq, 200, "application/json", buf, strlen(buf));
 }
 
-/* The reader the form names by index among the configured readers. */
-static int form_reader(ks_req *rq, char *name, size_t len, char *why,
-    size_t whylen)
+/* The reader the form names by index among the configured readers, if
+ * no run holds the readers; *status is the HTTP answer when not. */
+static int form_reader(ks_req *rq, char *name, size_t len, unsigned *status,
+    char *why, size_t whylen)
 {
 	char *names[KS_MAX_READERS];
 	const char *s = ks_form_get(rq->form, "reader");
@@ -57,6 +58,12 @@ static int form_reader(ks_req *rq, char *name, size_t len, char *why,
 	char *end;
 	int r;
 
+	*status = 409;
+	if (ks_run_active(ks_srv_run(rq->srv))) {
+		snprintf(why, whylen, "a run is using the readers: pause it first");
+		return CS_ERR_STATE;
+	}
+	*status = 503;
 	if ((r = ks_pick_readers(ks_cfg(rq->srv), names, &n, why, whylen)) !=
 	    CS_OK)
 		return r;
@@ -127,15 +134,14 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	X509_STORE *ca = NULL;
 	SCARDCONTEXT ctx;
 	size_t len = 0;
+	unsigned status;
 	FILE *f;
 	int r;
 
-	if (ks_run_active(ks_srv_run(rq->srv)))
-		return ks_reply_error(rq, 409, "busy", "a run is using the "
-		    "readers: pause it first");
-	if ((r = form_reader(rq, reader, sizeof(reader), why, sizeof(why))) !=
-	    CS_OK)
-		return ks_reply_error(rq, 503, "readers", why);
+	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
+	    sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, status, status == 409 ? "busy" :
+		    "readers", why);
 	if (cfg->ca != NULL && cs_verify_load_ca(cfg->ca, &ca, why,
 	    sizeof(why)) != CS_OK)
 		return ks_reply_error(rq, 503, "ca", why);
@@ -186,28 +192,27 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 #endif
 }
 
-#ifdef KS_HAVE_REVOKE
-/* Mark the card of a verified issuance lost: the issuance is revoked, its
- * record too, the card becomes 'lost', all in one transaction; the reply
- * is the revocation request line (CP932 TSV) for the UPKI service. The
- * line is made before anything changes, so a holder that cannot be
- * written in CP932 changes nothing. */
+/* Mark the card of a verified issuance lost: every certificate live on
+ * it is revoked (whoever finds the card holds all its keys), their records
+ * too, and the card becomes 'lost', in one transaction (cs_desk_lost). The
+ * reply is the revocation request (CP932 TSV) for the UPKI service; it is
+ * made before anything changes, so a holder that cannot be written in
+ * CP932 changes nothing. */
 enum MHD_Result ks_api_lost(ks_req *rq)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
 	const char *id = ks_form_get(rq->form, "issuance");
 	const char *reason_s = ks_form_get(rq->form, "reason");
 	const char *comment = ks_form_get(rq->form, "comment");
-	char why[512] = "", note[160], *line = NULL, *end;
+	char why[1024] = "", *req = NULL, *end;
 	cs_journal *j = NULL;
-	cs_jissuance iss = {0};
-	cs_jrecord rec = {0};
-	cs_revoke_row row;
+	cs_desk_sel sel;
+	cs_desk_lost_opts o;
+	int64_t card_id;
 	size_t len = 0;
 	long long iid;
 	long reason;
 	unsigned status = 422;
-	const char *code = "lost";
 	int r;
 
 	if (cfg->admin_mail == NULL)
@@ -223,62 +228,104 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, 503, "journal", why);
 	cs_journal_set_actor(j, rq->sess.operator_name, NULL);
-	if ((r = cs_journal_issuance_get(j, iid, &iss)) != CS_OK ||
-	    iss.outcome != CS_JISSUE_VERIFIED ||
-	    (r = cs_journal_record_get(j, iss.record_id, &rec)) != CS_OK) {
+	memset(&sel, 0, sizeof(sel));
+	sel.issuance = iid;
+	if ((r = cs_desk_find_card(j, &sel, &card_id, NULL, why,
+	    sizeof(why))) != CS_OK) {
 		snprintf(why, sizeof(why), "this card holds no live certificate");
 		status = 409;
 		goto out;
 	}
-	memset(&row, 0, sizeof(row));
-	row.dn = rec.dn;
-	row.serial = iss.cert_serial;
-	row.reason = (int)reason;
-	row.comment = comment != NULL && *comment != '\0' ? comment : NULL;
-	row.admin_mail = cfg->admin_mail;
-	row.user_mail = rec.mail;
-	if ((line = malloc(4096)) == NULL ||
-	    (r = cs_revoke_format(&row, line, 4096, &len, why, sizeof(why))) !=
-	    CS_OK) {
-		status = 422;
-		goto out;
-	}
-	snprintf(note, sizeof(note), "card lost at the service desk: reason %ld %s",
-	    reason, cs_revoke_reason_name((int)reason));
-	if ((r = cs_journal_begin(j, why, sizeof(why))) != CS_OK)
-		goto out;
-	if ((r = cs_journal_issuance_end(j, iid, CS_JISSUE_REVOKED, note, why,
-	    sizeof(why))) != CS_OK ||
-	    (r = cs_journal_record_revoke(j, rec.id, note, why, sizeof(why))) !=
-	    CS_OK ||
-	    (r = cs_journal_card_set_state(j, iss.card_id, CS_JCARD_LOST, note,
-	    why, sizeof(why))) != CS_OK) {
-		cs_journal_rollback(j);
-		goto out;
-	}
-	r = cs_journal_commit(j, why, sizeof(why));
+	memset(&o, 0, sizeof(o));
+	o.reason = (int)reason;
+	o.comment = comment;
+	o.admin_mail = cfg->admin_mail;
+	r = cs_desk_lost(j, card_id, &o, NULL, &req, &len, why, sizeof(why));
+	if (r == CS_ERR_NOTFOUND || r == CS_ERR_STATE)
+		status = 409;
 out:
-	cs_jissuance_clear(&iss);
-	cs_jrecord_clear(&rec);
 	cs_journal_close(j);
 	if (r != CS_OK || len == 0) {
-		free(line);
-		return ks_reply_error(rq, status, code, why[0] ? why :
+		free(req);
+		return ks_reply_error(rq, status, "lost", why[0] ? why :
 		    cs_strerror(r));
 	}
 	return ks_reply_take(rq, 200, "text/tab-separated-values; charset=Shift_JIS",
-	    line, len, "attachment; filename=\"revocation.tsv\"");
+	    req, len, "attachment; filename=\"revocation.tsv\"");
 }
-#else
-enum MHD_Result ks_api_lost(ks_req *rq)
-{
-	return ks_reply_error(rq, 503, "not-available",
-	    "marking a card lost is not in this build yet");
-}
-#endif
 
+/* Wipe the returned card in the chosen reader (cs_desk_returned). The
+ * institution PUK comes from the operator in this POST body only: the body
+ * is locked memory (ks_form.c), the copy handed to the engine is a
+ * cs_secret, and both are wiped when the request ends. It is never logged
+ * nor put in a reply, and never kept for the next card. */
 enum MHD_Result ks_api_wipe(ks_req *rq)
 {
-	return ks_reply_error(rq, 503, "not-available",
-	    "wiping a returned card is not in this build yet");
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *puk_s = ks_form_get(rq->form, "puk");
+	char reader[256], why[1024] = "", *buf = NULL;
+	cs_secret *puk = NULL;
+	cs_journal *j = NULL;
+	cs_desk_return_opts o;
+	cs_desk_return res;
+	SCARDCONTEXT ctx = 0;
+	unsigned status = 422;
+	const char *code = "wipe";
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (puk_s == NULL || *puk_s == '\0')
+		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
+		    "card needs the institution PUK");
+	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
+	    sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, status, status == 409 ? "busy" :
+		    "readers", why);
+	status = 422;
+	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
+		return MHD_NO;
+	/* Open the journal first: never wipe a card we cannot journal. */
+	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
+	    sizeof(why))) != CS_OK) {
+		status = 503;
+		code = "journal";
+		goto out;
+	}
+	cs_journal_set_actor(j, rq->sess.operator_name, reader);
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS) {
+		ctx = 0;
+		r = CS_ERR_CARD;
+		status = 503;
+		code = "readers";
+		snprintf(why, sizeof(why), "pcscd does not answer");
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.reader = reader;
+	o.profiles_dir = cfg->profiles_dir;
+	o.puk = puk;
+	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
+out:
+	if (ctx)
+		SCardReleaseContext(ctx);
+	cs_journal_close(j);
+	cs_secret_free(puk);
+	if (r != CS_OK)
+		return ks_reply_error(rq, status, code, why[0] ? why :
+		    cs_strerror(r));
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return MHD_NO;
+	snprintf(why, sizeof(why), "card %s wiped: PKCS#15 application erased, "
+	    "PIN reset to a random PIN nobody knows, journaled 'returned'",
+	    res.chip_serial[0] ? res.chip_serial : "(no chip serial)");
+	fputc('{', f);
+	cs_json_kv(f, 1, "text", why);
+	cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ? res.chip_serial :
+	    NULL);
+	cs_json_kv(f, 0, "profile", res.profile);
+	fprintf(f, ",\"wiped\":%zu}", res.wiped);
+	fclose(f);
+	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
 }

@@ -6,26 +6,20 @@
  * the records revoked and the card lost. returned: with the institution
  * PUK the PIN is reset to a random one nobody knows, the PKCS#15
  * application erased, and the card journaled 'returned' with its
- * issuances 'wiped'. */
-#include "cs_card.h"
+ * issuances 'wiped'. The rules are the engine's (cs_desk.h), shared with
+ * the kiosk's desk screen; this file parses options and prints. */
 #include "cs_cli.h"
 #include "cs_cmd.h"
+#include "cs_desk.h"
 #include "cs_err.h"
 #include "cs_journal.h"
-#include "cs_profile.h"
 #include "cs_reader.h"
 #include "cs_revoke.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define MAX_LIVE 16
 
 static void usage(FILE *f)
 {
@@ -63,98 +57,6 @@ struct lost_args {
 	const char *out;
 	int reason, dry_run;
 };
-
-struct live {
-	int64_t iss_id, record_id, card_id;
-	char cert_serial[48], holder[128], mail[128];
-	char chip[32], printed[64];
-	int writing;
-};
-
-struct live_list {
-	struct live l[MAX_LIVE];
-	size_t n;
-	int truncated;
-};
-
-static int collect_live(void *ctx, const cs_jissuance_view *v)
-{
-	struct live_list *ll = ctx;
-	struct live *x;
-
-	if (ll->n == MAX_LIVE) {
-		ll->truncated = 1;
-		return 0;
-	}
-	x = &ll->l[ll->n++];
-	x->iss_id = v->iss.id;
-	x->record_id = v->iss.record_id;
-	x->card_id = v->iss.card_id;
-	x->writing = v->iss.outcome == CS_JISSUE_WRITING;
-	snprintf(x->cert_serial, sizeof(x->cert_serial), "%s",
-	    v->iss.cert_serial ? v->iss.cert_serial : "");
-	snprintf(x->holder, sizeof(x->holder), "%s",
-	    v->iss.holder ? v->iss.holder : "");
-	snprintf(x->mail, sizeof(x->mail), "%s", v->iss.mail ? v->iss.mail : "");
-	snprintf(x->chip, sizeof(x->chip), "%s",
-	    v->chip_serial ? v->chip_serial : "-");
-	snprintf(x->printed, sizeof(x->printed), "%s",
-	    v->printed_no ? v->printed_no : "-");
-	return 0;
-}
-
-/* The card the operator named; for --holder, exactly one card. */
-static int lost_find_card(cs_journal *j, const struct lost_args *a,
-    int64_t *card_id)
-{
-	cs_jcard card = {0};
-	struct live_list ll;
-	cs_jfilter f;
-	int64_t first = 0;
-	int several = 0;
-
-	if (a->chip != NULL || a->printed != NULL) {
-		if (cs_journal_card_find(j, a->chip ? CS_JKEY_CHIP :
-		    CS_JKEY_PRINTED, a->chip ? a->chip : a->printed, &card) !=
-		    CS_OK) {
-			fprintf(stderr, "cardstation card lost: the journal has no "
-			    "card with %s %s\n", a->chip ? "chip serial" :
-			    "printed number", a->chip ? a->chip : a->printed);
-			return -1;
-		}
-		*card_id = card.id;
-		cs_jcard_clear(&card);
-		return 0;
-	}
-	memset(&ll, 0, sizeof(ll));
-	memset(&f, 0, sizeof(f));
-	f.holder = a->holder;
-	f.live_only = true;
-	cs_journal_issuances(j, &f, collect_live, &ll);
-	for (size_t i = 0; i < ll.n; i++) {
-		if (first == 0)
-			first = ll.l[i].card_id;
-		else if (ll.l[i].card_id != first)
-			several = 1;
-	}
-	if (ll.n == 0) {
-		fprintf(stderr, "cardstation card lost: no certificate of a holder "
-		    "named like '%s' is live on a card (see `cardstation log "
-		    "--holder`)\n", a->holder);
-		return -1;
-	}
-	if (several) {
-		fprintf(stderr, "cardstation card lost: '%s' fits several cards; "
-		    "name one with --chip or --printed:\n", a->holder);
-		for (size_t i = 0; i < ll.n; i++)
-			fprintf(stderr, "  chip %-20s printed %-10s certificate %s  "
-			    "%s <%s>\n", ll.l[i].chip, ll.l[i].printed,
-			    ll.l[i].cert_serial, ll.l[i].holder, ll.l[i].mail);
-		return -1;
-	}
-	*card_id = first;
-	return 0;
-}
 
 static int lost_parse(int argc, char **argv, struct lost_args *a)
 {
@@ -228,96 +130,45 @@ static int lost_parse(int argc, char **argv, struct lost_args *a)
 	return 0;
 }
 
-/* The request in memory: every row is checked before anything changes. */
-static int lost_build(cs_journal *j, const struct lost_args *a,
-    const struct live_list *ll, char **buf, size_t *len)
+/* The card the operator named; for --holder, exactly one card. */
+static int lost_find_card(cs_journal *j, const struct lost_args *a,
+    int64_t *card_id)
 {
+	cs_desk_sel sel = { .printed = a->printed, .chip = a->chip,
+	    .holder = a->holder };
+	cs_desk_certs several;
 	char why[512];
-	size_t cap = 4096 * (ll->n + 1), n;
-	int r = 0;
-
-	if ((*buf = malloc(cap)) == NULL)
-		return -1;
-	*len = 0;
-	for (size_t i = 0; i < ll->n && r == 0; i++) {
-		cs_jrecord rec = {0};
-		cs_revoke_row row;
-
-		if (cs_journal_record_get(j, ll->l[i].record_id, &rec) != CS_OK) {
-			fprintf(stderr, "cardstation card lost: record %" PRId64
-			    " of certificate %s is missing\n", ll->l[i].record_id,
-			    ll->l[i].cert_serial);
-			return -1;
-		}
-		memset(&row, 0, sizeof(row));
-		row.dn = rec.dn;
-		row.serial = ll->l[i].cert_serial;
-		row.reason = a->reason;
-		row.comment = a->comment;
-		row.admin_mail = a->admin_mail;
-		row.user_mail = rec.mail ? rec.mail : ll->l[i].mail;
-		if (cs_revoke_format(&row, *buf + *len, cap - *len, &n, why,
-		    sizeof(why)) != CS_OK) {
-			fprintf(stderr, "cardstation card lost: certificate %s: "
-			    "%s\n", ll->l[i].cert_serial, why);
-			r = -1;
-		}
-		*len += n;
-		cs_jrecord_clear(&rec);
-	}
-	return r;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int lost_mark(cs_journal *j, const struct lost_args *a,
-    const struct live_list *ll, int64_t card_id, char *why, size_t whylen)
-{
-	char reason[160];
 	int r;
 
-	snprintf(reason, sizeof(reason), "card lost: revocation requested, "
-	    "reason %d %s", a->reason, cs_revoke_reason_name(a->reason));
-	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
-		return r;
-	for (size_t i = 0; i < ll->n && r == CS_OK; i++)
-		if ((r = cs_journal_issuance_end(j, ll->l[i].iss_id,
-		    CS_JISSUE_REVOKED, reason, why, whylen)) == CS_OK)
-			r = cs_journal_record_revoke(j, ll->l[i].record_id, reason,
-			    why, whylen);
-	if (r == CS_OK)
-		r = cs_journal_card_set_state(j, card_id, CS_JCARD_LOST, reason,
-		    why, whylen);
-	if (r != CS_OK) {
-		cs_journal_rollback(j);
-		return r;
+	if ((r = cs_desk_find_card(j, &sel, card_id, &several, why,
+	    sizeof(why))) == CS_OK)
+		return 0;
+	if (r == CS_ERR_MISMATCH) {
+		fprintf(stderr, "cardstation card lost: '%s' fits several cards; "
+		    "name one with --chip or --printed:\n", a->holder);
+		for (size_t i = 0; i < several.n; i++)
+			fprintf(stderr, "  chip %-20s printed %-10s certificate %s  "
+			    "%s <%s>\n", several.c[i].chip, several.c[i].printed,
+			    several.c[i].cert_serial, several.c[i].holder,
+			    several.c[i].mail);
+	} else if (r == CS_ERR_NOTFOUND && a->holder != NULL) {
+		fprintf(stderr, "cardstation card lost: %s (see `cardstation log "
+		    "--holder`)\n", why);
+	} else {
+		fprintf(stderr, "cardstation card lost: %s\n", why);
 	}
-	return cs_journal_commit(j, why, whylen);
+	return -1;
 }
 
 static int card_lost(int argc, char **argv)
 {
 	struct lost_args a;
-	struct live_list ll;
+	cs_desk_lost_opts o;
+	cs_desk_certs done;
 	cs_journal *j = NULL;
-	cs_jfilter f;
 	int64_t card_id = 0;
-	char why[512], tmp[4096] = "", *buf = NULL;
-	size_t len = 0;
-	int fd = -1, rc = CS_EXIT_FAIL;
+	char why[1024];
+	int r, rc = CS_EXIT_FAIL;
 
 	if (lost_parse(argc, argv, &a) != 0) {
 		usage(stderr);
@@ -331,69 +182,30 @@ static int card_lost(int argc, char **argv)
 	cs_journal_set_actor(j, getenv("USER"), NULL);
 	if (lost_find_card(j, &a, &card_id) != 0)
 		goto out;
-	memset(&ll, 0, sizeof(ll));
-	memset(&f, 0, sizeof(f));
-	f.card_id = card_id;
-	f.live_only = true;
-	cs_journal_issuances(j, &f, collect_live, &ll);
-	for (size_t i = 0; i < ll.n; i++)
-		if (ll.l[i].writing) {
-			fprintf(stderr, "cardstation card lost: certificate %s is "
-			    "still being written to this card: stop that run "
-			    "first\n", ll.l[i].cert_serial);
-			goto out;
-		}
-	if (ll.n == 0) {
-		fprintf(stderr, "cardstation card lost: no certificate is live on "
-		    "that card (already lost, returned or never issued; see "
-		    "`cardstation log --chip`)\n");
+	memset(&o, 0, sizeof(o));
+	o.reason = a.reason;
+	o.comment = a.comment;
+	o.admin_mail = a.admin_mail;
+	o.dry_run = a.dry_run;
+	if (a.out != NULL && strcmp(a.out, "-") != 0)
+		o.out_path = a.out;
+	else
+		o.out_fp = stdout;
+	if ((r = cs_desk_lost(j, card_id, &o, &done, NULL, NULL, why,
+	    sizeof(why))) != CS_OK) {
+		fprintf(stderr, "cardstation card lost: %s%s\n", why,
+		    r == CS_ERR_NOTFOUND ? "; see `cardstation log --chip`" : "");
 		goto out;
 	}
-	if (ll.truncated || lost_build(j, &a, &ll, &buf, &len) != 0)
-		goto out;
-	/* The file is complete on disk before the journal says "requested";
-	 * it gets its name only once the journal agrees. */
-	if (a.out != NULL && strcmp(a.out, "-") != 0) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp", a.out);
-		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0640)) < 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-			fprintf(stderr, "cardstation card lost: %s: %s\n", tmp,
-			    strerror(errno));
-			goto out;
-		}
-	} else if (write_all(STDOUT_FILENO, buf, len) != 0) {
-		fprintf(stderr, "cardstation card lost: cannot write the request: "
-		    "%s\n", strerror(errno));
-		goto out;
-	}
-	if (!a.dry_run && lost_mark(j, &a, &ll, card_id, why, sizeof(why)) !=
-	    CS_OK) {
-		fprintf(stderr, "cardstation card lost: the journal refused: %s; "
-		    "nothing was marked%s\n", why, tmp[0] ? ", no request written" :
-		    ": do not send the request above");
-		goto out;
-	}
-	if (tmp[0] != '\0' && rename(tmp, a.out) != 0) {
-		fprintf(stderr, "cardstation card lost: the journal is marked but "
-		    "%s cannot be renamed to %s: %s\n", tmp, a.out, strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	tmp[0] = '\0';
-	for (size_t i = 0; i < ll.n; i++)
+	for (size_t i = 0; i < done.n; i++)
 		fprintf(stderr, "revocation requested: certificate %s, %s <%s>, "
-		    "card %s\n", ll.l[i].cert_serial, ll.l[i].holder, ll.l[i].mail,
-		    ll.l[i].chip);
-	fprintf(stderr, "%zu request line(s)%s%s; %s\n", ll.n,
+		    "card %s\n", done.c[i].cert_serial, done.c[i].holder,
+		    done.c[i].mail, done.c[i].chip);
+	fprintf(stderr, "%zu request line(s)%s%s; %s\n", done.n,
 	    a.out ? " in " : "", a.out ? a.out : "", a.dry_run ?
 	    "dry run: the journal is unchanged" : "the card is journaled lost");
 	rc = CS_EXIT_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
-	free(buf);
 	cs_journal_close(j);
 	return rc;
 }
@@ -442,70 +254,6 @@ static int returned_parse(int argc, char **argv, struct returned_args *a)
 	return 0;
 }
 
-static int find_profile(SCARDCONTEXT ctx, const char *reader,
-    const char *dir, cs_profile *out)
-{
-	cs_profile *all = NULL;
-	size_t n = 0;
-	char why[256];
-	int found = 0;
-
-	if (cs_profile_load_all(dir ? dir : cs_profile_dir(), &all, &n, why,
-	    sizeof(why)) != CS_OK)
-		return CS_ERR_NOTFOUND;
-	for (size_t i = 0; i < n && !found; i++) {
-		int present = 0;
-
-		if (cs_card_has_applet(ctx, reader, all[i].match_aid, &present,
-		    why, sizeof(why)) == CS_OK && present) {
-			*out = all[i];
-			found = 1;
-		}
-	}
-	free(all);
-	return found ? CS_OK : CS_ERR_NOTFOUND;
-}
-
-static int returned_journal(cs_journal *j, const cs_card_id *id,
-    const char *profile, char *why, size_t whylen)
-{
-	struct live_list ll;
-	cs_jcard in = {0};
-	cs_jfilter f;
-	int64_t card_id;
-	const char *reason = "card returned: PIN reset with the PUK, PKCS#15 "
-	    "application erased";
-	int r;
-
-	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
-		return r;
-	/* An unknown card becomes a row too: the wipe happened. */
-	in.chip_serial = id->chip_serial[0] ? (char *)id->chip_serial : NULL;
-	in.atr = (char *)id->atr;
-	in.model = (char *)profile;
-	in.state = CS_JCARD_RETURNED;
-	if ((r = cs_journal_card_upsert(j, &in, &card_id, why, whylen)) !=
-	    CS_OK)
-		goto fail;
-	memset(&ll, 0, sizeof(ll));
-	memset(&f, 0, sizeof(f));
-	f.card_id = card_id;
-	f.live_only = true;
-	cs_journal_issuances(j, &f, collect_live, &ll);
-	for (size_t i = 0; i < ll.n && r == CS_OK; i++)
-		r = cs_journal_issuance_end(j, ll.l[i].iss_id, ll.l[i].writing ?
-		    CS_JISSUE_INTERRUPTED : CS_JISSUE_WIPED, reason, why, whylen);
-	if (r == CS_OK)
-		r = cs_journal_card_set_state(j, card_id, CS_JCARD_RETURNED,
-		    reason, why, whylen);
-	if (r != CS_OK)
-		goto fail;
-	return cs_journal_commit(j, why, whylen);
-fail:
-	cs_journal_rollback(j);
-	return r;
-}
-
 static int card_returned(int argc, char **argv)
 {
 	struct returned_args a;
@@ -513,13 +261,11 @@ static int card_returned(int argc, char **argv)
 	cs_reader_list rl = {0};
 	cs_secret *puk = NULL, *pin = NULL;
 	cs_journal *j = NULL;
-	cs_profile prof;
-	cs_card_id id;
-	cs_applet_state st;
-	char why[512], msg[512];
-	const char *reader;
+	cs_desk_return_opts o;
+	cs_desk_return res;
+	char why[1024], msg[512];
 	size_t idx;
-	int rc = CS_EXIT_FAIL;
+	int r, rc = CS_EXIT_FAIL;
 
 	if (returned_parse(argc, argv, &a) != 0) {
 		usage(stderr);
@@ -549,46 +295,21 @@ static int card_returned(int argc, char **argv)
 		fprintf(stderr, "cardstation card returned: %s\n", msg);
 		goto out;
 	}
-	reader = rl.r[idx].name;
-	cs_journal_set_actor(j, getenv("USER"), reader);
-	if (cs_card_probe(ctx, reader, &id, why, sizeof(why)) != CS_OK ||
-	    find_profile(ctx, reader, a.profiles, &prof) != CS_OK ||
-	    cs_card_applet_state(ctx, reader, prof.match_aid, &st, why,
-	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: not a card this "
-		    "station writes, or it does not answer\n");
-		goto out;
-	}
-	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), why,
-	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: --new-pin: %s\n", why);
-		goto out;
-	}
-	if (pin == NULL && cs_profile_random_pin(&prof, &pin) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: no random PIN\n");
-		goto out;
-	}
-	/* A card without a PIN has nobody's secret: erase is enough. */
-	if (st.pin_set && cs_card_reset_pin(ctx, reader, prof.match_aid,
-	    cs_secret_str(puk), cs_secret_str(pin), why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s; nothing changed\n",
-		    why);
-		goto out;
-	}
-	if (cs_card_erase_pkcs15(ctx, reader, prof.match_aid, st.pin_set ?
-	    cs_secret_str(pin) : NULL, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s (the PIN was "
-		    "already reset)\n", why);
-		goto out;
-	}
-	if (returned_journal(j, &id, prof.name, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: the card is wiped but "
-		    "the journal refused: %s\n", why);
+	memset(&o, 0, sizeof(o));
+	o.reader = rl.r[idx].name;
+	o.profiles_dir = a.profiles;
+	o.puk = puk;
+	o.new_pin = pin;
+	cs_journal_set_actor(j, getenv("USER"), o.reader);
+	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
+	    CS_OK) {
+		fprintf(stderr, "cardstation card returned: %s%s\n",
+		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why);
 		goto out;
 	}
 	fprintf(stderr, "card %s wiped: PKCS#15 application erased, PIN reset "
-	    "(%s), journaled 'returned'\n", id.chip_serial[0] ? id.chip_serial :
-	    "(no chip serial)", a.pin_spec ? "to --new-pin" :
+	    "(%s), journaled 'returned'\n", res.chip_serial[0] ?
+	    res.chip_serial : "(no chip serial)", a.pin_spec ? "to --new-pin" :
 	    "to a random PIN nobody knows");
 	rc = CS_EXIT_OK;
 out:

@@ -1,0 +1,123 @@
+/* cs_desk.h - the service desk: a card reported lost, a card handed back.
+ *
+ * The command line (`cardstation card lost|returned`) and the kiosk's desk
+ * screen are front ends of these three calls; the rules live only here.
+ *
+ *   cs_desk_find_card   the card the operator names: printed number, chip
+ *                       serial, part of a holder's name, or the card an
+ *                       issuance is live on
+ *   cs_desk_lost        the UPKI revocation request (cs_revoke.h) for
+ *                       every certificate live on the card, then in one
+ *                       journal transaction issuances and records
+ *                       'revoked' and the card 'lost'
+ *   cs_desk_returned    the card in a reader: PIN reset with the
+ *                       institution PUK, PKCS#15 application erased, card
+ *                       'returned' and its issuances 'wiped'
+ *
+ * The caller opens the journal and names who acts (cs_journal_set_actor).
+ * Every sentence for the operator is in why; nothing is printed here. */
+#ifndef CS_DESK_H
+#define CS_DESK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <PCSC/winscard.h>
+
+#include "cs_journal.h"
+#include "cs_secret.h"
+
+/* More live certificates than this on one card is not a card we wrote. */
+#define CS_DESK_MAX_LIVE 16
+
+/* One live certificate on a card, with what the operator needs to see. */
+typedef struct cs_desk_cert {
+	int64_t iss_id, record_id, card_id;
+	char cert_serial[48], holder[128], mail[128];
+	char chip[32], printed[64];  /* "-" when the journal has none */
+	int writing;                 /* a run is writing it right now */
+} cs_desk_cert;
+
+typedef struct cs_desk_certs {
+	cs_desk_cert c[CS_DESK_MAX_LIVE];
+	size_t n;
+	int truncated;               /* there were more than CS_DESK_MAX_LIVE */
+} cs_desk_certs;
+
+/* Exactly one of the four names the card. */
+typedef struct cs_desk_sel {
+	const char *printed;         /* printed card number */
+	const char *chip;            /* chip serial, hex */
+	const char *holder;          /* part of the holder's name */
+	int64_t issuance;            /* the card this issuance is live on */
+} cs_desk_sel;
+
+/* The card's journal id in *card_id.
+ *   CS_ERR_USAGE     not exactly one name in sel
+ *   CS_ERR_NOTFOUND  no such card, no live certificate of such a holder,
+ *                    or the issuance is not live (why says which)
+ *   CS_ERR_MISMATCH  the holder fits several cards: *several (may be NULL)
+ *                    lists their live certificates so the operator can
+ *                    name one by chip or printed number */
+int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
+    cs_desk_certs *several, char *why, size_t whylen);
+
+/* Every certificate live on a card, oldest first. */
+int cs_desk_live_certs(cs_journal *j, int64_t card_id, cs_desk_certs *out);
+
+typedef struct cs_desk_lost_opts {
+	int reason;                  /* revocation reason code (cs_revoke.h) */
+	const char *comment;         /* NULL or ""; required for reason 0 */
+	const char *admin_mail;      /* column 10 of the request */
+	/* Where the request goes, before the journal changes. With out_path
+	 * it is written and synced as out_path.tmp and renamed only after the
+	 * journal committed, so a file on disk always matches the journal.
+	 * With out_fp it is written and flushed; a later journal failure can
+	 * no longer take it back (why then says not to send it). Neither:
+	 * only *req (below). */
+	const char *out_path;
+	FILE *out_fp;
+	int dry_run;                 /* write the request, leave the journal */
+} cs_desk_lost_opts;
+
+/* Mark card_id lost. done (may be NULL) gets the certificates in the
+ * request; *req / *reqlen (req may be NULL) the request's bytes (CP932,
+ * CRLF), malloc'd, also on a dry run. Every row is checked before any byte
+ * is written, so a holder CP932 cannot spell changes nothing.
+ *   CS_ERR_NOTFOUND  no certificate is live on the card
+ *   CS_ERR_STATE     a run is still writing one of them
+ *   CS_ERR_LIMIT     more than CS_DESK_MAX_LIVE
+ *   CS_ERR_FORMAT    a row the service would not take (why names it)
+ *   CS_ERR_IO, CS_ERR_DB, ...  writing or journaling failed; why says
+ *                    what is left behind */
+int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
+    cs_desk_certs *done, char **req, size_t *reqlen, char *why,
+    size_t whylen);
+
+typedef struct cs_desk_return_opts {
+	const char *reader;          /* PC/SC name of the reader holding it */
+	const char *profiles_dir;    /* NULL: cs_profile_dir() */
+	const cs_secret *puk;        /* the institution PUK */
+	const cs_secret *new_pin;    /* NULL: a random one nobody is told */
+} cs_desk_return_opts;
+
+typedef struct cs_desk_return {
+	char chip_serial[32];        /* "" if the card offers none */
+	char profile[32];
+	size_t wiped;                /* live issuances turned 'wiped' */
+} cs_desk_return;
+
+/* Wipe the card in o->reader and journal it 'returned' (a card the
+ * journal never saw becomes a row). The journal must be open for writing
+ * before the card is touched: a wipe nobody can trace is worse than none.
+ *   CS_ERR_NOTFOUND  not a card this station writes, or it does not answer
+ *   CS_ERR_USAGE     no PUK, or new_pin breaks the profile's PIN rules
+ *   CS_ERR_CARD      the PUK was refused (nothing changed) or the erase
+ *                    failed (the PIN was already reset); why says which
+ *   CS_ERR_DB, ...   the card is wiped but the journal refused */
+int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
+    const cs_desk_return_opts *o, cs_desk_return *res, char *why,
+    size_t whylen);
+
+#endif
