@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -166,25 +167,6 @@ int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
 		return r;
 	}
 	return CS_OK;
-}
-
-int cs_card_has_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
-    int *present, char *why, size_t whylen)
-{
-	SCARDHANDLE h;
-	DWORD proto;
-	unsigned short sw = 0;
-	int r;
-
-	*present = 0;
-	if ((r = connect_shared(ctx, reader, &h, &proto, why, whylen)) != CS_OK)
-		return r;
-	if ((r = select_aid(h, proto, aid_hex, &sw)) == CS_OK)
-		*present = sw == 0x9000;
-	else
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
-	SCardDisconnect(h, SCARD_LEAVE_CARD);
-	return r;
 }
 
 /* Select the applet inside a transaction; the caller ends both. */
@@ -366,5 +348,36 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 		snprintf(why, whylen, "%s: the card refused the PUK (%04X)", reader, sw);
 		r = sw == 0x6581 ? CS_ERR_CARD : CS_ERR_STATE;
 	}
+	return r;
+}
+
+int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
+    const char *forced, const char *atr, cs_profile *out, cs_applet_state *st,
+    char *why, size_t whylen)
+{
+	cs_profile *all = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = cs_profile_load_all(dir ? dir : cs_profile_dir(), &all, &n, why,
+	    whylen)) != CS_OK)
+		return r;
+	r = CS_ERR_NOTFOUND;
+	for (size_t i = 0; i < n && r != CS_OK; i++) {
+		if (forced != NULL && strcmp(all[i].name, forced) != 0)
+			continue;
+		if (all[i].match_aid[0] != '\0' && cs_card_applet_state(ctx, reader,
+		    all[i].match_aid, st, why, whylen) == CS_OK) {
+			*out = all[i];
+			r = CS_OK;
+		}
+	}
+	free(all);
+	if (r != CS_OK && forced != NULL)
+		snprintf(why, whylen, "the card is not a %s card, or there is no "
+		    "such profile", forced);
+	else if (r != CS_OK)
+		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
+		    "matches it", atr ? atr : "?");
 	return r;
 }

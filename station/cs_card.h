@@ -12,6 +12,8 @@
 
 #include <PCSC/winscard.h>
 
+#include "cs_profile.h"
+
 typedef struct cs_card_id {
 	char atr[2 * 33 + 1];      /* hex */
 	char chip_serial[32];      /* "FFFF-TTTT-SSSSSSSS" from CPLC, or "" */
@@ -21,10 +23,6 @@ typedef struct cs_card_id {
 /* Connect shared, read ATR and CPLC, disconnect leaving the card powered. */
 int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
     char *why, size_t whylen);
-
-/* Whether an applet with this AID (hex) answers SELECT on the card. */
-int cs_card_has_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
-    int *present, char *why, size_t whylen);
 
 /* Render the chip serial of a 42-byte CPLC. */
 void cs_card_cplc_serial(const unsigned char cplc[42], char *out, size_t outlen);
@@ -60,5 +58,13 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *puk, const char *new_pin, char *why,
     size_t whylen);
+
+/* Which card profile the card in reader is: the first of dir's profiles
+ * (or the one named forced) whose applet answers SELECT, with the applet's
+ * state read in the same transaction. CS_ERR_NOTFOUND when none fits; why
+ * says so in the operator's words. */
+int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
+    const char *forced, const char *atr, cs_profile *out, cs_applet_state *st,
+    char *why, size_t whylen);
 
 #endif

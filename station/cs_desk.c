@@ -305,31 +305,6 @@ out:
 	return r;
 }
 
-/* The profile whose applet answers on the card. */
-static int find_profile(SCARDCONTEXT ctx, const char *reader,
-    const char *dir, cs_profile *out)
-{
-	cs_profile *all = NULL;
-	size_t n = 0;
-	char why[256];
-	int found = 0;
-
-	if (cs_profile_load_all(dir ? dir : cs_profile_dir(), &all, &n, why,
-	    sizeof(why)) != CS_OK)
-		return CS_ERR_NOTFOUND;
-	for (size_t i = 0; i < n && !found; i++) {
-		int present = 0;
-
-		if (cs_card_has_applet(ctx, reader, all[i].match_aid, &present,
-		    why, sizeof(why)) == CS_OK && present) {
-			*out = all[i];
-			found = 1;
-		}
-	}
-	free(all);
-	return found ? CS_OK : CS_ERR_NOTFOUND;
-}
-
 /* One transaction: the card row (new if the journal never saw it, since
  * the wipe happened either way), its live issuances ended and its state. */
 static int returned_journal(cs_journal *j, const cs_card_id *id,
@@ -390,9 +365,8 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 		return say(why, whylen, CS_ERR_USAGE, "wiping a card needs its "
 		    "reader and the institution PUK");
 	if (cs_card_probe(ctx, o->reader, &id, cwhy, sizeof(cwhy)) != CS_OK ||
-	    find_profile(ctx, o->reader, o->profiles_dir, &prof) != CS_OK ||
-	    cs_card_applet_state(ctx, o->reader, prof.match_aid, &st, cwhy,
-	    sizeof(cwhy)) != CS_OK)
+	    cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
+	    &st, cwhy, sizeof(cwhy)) != CS_OK)
 		return say(why, whylen, CS_ERR_NOTFOUND, "not a card this station "
 		    "writes, or it does not answer");
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",

@@ -253,31 +253,6 @@ static void journal_facts(const cs_verify_opts *o, cs_vreport *r)
 			    &r->certs[i]);
 }
 
-/* The profile whose applet answers on the card. */
-static int find_profile(SCARDCONTEXT ctx, const cs_verify_opts *o,
-    cs_profile *out)
-{
-	cs_profile *all = NULL;
-	size_t n = 0;
-	char why[256];
-	int found = 0;
-
-	if (cs_profile_load_all(o->profiles_dir ? o->profiles_dir :
-	    cs_profile_dir(), &all, &n, why, sizeof(why)) != CS_OK)
-		return CS_ERR_NOTFOUND;
-	for (size_t i = 0; i < n && !found; i++) {
-		int present = 0;
-
-		if (cs_card_has_applet(ctx, o->reader, all[i].match_aid, &present,
-		    why, sizeof(why)) == CS_OK && present) {
-			*out = all[i];
-			found = 1;
-		}
-	}
-	free(all);
-	return found ? CS_OK : CS_ERR_NOTFOUND;
-}
-
 /* OpenSC's configuration is made once per process (it does not depend on
  * the reader); the one-reader view follows CARDSTATION_READER per call. */
 static int opensc_env(const cs_profile *p, const char *reader, char *why,
@@ -404,15 +379,12 @@ int cs_verify_card(SCARDCONTEXT ctx, const cs_verify_opts *o, cs_vreport *r,
 	}
 	snprintf(r->atr, sizeof(r->atr), "%s", id.atr);
 	snprintf(r->chip_serial, sizeof(r->chip_serial), "%s", id.chip_serial);
-	if (find_profile(ctx, o, &prof) != CS_OK)
+	/* No profile fits: the report still tells what the journal knows. */
+	if (cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
+	    &st, cwhy, sizeof(cwhy)) != CS_OK)
 		goto journal;
 	snprintf(r->profile, sizeof(r->profile), "%s", prof.name);
 	r->pin_max = (int)prof.pin_tries;
-	if (cs_card_applet_state(ctx, o->reader, prof.match_aid, &st, cwhy,
-	    sizeof(cwhy)) != CS_OK) {
-		snprintf(r->card_error, sizeof(r->card_error), "%s", cwhy);
-		goto judge;
-	}
 	r->pin_set = st.pin_set;
 	r->pin_tries = st.pin_tries;
 	r->has_pkcs15 = st.has_pkcs15;

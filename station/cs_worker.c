@@ -40,7 +40,8 @@ struct worker {
 /* Everything known of the card in the reader now. */
 struct card {
 	cs_card_id id;
-	const cs_profile *profile;
+	cs_profile prof;
+	const cs_profile *profile; /* &prof once known */
 	cs_applet_state applet;
 	cs_jcard j;        /* from the journal; id 0 if new */
 	cs_jrecord rec;    /* claimed record */
@@ -134,30 +135,6 @@ static void check_quit(struct worker *w)
 }
 
 /* ---- choosing ---- */
-
-/* The profile whose applet answers; its state comes with it, in the same
- * few APDUs. */
-static const cs_profile *choose_profile(struct worker *w, struct card *c,
-    char *why, size_t whylen)
-{
-	for (size_t i = 0; i < w->nprofiles; i++) {
-		const cs_profile *p = &w->profiles[i];
-
-		if (w->o->profile != NULL && strcmp(p->name, w->o->profile) != 0)
-			continue;
-		if (p->match_aid[0] != '\0' &&
-		    cs_card_applet_state(w->ctx, w->a->reader, p->match_aid,
-		    &c->applet, why, whylen) == CS_OK)
-			return p;
-	}
-	if (w->o->profile != NULL)
-		snprintf(why, whylen, "the card is not a %s card, or there is no "
-		    "such profile", w->o->profile);
-	else
-		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
-		    "matches it", c->id.atr);
-	return NULL;
-}
 
 struct find_ctx {
 	int64_t live_record, last_record;
@@ -568,10 +545,12 @@ static void handle_card(struct worker *w)
 		    "use a card of a supported model");
 		return;
 	}
-	if ((c.profile = choose_profile(w, &c, why, sizeof(why))) == NULL) {
+	if (cs_card_profile(w->ctx, w->a->reader, w->o->profiles_dir, w->o->profile,
+	    c.id.atr, &c.prof, &c.applet, why, sizeof(why)) != CS_OK) {
 		failed(w, &c, why, "add a card profile or name one with --profile");
 		return;
 	}
+	c.profile = &c.prof;
 	{
 		cs_run_event ev = {.kind = CS_EV_CARD, .state = "reading"};
 
@@ -664,6 +643,8 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	    (r = cs_bundle_open(&w->b, w->run.certs_zip, w->run.pins_zip,
 	    &w->bopts, why, whylen)) != CS_OK)
 		return r;
+	/* Read the profiles once now: a broken profile stops the run here,
+	 * not at the first card. */
 	if ((r = cs_profile_load_all(dir, &w->profiles, &w->nprofiles, why,
 	    whylen)) != CS_OK)
 		return r;
