@@ -357,8 +357,12 @@
   }
   async function wipe() {
     if (!window.confirm(t('desk.wipeq'))) return;
+    /* The institution PUK resets the holder's PIN; it leaves this page only
+     * in the request body and the field is cleared at once. */
+    const puk = $('desk-puk').value;
+    $('desk-puk').value = '';
     try {
-      const rep = await post('/api/wipe', { reader: $('desk-reader').value || 0 });
+      const rep = await post('/api/wipe', { reader: $('desk-reader').value || 0, puk: puk });
       $('desk-result').hidden = false;
       $('desk-result').replaceChildren(el('p', { class: 'big', text: rep.text || 'OK' }));
     } catch (e) { fail(e); }

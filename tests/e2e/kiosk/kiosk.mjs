@@ -314,7 +314,7 @@ const stories = {
     const { page } = b;
     try {
       await login(page, '窓口 花子');
-      await importAndStart(page, 1, 0);
+      await importAndStart(page, 1, 0, '0123456789abcdef');
       const { holder } = await encodeCard(page, 1, 'S-2024-0001');
       await runEnded(page);
       await page.click('#nav [data-screen=desk]');
@@ -350,6 +350,14 @@ const stories = {
       assert.equal(cols[4], '1', 'reason keyCompromise');
       await page.locator('#hits tbody tr.dim').first().waitFor();
       await snap(page, 'desk-lost');
+      // The card comes back: wiped with the institution PUK for re-issue.
+      await page.fill('#desk-puk', '0123456789abcdef');
+      page.once('dialog', (d) => d.accept());
+      await page.click('#desk-wipe');
+      await page.locator('#desk-result p.big').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#desk-result').innerText(), /wiped/);
+      assert.equal(await page.inputValue('#desk-puk'), '', 'the PUK field is cleared');
+      await snap(page, 'desk-wiped');
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 };
