@@ -43,6 +43,7 @@ struct opts {
 	const char *stats;
 	unsigned long pull_after;
 	unsigned long fail_write;
+	int no_manager;
 };
 
 static void usage(void)
@@ -52,7 +53,8 @@ static void usage(void)
 	    "       cardsim --port P --image FILE [--host H] "
 	    "[--latency real|none] [--baud N]\n"
 	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
-	    "[--fail-write N]\n");
+	    "[--fail-write N]\n"
+	    "               [--runtime javacard|jcardsim]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -69,6 +71,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"stats", required_argument, NULL, 'S'},
 		{"pull-after", required_argument, NULL, 'P'},
 		{"fail-write", required_argument, NULL, 'F'},
+		{"runtime", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -90,6 +93,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S': o->stats = optarg; break;
 		case 'P': o->pull_after = strtoul(optarg, NULL, 10); break;
 		case 'F': o->fail_write = strtoul(optarg, NULL, 10); break;
+		case 'R':
+			if (strcmp(optarg, "jcardsim") == 0)
+				o->no_manager = 1;
+			else if (strcmp(optarg, "javacard") != 0)
+				return SIM_ERR_USAGE;
+			break;
 		default: return SIM_ERR_USAGE;
 		}
 	}
@@ -198,6 +207,8 @@ static int run(const struct opts *o)
 		    o->image);
 		return EXIT_FAILURE;
 	}
+	c.no_manager = o->no_manager;
+	sim_card_reset(&c);
 	if (sim_trace_open(&t, o->trace, o->stats) != SIM_OK) {
 		perror("cardsim: trace");
 		goto out;

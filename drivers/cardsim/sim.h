@@ -119,6 +119,10 @@ struct sim_card {
 	struct sim_key key[SIM_KEY_MAX];
 	struct sim_file *mf;
 
+	/* how this card's runtime behaves (not saved in the image) */
+	int no_manager;		/* like jcardsim: no card manager, nothing
+				 * selected after reset */
+
 	/* transient */
 	enum sim_applet selected;
 	struct sim_file *cur_df;

@@ -36,7 +36,7 @@ void sim_card_free(struct sim_card *c)
 void sim_card_reset(struct sim_card *c)
 {
 	sim_applet_deselect(c);
-	c->selected = SIM_SEL_MANAGER;
+	c->selected = c->no_manager ? SIM_SEL_NONE : SIM_SEL_MANAGER;
 }
 
 int sim_apdu_parse(const uint8_t *cmd, size_t len, struct sim_apdu *a)
@@ -84,7 +84,10 @@ static uint16_t dispatch(struct sim_card *c, const struct sim_apdu *a,
 	case SIM_SEL_MANAGER:
 		return sim_gp_process(c, a, r);
 	default:
-		return 0x6999;
+		/* No applet selected (jcardsim's runtime): a SELECT of an AID
+		 * it does not know fails as an applet selection, anything
+		 * else is not allowed. */
+		return a->ins == 0xA4 && a->p1 == 0x04 ? 0x6999 : 0x6986;
 	}
 }
 
@@ -116,7 +119,7 @@ void sim_card_apdu(struct sim_card *c, const uint8_t *cmd, size_t len,
 			r->sw = SW_OK;
 			return;
 		}
-		if (sim_gp_is_aid(a.data, a.lc)) {
+		if (!c->no_manager && sim_gp_is_aid(a.data, a.lc)) {
 			if (c->selected == SIM_SEL_ISOAPPLET)
 				sim_applet_deselect(c);
 			c->selected = SIM_SEL_MANAGER;
