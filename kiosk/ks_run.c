@@ -316,8 +316,13 @@ enum MHD_Result ks_api_readers(ks_req *rq)
 
 static void cpy(char *dst, size_t len, const char *src)
 {
-	if (src != NULL)
-		snprintf(dst, len, "%s", src);
+	size_t n;
+
+	if (src == NULL || src == dst || len == 0)
+		return;
+	n = strnlen(src, len - 1);
+	memmove(dst, src, n); /* an event may hand back our own field */
+	dst[n] = '\0';
 }
 
 /* Only the characters a PIN policy allows may reach the letter's JSON. */

@@ -239,9 +239,10 @@ static int confirm(struct worker *w, struct card *c)
 		    re == CS_READER_EV_REMOVED)
 			return CS_ERR_NOTFOUND;
 	}
-	if (got < 0 || line[0] != 'C')
+	/* A printed number that does not fit is refused, never cut. */
+	if (got < 0 || line[0] != 'C' || strlen(line + 2) >= sizeof(c->printed))
 		return CS_ERR_STATE;
-	snprintf(c->printed, sizeof(c->printed), "%s", line + 2);
+	memcpy(c->printed, line + 2, strlen(line + 2) + 1);
 	return CS_OK;
 }
 
