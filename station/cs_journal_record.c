@@ -58,22 +58,29 @@ void cs_jrecord_clear(cs_jrecord *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out)
+/* The record a prepared query gives, or CS_ERR_NOTFOUND; st is finalised. */
+static int record_one(cs_journal *j, sqlite3_stmt *st, cs_jrecord *out)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	int rc = sqlite3_step(st), r;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records "
-	    "WHERE id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = record_from_row(st, out);
 	else
 		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
 	sqlite3_finalize(st);
 	return r;
+}
+
+int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records "
+	    "WHERE id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	return record_one(j, st, out);
 }
 
 /* The one-row event of a record change. */
@@ -294,7 +301,7 @@ int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
 	const char *where = key_where(key);
 	sqlite3_stmt *st;
 	char sql[512];
-	int rc, r;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (where == NULL || value == NULL)
@@ -306,13 +313,7 @@ int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
 	    "run_id = ?1 AND ?2 IS NULL AND %s ORDER BY seq LIMIT 1", where);
 	if ((rc = jr_prepare(j, &st, sql, "iss", run_id, NULL, value)) != SQLITE_OK)
 		return jr_err(j, rc, NULL, 0, "");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = record_from_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
-	return r;
+	return record_one(j, st, out);
 }
 
 /* Move a record from one state to another; CS_ERR_STATE names the state
