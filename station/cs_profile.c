@@ -79,6 +79,7 @@ static int set_key(cs_profile *p, const char *key, const char *v)
 	STR("description", description);
 	STR("match.aid", match_aid);
 	STR("opensc.driver", opensc_driver);
+	STR("opensc.pkcs15init.options", p15init_options);
 	STR("auth.id", auth_id);
 	STR("key.id", key_id);
 	STR("key.label", key_label);

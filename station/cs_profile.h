@@ -15,6 +15,7 @@ typedef struct cs_profile {
 	char description[96];
 	char match_aid[40];       /* hex AID that answers SELECT on this model */
 	char opensc_driver[32];
+	char p15init_options[64]; /* OpenSC pkcs15.profile options, '+'-joined */
 	unsigned pin_min, pin_max, pin_tries;
 	char pin_charset[16];     /* digits, alnum or hex */
 	int pin_random;           /* 1: new PIN per card; 0: typed at run start */

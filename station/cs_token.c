@@ -135,7 +135,8 @@ static char **child_env(cs_secret *sec, const char *pin, const char *puk,
 	return env;
 }
 
-static void build_argv(const cs_token_write_args *a, const char **argv)
+static void build_argv(const cs_token_write_args *a, const char **argv,
+    char *profile, size_t profilelen)
 {
 	const cs_profile *p = a->profile;
 	int n = 0;
@@ -143,6 +144,13 @@ static void build_argv(const cs_token_write_args *a, const char **argv)
 	argv[n++] = PKCS15_INIT;
 	argv[n++] = "--reader";
 	argv[n++] = a->reader;
+	/* OpenSC's own profile options (pkcs15.profile), as the card
+	 * profile asks: e.g. direct-cert keeps the certificate in the CDF. */
+	if (p->p15init_options[0] != '\0') {
+		snprintf(profile, profilelen, "pkcs15+%s", p->p15init_options);
+		argv[n++] = "--profile";
+		argv[n++] = profile;
+	}
 	if (a->rekey) {
 		argv[n++] = "--delete-objects";
 		argv[n++] = "privkey,pubkey,cert";
@@ -247,6 +255,7 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 	cs_secret *pass = NULL, *envbuf = NULL;
 	unsigned char *der = NULL;
 	const char *argv[40];
+	char p15profile[96];
 	char **env = NULL;
 	int derlen = 0, r;
 	unsigned char rnd[16];
@@ -280,7 +289,7 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 		r = CS_ERR_NOMEM;
 		goto out;
 	}
-	build_argv(a, argv);
+	build_argv(a, argv, p15profile, sizeof(p15profile));
 	r = run_pkcs15_init(argv, env, der, (size_t)derlen, why, whylen);
 out:
 	if (der != NULL)
