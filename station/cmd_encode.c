@@ -122,9 +122,13 @@ static void on_event(void *ctx, const cs_run_event *ev)
 	case CS_EV_PROGRESS:
 		c->last = ev->progress;
 		printf("progress: %" PRId64 " of %" PRId64 " done, %" PRId64
-		    " to go, %" PRId64 " being written, %" PRId64 " refused\n",
+		    " to go, %" PRId64 " being written, %" PRId64 " refused",
 		    ev->progress.done, ev->progress.total - ev->progress.refused,
 		    ev->progress.queued, ev->progress.claimed, ev->progress.refused);
+		if (ev->progress.waiting > 0)
+			printf(" (%" PRId64 " waiting for their half-written card)",
+			    ev->progress.waiting);
+		printf("\n");
 		break;
 	case CS_EV_END:
 		printf("run ended: %s\n", ev->text ? ev->text : "");

@@ -731,14 +731,16 @@ int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
 	int rc, r = CS_OK;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT state, count(*) FROM records "
-	    "WHERE run_id = ?1 GROUP BY state", "i", run_id)) != SQLITE_OK)
+	if ((rc = jr_prepare(j, &st, "SELECT state, count(*), "
+	    "count(pending_card_id) FROM records WHERE run_id = ?1 GROUP BY "
+	    "state", "i", run_id)) != SQLITE_OK)
 		return jr_err(j, rc, NULL, 0, "");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
 		int64_t n = sqlite3_column_int64(st, 1);
 
 		out->total += n;
+		out->waiting += sqlite3_column_int64(st, 2);
 		switch (jr_name_index(jr_rec_states, JR_N(jr_rec_states), s)) {
 		case CS_JREC_REFUSED: out->refused = n; break;
 		case CS_JREC_QUEUED: out->queued = n; break;

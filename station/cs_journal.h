@@ -140,6 +140,7 @@ typedef struct cs_jfilter {
 
 typedef struct cs_jprogress {
 	int64_t total, refused, queued, claimed, done, revoked;
+	int64_t waiting; /* queued, but waiting for a card left half written */
 } cs_jprogress;
 
 typedef struct cs_jresume {

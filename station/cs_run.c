@@ -236,6 +236,7 @@ struct cs_run {
 	cs_journal *j;
 	volatile sig_atomic_t stop;
 	int stopping, ended;
+	int said_waiting;
 };
 
 static void emit(cs_run *r, cs_run_event *ev, int index)
@@ -379,8 +380,23 @@ static int all_done(cs_run *r)
 {
 	cs_jprogress p;
 
-	return cs_journal_run_progress(r->j, r->o.run_id, &p) == CS_OK &&
-	    p.queued == 0 && p.claimed == 0;
+	if (cs_journal_run_progress(r->j, r->o.run_id, &p) != CS_OK)
+		return 0;
+	/* Only half-written cards left: an unattended run would wait for
+	 * ever without a word. Say once what it waits for. */
+	if (p.claimed == 0 && p.queued > 0 && p.queued == p.waiting &&
+	    !r->said_waiting) {
+		char text[160];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "waiting"};
+
+		snprintf(text, sizeof(text), "%" PRId64 " record(s) wait for the "
+		    "card left half written for them: insert it again to finish",
+		    p.waiting);
+		ev.text = text;
+		emit(r, &ev, -1);
+		r->said_waiting = 1;
+	}
+	return p.queued == 0 && p.claimed == 0;
 }
 
 int cs_run_poll(cs_run *r, int timeout_ms)

@@ -255,6 +255,23 @@ reissue_blocked_pin() {
 	invariants
 }
 
+until_done_waits_for_its_card() {
+	bundle 1
+	card a 9A
+	encode_bg --reader 0 --until-done
+	wait_for '^\[0\] waiting'
+	tb_insert 0 "$W/a.card" --pull-after 40
+	wait_for 'FAILED'
+	# an unattended run says what it is waiting for, and goes on waiting
+	wait_for 'wait for the card left half written for them'
+	kill -0 "$ENCODE_PID" || fail "the station gave up on the half-written card"
+	tb_remove 0 || true
+	tb_insert 0 "$W/a.card"
+	wait_for 'DONE .*4790-5040-0000009A'
+	wait "$ENCODE_PID" || fail "encode --until-done did not end well"
+	invariants
+}
+
 wrong_inputs() {
 	bundle 2
 	card a 8A
