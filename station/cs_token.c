@@ -54,19 +54,52 @@ static void view_path(char *out, size_t outlen)
 	snprintf(out, outlen, "%s", CS_PCSC_VIEW_PATH);
 }
 
+#define CONF_MEMFD "cardstation-opensc."
+
+/* The memfd OPENSC_CONF already names, if it is ours: -1 if none, else its
+ * fd, with *same set when it was made for this driver. The environment and
+ * the fd table are the state: nothing to keep beside them. */
+static int current_conf(const char *driver, int *same)
+{
+	const char *conf = getenv("OPENSC_CONF");
+	char link[64], target[128], want[128];
+	ssize_t n;
+	int fd;
+
+	*same = 0;
+	if (conf == NULL || sscanf(conf, "/proc/self/fd/%d", &fd) != 1)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+		return -1;
+	target[n] = '\0';
+	if (strncmp(target, "/memfd:" CONF_MEMFD, strlen("/memfd:" CONF_MEMFD)) != 0)
+		return -1;
+	snprintf(want, sizeof(want), "/memfd:" CONF_MEMFD "%s (deleted)", driver);
+	*same = strcmp(target, want) == 0;
+	return fd;
+}
+
 int cs_token_env(const cs_profile *p, const char *reader, char *why,
     size_t whylen)
 {
-	char view[PATH_MAX], path[64];
-	int fd;
+	char view[PATH_MAX], path[64], name[96];
+	int fd, same;
 
+	/* Made once per process and driver; later cards only name their
+	 * reader. A configuration for another driver is closed, not leaked. */
+	if ((fd = current_conf(p->opensc_driver, &same)) >= 0 && same)
+		goto reader;
+	if (fd >= 0)
+		close(fd);
 	view_path(view, sizeof(view));
 	if (access(view, R_OK) != 0) {
 		snprintf(why, whylen, "the PC/SC view library %s is missing", view);
 		return CS_ERR_NOTFOUND;
 	}
-	/* In memory, inherited by pkcs15-init: nothing to clean up. */
-	if ((fd = memfd_create("cardstation-opensc.conf", 0)) < 0) {
+	/* In memory, inherited by pkcs15-init: nothing on disk to clean up. */
+	snprintf(name, sizeof(name), CONF_MEMFD "%s", p->opensc_driver);
+	if ((fd = memfd_create(name, 0)) < 0) {
 		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
 		return CS_ERR_IO;
 	}
@@ -81,9 +114,13 @@ int cs_token_env(const cs_profile *p, const char *reader, char *why,
 	    "  }\n"
 	    "}\n", p->opensc_driver, view);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (setenv("OPENSC_CONF", path, 1) != 0 ||
-	    setenv("CARDSTATION_READER", reader, 1) != 0) {
+	if (setenv("OPENSC_CONF", path, 1) != 0) {
 		close(fd);
+		snprintf(why, whylen, "cannot set the OpenSC environment");
+		return CS_ERR_NOMEM;
+	}
+reader:
+	if (setenv("CARDSTATION_READER", reader, 1) != 0) {
 		snprintf(why, whylen, "cannot set the OpenSC environment");
 		return CS_ERR_NOMEM;
 	}

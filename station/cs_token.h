@@ -20,7 +20,9 @@
 
 #include "cs_profile.h"
 
-/* Set OPENSC_CONF and CARDSTATION_READER for this process and its children. */
+/* Set OPENSC_CONF and CARDSTATION_READER for this process and its children.
+ * Call it for every card: the configuration is made once per driver, the
+ * reader is set each time. */
 int cs_token_env(const cs_profile *p, const char *reader, char *why,
     size_t whylen);
 

@@ -253,20 +253,6 @@ static void journal_facts(const cs_verify_opts *o, cs_vreport *r)
 			    &r->certs[i]);
 }
 
-/* OpenSC's configuration is made once per process (it does not depend on
- * the reader); the one-reader view follows CARDSTATION_READER per call. */
-static int opensc_env(const cs_profile *p, const char *reader, char *why,
-    size_t whylen)
-{
-	const char *conf = getenv("OPENSC_CONF");
-
-	if (conf != NULL && strncmp(conf, "/proc/self/fd/", 14) == 0 &&
-	    getenv("CARDSTATION_READER") != NULL)
-		return setenv("CARDSTATION_READER", reader, 1) == 0 ? CS_OK :
-		    CS_ERR_NOMEM;
-	return cs_token_env(p, reader, why, whylen);
-}
-
 /* Before a login OpenSC hides private objects, so a key is known to be
  * there only by a public key beside the certificate: 1 yes, -1 unknown. */
 static void key_declared(cs_p11 *m, const cs_p11_cert *pc, int *has_key)
@@ -292,7 +278,7 @@ static void token_facts(const cs_verify_opts *o, const cs_profile *prof,
 	size_t n = 0;
 	char why[256] = "";
 
-	if (opensc_env(prof, o->reader, why, sizeof(why)) != CS_OK ||
+	if (cs_token_env(prof, o->reader, why, sizeof(why)) != CS_OK ||
 	    cs_p11_open(&m, &ti, why, sizeof(why)) != CS_OK ||
 	    cs_p11_certs(m, &pc, &n, why, sizeof(why)) != CS_OK) {
 		snprintf(r->p11_error, sizeof(r->p11_error), "%s", why);

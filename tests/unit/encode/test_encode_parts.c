@@ -15,6 +15,9 @@
 #include "cs_pairing.h"
 #include "cs_profile.h"
 #include "cs_run_int.h"
+#include "cs_token.h"
+
+#include <dirent.h>
 
 static char dir[] = "/tmp/cs-test-encode-XXXXXX";
 
@@ -145,6 +148,50 @@ static void events_cross_the_wire_whole(void **state)
 	assert_int_equal(cs_wire_parse((char[]){"99\tx"}, &got), CS_ERR_FORMAT);
 }
 
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void opensc_is_configured_once_per_driver(void **state)
+{
+	cs_profile p;
+	char why[256], conf[64], text[512];
+	int before;
+	FILE *f;
+
+	assert_int_equal(cs_profile_find(getenv("CS_PROFILES_SRC"), "isoapplet",
+	    &p, why, sizeof(why)), CS_OK);
+	before = open_fds();
+	/* One card after another: one configuration, the reader follows. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(cs_token_env(&p, i % 2 ? "Reader B" : "Reader A",
+		    why, sizeof(why)), CS_OK);
+	assert_int_equal(open_fds(), before + 1);
+	assert_string_equal(getenv("CARDSTATION_READER"), "Reader A");
+	snprintf(conf, sizeof(conf), "%s", getenv("OPENSC_CONF"));
+	assert_non_null(f = fopen(conf, "r"));
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, "card_drivers = isoApplet;"));
+	assert_non_null(strstr(text, "provider_library = "));
+	/* Another driver: a new configuration, the old one closed. */
+	snprintf(p.opensc_driver, sizeof(p.opensc_driver), "PIV-II");
+	assert_int_equal(cs_token_env(&p, "Reader C", why, sizeof(why)), CS_OK);
+	assert_int_equal(open_fds(), before + 1);
+	assert_non_null(f = fopen(getenv("OPENSC_CONF"), "r"));
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text, "card_drivers = PIV-II;"));
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(dir) == NULL;
@@ -166,6 +213,7 @@ int main(void)
 		cmocka_unit_test(pin_policy_and_random_pins),
 		cmocka_unit_test(the_pairing_list_finds_cards_by_chip_or_printed_number),
 		cmocka_unit_test(events_cross_the_wire_whole),
+		cmocka_unit_test(opensc_is_configured_once_per_driver),
 	};
 
 	cs_secret_process_init();
