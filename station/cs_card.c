@@ -120,6 +120,30 @@ static int connect_shared(SCARDCONTEXT ctx, const char *reader, SCARDHANDLE *h,
 	return CS_OK;
 }
 
+/* Connect and open a transaction: the few APDUs that follow go out with no
+ * other process talking to the card in between. */
+static int begin_card(SCARDCONTEXT ctx, const char *reader, SCARDHANDLE *h,
+    DWORD *proto, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = connect_shared(ctx, reader, h, proto, why, whylen)) != CS_OK)
+		return r;
+	if (SCardBeginTransaction(*h) != SCARD_S_SUCCESS) {
+		snprintf(why, whylen, "%s: the card is held by another process", reader);
+		SCardDisconnect(*h, SCARD_LEAVE_CARD);
+		return CS_ERR_CARD;
+	}
+	return CS_OK;
+}
+
+/* End the transaction and leave the card powered as it is. */
+static void end_card(SCARDHANDLE h)
+{
+	SCardEndTransaction(h, SCARD_LEAVE_CARD);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+}
+
 int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
     char *why, size_t whylen)
 {
@@ -131,14 +155,8 @@ int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = connect_shared(ctx, reader, &h, &proto, why, whylen)) != CS_OK)
+	if ((r = begin_card(ctx, reader, &h, &proto, why, whylen)) != CS_OK)
 		return r;
-	/* The probe is one transaction: no other process talks in between. */
-	if (SCardBeginTransaction(h) != SCARD_S_SUCCESS) {
-		snprintf(why, whylen, "%s: the card is held by another process", reader);
-		SCardDisconnect(h, SCARD_LEAVE_CARD);
-		return CS_ERR_CARD;
-	}
 	if (SCardStatus(h, NULL, &namelen, &state, &proto, atr, &atrlen) ==
 	    SCARD_S_SUCCESS)
 		cs_hex_encode(atr, atrlen, out->atr, sizeof(out->atr));
@@ -160,8 +178,7 @@ int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
 		}
 		break;
 	}
-	SCardEndTransaction(h, SCARD_LEAVE_CARD);
-	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	end_card(h);
 	if (r == CS_ERR_CARD) {
 		snprintf(why, whylen, "%s: the card stopped answering", reader);
 		return r;
@@ -176,27 +193,15 @@ static int open_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex
 	unsigned short sw = 0;
 	int r;
 
-	if ((r = connect_shared(ctx, reader, h, proto, why, whylen)) != CS_OK)
+	if ((r = begin_card(ctx, reader, h, proto, why, whylen)) != CS_OK)
 		return r;
-	if (SCardBeginTransaction(*h) != SCARD_S_SUCCESS) {
-		snprintf(why, whylen, "%s: the card is held by another process", reader);
-		SCardDisconnect(*h, SCARD_LEAVE_CARD);
-		return CS_ERR_CARD;
-	}
 	if ((r = select_aid(*h, *proto, aid_hex, &sw)) != CS_OK || sw != 0x9000) {
 		snprintf(why, whylen, "%s: the applet %s does not answer", reader,
 		    aid_hex);
-		SCardEndTransaction(*h, SCARD_LEAVE_CARD);
-		SCardDisconnect(*h, SCARD_LEAVE_CARD);
+		end_card(*h);
 		return r != CS_OK ? r : CS_ERR_NOTFOUND;
 	}
 	return CS_OK;
-}
-
-static void close_applet(SCARDHANDLE h)
-{
-	SCardEndTransaction(h, SCARD_LEAVE_CARD);
-	SCardDisconnect(h, SCARD_LEAVE_CARD);
 }
 
 static int simple(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
@@ -230,7 +235,7 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
 	}
 	if (r == CS_OK && (r = simple(h, proto, sel_df, sizeof(sel_df), &sw)) == CS_OK)
 		st->has_pkcs15 = sw == 0x9000 || (sw >> 8) == 0x61;
-	close_applet(h);
+	end_card(h);
 	if (r != CS_OK)
 		snprintf(why, whylen, "%s: the card stopped answering", reader);
 	return r;
@@ -269,7 +274,7 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 	if (pin != NULL && ((r = verify_pin(h, proto, pin, &sw)) != CS_OK ||
 	    sw != 0x9000)) {
 		snprintf(why, whylen, "%s: the card refused the PIN (%04X)", reader, sw);
-		close_applet(h);
+		end_card(h);
 		return r != CS_OK ? r : CS_ERR_CARD;
 	}
 	/* 6A82: already gone, which is what we want. */
@@ -285,7 +290,7 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 		    reader, sw);
 		r = CS_ERR_CARD;
 	}
-	close_applet(h);
+	end_card(h);
 	return r;
 }
 
@@ -311,7 +316,7 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 	memcpy(apdu + 5 + pl, new_pin, nl);
 	r = simple(h, proto, apdu, 5 + pl + nl, &sw);
 	OPENSSL_cleanse(apdu, sizeof(apdu));
-	close_applet(h);
+	end_card(h);
 	if (r == CS_OK && sw != 0x9000) {
 		snprintf(why, whylen, "%s: the card refused the PUK (%04X%s)", reader,
 		    sw, (sw & 0xFFF0) == 0x63C0 ? ": wrong PUK" : "");
@@ -339,7 +344,7 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 	memcpy(apdu + 5, puk, 16);
 	r = simple(h, proto, apdu, sizeof(apdu), &sw);
 	OPENSSL_cleanse(apdu, sizeof(apdu));
-	close_applet(h);
+	end_card(h);
 	if (r != CS_OK)
 		snprintf(why, whylen, "%s: the card stopped answering", reader);
 	else if (sw == 0x6A86)
@@ -349,6 +354,28 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 		r = sw == 0x6581 ? CS_ERR_CARD : CS_ERR_STATE;
 	}
 	return r;
+}
+
+int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
+    const cs_profile *all, size_t n, const char *forced, const char *atr,
+    cs_profile *out, cs_applet_state *st, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (forced != NULL && strcmp(all[i].name, forced) != 0)
+			continue;
+		if (all[i].match_aid[0] != '\0' && cs_card_applet_state(ctx, reader,
+		    all[i].match_aid, st, why, whylen) == CS_OK) {
+			*out = all[i];
+			return CS_OK;
+		}
+	}
+	if (forced != NULL)
+		snprintf(why, whylen, "the card is not a %s card, or there is no "
+		    "such profile", forced);
+	else
+		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
+		    "matches it", atr ? atr : "?");
+	return CS_ERR_NOTFOUND;
 }
 
 int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
@@ -362,22 +389,8 @@ int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
 	if ((r = cs_profile_load_all(dir ? dir : cs_profile_dir(), &all, &n, why,
 	    whylen)) != CS_OK)
 		return r;
-	r = CS_ERR_NOTFOUND;
-	for (size_t i = 0; i < n && r != CS_OK; i++) {
-		if (forced != NULL && strcmp(all[i].name, forced) != 0)
-			continue;
-		if (all[i].match_aid[0] != '\0' && cs_card_applet_state(ctx, reader,
-		    all[i].match_aid, st, why, whylen) == CS_OK) {
-			*out = all[i];
-			r = CS_OK;
-		}
-	}
+	r = cs_card_profile_in(ctx, reader, all, n, forced, atr, out, st, why,
+	    whylen);
 	free(all);
-	if (r != CS_OK && forced != NULL)
-		snprintf(why, whylen, "the card is not a %s card, or there is no "
-		    "such profile", forced);
-	else if (r != CS_OK)
-		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
-		    "matches it", atr ? atr : "?");
 	return r;
 }

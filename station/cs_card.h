@@ -66,5 +66,10 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
     const char *forced, const char *atr, cs_profile *out, cs_applet_state *st,
     char *why, size_t whylen);
+/* The same among profiles already loaded (an encode worker reads its
+ * profiles once, not for every card). */
+int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
+    const cs_profile *all, size_t n, const char *forced, const char *atr,
+    cs_profile *out, cs_applet_state *st, char *why, size_t whylen);
 
 #endif

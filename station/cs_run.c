@@ -151,6 +151,7 @@ void cs_wire_send(int fd, const cs_run_event *ev)
 {
 	char line[CS_WIRE_MAX], num[3][16];
 	size_t n = 0;
+	ssize_t sent;
 
 	snprintf(num[0], sizeof(num[0]), "%d", (int)ev->kind);
 	snprintf(num[1], sizeof(num[1]), "%d", ev->step);
@@ -169,9 +170,10 @@ void cs_wire_send(int fd, const cs_run_event *ev)
 	put(line, sizeof(line), &n, ev->text, '\t');
 	put(line, sizeof(line), &n, ev->pin, '\t');
 	put(line, sizeof(line), &n, ev->puk, '\n');
-	/* One write of at most PIPE_BUF bytes is atomic. */
-	if (write(fd, line, n) < 0)
-		n = 0;
+	/* One write of at most PIPE_BUF bytes is atomic. A coordinator that
+	 * is gone cannot be told anything: the worker dies with it. */
+	sent = write(fd, line, n);
+	(void)sent;
 	OPENSSL_cleanse(line, sizeof(line));
 }
 
@@ -257,8 +259,9 @@ static void progress(cs_run *r)
 
 static void tell(struct worker *w, const char *line)
 {
+	/* A failed write means a dead worker: its event pipe tells. */
 	if (w->alive && write(w->ctl_fd, line, strlen(line)) < 0)
-		w->alive = w->alive; /* a dead worker is seen on its event pipe */
+		return;
 }
 
 static int spawn(cs_run *r, size_t i, char *why, size_t whylen)

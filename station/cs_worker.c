@@ -157,6 +157,17 @@ static int on_issuance(void *ctx, const cs_jissuance_view *v)
 	return 0;
 }
 
+/* What PC/SC says of the reader now: INSERTED, REMOVED, or 0 when it
+ * cannot tell. */
+static cs_reader_event card_state(struct worker *w)
+{
+	cs_reader_watch rw;
+	cs_reader_event re;
+
+	cs_reader_watch_init(&rw, w->a->reader);
+	return cs_reader_wait(w->ctx, &rw, 0, &re) == CS_OK ? re : 0;
+}
+
 static int confirm(struct worker *w, struct card *c);
 
 /* Pairing-list mode: the list names the person for this card. */
@@ -230,15 +241,9 @@ static int confirm(struct worker *w, struct card *c)
 	ev.staff_no = c->rec.staff_no;
 	ev.cert_serial = c->rec.serial;
 	send_ev(w, &ev);
-	while ((got = read_answer(w, 500, line, sizeof(line))) == 0) {
-		cs_reader_watch rw;
-		cs_reader_event re;
-
-		cs_reader_watch_init(&rw, w->a->reader);
-		if (cs_reader_wait(w->ctx, &rw, 0, &re) == CS_OK &&
-		    re == CS_READER_EV_REMOVED)
+	while ((got = read_answer(w, 500, line, sizeof(line))) == 0)
+		if (card_state(w) == CS_READER_EV_REMOVED)
 			return CS_ERR_NOTFOUND;
-	}
 	/* A printed number that does not fit is refused, never cut. */
 	if (got < 0 || line[0] != 'C' || strlen(line + 2) >= sizeof(c->printed))
 		return CS_ERR_STATE;
@@ -455,15 +460,6 @@ static void pin_letter(struct worker *w, const struct card *c, const char *pin,
 	send_ev(w, &ev);
 }
 
-static int card_present(struct worker *w)
-{
-	cs_reader_watch rw;
-	cs_reader_event re;
-
-	cs_reader_watch_init(&rw, w->a->reader);
-	return cs_reader_wait(w->ctx, &rw, 0, &re) == CS_OK &&
-	    re == CS_READER_EV_INSERTED;
-}
 
 static void write_and_check(struct worker *w, struct card *c)
 {
@@ -514,7 +510,7 @@ static void write_and_check(struct worker *w, struct card *c)
 		ev.text = res.pkcs15_serial;
 		send_ev(w, &ev);
 	} else {
-		int pulled = !card_present(w);
+		int pulled = card_state(w) != CS_READER_EV_INSERTED;
 		char reason[1100];
 
 		snprintf(reason, sizeof(reason), "%s%s", pulled ?
@@ -546,8 +542,8 @@ static void handle_card(struct worker *w)
 		    "use a card of a supported model");
 		return;
 	}
-	if (cs_card_profile(w->ctx, w->a->reader, w->o->profiles_dir, w->o->profile,
-	    c.id.atr, &c.prof, &c.applet, why, sizeof(why)) != CS_OK) {
+	if (cs_card_profile_in(w->ctx, w->a->reader, w->profiles, w->nprofiles,
+	    w->o->profile, c.id.atr, &c.prof, &c.applet, why, sizeof(why)) != CS_OK) {
 		failed(w, &c, why, "add a card profile or name one with --profile");
 		return;
 	}
@@ -644,8 +640,7 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	    (r = cs_bundle_open(&w->b, w->run.certs_zip, w->run.pins_zip,
 	    &w->bopts, why, whylen)) != CS_OK)
 		return r;
-	/* Read the profiles once now: a broken profile stops the run here,
-	 * not at the first card. */
+	/* Read once: a broken profile stops the run here, not at a card. */
 	if ((r = cs_profile_load_all(dir, &w->profiles, &w->nprofiles, why,
 	    whylen)) != CS_OK)
 		return r;
