@@ -220,32 +220,30 @@ int cs_p11_cert_by_id(cs_p11 *m, const unsigned char *id, size_t idlen,
 	return n == 1 ? read_cert(m, h, out) : CS_ERR_NOTFOUND;
 }
 
-int cs_p11_has_key(cs_p11 *m, const unsigned char *id, size_t idlen,
-    int *present)
+static int has(cs_p11 *m, CK_OBJECT_CLASS cls, const unsigned char *id,
+    size_t idlen, int *present)
 {
 	CK_OBJECT_HANDLE h;
 	CK_ULONG n;
 	int r;
 
 	*present = 0;
-	if ((r = find(m, CKO_PRIVATE_KEY, id, idlen, &h, 1, &n)) != CS_OK)
+	if ((r = find(m, cls, id, idlen, &h, 1, &n)) != CS_OK)
 		return r;
 	*present = n == 1;
 	return CS_OK;
 }
 
+int cs_p11_has_key(cs_p11 *m, const unsigned char *id, size_t idlen,
+    int *present)
+{
+	return has(m, CKO_PRIVATE_KEY, id, idlen, present);
+}
+
 int cs_p11_has_pubkey(cs_p11 *m, const unsigned char *id, size_t idlen,
     int *present)
 {
-	CK_OBJECT_HANDLE h;
-	CK_ULONG n;
-	int r;
-
-	*present = 0;
-	if ((r = find(m, CKO_PUBLIC_KEY, id, idlen, &h, 1, &n)) != CS_OK)
-		return r;
-	*present = n == 1;
-	return CS_OK;
+	return has(m, CKO_PUBLIC_KEY, id, idlen, present);
 }
 
 int cs_p11_mechanisms(cs_p11 *m, cs_p11_mechs *out)
