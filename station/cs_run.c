@@ -239,6 +239,8 @@ struct cs_run {
 	volatile sig_atomic_t stop;
 	int stopping, ended;
 	int said_waiting;
+	cs_jprogress last;  /* as of the last DONE or FAILED */
+	int fresh;          /* last changed since the run looked at it */
 };
 
 static void emit(cs_run *r, cs_run_event *ev, int index)
@@ -249,12 +251,17 @@ static void emit(cs_run *r, cs_run_event *ev, int index)
 		r->ui.event(r->ui.ctx, ev);
 }
 
+/* Counts change only when a card ends (done, failed, released): read them
+ * then, tell the front end, and keep them for the end-of-run test. */
 static void progress(cs_run *r)
 {
 	cs_run_event ev = {.kind = CS_EV_PROGRESS};
 
-	if (cs_journal_run_progress(r->j, r->o.run_id, &ev.progress) == CS_OK)
-		emit(r, &ev, -1);
+	if (cs_journal_run_progress(r->j, r->o.run_id, &ev.progress) != CS_OK)
+		return;
+	r->last = ev.progress;
+	r->fresh = 1;
+	emit(r, &ev, -1);
 }
 
 static void tell(struct worker *w, const char *line)
@@ -381,25 +388,26 @@ static void drain(cs_run *r, size_t i)
 
 static int all_done(cs_run *r)
 {
-	cs_jprogress p;
+	const cs_jprogress *p = &r->last;
 
-	if (cs_journal_run_progress(r->j, r->o.run_id, &p) != CS_OK)
+	if (!r->fresh)
 		return 0;
+	r->fresh = 0;
 	/* Only half-written cards left: an unattended run would wait for
 	 * ever without a word. Say once what it waits for. */
-	if (p.claimed == 0 && p.queued > 0 && p.queued == p.waiting &&
+	if (p->claimed == 0 && p->queued > 0 && p->queued == p->waiting &&
 	    !r->said_waiting) {
 		char text[160];
 		cs_run_event ev = {.kind = CS_EV_READER, .state = "waiting"};
 
 		snprintf(text, sizeof(text), "%" PRId64 " record(s) wait for the "
 		    "card left half written for them: insert it again to finish",
-		    p.waiting);
+		    p->waiting);
 		ev.text = text;
 		emit(r, &ev, -1);
 		r->said_waiting = 1;
 	}
-	return p.queued == 0 && p.claimed == 0;
+	return p->queued == 0 && p->claimed == 0;
 }
 
 int cs_run_poll(cs_run *r, int timeout_ms)
