@@ -93,6 +93,19 @@ static const char *const MIGRATIONS[] = {
 	" reader TEXT, operator TEXT,"
 	" kind TEXT NOT NULL, detail TEXT NOT NULL,"
 	" prev_hash TEXT NOT NULL, hash TEXT NOT NULL);",
+	/* 1 -> 2: claims have owners (the station process that took them, so
+	 * that only a claim whose owner is gone is taken back); a record
+	 * knows its key type (a card takes only the records its profile can
+	 * hold). Old snapshots lack the new columns: check reads a missing
+	 * key as NULL. */
+	"CREATE TABLE owners ("
+	" id INTEGER PRIMARY KEY,"
+	" host TEXT NOT NULL, boot_id TEXT NOT NULL, pidns TEXT NOT NULL,"
+	" pid INTEGER NOT NULL, start INTEGER NOT NULL,"
+	" reader TEXT, started TEXT NOT NULL, ended TEXT);"
+	"CREATE INDEX owners_live ON owners(host, reader) WHERE ended IS NULL;"
+	"ALTER TABLE records ADD COLUMN owner_id INTEGER REFERENCES owners(id);"
+	"ALTER TABLE records ADD COLUMN key_type TEXT;",
 };
 #define SCHEMA_VERSION ((int)JR_N(MIGRATIONS))
 

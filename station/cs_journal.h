@@ -103,6 +103,8 @@ typedef struct cs_jrecord {
 	char *claimed_by;     /* reader */
 	int64_t pending_card_id; /* a card left half-written for it */
 	int64_t card_id;      /* the verified card, once done */
+	int64_t owner_id;     /* the station process that claimed it */
+	char *key_type;       /* "rsa-2048", "ec-prime256v1", ...; NULL unknown */
 } cs_jrecord;
 
 typedef struct cs_jcard {
@@ -146,6 +148,8 @@ typedef struct cs_jprogress {
 typedef struct cs_jresume {
 	int64_t interrupted; /* issuances 'writing' turned 'interrupted' */
 	int64_t released;    /* records put back in the queue */
+	int64_t held;        /* claims left alone: their owner still runs, or
+	                        runs where this process cannot tell */
 } cs_jresume;
 
 /* A finding of cs_journal_check(). */
@@ -224,17 +228,28 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
     char *why, size_t whylen);
 int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out);
 /* Atomically take the queued record of the run with the lowest seq for a
- * reader, skipping records that wait for their own half-written card: it
- * becomes 'claimed' by that reader. CS_ERR_NOTFOUND when the
- * queue is empty; CS_ERR_STATE if the run is not open. */
+ * reader, skipping records that wait for their own half-written card and,
+ * when key_types (a comma-separated list, e.g. "rsa-2048") is given,
+ * records whose key the card cannot hold: it becomes 'claimed' by that
+ * reader and this connection's owner. CS_ERR_NOTFOUND when no such record
+ * is queued; CS_ERR_STATE if the run is not open. */
 int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
-    const char *reader, cs_jrecord *out, char *why, size_t whylen);
+    const char *reader, const char *key_types, cs_jrecord *out, char *why,
+    size_t whylen);
 /* Pairing-list mode: claim the queued record whose serial, mail or staff
  * number is value. CS_ERR_NOTFOUND if the run has no such record,
  * CS_ERR_STATE (why says which state, which reader) if it is not queued. */
 int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
     const char *value, const char *reader, cs_jrecord *out, char *why,
     size_t whylen);
+/* A claimed record that would fail on every card (its certificate expired
+ * or is live on another card, the download no longer holds it) is set
+ * aside: 'refused' with problem (a cs_problem_name) and reason, so the
+ * queue moves on. The moves below (release, release_pending, done, set
+ * aside) apply only to a record claimed by this connection's owner:
+ * CS_ERR_STATE otherwise (another station took it back). */
+int cs_journal_record_set_aside(cs_journal *j, int64_t id,
+    const char *problem, const char *reason, char *why, size_t whylen);
 /* A claimed record goes back to the queue, with the reason. */
 int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen);
@@ -295,11 +310,24 @@ int cs_journal_cert_live_card(cs_journal *j, const char *cert_serial,
 void cs_jissuance_clear(cs_jissuance *i);
 void cs_jissuance_view_clear(cs_jissuance_view *v);
 
+/* --- owners --------------------------------------------------------- */
+/* Register this process (host, boot, PID namespace, pid, start time) as
+ * the owner of the claims this connection takes, working at reader (NULL:
+ * none). Refused (CS_ERR_STATE, why names it) while another live process
+ * on this host is registered at the same reader; registrations whose
+ * process is gone are closed on the way. cs_journal_owner_end says goodbye
+ * (a process killed never does: its registration is judged by /proc). */
+int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
+    size_t whylen);
+int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen);
+
 /* --- resume --------------------------------------------------------- */
-/* After a crash, before workers start: in the run, every issuance still
- * 'writing' becomes 'interrupted', its card 'partial' and its record
- * 'queued' with pending_card_id = that card; every other 'claimed'
- * record goes back to 'queued'. One transaction. */
+/* After a crash, before workers start: in the run, every claim whose owner
+ * is gone is taken back. Its issuance still 'writing' becomes
+ * 'interrupted', its card 'partial' and its record 'queued' with
+ * pending_card_id = that card; a claim that had not started writing goes
+ * back to 'queued'. Claims of live owners (another station process on the
+ * same run) are left alone. One transaction. */
 int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
     char *why, size_t whylen);
 

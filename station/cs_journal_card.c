@@ -274,8 +274,9 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	if ((rc = jr_prepare(j, &st, "SELECT state, run_id FROM records WHERE "
-	    "id = ?1", "i", in->record_id)) != SQLITE_OK) {
+	if ((rc = jr_prepare(j, &st, "SELECT state, run_id, owner_id IS ?2 "
+	    "FROM records WHERE id = ?1", "in", in->record_id,
+	    j->owner_id)) != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot read the record");
 		goto out;
 	}
@@ -286,6 +287,12 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 	    "claimed") != 0) {
 		jr_why(why, whylen, "record %" PRId64 " is %s: claim it before "
 		    "writing a card", in->record_id, sqlite3_column_text(st, 0));
+		r = CS_ERR_STATE;
+	} else if (sqlite3_column_int(st, 2) == 0) {
+		/* Another station judged this one gone and took the claim back:
+		 * writing now could put its certificate on two cards. */
+		jr_why(why, whylen, "record %" PRId64 " is no longer claimed by "
+		    "this station", in->record_id);
 		r = CS_ERR_STATE;
 	} else
 		run_id = sqlite3_column_int64(st, 1);

@@ -32,19 +32,23 @@ static const char *const RUN_COLS[] = {"id", "created", "certs_zip",
 	"operator", "state", NULL};
 static const char *const RECORD_COLS[] = {"id", "run_id", "seq", "serial",
 	"holder", "mail", "dn", "staff_no", "profile", "not_after", "state",
-	"problem", "reason", "claimed_by", "pending_card_id", "card_id", NULL};
+	"problem", "reason", "claimed_by", "pending_card_id", "card_id",
+	"owner_id", "key_type", NULL};
 static const char *const CARD_COLS[] = {"id", "chip_serial",
 	"pkcs15_serial", "printed_no", "atr", "model", "state", "first_seen",
 	"last_seen", NULL};
 static const char *const ISSUANCE_COLS[] = {"id", "record_id", "card_id",
 	"cert_serial", "holder", "mail", "reader", "operator", "started",
 	"finished", "outcome", "reason", NULL};
+static const char *const OWNER_COLS[] = {"id", "host", "boot_id", "pidns",
+	"pid", "start", "reader", "started", "ended", NULL};
 
-const struct jr_table jr_tables[4] = {
+const struct jr_table jr_tables[5] = {
 	{"runs", RUN_COLS},
 	{"records", RECORD_COLS},
 	{"cards", CARD_COLS},
 	{"issuances", ISSUANCE_COLS},
+	{"owners", OWNER_COLS},
 };
 
 const struct jr_table *jr_table(const char *name)
@@ -329,7 +333,9 @@ static int check_chain(struct checker *c)
 	return r;
 }
 
-/* The first column (key) where two snapshots differ, by value and type. */
+/* The first column (key) where two snapshots differ, by value and type. A
+ * snapshot taken before a migration added a column lacks that key: it
+ * reads as NULL, which is what the migration gave every old row. */
 static int diff_column(cs_journal *j, const char *cur, const char *snap,
     char *col, size_t collen)
 {
@@ -338,8 +344,9 @@ static int diff_column(cs_journal *j, const char *cur, const char *snap,
 
 	*col = '\0';
 	rc = jr_prepare(j, &st, "SELECT a.key FROM json_each(?1) a LEFT JOIN "
-	    "json_each(?2) b ON b.key = a.key WHERE b.key IS NULL OR "
-	    "a.type <> b.type OR a.atom IS NOT b.atom UNION ALL SELECT b.key "
+	    "json_each(?2) b ON b.key = a.key WHERE (b.key IS NULL AND "
+	    "a.type <> 'null') OR a.type <> b.type OR a.atom IS NOT b.atom "
+	    "UNION ALL SELECT b.key "
 	    "FROM json_each(?2) b WHERE NOT EXISTS (SELECT 1 FROM json_each(?1) "
 	    "a WHERE a.key = b.key) LIMIT 1", "ss", cur, snap);
 	if (rc != SQLITE_OK)

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "cs_journal.h"
+#include "cs_owner.h"
 
 struct cs_journal {
 	sqlite3 *db;
@@ -17,6 +18,7 @@ struct cs_journal {
 	int version;
 	char *operator_name; /* actor of this connection's events */
 	char *reader;
+	int64_t owner_id;    /* the owner row of this process's claims, or 0 */
 };
 
 /* Timestamps: "2024-04-01T09:30:00.123Z" and its NUL. */
@@ -72,7 +74,12 @@ struct jr_table {
 	const char *const *cols; /* every column, NULL-terminated */
 };
 const struct jr_table *jr_table(const char *name);
-extern const struct jr_table jr_tables[4];
+extern const struct jr_table jr_tables[5];
+
+/* Whether owner id (0: a claim from before owners) still runs, seen from
+ * self (cs_journal_owner.c). A journal read error is UNKNOWN: nothing is
+ * taken back on it. */
+cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id);
 
 /* Append the event for a row change of table (row_id), with the row's new
  * snapshot; or, with table NULL, a note whose detail is {"note": reason}.

@@ -9,7 +9,7 @@
 
 #define REC_COLS "id, run_id, seq, serial, holder, mail, dn, staff_no, " \
 	"profile, not_after, state, problem, reason, claimed_by, " \
-	"pending_card_id, card_id"
+	"pending_card_id, card_id, owner_id, key_type"
 
 static int record_from_row(sqlite3_stmt *st, cs_jrecord *r)
 {
@@ -33,6 +33,8 @@ static int record_from_row(sqlite3_stmt *st, cs_jrecord *r)
 	r->claimed_by = jr_next_str(&c);
 	r->pending_card_id = jr_next_int(&c);
 	r->card_id = jr_next_int(&c);
+	r->owner_id = jr_next_int(&c);
+	r->key_type = jr_next_str(&c);
 	r->state = (cs_jrec_state)jr_name_index(jr_rec_states,
 	    JR_N(jr_rec_states), state);
 	free(state);
@@ -55,6 +57,7 @@ void cs_jrecord_clear(cs_jrecord *r)
 	free(r->problem);
 	free(r->reason);
 	free(r->claimed_by);
+	free(r->key_type);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -126,11 +129,12 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
 		sqlite3_finalize(st);
 	}
 	rc = jr_run(j, "INSERT INTO records (run_id, seq, serial, holder, mail, "
-	    "dn, staff_no, profile, not_after, state, problem, reason) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", "iissssssssss",
-	    in->run_id, seq, serial, in->holder, in->mail, in->dn, in->staff_no,
-	    in->profile, in->not_after,
-	    in->problem ? "refused" : "queued", in->problem, in->reason);
+	    "dn, staff_no, profile, not_after, state, problem, reason, key_type) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "iisssssssssss", in->run_id, seq, serial, in->holder, in->mail,
+	    in->dn, in->staff_no, in->profile, in->not_after,
+	    in->problem ? "refused" : "queued", in->problem, in->reason,
+	    in->key_type);
 	if (rc != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot add the record");
 		if (r == CS_ERR_MISMATCH)
@@ -221,8 +225,8 @@ static int explain_unclaimable(cs_journal *j, int64_t run_id, cs_jkey key,
 }
 
 static int claim(cs_journal *j, int64_t run_id, const char *where,
-    cs_jkey key, const char *value, const char *reader, cs_jrecord *out,
-    char *why, size_t whylen)
+    cs_jkey key, const char *value, const char *reader, const char *types,
+    cs_jrecord *out, char *why, size_t whylen)
 {
 	sqlite3_stmt *st = NULL;
 	char sql[512];
@@ -237,13 +241,15 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 	/* Find and take in one statement, under the write lock BEGIN
 	 * IMMEDIATE holds: no other connection can take the same record. */
 	snprintf(sql, sizeof(sql), "UPDATE records SET state = 'claimed', "
-	    "claimed_by = ?2 WHERE id = (SELECT id FROM records WHERE "
-	    "run_id = ?1 AND state = 'queued'%s%s ORDER BY seq LIMIT 1) "
-	    "RETURNING id", where ? " AND " : "", where ? where :
-	    /* A record tied to a half-written card waits for that card. */
-	    " AND pending_card_id IS NULL");
-	if ((rc = jr_prepare(j, &st, sql, where ? "iss" : "is", run_id, reader,
-	    value)) != SQLITE_OK) {
+	    "claimed_by = ?2, owner_id = ?4 WHERE id = (SELECT id FROM records "
+	    "WHERE run_id = ?1 AND state = 'queued' AND %s AND (?5 IS NULL OR "
+	    "key_type IS NULL OR instr(',' || ?5 || ',', ',' || key_type || "
+	    "',') > 0) ORDER BY seq LIMIT 1) RETURNING id", where ? where :
+	    /* A record tied to a half-written card waits for that card; one
+	     * whose key this card cannot hold waits for a card that can. */
+	    "?3 IS NULL AND pending_card_id IS NULL");
+	if ((rc = jr_prepare(j, &st, sql, "issns", run_id, reader, value,
+	    j->owner_id, types)) != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot claim");
 		goto out;
 	}
@@ -254,7 +260,8 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 	if (rc == SQLITE_DONE) {
 		if (where == NULL) {
 			jr_why(why, whylen, "run %" PRId64 " has no record left in "
-			    "the queue", run_id);
+			    "the queue%s%s", run_id, types ? " for a card that holds " :
+			    "", types ? types : "");
 			r = CS_ERR_NOTFOUND;
 		} else
 			r = explain_unclaimable(j, run_id, key, value, why, whylen);
@@ -272,10 +279,11 @@ out:
 }
 
 int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
-    const char *reader, cs_jrecord *out, char *why, size_t whylen)
+    const char *reader, const char *key_types, cs_jrecord *out, char *why,
+    size_t whylen)
 {
-	return claim(j, run_id, NULL, CS_JKEY_SERIAL, NULL, reader, out, why,
-	    whylen);
+	return claim(j, run_id, NULL, CS_JKEY_SERIAL, NULL, reader, key_types,
+	    out, why, whylen);
 }
 
 int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
@@ -292,7 +300,8 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
 	}
 	if (key == CS_JKEY_SERIAL)
 		value = jr_serial(value);
-	return claim(j, run_id, where, key, value, reader, out, why, whylen);
+	return claim(j, run_id, where, key, value, reader, NULL, out, why,
+	    whylen);
 }
 
 int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
@@ -316,86 +325,133 @@ int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
 	return record_one(j, st, out);
 }
 
+/* The values of a record move: ?1 the record, then what the move's SQL
+ * names: ?2 card, ?3 text, ?4 problem, ?5 this connection's owner. */
+struct move {
+	const char *from;   /* the state the record must be in */
+	const char *sql;
+	int64_t card_id;
+	const char *text, *problem;
+	const char *kind;   /* the event */
+};
+
 /* Move a record from one state to another; CS_ERR_STATE names the state
- * it is in when that is not `from`. */
-static int record_move(cs_journal *j, int64_t id, const char *from,
-    const char *sql, const char *fmt, int64_t a, const char *s,
-    const char *kind, const char *reason, char *why, size_t whylen)
+ * it is in when that is not m->from, or says that another station took
+ * the claim back. */
+static int record_move(cs_journal *j, int64_t id, const struct move *m,
+    char *why, size_t whylen)
 {
+	sqlite3_stmt *st;
 	cs_jrecord rec;
 	int r, rc;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	rc = fmt[1] == 'n' ? jr_run(j, sql, fmt, id, a) : jr_run(j, sql, fmt, id, s);
+	if ((rc = jr_prepare(j, &st, m->sql, NULL)) == SQLITE_OK) {
+		/* Each move names only some of the values: bind what it has. */
+		const int n = sqlite3_bind_parameter_count(st);
+
+		rc = sqlite3_bind_int64(st, 1, id);
+		if (rc == SQLITE_OK && n >= 2)
+			rc = m->card_id ? sqlite3_bind_int64(st, 2, m->card_id) :
+			    sqlite3_bind_null(st, 2);
+		if (rc == SQLITE_OK && n >= 3)
+			rc = sqlite3_bind_text(st, 3, m->text, -1, SQLITE_TRANSIENT);
+		if (rc == SQLITE_OK && n >= 4)
+			rc = sqlite3_bind_text(st, 4, m->problem, -1, SQLITE_TRANSIENT);
+		if (rc == SQLITE_OK && n >= 5)
+			rc = j->owner_id ? sqlite3_bind_int64(st, 5, j->owner_id) :
+			    sqlite3_bind_null(st, 5);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+			rc = SQLITE_OK;
+		sqlite3_finalize(st);
+	}
 	if (rc != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot change the record");
 		goto out;
 	}
 	if (sqlite3_changes(j->db) == 0) {
-		if ((r = cs_journal_record_get(j, id, &rec)) == CS_OK) {
-			jr_why(why, whylen, "record %" PRId64 " is %s, not %s", id,
-			    cs_jrec_state_name(rec.state), from);
+		if ((r = cs_journal_record_get(j, id, &rec)) != CS_OK)
+			jr_why(why, whylen, "no record %" PRId64, id);
+		else {
+			if (strcmp(cs_jrec_state_name(rec.state), m->from) != 0)
+				jr_why(why, whylen, "record %" PRId64 " is %s, not %s",
+				    id, cs_jrec_state_name(rec.state), m->from);
+			else
+				jr_why(why, whylen, "record %" PRId64 " is no longer "
+				    "claimed by this station: another station took it "
+				    "back", id);
 			cs_jrecord_clear(&rec);
 			r = CS_ERR_STATE;
-		} else
-			jr_why(why, whylen, "no record %" PRId64, id);
+		}
 		goto out;
 	}
-	r = record_event(j, kind, id, reason);
+	r = record_event(j, m->kind, id, m->text);
 out:
 	return jr_tx_leave(j, r, why, whylen);
 }
 
+/* The claim a move ends must be this connection's owner's. */
+#define OWNED "state = 'claimed' AND owner_id IS ?5"
+
 int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	return record_move(j, id, "claimed", "UPDATE records SET state = "
-	    "'queued', claimed_by = NULL, reason = ?2 WHERE id = ?1 AND "
-	    "state = 'claimed'", "is", 0, reason, "record.release", reason, why,
-	    whylen);
+	const struct move m = {"claimed", "UPDATE records SET state = 'queued', "
+	    "claimed_by = NULL, owner_id = NULL, reason = ?3 WHERE id = ?1 AND "
+	    "?2 IS NULL AND ?4 IS NULL AND " OWNED, 0, reason, NULL,
+	    "record.release"};
+
+	return record_move(j, id, &m, why, whylen);
 }
 
 int cs_journal_record_release_pending(cs_journal *j, int64_t id,
     int64_t card_id, const char *reason, char *why, size_t whylen)
 {
-	int r, rc;
+	const struct move m = {"claimed", "UPDATE records SET state = 'queued', "
+	    "claimed_by = NULL, owner_id = NULL, pending_card_id = ?2, reason = "
+	    "?3 WHERE id = ?1 AND ?4 IS NULL AND " OWNED, card_id, reason, NULL,
+	    "record.release"};
 
-	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
-		return r;
-	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
-	    "NULL, pending_card_id = ?2, reason = ?3 WHERE id = ?1 AND state = "
-	    "'claimed'", "iis", id, card_id, reason)) != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot release the record");
-	else if (sqlite3_changes(j->db) == 0) {
-		jr_why(why, whylen, "record %" PRId64 " is not claimed", id);
-		r = CS_ERR_STATE;
-	} else
-		r = record_event(j, "record.release", id, reason);
-	return jr_tx_leave(j, r, why, whylen);
+	return record_move(j, id, &m, why, whylen);
+}
+
+int cs_journal_record_set_aside(cs_journal *j, int64_t id,
+    const char *problem, const char *reason, char *why, size_t whylen)
+{
+	const struct move m = {"claimed", "UPDATE records SET state = "
+	    "'refused', claimed_by = NULL, owner_id = NULL, pending_card_id = "
+	    "?2, reason = ?3, problem = ?4 WHERE id = ?1 AND " OWNED, 0, reason,
+	    problem, "record.set-aside"};
+
+	return record_move(j, id, &m, why, whylen);
 }
 
 int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
     char *why, size_t whylen)
 {
-	return record_move(j, id, "claimed", "UPDATE records SET state = "
-	    "'done', card_id = ?2, pending_card_id = NULL, reason = NULL "
-	    "WHERE id = ?1 AND state = 'claimed'", "in", card_id, NULL,
-	    "record.done", NULL, why, whylen);
+	const struct move m = {"claimed", "UPDATE records SET state = 'done', "
+	    "card_id = ?2, pending_card_id = NULL, reason = ?3, owner_id = "
+	    "NULL WHERE id = ?1 AND ?4 IS NULL AND " OWNED,
+	    card_id, NULL, NULL, "record.done"};
+
+	return record_move(j, id, &m, why, whylen);
 }
 
 int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	return record_move(j, id, "done", "UPDATE records SET state = "
-	    "'revoked', reason = ?2 WHERE id = ?1 AND state = 'done'", "is", 0,
-	    reason, "record.revoke", reason, why, whylen);
+	const struct move m = {"done", "UPDATE records SET state = 'revoked', "
+	    "reason = ?3 WHERE id = ?1 AND ?2 IS NULL", 0, reason, NULL,
+	    "record.revoke"};
+
+	return record_move(j, id, &m, why, whylen);
 }
 
 /* --- resume --------------------------------------------------------- */
 
 struct torn {
-	int64_t issuance, card, record;
+	int64_t issuance, card, record, owner;
 };
 
 static int collect(cs_journal *j, const char *sql, int64_t run_id,
@@ -422,6 +478,7 @@ static int collect(cs_journal *j, const char *sql, int64_t run_id,
 		v[*n].issuance = sqlite3_column_int64(st, 0);
 		v[*n].card = sqlite3_column_int64(st, 1);
 		v[*n].record = sqlite3_column_int64(st, 2);
+		v[*n].owner = sqlite3_column_int64(st, 3);
 		(*n)++;
 	}
 	if (r == CS_OK && rc != SQLITE_DONE)
@@ -437,65 +494,92 @@ static int collect(cs_journal *j, const char *sql, int64_t run_id,
 
 static const char INTERRUPTED[] = "the station stopped while this card was "
     "being written";
+static const char RELEASED[] = "released when the run resumed";
+
+/* A writing issuance whose station is gone: interrupted, its card partial,
+ * its record queued for that card alone. */
+static int take_back_write(cs_journal *j, int64_t run_id, const struct torn *t,
+    const char *now, cs_jresume *out)
+{
+	int r, rc;
+
+	if ((rc = jr_run(j, "UPDATE issuances SET outcome = 'interrupted', "
+	    "finished = ?2, reason = ?3 WHERE id = ?1", "iss", t->issuance, now,
+	    INTERRUPTED)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_event(j, "issuance.interrupted", "issuances", t->issuance,
+	    run_id, t->record, t->card, INTERRUPTED)) != CS_OK)
+		return r;
+	if ((rc = jr_run(j, "UPDATE cards SET state = 'partial' WHERE id = ?1",
+	    "i", t->card)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_event(j, "card.state", "cards", t->card, run_id, t->record,
+	    t->card, INTERRUPTED)) != CS_OK)
+		return r;
+	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
+	    "NULL, owner_id = NULL, pending_card_id = ?2, reason = ?3 WHERE id = "
+	    "?1 AND state = 'claimed'", "iis", t->record, t->card,
+	    INTERRUPTED)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	out->interrupted++;
+	if (sqlite3_changes(j->db) == 0)
+		return CS_OK;
+	out->released++;
+	return record_event(j, "record.resume", t->record, INTERRUPTED);
+}
+
+/* A claim whose station is gone before it wrote anything: back in line. */
+static int take_back_claim(cs_journal *j, const struct torn *t,
+    cs_jresume *out)
+{
+	int rc;
+
+	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
+	    "NULL, owner_id = NULL, reason = ?2 WHERE id = ?1 AND state = "
+	    "'claimed'", "is", t->record, RELEASED)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if (sqlite3_changes(j->db) == 0)
+		return CS_OK;
+	out->released++;
+	return record_event(j, "record.resume", t->record, RELEASED);
+}
 
 int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
     char *why, size_t whylen)
 {
 	struct torn *t = NULL;
 	char now[JR_TIME_LEN];
+	cs_owner self;
 	size_t n = 0;
-	int r, rc = SQLITE_OK;
+	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (cs_owner_self(&self) != CS_OK) {
+		jr_why(why, whylen, "cannot name this process (/proc)");
+		return CS_ERR_IO;
+	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
 	jr_now(now);
-	r = collect(j, "SELECT i.id, i.card_id, i.record_id FROM issuances i "
-	    "JOIN records r ON r.id = i.record_id WHERE r.run_id = ?1 AND "
-	    "i.outcome = 'writing' ORDER BY i.id", run_id, &t, &n);
+	/* Claims only, each judged by its owner: a live station's claim, on
+	 * this machine or one this process cannot see into, stays its own. */
+	r = collect(j, "SELECT coalesce(i.id, 0), coalesce(i.card_id, 0), r.id, "
+	    "coalesce(r.owner_id, 0) FROM records r LEFT JOIN issuances i ON "
+	    "i.record_id = r.id AND i.outcome = 'writing' WHERE r.run_id = ?1 "
+	    "AND (r.state = 'claimed' OR i.id IS NOT NULL) ORDER BY r.seq",
+	    run_id, &t, &n);
 	for (size_t k = 0; r == CS_OK && k < n; k++) {
-		if ((rc = jr_run(j, "UPDATE issuances SET outcome = 'interrupted', "
-		    "finished = ?2, reason = ?3 WHERE id = ?1", "iss", t[k].issuance,
-		    now, INTERRUPTED)) != SQLITE_OK ||
-		    (r = jr_event(j, "issuance.interrupted", "issuances",
-		    t[k].issuance, run_id, t[k].record, t[k].card, INTERRUPTED)) != CS_OK)
-			break;
-		if ((rc = jr_run(j, "UPDATE cards SET state = 'partial' WHERE "
-		    "id = ?1", "i", t[k].card)) != SQLITE_OK ||
-		    (r = jr_event(j, "card.state", "cards", t[k].card, run_id,
-		    t[k].record, t[k].card, INTERRUPTED)) != CS_OK)
-			break;
-		if ((rc = jr_run(j, "UPDATE records SET state = 'queued', "
-		    "claimed_by = NULL, pending_card_id = ?2, reason = ?3 WHERE "
-		    "id = ?1 AND state = 'claimed'", "iis", t[k].record, t[k].card,
-		    INTERRUPTED)) != SQLITE_OK)
-			break;
-		if (sqlite3_changes(j->db) > 0) {
-			if ((r = record_event(j, "record.resume", t[k].record,
-			    INTERRUPTED)) != CS_OK)
-				break;
-			out->released++;
-		}
-		out->interrupted++;
+		if (jr_owner_life(j, &self, t[k].owner) != CS_OWNER_GONE)
+			out->held++;
+		else if (t[k].issuance != 0)
+			r = take_back_write(j, run_id, &t[k], now, out);
+		else
+			r = take_back_claim(j, &t[k], out);
 	}
 	free(t);
-	t = NULL;
-	/* Records claimed by a worker that had not started writing. */
-	if (r == CS_OK && rc == SQLITE_OK)
-		r = collect(j, "SELECT 0, 0, id FROM records WHERE run_id = ?1 "
-		    "AND state = 'claimed' ORDER BY seq", run_id, &t, &n);
-	for (size_t k = 0; r == CS_OK && rc == SQLITE_OK && k < n; k++) {
-		if ((rc = jr_run(j, "UPDATE records SET state = 'queued', "
-		    "claimed_by = NULL, reason = ?2 WHERE id = ?1", "is",
-		    t[k].record, "released when the run resumed")) != SQLITE_OK ||
-		    (r = record_event(j, "record.resume", t[k].record,
-		    "released when the run resumed")) != CS_OK)
-			break;
-		out->released++;
-	}
-	free(t);
-	if (r == CS_OK && rc != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot resume");
+	if (r != CS_OK)
+		jr_why(why, whylen, "journal: cannot resume: %s",
+		    sqlite3_errmsg(j->db));
 	r = jr_tx_leave(j, r, why, whylen);
 	if (r != CS_OK)
 		memset(out, 0, sizeof(*out));

@@ -202,7 +202,13 @@ static int claim_record(struct worker *w, struct card *c, char *why,
 	if (c->j.id != 0) {
 		cs_jrecord pend;
 
-		cs_journal_issuances(w->j, &filt, on_issuance, &f);
+		/* The only guard against rewriting a card that holds a live
+		 * certificate: a journal that cannot answer refuses the card. */
+		if ((r = cs_journal_issuances(w->j, &filt, on_issuance, &f)) != CS_OK) {
+			snprintf(why, whylen, "the journal cannot say what this card "
+			    "holds (%s): it is not touched", cs_strerror(r));
+			return r;
+		}
 		if (f.live && !w->o->reissue) {
 			snprintf(why, whylen, "this card already holds the certificate "
 			    "of %s; it is not overwritten", f.holder);
@@ -225,7 +231,7 @@ static int claim_record(struct worker *w, struct card *c, char *why,
 	if (w->run.mode == CS_JMODE_PAIRING)
 		return claim_paired(w, c, why, whylen);
 	return cs_journal_record_claim_next(w->j, w->run.id, w->a->reader,
-	    &c->rec, why, whylen);
+	    NULL, &c->rec, why, whylen);
 }
 
 /* Queue mode: the operator confirms with the printed card number. */
@@ -285,7 +291,8 @@ static int journal_begin(struct worker *w, struct card *c, char *why,
 		r = cs_journal_commit(w->j, why, whylen);
 	else
 		cs_journal_rollback(w->j);
-	c->j.id = card_id;
+	if (r == CS_OK) /* a new card's row exists only once committed */
+		c->j.id = card_id;
 	return r;
 }
 
@@ -316,19 +323,25 @@ static int journal_done(struct worker *w, struct card *c,
 }
 
 /* The card stays 'partial' and the record goes back to the queue tied to
- * it: no other card may take that certificate until this one is redone. */
-static void journal_failed(struct worker *w, struct card *c, const char *reason)
+ * it: no other card may take that certificate until this one is redone.
+ * A record that failed before any write for a reason every card would
+ * meet (problem set) is set aside, so the queue moves on; any other goes
+ * back to the queue. */
+static void journal_failed(struct worker *w, struct card *c,
+    const char *problem, const char *reason)
 {
 	char why[256];
 
 	if (cs_journal_begin(w->j, why, sizeof(why)) != CS_OK)
 		return;
-	if (c->iss_id != 0)
+	if (c->iss_id != 0) {
 		cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED, reason,
 		    why, sizeof(why));
-	if (c->iss_id != 0)
 		cs_journal_record_release_pending(w->j, c->rec.id, c->j.id, reason,
 		    why, sizeof(why));
+	} else if (problem != NULL)
+		cs_journal_record_set_aside(w->j, c->rec.id, problem, reason, why,
+		    sizeof(why));
 	else
 		cs_journal_record_release(w->j, c->rec.id, reason, why, sizeof(why));
 	cs_journal_commit(w->j, why, sizeof(why));
@@ -468,18 +481,27 @@ static void write_and_check(struct worker *w, struct card *c)
 	cs_token_check_result res;
 	cs_p12 *p12 = NULL;
 	cs_p12_info info;
+	const char *problem = NULL; /* set: no card can take this record */
 	char why[1024] = "";
+	cs_problem pr;
 	int r = CS_ERR_NOTFOUND;
 
-	if (br == NULL)
+	if (br == NULL) {
 		snprintf(why, sizeof(why), "serial %s is not usable in the "
 		    "download any more", c->rec.serial);
-	else if (cs_bundle_load(w->b, br, &w->bopts, &p12, &info, why,
-	    sizeof(why)) != CS_PROBLEM_NONE)
+		problem = "not-in-download";
+	} else if ((pr = cs_bundle_load(w->b, br, &w->bopts, &p12, &info, why,
+	    sizeof(why))) != CS_PROBLEM_NONE) {
 		r = CS_ERR_CRYPTO;
-	else if ((r = card_secrets(w, c->profile, &pin, &puk, why,
+		problem = cs_problem_name(pr); /* expired since import, ... */
+	} else if ((r = card_secrets(w, c->profile, &pin, &puk, why,
 	    sizeof(why))) == CS_OK &&
-	    (r = journal_begin(w, c, why, sizeof(why))) == CS_OK) {
+	    (r = journal_begin(w, c, why, sizeof(why))) != CS_OK) {
+		/* Live on another card already (the download imported twice):
+		 * no card will ever take it in this run. */
+		if (r == CS_ERR_MISMATCH && c->iss_id == 0)
+			problem = "live-elsewhere";
+	} else if (r == CS_OK) {
 		step(w, c, 3, "writing", "PIN, PUK, key and certificate");
 		if ((r = write_card(w, c, p12, cs_secret_str(pin),
 		    cs_secret_str(puk), why, sizeof(why))) == CS_OK) {
@@ -515,10 +537,11 @@ static void write_and_check(struct worker *w, struct card *c)
 
 		snprintf(reason, sizeof(reason), "%s%s", pulled ?
 		    "the card was pulled out while being written: " : "", why);
-		journal_failed(w, c, reason);
+		journal_failed(w, c, problem, reason);
 		failed(w, c, reason, c->iss_id != 0 ?
 		    "the card is set aside as partial; insert it again to redo it" :
-		    "the record is back in the queue");
+		    problem != NULL ? "the record is set aside; the next holder "
+		    "takes this card" : "the record is back in the queue");
 	}
 	cs_p12_free(p12);
 	cs_secret_free(pin);
@@ -632,6 +655,10 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	    whylen)) != CS_OK)
 		return r;
 	cs_journal_set_actor(w->j, w->o->operator_name, w->a->reader);
+	/* This process owns the claims it takes, and its reader: another
+	 * station on the same run leaves both alone while this one lives. */
+	if ((r = cs_journal_owner_start(w->j, w->a->reader, why, whylen)) != CS_OK)
+		return r;
 	if ((r = cs_journal_run_get(w->j, w->o->run_id, &w->run)) != CS_OK) {
 		snprintf(why, whylen, "no run %" PRId64 " in the journal", w->o->run_id);
 		return r;
@@ -675,12 +702,14 @@ int cs_worker_main(const cs_worker_args *a)
 		reader_state(&w, "failed", "cannot lock memory for PIN and PUK");
 		return 2;
 	}
+	snprintf(why, sizeof(why), "OpenSSL's legacy provider cannot be loaded");
 	if (cs_p12_init(&pv) != CS_OK || (r = setup(&w, why, sizeof(why))) != CS_OK) {
 		reader_state(&w, "failed", why);
-		return 2;
+		w.quit = 2;
 	}
 	cs_reader_watch_init(&rw, a->reader);
-	reader_state(&w, "waiting", "insert a card");
+	if (!w.quit)
+		reader_state(&w, "waiting", "insert a card");
 	while (!w.quit) {
 		cs_reader_event ev;
 
@@ -723,7 +752,9 @@ int cs_worker_main(const cs_worker_args *a)
 	cs_pairing_free(&w.pairing);
 	cs_jrun_clear(&w.run);
 	cs_bundle_free(w.b);
+	if (w.j != NULL)
+		cs_journal_owner_end(w.j, NULL, 0);
 	cs_journal_close(w.j);
 	cs_p12_fini(&pv);
-	return 0;
+	return w.quit == 2 ? 2 : 0;
 }

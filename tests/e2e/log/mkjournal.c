@@ -134,14 +134,14 @@ int main(int argc, char **argv)
 	}
 
 	/* 髙﨑: first in the queue, written and verified. */
-	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", &rec, why,
+	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", NULL, &rec, why,
 	    sizeof(why)));
 	issue(j, &rec, card(j, "0A0B0C0D0E0F1011", "P-0001"), CS_JISSUE_VERIFIED,
 	    NULL);
 	cs_jrecord_clear(&rec);
 
 	/* KOKURITSU: a card memory error, then a second card. */
-	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", &rec, why,
+	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", NULL, &rec, why,
 	    sizeof(why)));
 	issue(j, &rec, card(j, "0A0B0C0D0E0F2022", "P-0002"), CS_JISSUE_FAILED,
 	    "card memory error (6581)");
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	cs_jrecord_clear(&rec);
 
 	/* 山田: the station stops while the card is written; resume. */
-	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", &rec, why,
+	CHECK(cs_journal_record_claim_next(j, run_id, "Reader A", NULL, &rec, why,
 	    sizeof(why)));
 	issue(j, &rec, card(j, "0A0B0C0D0E0F4044", "P-0004"), CS_JISSUE_WRITING,
 	    NULL);

@@ -67,7 +67,7 @@ static int busy_day(void **state)
 		int outcome = i % 4;
 
 		if (cs_journal_record_claim_next(d->t.j, d->t.run, i % 2 ? "R1" : "R2",
-		    &r, why, sizeof(why)) != CS_OK)
+		    NULL, &r, why, sizeof(why)) != CS_OK)
 			return -1;
 		snprintf(chip, sizeof(chip), "CHIP%04d", i);
 		card = jt_card(d->t.j, chip);

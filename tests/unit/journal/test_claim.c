@@ -42,7 +42,7 @@ static void *work(void *arg)
 		pthread_barrier_wait(w->start);
 		if (w->err != CS_OK)
 			continue;
-		rc = cs_journal_record_claim_next(j, w->run, w->reader, &r, w->why,
+		rc = cs_journal_record_claim_next(j, w->run, w->reader, NULL, &r, w->why,
 		    sizeof(w->why));
 		if (rc == CS_OK) {
 			if (w->n < PEOPLE)

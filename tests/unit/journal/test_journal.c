@@ -68,12 +68,12 @@ static void queue_claims_in_order_and_release_returns(void **state)
 	cs_jprogress p;
 	char why[256];
 
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &a, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &a, why,
 	    sizeof(why)), CS_OK);
 	assert_string_equal(a.serial, "1000");
 	assert_int_equal(a.state, CS_JREC_CLAIMED);
 	assert_string_equal(a.claimed_by, "R1");
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", &b, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", NULL, &b, why,
 	    sizeof(why)), CS_OK);
 	assert_string_equal(b.serial, "1001");
 	assert_int_equal(cs_journal_run_progress(t->j, t->run, &p), CS_OK);
@@ -87,7 +87,7 @@ static void queue_claims_in_order_and_release_returns(void **state)
 	assert_int_equal(cs_journal_record_release(t->j, a.id, "x", why,
 	    sizeof(why)), CS_ERR_STATE);
 	assert_non_null(strstr(why, "queued"));
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R3", &c, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R3", NULL, &c, why,
 	    sizeof(why)), CS_OK);
 	assert_int_equal(c.id, a.id); /* lowest seq first again */
 	assert_string_equal(c.reason, "card pulled");
@@ -180,10 +180,10 @@ static void a_closed_run_gives_nothing(void **state)
 
 	assert_int_equal(cs_journal_run_set_state(t->j, t->run, CS_JRUN_CANCELLED,
 	    why, sizeof(why)), CS_OK);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &r, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &r, why,
 	    sizeof(why)), CS_ERR_STATE);
 	assert_non_null(strstr(why, "cancelled"));
-	assert_int_equal(cs_journal_record_claim_next(t->j, 4242, "R1", &r, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, 4242, "R1", NULL, &r, why,
 	    sizeof(why)), CS_ERR_NOTFOUND);
 }
 
@@ -214,7 +214,7 @@ static void a_certificate_is_live_on_one_card_only(void **state)
 	char *err = NULL;
 	int rc;
 
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &r, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &r, why,
 	    sizeof(why)), CS_OK);
 	/* Writing needs a claimed record. */
 	begin(t, r.id + 1, c1, "1001", CS_ERR_STATE, why, sizeof(why));
@@ -269,11 +269,11 @@ static void resume_puts_everything_back(void **state)
 	cs_jprogress p;
 	char why[256];
 
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &a, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &a, why,
 	    sizeof(why)), CS_OK);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", &b, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", NULL, &b, why,
 	    sizeof(why)), CS_OK);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R3", &c, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R3", NULL, &c, why,
 	    sizeof(why)), CS_OK);
 	ia = begin(t, a.id, c1, a.serial, CS_OK, why, sizeof(why));
 	ic = begin(t, c.id, c2, c.serial, CS_OK, why, sizeof(why));
@@ -330,7 +330,7 @@ static void resume_puts_everything_back(void **state)
 	    CS_OK);
 	assert_int_equal(res.interrupted + res.released, 0);
 	cs_jrecord_clear(&a);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", &a, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R2", NULL, &a, why,
 	    sizeof(why)), CS_OK);
 	assert_string_equal(a.serial, "1001");
 	assert_int_equal(cs_journal_record_release(t->j, a.id, "not now", why,
@@ -373,7 +373,7 @@ static void transactions_commit_or_undo_together(void **state)
 
 	assert_int_equal(cs_journal_begin(t->j, why, sizeof(why)), CS_OK);
 	assert_int_equal(cs_journal_begin(t->j, why, sizeof(why)), CS_ERR_STATE);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &r, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &r, why,
 	    sizeof(why)), CS_OK);
 	assert_int_equal(cs_journal_rollback(t->j), CS_OK);
 	assert_int_equal(cs_journal_run_progress(t->j, t->run, &p), CS_OK);
@@ -382,7 +382,7 @@ static void transactions_commit_or_undo_together(void **state)
 
 	/* A failing call inside a transaction undoes only itself. */
 	assert_int_equal(cs_journal_begin(t->j, why, sizeof(why)), CS_OK);
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &r2, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &r2, why,
 	    sizeof(why)), CS_OK);
 	assert_int_equal(r2.id, r.id);
 	memset(&in, 0, sizeof(in));
@@ -442,7 +442,7 @@ static void searches_find_people_and_cards(void **state)
 	assert_string_equal(card.printed_no, "P-1");
 	cs_jcard_clear(&card);
 
-	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", &r, why,
+	assert_int_equal(cs_journal_record_claim_next(t->j, t->run, "R1", NULL, &r, why,
 	    sizeof(why)), CS_OK);
 	i1 = begin(t, r.id, c1, r.serial, CS_OK, why, sizeof(why));
 	cs_jrecord_clear(&r);

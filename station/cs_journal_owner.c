@@ -1,0 +1,159 @@
+/* cs_journal_owner.c - the station processes that hold claims. */
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_journal_int.h"
+#include "cs_owner.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static void owner_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+/* Owner id's process as a cs_owner; CS_ERR_NOTFOUND if there is no such
+ * row, ended 1 if it said goodbye. */
+static int owner_get(cs_journal *j, int64_t id, cs_owner *o, int *ended)
+{
+	sqlite3_stmt *st;
+	int rc, r = CS_OK;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = jr_prepare(j, &st, "SELECT host, boot_id, pidns, pid, start, "
+	    "ended IS NOT NULL FROM owners WHERE id = ?1", "i", id)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		owner_text(st, 0, o->host, sizeof(o->host));
+		owner_text(st, 1, o->boot_id, sizeof(o->boot_id));
+		owner_text(st, 2, o->pidns, sizeof(o->pidns));
+		o->pid = sqlite3_column_int64(st, 3);
+		o->start = sqlite3_column_int64(st, 4);
+		*ended = sqlite3_column_int(st, 5);
+	} else
+		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}
+
+cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id)
+{
+	cs_owner o;
+	int ended = 0, r;
+
+	/* A claim from before owners existed (id 0) belongs to a station of
+	 * an older version, which cannot be running on this journal now. */
+	if (id == 0)
+		return CS_OWNER_GONE;
+	if ((r = owner_get(j, id, &o, &ended)) == CS_ERR_NOTFOUND)
+		return CS_OWNER_GONE;
+	if (r != CS_OK)
+		return CS_OWNER_UNKNOWN; /* fail closed: nothing is taken back */
+	if (ended)
+		return CS_OWNER_GONE;
+	return cs_owner_life_of(self, &o);
+}
+
+static int owner_close(cs_journal *j, int64_t id, const char *reason)
+{
+	char now[JR_TIME_LEN];
+	int rc;
+
+	jr_now(now);
+	if ((rc = jr_run(j, "UPDATE owners SET ended = ?2 WHERE id = ?1 AND "
+	    "ended IS NULL", "is", id, now)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	if (sqlite3_changes(j->db) == 0)
+		return CS_OK;
+	return jr_event(j, "owner.end", "owners", id, 0, 0, 0, reason);
+}
+
+/* Owners on this host still registered at reader: close the gone ones,
+ * refuse when one lives. */
+static int reader_free(cs_journal *j, const cs_owner *self, const char *reader,
+    char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int64_t ids[64];
+	size_t n = 0;
+	int rc, r = CS_OK;
+
+	if ((rc = jr_prepare(j, &st, "SELECT id FROM owners WHERE host = ?1 AND "
+	    "reader = ?2 AND ended IS NULL ORDER BY id LIMIT 64", "ss",
+	    self->host, reader)) != SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot read the owners");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return jr_err(j, rc, why, whylen, "cannot read the owners");
+	for (size_t k = 0; k < n && r == CS_OK; k++) {
+		cs_owner o;
+		int ended;
+
+		if (jr_owner_life(j, self, ids[k]) == CS_OWNER_GONE) {
+			r = owner_close(j, ids[k], "the process is gone");
+			continue;
+		}
+		owner_get(j, ids[k], &o, &ended);
+		jr_why(why, whylen, "reader %s is in use by another station "
+		    "process (pid %" PRId64 " on %s): stop it, or give another "
+		    "reader", reader, o.pid, o.host);
+		r = CS_ERR_STATE;
+	}
+	return r;
+}
+
+int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
+    size_t whylen)
+{
+	char now[JR_TIME_LEN];
+	cs_owner self;
+	int r, rc;
+
+	if (j->owner_id != 0) {
+		jr_why(why, whylen, "this connection already has an owner");
+		return CS_ERR_STATE;
+	}
+	if (cs_owner_self(&self) != CS_OK) {
+		jr_why(why, whylen, "cannot name this process (/proc)");
+		return CS_ERR_IO;
+	}
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	if (reader != NULL && (r = reader_free(j, &self, reader, why,
+	    whylen)) != CS_OK)
+		goto out;
+	jr_now(now);
+	if ((rc = jr_run(j, "INSERT INTO owners (host, boot_id, pidns, pid, "
+	    "start, reader, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    "sssiiss", self.host, self.boot_id, self.pidns, self.pid, self.start,
+	    reader, now)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot register this station");
+		goto out;
+	}
+	j->owner_id = sqlite3_last_insert_rowid(j->db);
+	r = jr_event(j, "owner.start", "owners", j->owner_id, 0, 0, 0, NULL);
+out:
+	r = jr_tx_leave(j, r, why, whylen);
+	if (r != CS_OK)
+		j->owner_id = 0;
+	return r;
+}
+
+int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen)
+{
+	int r;
+
+	if (j->owner_id == 0)
+		return CS_OK;
+	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
+		return r;
+	r = owner_close(j, j->owner_id, NULL);
+	if ((r = jr_tx_leave(j, r, why, whylen)) == CS_OK)
+		j->owner_id = 0;
+	return r;
+}
