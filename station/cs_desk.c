@@ -236,6 +236,8 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 	if (o->admin_mail == NULL || cs_revoke_reason_name(o->reason) == NULL)
 		return say(why, whylen, CS_ERR_USAGE, "a revocation request needs "
 		    "the administrator's mail and a reason code the service knows");
+	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
+		return r;
 	if ((r = cs_desk_live_certs(j, card_id, ll)) != CS_OK)
 		return say(why, whylen, CS_ERR_DB, "the journal cannot be read");
 	for (size_t i = 0; i < ll->n; i++)
@@ -364,6 +366,9 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
 		return say(why, whylen, CS_ERR_USAGE, "wiping a card needs its "
 		    "reader and the institution PUK");
+	/* Before the first APDU: the journal says what the card holds. */
+	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
+		return r;
 	if (cs_card_probe(ctx, o->reader, &id, cwhy, sizeof(cwhy)) != CS_OK ||
 	    cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
 	    &st, cwhy, sizeof(cwhy)) != CS_OK)

@@ -108,6 +108,26 @@ static const char *const MIGRATIONS[] = {
 	"ALTER TABLE records ADD COLUMN key_type TEXT;",
 };
 #define SCHEMA_VERSION ((int)JR_N(MIGRATIONS))
+#define SCHEMA_VERSION_TABLE "CREATE TABLE IF NOT EXISTS schema_version (" \
+	" version INTEGER PRIMARY KEY, applied TEXT NOT NULL)"
+
+int jr_schema_reference(sqlite3 **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = sqlite3_open_v2(":memory:", out, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
+		return rc;
+	rc = sqlite3_exec(*out, SCHEMA_VERSION_TABLE, NULL, NULL, NULL);
+	for (int k = 0; rc == SQLITE_OK && k < SCHEMA_VERSION; k++)
+		rc = sqlite3_exec(*out, MIGRATIONS[k], NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
 
 void jr_now(char buf[JR_TIME_LEN])
 {
@@ -445,9 +465,7 @@ static int migrate(cs_journal *j, char *why, size_t whylen)
 		r = CS_ERR_STATE;
 		goto out;
 	}
-	rc = sqlite3_exec(j->db, "CREATE TABLE IF NOT EXISTS schema_version ("
-	    " version INTEGER PRIMARY KEY, applied TEXT NOT NULL)",
-	    NULL, NULL, NULL);
+	rc = sqlite3_exec(j->db, SCHEMA_VERSION_TABLE, NULL, NULL, NULL);
 	for (; rc == SQLITE_OK && j->version < SCHEMA_VERSION; j->version++) {
 		jr_now(now);
 		if ((rc = sqlite3_exec(j->db, MIGRATIONS[j->version], NULL, NULL,

@@ -13,6 +13,7 @@
 #include "cs_journal_int.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,110 @@ static int diff_column(cs_journal *j, const char *cur, const char *snap,
 	    jr_err(j, rc, NULL, 0, "");
 }
 
+/* The schema objects of db (table, index, trigger, view) with their SQL,
+ * one "type name on tbl_name: sql" line each, sorted. SQLite's statistics
+ * tables (ANALYZE) change nothing a station relies on and are left out. */
+static int schema_lines(sqlite3 *db, char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	char **v = NULL, **nv;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT type || ' ' || name || ' on ' || "
+	    "tbl_name || ': ' || coalesce(sql, '') FROM main.sqlite_schema WHERE "
+	    "name NOT LIKE 'sqlite_stat%' ORDER BY 1", -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 32;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if ((v[*n] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool in_lines(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The guards a station relies on live in the schema: the unique index that
+ * refuses a certificate on two live cards, the CHECKs on states. A dropped
+ * index or an added trigger leaves every row and event as they were, so
+ * the schema itself is compared with what this version creates. */
+static int check_schema(struct checker *c)
+{
+	sqlite3 *ref = NULL;
+	char **want = NULL, **have = NULL;
+	size_t nwant = 0, nhave = 0;
+	int rc;
+
+	if ((rc = jr_schema_reference(&ref)) == SQLITE_OK &&
+	    (rc = schema_lines(ref, &want, &nwant)) == SQLITE_OK)
+		rc = schema_lines(c->j->db, &have, &nhave);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(ref);
+		free_lines(want, nwant);
+		free_lines(have, nhave);
+		return rc == SQLITE_NOMEM ? CS_ERR_NOMEM : CS_ERR_DB;
+	}
+	for (size_t i = 0; i < nwant; i++)
+		if (!in_lines(have, nhave, want[i]))
+			found(c, "schema", 0, NULL, 0, "the schema lacks what this "
+			    "cardstation creates, or has it changed: %s", want[i]);
+	for (size_t i = 0; i < nhave; i++)
+		if (!in_lines(want, nwant, have[i]))
+			found(c, "schema", 0, NULL, 0, "the schema has what this "
+			    "cardstation never creates: %s", have[i]);
+	sqlite3_close(ref);
+	free_lines(want, nwant);
+	free_lines(have, nhave);
+	return CS_OK;
+}
+
+/* The latest event of every snapshotted row, found in one pass over the
+ * events into a temporary table keyed by (table, row): each table's check
+ * is then an indexed join, not a scan of the events per row. */
+static int index_latest(struct checker *c)
+{
+	int rc;
+
+	rc = sqlite3_exec(c->j->db, "CREATE TEMP TABLE IF NOT EXISTS cs_latest ("
+	    " tbl TEXT NOT NULL, rid INTEGER NOT NULL, eid INTEGER NOT NULL,"
+	    " PRIMARY KEY (tbl, rid)) WITHOUT ROWID;"
+	    "DELETE FROM temp.cs_latest;"
+	    "INSERT INTO temp.cs_latest SELECT json_extract(detail, '$.table'),"
+	    " json_extract(detail, '$.row.id'), max(id) FROM events"
+	    " WHERE json_valid(detail) AND json_extract(detail, '$.table')"
+	    " IS NOT NULL AND json_extract(detail, '$.row.id') IS NOT NULL"
+	    " GROUP BY 1, 2;", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? CS_OK : jr_err(c->j, rc, NULL, 0, "");
+}
+
 static int check_table(struct checker *c, const struct jr_table *t)
 {
 	sqlite3_stmt *st;
@@ -367,19 +472,17 @@ static int check_table(struct checker *c, const struct jr_table *t)
 	if ((r = snapshot_sql(t, expr, sizeof(expr))) != CS_OK)
 		return r;
 
-	/* The latest snapshot of each row: SQLite takes the bare columns of
-	 * a max() aggregate from the row holding the maximum. Then every
-	 * current row beside it, and every snapshot whose row is gone. */
+	/* Every current row beside its latest snapshot, then every snapshot
+	 * whose row is gone. */
 	snprintf(sql, sizeof(sql),
-	    "WITH latest AS (SELECT json_extract(detail, '$.row.id') AS rid, "
-	    " max(id) AS eid, json_extract(detail, '$.row') AS snap FROM events "
-	    " WHERE json_valid(detail) AND json_extract(detail, '$.table') = ?1"
-	    " GROUP BY rid) "
-	    "SELECT t.id, %s, l.eid, l.snap FROM %s t LEFT JOIN latest l "
-	    " ON l.rid = t.id "
-	    "UNION ALL SELECT l.rid, NULL, l.eid, l.snap FROM latest l "
-	    " WHERE l.snap IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s t2"
-	    " WHERE t2.id = l.rid) ORDER BY 1", expr, t->name, t->name);
+	    "SELECT t.id, t.snap, l.eid, json_extract(e.detail, '$.row') FROM"
+	    " (SELECT id, %s AS snap FROM %s) t LEFT JOIN temp.cs_latest l ON l.tbl = ?1 AND l.rid = t.id"
+	    " LEFT JOIN events e ON e.id = l.eid "
+	    "UNION ALL SELECT l.rid, NULL, l.eid, json_extract(e.detail, '$.row')"
+	    " FROM temp.cs_latest l JOIN events e ON e.id = l.eid"
+	    " WHERE l.tbl = ?1 AND json_extract(e.detail, '$.row') IS NOT NULL"
+	    " AND NOT EXISTS (SELECT 1 FROM %s t2 WHERE t2.id = l.rid) ORDER BY 1",
+	    expr, t->name, t->name);
 	if ((rc = jr_prepare(c->j, &st, sql, "s", t->name)) != SQLITE_OK)
 		return jr_err(c->j, rc, NULL, 0, "");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -425,13 +528,48 @@ int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
 	if ((rc = sqlite3_exec(j->db, j->in_tx ? "SAVEPOINT cs_check" : "BEGIN",
 	    NULL, NULL, NULL)) != SQLITE_OK)
 		return jr_err(j, rc, why, whylen, "cannot read");
-	r = check_chain(&c);
+	r = check_schema(&c);
+	if (r == CS_OK)
+		r = check_chain(&c);
+	if (r == CS_OK)
+		r = index_latest(&c);
 	for (size_t i = 0; r == CS_OK && i < JR_N(jr_tables); i++)
 		r = check_table(&c, &jr_tables[i]);
-	sqlite3_exec(j->db, j->in_tx ? "RELEASE cs_check" : "COMMIT", NULL, NULL,
-	    NULL);
+	/* The reason before the transaction ends: its end resets it. */
 	if (r != CS_OK)
 		jr_why(why, whylen, "journal: cannot check: %s",
 		    sqlite3_errmsg(j->db));
+	sqlite3_exec(j->db, j->in_tx ? "RELEASE cs_check" : "COMMIT", NULL, NULL,
+	    NULL);
 	return r;
+}
+
+struct first_finding {
+	char what[512];
+	int n;
+};
+
+static void keep_first(void *ctx, const cs_jfinding *f)
+{
+	struct first_finding *ff = ctx;
+
+	if (ff->n++ == 0)
+		snprintf(ff->what, sizeof(ff->what), "%s", f->what);
+}
+
+int cs_journal_trust(cs_journal *j, char *why, size_t whylen)
+{
+	struct first_finding ff = {"", 0};
+	cs_jcheck out;
+	int r;
+
+	if ((r = cs_journal_check(j, keep_first, &ff, &out, why, whylen)) != CS_OK)
+		return r;
+	if (ff.n == 0)
+		return CS_OK;
+	jr_why(why, whylen, "the journal was changed behind the station's back "
+	    "(%d finding%s; first: %s): nothing is written on it; see `cardstation "
+	    "log check` and restore the journal from a backup", ff.n,
+	    ff.n == 1 ? "" : "s", ff.what);
+	return CS_ERR_STATE;
 }

@@ -68,6 +68,10 @@ extern const char *const jr_card_states[6];
 extern const char *const jr_outcomes[6];
 #define JR_N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A new in-memory database with the schema this version creates (every
+ * migration applied): what a journal's own schema must equal. */
+int jr_schema_reference(sqlite3 **out);
+
 /* The tables whose rows the events snapshot (cs_journal_chain.c). */
 struct jr_table {
 	const char *name;

@@ -109,6 +109,8 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 	    whylen)) != CS_OK)
 		goto out;
 	cs_journal_set_actor(j, a->operator_name, NULL);
+	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
+		goto out;
 	run.certs_zip = realpath(a->certs_zip, NULL);
 	run.pins_zip = realpath(a->pins_zip, NULL);
 	run.certs_sha256 = certs_sha;
@@ -331,8 +333,13 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 	    whylen)) != CS_OK)
 		goto fail;
 	cs_journal_set_actor(r->j, o->operator_name, NULL);
-	/* Whatever a previous station left half done goes back to the queue,
-	 * tied to its card, before any worker claims anything. */
+	/* Nothing is written on a journal edited behind the station's back:
+	 * a record edited back to 'queued' would be written on a second card. */
+	if ((rc = cs_journal_trust(r->j, why, whylen)) != CS_OK)
+		goto fail;
+	/* Whatever a station that is gone left half done goes back to the
+	 * queue, tied to its card, before any worker claims anything; what a
+	 * live station on the same run holds stays its own. */
 	if ((rc = cs_journal_resume(r->j, o->run_id, &res, why, whylen)) != CS_OK)
 		goto fail;
 	if (res.interrupted > 0 || res.released > 0) {
@@ -342,6 +349,16 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 		snprintf(text, sizeof(text), "resumed: %" PRId64 " card(s) were "
 		    "being written when the station stopped; %" PRId64 " record(s) "
 		    "back in the queue", res.interrupted, res.released);
+		ev.text = text;
+		emit(r, &ev, -1);
+	}
+	if (res.held > 0) {
+		char text[160];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "joined"};
+
+		snprintf(text, sizeof(text), "joined: %" PRId64 " record(s) are "
+		    "being written by another station process on this run; they "
+		    "stay its own", res.held);
 		ev.text = text;
 		emit(r, &ev, -1);
 	}
