@@ -100,7 +100,7 @@ static const char *const MIGRATIONS[] = {
 	 * key as NULL. */
 	"CREATE TABLE owners ("
 	" id INTEGER PRIMARY KEY,"
-	" host TEXT NOT NULL, boot_id TEXT NOT NULL, pidns TEXT NOT NULL,"
+	" host TEXT NOT NULL, boot_id TEXT NOT NULL, procfs TEXT NOT NULL,"
 	" pid INTEGER NOT NULL, start INTEGER NOT NULL,"
 	" reader TEXT, started TEXT NOT NULL, ended TEXT);"
 	"CREATE INDEX owners_live ON owners(host, reader) WHERE ended IS NULL;"

@@ -41,7 +41,7 @@ static const char *const CARD_COLS[] = {"id", "chip_serial",
 static const char *const ISSUANCE_COLS[] = {"id", "record_id", "card_id",
 	"cert_serial", "holder", "mail", "reader", "operator", "started",
 	"finished", "outcome", "reason", NULL};
-static const char *const OWNER_COLS[] = {"id", "host", "boot_id", "pidns",
+static const char *const OWNER_COLS[] = {"id", "host", "boot_id", "procfs",
 	"pid", "start", "reader", "started", "ended", NULL};
 
 const struct jr_table jr_tables[5] = {

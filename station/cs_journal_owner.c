@@ -23,13 +23,13 @@ static int owner_get(cs_journal *j, int64_t id, cs_owner *o, int *ended)
 	int rc, r = CS_OK;
 
 	memset(o, 0, sizeof(*o));
-	if ((rc = jr_prepare(j, &st, "SELECT host, boot_id, pidns, pid, start, "
+	if ((rc = jr_prepare(j, &st, "SELECT host, boot_id, procfs, pid, start, "
 	    "ended IS NOT NULL FROM owners WHERE id = ?1", "i", id)) != SQLITE_OK)
 		return jr_err(j, rc, NULL, 0, "");
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		owner_text(st, 0, o->host, sizeof(o->host));
 		owner_text(st, 1, o->boot_id, sizeof(o->boot_id));
-		owner_text(st, 2, o->pidns, sizeof(o->pidns));
+		owner_text(st, 2, o->procfs, sizeof(o->procfs));
 		o->pid = sqlite3_column_int64(st, 3);
 		o->start = sqlite3_column_int64(st, 4);
 		*ended = sqlite3_column_int(st, 5);
@@ -128,9 +128,9 @@ int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
 	    whylen)) != CS_OK)
 		goto out;
 	jr_now(now);
-	if ((rc = jr_run(j, "INSERT INTO owners (host, boot_id, pidns, pid, "
+	if ((rc = jr_run(j, "INSERT INTO owners (host, boot_id, procfs, pid, "
 	    "start, reader, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    "sssiiss", self.host, self.boot_id, self.pidns, self.pid, self.start,
+	    "sssiiss", self.host, self.boot_id, self.procfs, self.pid, self.start,
 	    reader, now)) != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot register this station");
 		goto out;

@@ -4,8 +4,11 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Field 22 (starttime) of /proc/PID/stat; -1 if there is no such process.
@@ -26,11 +29,12 @@ static int64_t start_of(int64_t pid)
 	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	/* After ") ": field 3 (state) is the first; starttime is field 22. */
-	p++;
-	for (int field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p + 1, "%lld", &v) != 1)
+	/* ") " then field 3 (state); starttime is field 22. */
+	p += 2;
+	for (int field = 3; field < 22 && p != NULL; field++)
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	if (p == NULL || sscanf(p, "%lld", &v) != 1)
 		return -1;
 	return v;
 }
@@ -52,7 +56,10 @@ static int read_line(const char *path, char *out, size_t outlen)
 
 int cs_owner_self(cs_owner *o)
 {
-	ssize_t n;
+	struct stat st;
+	long long pid;
+	char buf[64];
+	FILE *f;
 
 	memset(o, 0, sizeof(*o));
 	if (gethostname(o->host, sizeof(o->host) - 1) != 0)
@@ -60,10 +67,20 @@ int cs_owner_self(cs_owner *o)
 	if (read_line("/proc/sys/kernel/random/boot_id", o->boot_id,
 	    sizeof(o->boot_id)) != CS_OK)
 		return CS_ERR_IO;
-	if ((n = readlink("/proc/self/ns/pid", o->pidns, sizeof(o->pidns) - 1)) <= 0)
+	/* Our pid as this /proc numbers it, which is not getpid() when /proc
+	 * belongs to another PID namespace than ours (a test bench made with
+	 * unshare --pid): liveness is judged through /proc, so its numbers. */
+	if ((f = fopen("/proc/self/stat", "re")) == NULL)
 		return CS_ERR_IO;
-	o->pidns[n] = '\0';
-	o->pid = getpid();
+	pid = fgets(buf, sizeof(buf), f) != NULL ? atoll(buf) : 0;
+	fclose(f);
+	if (pid <= 0 || stat("/proc/self", &st) != 0)
+		return CS_ERR_IO;
+	/* Every mount of one PID namespace's /proc shares one device number,
+	 * and another namespace's has another. */
+	snprintf(o->procfs, sizeof(o->procfs), "proc:%ju:%ju",
+	    (uintmax_t)major(st.st_dev), (uintmax_t)minor(st.st_dev));
+	o->pid = pid;
 	if ((o->start = start_of(o->pid)) < 0)
 		return CS_ERR_IO;
 	return CS_OK;
@@ -76,8 +93,9 @@ cs_owner_life cs_owner_life_of(const cs_owner *self, const cs_owner *o)
 	/* The same host booted since: every process of the old boot is gone. */
 	if (strcmp(self->boot_id, o->boot_id) != 0)
 		return CS_OWNER_GONE;
-	/* Another PID namespace: its pids mean other processes here. */
-	if (strcmp(self->pidns, o->pidns) != 0)
+	/* Numbered by another /proc (PID namespace): its pids mean other
+	 * processes here. */
+	if (strcmp(self->procfs, o->procfs) != 0)
 		return CS_OWNER_UNKNOWN;
 	/* A re-used pid has another start time. */
 	return start_of(o->pid) == o->start ? CS_OWNER_ALIVE : CS_OWNER_GONE;

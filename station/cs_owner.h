@@ -5,8 +5,9 @@
  * that took it. Another station resuming the same run may take a claim back
  * only when its owner is gone; a pid alone cannot say that (pids are
  * re-used, and differ between PID namespaces), so an owner is the host, the
- * boot, the PID namespace, the pid and the process's start time since boot.
- * On the same host, boot and namespace, /proc tells for certain whether
+ * boot, the /proc that numbers its pid (one per PID namespace), the pid and
+ * the process's start time since boot. On the same host, boot and /proc,
+ * /proc tells for certain whether
  * that very process still runs. Anywhere else nothing local can tell: such
  * an owner counts as alive (its claims are never taken back on a guess). */
 #ifndef CS_OWNER_H
@@ -17,8 +18,9 @@
 typedef struct cs_owner {
 	char host[256];
 	char boot_id[40];  /* /proc/sys/kernel/random/boot_id */
-	char pidns[40];    /* "pid:[4026531836]", /proc/self/ns/pid */
-	int64_t pid;
+	char procfs[40];   /* "proc:0:22": which /proc numbers pid (one per
+	                      PID namespace) */
+	int64_t pid;       /* as that /proc numbers it */
 	int64_t start;     /* clock ticks since boot, /proc/PID/stat field 22 */
 } cs_owner;
 

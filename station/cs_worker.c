@@ -474,7 +474,9 @@ static void pin_letter(struct worker *w, const struct card *c, const char *pin,
 }
 
 
-static void write_and_check(struct worker *w, struct card *c)
+/* 1 when the record was set aside before anything touched the card: the
+ * same card may take the next holder at once. */
+static int write_and_check(struct worker *w, struct card *c)
 {
 	const cs_record *br = bundle_record(w->b, c->rec.serial);
 	cs_secret *pin = NULL, *puk = NULL;
@@ -546,6 +548,7 @@ static void write_and_check(struct worker *w, struct card *c)
 	cs_p12_free(p12);
 	cs_secret_free(pin);
 	cs_secret_free(puk);
+	return r != CS_OK && problem != NULL && c->iss_id == 0;
 }
 
 static void handle_card(struct worker *w)
@@ -587,6 +590,7 @@ static void handle_card(struct worker *w)
 		    "has no record of it", "use a blank card, or a re-issue run");
 		goto out;
 	}
+again:
 	step(w, &c, 2, "reading", "choose the holder");
 	if ((r = claim_record(w, &c, why, sizeof(why))) != CS_OK) {
 		failed(w, &c, why, r == CS_ERR_NOTFOUND ? "no one is left to encode" :
@@ -613,7 +617,13 @@ static void handle_card(struct worker *w)
 		    "the holder is back in the queue");
 		goto out;
 	}
-	write_and_check(w, &c);
+	/* A record no card can take was set aside untouched: this card goes
+	 * to the next holder (each pass takes a record out of the queue, so
+	 * this ends). */
+	if (write_and_check(w, &c) && card_state(w) == CS_READER_EV_INSERTED) {
+		cs_jrecord_clear(&c.rec);
+		goto again;
+	}
 out:
 	cs_jcard_clear(&c.j);
 	cs_jrecord_clear(&c.rec);

@@ -321,5 +321,138 @@ pairing_list() {
 	invariants
 }
 
+# ---- the journal's promise: one certificate, one card ----
+
+# The decimal serial of the certificate on the card in slot $1, read by
+# OpenSC and OpenSSL.
+card_serial() {
+	pkcs15-tool -r "$(tb_reader "$1")" --read-certificate 01 2>/dev/null |
+		openssl x509 -noout -serial | sed 's/^serial=//' |
+		{ read -r hex; echo "ibase=16; $hex" | BC_LINE_LENGTH=0 bc; }
+}
+
+# Two encode processes on one run, two readers each, six cards: whatever
+# moment the second one starts at, every certificate ends on exactly one
+# card. Judged on the cards, then in the journal.
+two_stations_once() { # OFFSET: when the second station starts
+	local k slot got
+	rm -rf "$W"; mkdir -p "$W"
+	bundle 6
+	for k in 1 2 3 4 5 6; do card "c$k" "E$k"; done
+	for slot in 0 1 2 3; do tb_insert "$slot" "$W/c$((slot + 1)).card"; done
+	: >"$OUT"
+	"$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK --operator A \
+		--reader 0 --reader 1 </dev/null >>"$OUT" 2>&1 &
+	local a=$!
+	case $1 in
+	0) ;;                                 # at once
+	1) wait_for '^\[[01]\] card ' ;;      # the first has a card
+	2) wait_for 'step 3 of 5: writing' ;; # the first is writing
+	3) wait_for ' DONE ' ;;               # the first has finished a card
+	esac
+	"$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK --operator B \
+		--reader 2 --reader 3 </dev/null >>"$OUT" 2>&1 &
+	local b=$!
+	wait_for ' DONE ' 4
+	tb_swap 0 "$W/c5.card"; tb_swap 2 "$W/c6.card"
+	wait_for ' DONE ' 6
+	kill -TERM "$a" "$b"; wait "$a" "$b" || true
+	! grep -q FAILED "$OUT" || fail "a card failed (offset $1)"
+	# On the cards: six certificates, each the bundle's, each once.
+	: >"$W/on-cards"
+	for k in 1 2 3 4 5 6; do
+		tb_swap 0 "$W/c$k.card"
+		got=$(card_serial 0)
+		[ -n "$got" ] || fail "card c$k holds no certificate (offset $1)"
+		card_holds 0 "$got"
+		echo "$got" >>"$W/on-cards"
+	done
+	cut -f1 "$W/b/expect.tsv" | tail -n +2 | sort >"$W/want"
+	sort "$W/on-cards" | diff -q - "$W/want" >/dev/null ||
+		fail "the cards do not hold the six certificates once each (offset $1): $(sort "$W/on-cards" | uniq -d)"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'done'")" -eq 6 ] ||
+		fail "not six records done (offset $1)"
+	invariants
+	tb_remove 0; tb_remove 1; tb_remove 2; tb_remove 3
+}
+
+two_stations() {
+	local seed=${TWO_STATIONS_SEED:-$RANDOM} rep
+	RANDOM=$seed
+	echo "two_stations: seed $seed (TWO_STATIONS_SEED to repeat)"
+	for rep in 1 2 3 4 5 6 7 8 9 10; do
+		two_stations_once $((RANDOM % 4))
+	done
+}
+
+# A journal edited behind the station's back is never written on: encode
+# and run new refuse before any APDU reaches a card.
+tampered_journal() {
+	local how
+	for how in record_back index_dropped trigger_added; do
+		rm -rf "$W"; mkdir -p "$W"
+		bundle 2
+		card a 8A; card b 8B
+		tb_insert 0 "$W/a.card"
+		encode_bg --reader 0
+		wait_for 'DONE .*4790-5040-0000008A'
+		encode_stop
+		tb_remove 0
+		case $how in
+		record_back) sql "UPDATE records SET state = 'queued', card_id = NULL
+			WHERE state = 'done'" ;;
+		index_dropped) sql "DROP INDEX issuances_live_cert" ;;
+		trigger_added) sql "CREATE TRIGGER keep_quiet BEFORE INSERT ON
+			events BEGIN SELECT 1; END" ;;
+		esac
+		tb_insert 1 "$W/b.card" --trace "$W/trace"
+		: >"$OUT"
+		if "$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK \
+			--reader 1 </dev/null >>"$OUT" 2>&1; then
+			fail "encode wrote on a journal with $how"
+		fi
+		grep -q 'changed behind the station' "$OUT" ||
+			fail "encode did not say why it refused ($how)"
+		! grep -q ' > ' "$W/trace" || fail "an APDU reached the card ($how)"
+		if "$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
+			--institution "$INST" >"$OUT" 2>&1; then
+			fail "run new accepted a journal with $how"
+		fi
+		grep -q 'changed behind the station' "$OUT" ||
+			fail "run new did not say why it refused ($how)"
+		tb_remove 1
+	done
+}
+
+# The same download imported twice: the second run's records are live on
+# cards already; each is set aside with its reason, and the queue moves on
+# to the one person the first run did not reach.
+imported_twice() {
+	bundle 2
+	card a 9A; card b 9B; card c 9C
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0
+	wait_for 'DONE .*4790-5040-0000009A'
+	encode_stop
+	bundle 2 # run 2: the same people
+	tb_swap 0 "$W/b.card"
+	RUN=2 encode_bg --reader 0
+	wait_for 'DONE .*4790-5040-0000009B'
+	grep -q 'FAILED.*set aside' "$OUT" ||
+		fail "the record live on card 9A was not set aside"
+	tb_swap 0 "$W/c.card"
+	wait_for 'no one is left|FAILED.*no record left'
+	encode_stop
+	[ "$(sql "SELECT problem FROM records WHERE run_id = 2 AND
+		state = 'refused'")" = live-elsewhere ] ||
+		fail "the second run's first record is not set aside as live-elsewhere"
+	[ "$(sql "SELECT count(*) FROM issuances WHERE card_id = (SELECT id FROM
+		cards WHERE chip_serial LIKE '%9C')")" -eq 0 ] ||
+		fail "card 9C was written although no one was left"
+	tb_swap 0 "$W/b.card"
+	card_holds 0 "$(serial_of 2)"
+	invariants
+}
+
 "$1"
 echo "PASS: $1"

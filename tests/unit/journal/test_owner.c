@@ -254,6 +254,20 @@ static void owner_life_by_proc(void **state)
 
 	(void)state;
 	assert_int_equal(cs_owner_self(&self), CS_OK);
+	/* The start time is /proc's field 22 (this program's name has no
+	 * space, so a plain scan finds it), and it does not move. */
+	{
+		FILE *f = fopen("/proc/self/stat", "r");
+		long long procpid = 0, start = -1;
+
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%lld %*s %*c %*d %*d %*d %*d %*d %*u "
+		    "%*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %lld", &procpid,
+		    &start), 2);
+		fclose(f);
+		assert_int_equal(self.pid, procpid);
+		assert_int_equal(self.start, start);
+	}
 	assert_int_equal(cs_owner_life_of(&self, &self), CS_OWNER_ALIVE);
 	/* A dead process whose pid a later one could re-use: its start time
 	 * no longer matches anything. */
@@ -274,7 +288,7 @@ static void owner_life_by_proc(void **state)
 	snprintf(o.host, sizeof(o.host), "another-host");
 	assert_int_equal(cs_owner_life_of(&self, &o), CS_OWNER_UNKNOWN);
 	o = self;
-	snprintf(o.pidns, sizeof(o.pidns), "pid:[1]");
+	snprintf(o.procfs, sizeof(o.procfs), "pid:[1]");
 	assert_int_equal(cs_owner_life_of(&self, &o), CS_OWNER_UNKNOWN);
 }
 
