@@ -148,6 +148,13 @@ static int too_many_rows(const char *file, size_t rows, uint64_t max,
 	return 1;
 }
 
+/* A text file that stopped early: the archive names the entry and why. */
+static void stream_why(const cs_zip_stream *zs, char *why, size_t whylen)
+{
+	if (cs_zip_stream_why(zs)[0] != '\0')
+		snprintf(why, whylen, "%s", cs_zip_stream_why(zs));
+}
+
 static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
     size_t whylen)
 {
@@ -223,6 +230,7 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 	}
 	if (got < 0) {
 		r = got;
+		stream_why(zs, why, whylen);
 		goto out;
 	}
 	qsort(j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
@@ -395,7 +403,8 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 		if (r != CS_OK)
 			goto out;
 	}
-	r = got < 0 ? got : CS_OK;
+	if ((r = got < 0 ? got : CS_OK) != CS_OK)
+		stream_why(zs, why, whylen);
 out:
 	cs_tsv_free(t);
 	cs_zip_stream_close(zs);
