@@ -233,7 +233,8 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 		stream_why(zs, why, whylen);
 		goto out;
 	}
-	qsort(j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
+	if (j->npin > 0) /* an empty list has no array: qsort wants one */
+		qsort(j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
 	r = CS_OK;
 out:
 	cs_tsv_free(t);
@@ -265,7 +266,8 @@ static int list_p12(cs_bundle *b, struct join *j)
 			    "%s", stem);
 		j->p12[j->np12++].entry = (long)i;
 	}
-	qsort(j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
+	if (j->np12 > 0)
+		qsort(j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
 	return CS_OK;
 }
 
@@ -292,7 +294,8 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	 * and file, so that those are not reported a second time. */
 	if (r->problem == CS_PROBLEM_MALFORMED_ROW)
 		return CS_OK;
-	p = bsearch(&key, j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
+	p = j->npin == 0 ? NULL :
+	    bsearch(&key, j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
 	/* Two rows for one key would be ambiguous: take the first unused. */
 	while (p != NULL && p > j->pin && pinrow_cmp(p - 1, &key) == 0)
 		p--;
@@ -300,7 +303,7 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	    pinrow_cmp(p + 1, &key) == 0)
 		p++;
 	snprintf(ekey.serial, sizeof(ekey.serial), "%s", r->serial);
-	e = r->serial[0] == '\0' ? NULL :
+	e = r->serial[0] == '\0' || j->np12 == 0 ? NULL :
 	    bsearch(&ekey, j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
 	if (e != NULL) {
 		e->used = true;
