@@ -2,7 +2,6 @@
 #include "cs_p12.h"
 #include "cs_err.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,13 +67,14 @@ int cs_serial_canon(const char *in, char *out, size_t outlen)
 	while (*in == '0' && in[1] != '\0')
 		in++;
 	n = strlen(in);
-	if (n == 0 || n > 39 || n >= outlen)
+	if (n == 0 || n > CS_SERIAL_DIGITS || n >= outlen)
 		return CS_ERR_FORMAT;
 	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)in[i]))
+		if (in[i] < '0' || in[i] > '9')
 			return CS_ERR_FORMAT;
-	/* 2^128 - 1 has 39 digits; a 39-digit string may still exceed it. */
-	if (n == 39 && strcmp(in, "340282366920938463463374607431768211455") > 0)
+	/* The largest serial has 48 digits; a 48-digit string may exceed it.
+	 * Same length and no leading zeros: strcmp orders them as numbers. */
+	if (n == CS_SERIAL_DIGITS && strcmp(in, CS_SERIAL_MAX) > 0)
 		return CS_ERR_FORMAT;
 	memmove(out, in, n + 1); /* out may be in */
 	return CS_OK;

@@ -16,6 +16,15 @@
 
 #include "cs_problem.h"
 
+/* Certificate serials. RFC 5280 lets a CA use up to 20 octets; the DER
+ * INTEGER is positive, so its top bit is clear: 2^159 - 1 is the largest
+ * (48 decimal digits). 0 is let through: no conforming CA uses it, but
+ * RFC 5280 asks users to cope with such serials, and the certificate must
+ * still carry the index's serial. */
+#define CS_SERIAL_MAX "730750818665451459101842416358141509827966271487"
+#define CS_SERIAL_DIGITS 48
+#define CS_SERIAL_SIZE (CS_SERIAL_DIGITS + 1) /* a buffer for one, with NUL */
+
 /* The OpenSSL providers PKCS#12 needs: default and legacy (3DES, RC2). */
 typedef struct cs_p12_providers {
 	OSSL_PROVIDER *deflt, *legacy;
@@ -42,7 +51,7 @@ typedef struct cs_p12_expect {
 
 /* Facts for the operator, filled as far as the file could be read. */
 typedef struct cs_p12_info {
-	char serial[48];      /* decimal */
+	char serial[CS_SERIAL_SIZE]; /* decimal */
 	char profile[16];     /* client, client+smime, smime, unknown */
 	char not_before[24];  /* YYYY-MM-DD HH:MM:SSZ */
 	char not_after[24];
@@ -58,8 +67,8 @@ cs_problem cs_p12_check(const cs_p12 *p, const cs_p12_expect *e,
 void cs_p12_free(cs_p12 *p);
 
 /* Helpers shared with the index reading and verify. */
-/* Canonical decimal (no sign, no leading zeros) of a decimal string, at most
- * 128 bits; CS_OK or CS_ERR_FORMAT. */
+/* Canonical decimal (no sign, no leading zeros) of a decimal string of at
+ * most CS_SERIAL_MAX; CS_OK or CS_ERR_FORMAT. */
 int cs_serial_canon(const char *in, char *out, size_t outlen);
 int cs_serial_of_cert(const X509 *cert, char *out, size_t outlen);
 /* Subject rendered CN first, "KEY=value" joined by "," without escaping: the

@@ -27,6 +27,7 @@
 
 #include "cs_journal.h"
 #include "cs_p11.h"
+#include "cs_p12.h"
 
 typedef enum cs_verdict {
 	CS_VERDICT_OK, CS_VERDICT_WARN, CS_VERDICT_FAIL
@@ -50,7 +51,7 @@ typedef struct cs_vcert {
 	char label[128];
 	int parsed;             /* the DER is an X.509 certificate */
 	int is_ca;              /* basicConstraints CA: a chain certificate */
-	char serial[48];        /* decimal */
+	char serial[CS_SERIAL_SIZE]; /* decimal */
 	char subject[512];      /* rendered as UPKI writes DNs */
 	char issuer[512];
 	char not_before[24], not_after[24]; /* YYYY-MM-DD HH:MM:SSZ */
@@ -98,8 +99,8 @@ typedef struct cs_vreport {
 	int card_known;
 	int64_t card_id;
 	char card_state[16], printed_no[64];
-	char missing[CS_VMISSING][48]; /* live on this card per the journal,
-	                                  absent from it */
+	char missing[CS_VMISSING][CS_SERIAL_SIZE]; /* live on this card per
+	                                  the journal, absent from it */
 	size_t nmissing;
 	/* the PIN */
 	int pin_given;

@@ -102,6 +102,43 @@ static void a_pair_of_empty_files_holds_no_one(void **state)
 	cs_bundle_free(b);
 }
 
+#define MAX20 "730750818665451459101842416358141509827966271487"
+#define E47 "100000000000000000000000000000000000000000000000"
+#define E59 E47 "000000000000"
+
+/* A 20-octet serial (RFC 5280's largest) joins its file; a longer name is
+ * never cut short to a serial it is not. */
+static void serials_of_twenty_octets_join_and_longer_names_stay_orphans(
+    void **state)
+{
+	static const struct file c[] = {{"client.txt", INDEX_HEADER
+	    MAX20 "\t花子\th@example.ac.jp\tCN=H,C=JP\n"
+	    E47 "\t太郎\tt@example.ac.jp\tCN=T,C=JP\n"
+	    "730750818665451459101842416358141509827966271488\t次郎\t"
+	    "j@example.ac.jp\tCN=J,C=JP\n"},
+	    {MAX20 ".p12", "x"}, {E59 ".p12", "y"}, {NULL, NULL}};
+	static const struct file p[] = {{"clientAllPin.txt", PIN_HEADER
+	    "花子\th@example.ac.jp\tPIN1\tCN=H,C=JP\n"
+	    "太郎\tt@example.ac.jp\tPIN2\tCN=T,C=JP\n"
+	    "次郎\tj@example.ac.jp\tPIN3\tCN=J,C=JP\n"}, {NULL, NULL}};
+	cs_bundle *b = open_pair(c, p);
+
+	assert_int_equal(b->nrec, 4);
+	assert_string_equal(b->rec[0].serial, MAX20);
+	assert_int_equal(b->rec[0].problem, CS_PROBLEM_NONE);
+	assert_int_equal(b->rec[0].p12, 1);
+	assert_string_equal(b->rec[1].serial, E47);
+	assert_int_equal(b->rec[1].problem, CS_PROBLEM_P12_MISSING);
+	/* 2^159 is one past: refused with its line. */
+	assert_int_equal(b->rec[2].problem, CS_PROBLEM_BAD_SERIAL);
+	assert_non_null(strstr(b->rec[2].why, "line 4"));
+	assert_int_equal(b->rec[3].problem, CS_PROBLEM_P12_ORPHAN);
+	assert_int_equal(b->rec[3].p12, 2);
+	assert_string_equal(b->rec[3].serial, "");
+	assert_non_null(strstr(b->rec[3].why, E59 ".p12"));
+	cs_bundle_free(b);
+}
+
 static int setup(void **state)
 {
 	if (mkdtemp(dir) == NULL)
@@ -125,6 +162,7 @@ int main(void)
 		cmocka_unit_test(an_empty_pin_file_leaves_every_person_without_a_pin),
 		cmocka_unit_test(an_archive_without_p12_files_lacks_each_file),
 		cmocka_unit_test(a_pair_of_empty_files_holds_no_one),
+		cmocka_unit_test(serials_of_twenty_octets_join_and_longer_names_stay_orphans),
 	};
 
 	cs_secret_process_init();

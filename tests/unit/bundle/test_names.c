@@ -1,4 +1,4 @@
-/* test_names.c - serials beyond 64 bits and DNs rendered as UPKI writes them. */
+/* test_names.c - serials up to 20 octets and DNs as UPKI writes them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,41 +13,89 @@
 #include "cs_err.h"
 #include "cs_p12.h"
 
-static void serials_are_canonical_decimal_up_to_128_bits(void **state)
+/* 2^159 - 1: the largest positive DER INTEGER of 20 octets (RFC 5280). */
+#define MAX20 "730750818665451459101842416358141509827966271487"
+#define MAX20_PLUS1 "730750818665451459101842416358141509827966271488"
+
+static void serials_are_canonical_decimal_up_to_20_octets(void **state)
 {
-	char out[48];
+	char out[CS_SERIAL_SIZE];
 
 	assert_int_equal(cs_serial_canon("000123", out, sizeof(out)), CS_OK);
 	assert_string_equal(out, "123");
 	assert_int_equal(cs_serial_canon("0", out, sizeof(out)), CS_OK);
 	assert_string_equal(out, "0");
-	/* 2^63 - 1 and 2^128 - 1 both fit; 2^128 does not. */
+	/* 2^63 - 1, 2^128 - 1 and 2^128 (past the old limit) all fit. */
 	assert_int_equal(cs_serial_canon("9223372036854775807", out, sizeof(out)), CS_OK);
 	assert_int_equal(cs_serial_canon("340282366920938463463374607431768211455",
 	    out, sizeof(out)), CS_OK);
-	assert_string_equal(out, "340282366920938463463374607431768211455");
 	assert_int_equal(cs_serial_canon("340282366920938463463374607431768211456",
+	    out, sizeof(out)), CS_OK);
+	assert_string_equal(out, "340282366920938463463374607431768211456");
+	/* The boundary, both sides: 2^159 - 1 fits, 2^159 does not. */
+	assert_int_equal(cs_serial_canon(MAX20, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, MAX20);
+	assert_int_equal(cs_serial_canon("00" MAX20, out, sizeof(out)), CS_OK);
+	assert_string_equal(out, MAX20);
+	assert_int_equal(cs_serial_canon("730750818665451459101842416358141509827966271486",
+	    out, sizeof(out)), CS_OK);
+	assert_int_equal(cs_serial_canon(MAX20_PLUS1, out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("999999999999999999999999999999999999999999999999",
 	    out, sizeof(out)), CS_ERR_FORMAT);
-	assert_int_equal(cs_serial_canon("1234567890123456789012345678901234567890",
+	/* 2^160 - 1 (20 octets, but negative as a DER INTEGER), 49 digits. */
+	assert_int_equal(cs_serial_canon("1461501637330902918203684832716283019655932542975",
 	    out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("1000000000000000000000000000000000000000000000000",
+	    out, sizeof(out)), CS_ERR_FORMAT);
+	/* A buffer one short of CS_SERIAL_SIZE cannot hold the largest. */
+	assert_int_equal(cs_serial_canon(MAX20, out, sizeof(out) - 1), CS_ERR_FORMAT);
 	assert_int_equal(cs_serial_canon("12a", out, sizeof(out)), CS_ERR_FORMAT);
 	assert_int_equal(cs_serial_canon("-5", out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon("+5", out, sizeof(out)), CS_ERR_FORMAT);
+	assert_int_equal(cs_serial_canon(" 5", out, sizeof(out)), CS_ERR_FORMAT);
 	assert_int_equal(cs_serial_canon("", out, sizeof(out)), CS_ERR_FORMAT);
 	assert_int_equal(cs_serial_canon("0x1F", out, sizeof(out)), CS_ERR_FORMAT);
 }
 
+/* The limit is the DER one: 2^159 - 1 encodes in 20 content octets,
+ * 2^159 needs a 21st (a leading zero keeps it positive). */
+static void the_serial_limit_is_twenty_der_octets(void **state)
+{
+	static const char *const v[] = {MAX20, MAX20_PLUS1};
+	static const int octets[] = {20, 21};
+
+	for (int i = 0; i < 2; i++) {
+		BIGNUM *bn = NULL;
+		ASN1_INTEGER *ai;
+
+		assert_true(BN_dec2bn(&bn, v[i]) > 0);
+		assert_non_null(ai = BN_to_ASN1_INTEGER(bn, NULL));
+		assert_int_equal(i2d_ASN1_INTEGER(ai, NULL), 2 + octets[i]);
+		ASN1_INTEGER_free(ai);
+		BN_free(bn);
+	}
+}
+
 static void a_certificate_serial_reads_back_in_decimal(void **state)
 {
+	static const char *const v[] = {
+	    "170141183460469231731687303715884105727", MAX20};
 	X509 *x = X509_new();
-	BIGNUM *bn = NULL;
-	char out[48];
+	char out[CS_SERIAL_SIZE], canon[CS_SERIAL_SIZE];
 
-	assert_true(BN_dec2bn(&bn, "170141183460469231731687303715884105727") > 0);
-	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
-	assert_int_equal(cs_serial_of_cert(x, out, sizeof(out)), CS_OK);
-	assert_string_equal(out, "170141183460469231731687303715884105727");
+	for (int i = 0; i < 2; i++) {
+		BIGNUM *bn = NULL;
+
+		assert_true(BN_dec2bn(&bn, v[i]) > 0);
+		assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+		assert_int_equal(cs_serial_of_cert(x, out, sizeof(out)), CS_OK);
+		assert_string_equal(out, v[i]);
+		/* What the certificate says, the index may say too. */
+		assert_int_equal(cs_serial_canon(out, canon, sizeof(canon)), CS_OK);
+		assert_string_equal(canon, out);
+		BN_free(bn);
+	}
 	assert_int_equal(cs_serial_of_cert(x, out, 10), CS_ERR_FORMAT);
-	BN_free(bn);
 	X509_free(x);
 }
 
@@ -112,7 +160,8 @@ static void problem_names_are_stable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(serials_are_canonical_decimal_up_to_128_bits),
+		cmocka_unit_test(serials_are_canonical_decimal_up_to_20_octets),
+		cmocka_unit_test(the_serial_limit_is_twenty_der_octets),
 		cmocka_unit_test(a_certificate_serial_reads_back_in_decimal),
 		cmocka_unit_test(dn_is_cn_first_and_commas_stay_unescaped),
 		cmocka_unit_test(smime_dn_is_the_mail_alone),
