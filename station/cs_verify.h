@@ -52,7 +52,9 @@ typedef struct cs_vcert {
 	int parsed;             /* the DER is an X.509 certificate */
 	int is_ca;              /* basicConstraints CA: a chain certificate */
 	char serial[CS_SERIAL_SIZE]; /* decimal */
-	char subject[512];      /* rendered as UPKI writes DNs */
+	char subject[512];      /* rendered as UPKI writes DNs, to show */
+	unsigned char subject_der[1024]; /* as encoded, to compare */
+	size_t subject_derlen;  /* 0 when unknown (or longer than the buffer) */
 	char issuer[512];
 	char not_before[24], not_after[24]; /* YYYY-MM-DD HH:MM:SSZ */
 	long days_left;         /* until notAfter; negative once expired */
@@ -145,6 +147,10 @@ typedef enum cs_vuse {
 } cs_vuse;
 const char *cs_vuse_name(cs_vuse u);
 int cs_verify_use(const cs_vreport *r, cs_vuse u, char *why, size_t whylen);
+
+/* Whether the certificate's subject is dn (主体者DN, as the journal keeps
+ * it from the index), by cs_dn_matches: 1 yes, 0 no. */
+int cs_vcert_dn_matches(const cs_vcert *c, const char *dn);
 
 /* Facts of one certificate (no journal, no chain) from its DER. */
 int cs_verify_cert_facts(const unsigned char *der, size_t len, time_t now,
