@@ -132,9 +132,13 @@ void cs_pairing_free(cs_pairing *l)
 	l->n = 0;
 }
 
-/* Compare chip serials ignoring case and dashes. */
+/* Compare chip serials ignoring case and dashes. A serial of nothing but
+ * dashes (a list's "unknown") names no card: a card that offers no chip
+ * serial must not take that line's person. */
 static int same_chip(const char *a, const char *b)
 {
+	int digits = 0;
+
 	for (;;) {
 		while (*a == '-' || *a == ':')
 			a++;
@@ -143,7 +147,8 @@ static int same_chip(const char *a, const char *b)
 		if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
 			return 0;
 		if (*a == '\0')
-			return 1;
+			return digits;
+		digits = 1;
 		a++;
 		b++;
 	}
