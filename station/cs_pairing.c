@@ -69,6 +69,14 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 		int n;
 
 		lineno++;
+		/* A longer line would be read as two, its tail a pair of its
+		 * own: refuse it. */
+		if (strchr(raw, '\n') == NULL && !feof(f)) {
+			snprintf(why, whylen, "%s line %zu: longer than %zu bytes",
+			    path, lineno, sizeof(raw) - 2);
+			r = CS_ERR_FORMAT;
+			break;
+		}
 		raw[strcspn(raw, "\r\n")] = '\0';
 		if (cs_text_to_utf8(raw, strlen(raw), line, sizeof(line), &len) != CS_OK) {
 			snprintf(why, whylen, "%s line %zu: neither UTF-8 nor CP932", path,
