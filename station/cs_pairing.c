@@ -70,10 +70,14 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 
 		lineno++;
 		/* A longer line would be read as two, its tail a pair of its
-		 * own: refuse it. */
+		 * own: refuse it (and a NUL byte, which hides the line's end). */
 		if (strchr(raw, '\n') == NULL && !feof(f)) {
-			snprintf(why, whylen, "%s line %zu: longer than %zu bytes",
-			    path, lineno, sizeof(raw) - 2);
+			if (strlen(raw) < sizeof(raw) - 1)
+				snprintf(why, whylen, "%s line %zu: holds a NUL byte",
+				    path, lineno);
+			else
+				snprintf(why, whylen, "%s line %zu: longer than %zu "
+				    "bytes", path, lineno, sizeof(raw) - 2);
 			r = CS_ERR_FORMAT;
 			break;
 		}
