@@ -7,6 +7,7 @@
 #include "cs_cmd.h"
 #include "cs_err.h"
 #include "cs_json.h"
+#include "cs_profile.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,8 +18,17 @@
 
 struct inspect_args {
 	const char *certs, *pins;
+	const char *profiles;   /* --profiles DIR, or NULL: cs_profile_dir() */
 	bool json;
 	cs_bundle_opts opts;
+};
+
+/* The card profiles: which card takes each record's key. */
+struct cards {
+	cs_profile *p;
+	size_t n;
+	const char *dir;
+	bool checked;           /* false: none found where none was asked for */
 };
 
 static void usage(FILE *f)
@@ -28,9 +38,12 @@ static void usage(FILE *f)
 	    "\n"
 	    "Reads a UPKI P12-bulk download pair in memory and checks every\n"
 	    "record: index and PIN rows, access PIN, certificate serial, key,\n"
-	    "subject, institution, S/MIME mail and validity.\n"
+	    "subject, institution, S/MIME mail and validity, and which card\n"
+	    "profile takes each key (a key no card takes is refused).\n"
 	    "\n"
 	    "  --institution O    the O value every certificate must carry\n"
+	    "  --profiles DIR     card profiles (default $CARDSTATION_PROFILES or\n"
+	    "                     the installed cardprofiles folder)\n"
 	    "  --json             machine-readable output\n"
 	    "  --max-entries N    archive limits (defaults sized for 20,000\n"
 	    "  --max-bytes N        people: 25000 entries, 1 GiB in all,\n"
@@ -56,9 +69,11 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)
 {
-	enum { O_INST = 256, O_JSON, O_ENTRIES, O_BYTES, O_RATIO, O_HELP };
+	enum { O_INST = 256, O_JSON, O_ENTRIES, O_BYTES, O_RATIO, O_PROFILES,
+	    O_HELP };
 	static const struct option longopts[] = {
 		{"institution", required_argument, NULL, O_INST},
+		{"profiles", required_argument, NULL, O_PROFILES},
 		{"json", no_argument, NULL, O_JSON},
 		{"max-entries", required_argument, NULL, O_ENTRIES},
 		{"max-bytes", required_argument, NULL, O_BYTES},
@@ -76,6 +91,7 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
 
 		switch (c) {
 		case O_INST: a->opts.institution = optarg; break;
+		case O_PROFILES: a->profiles = optarg; break;
 		case O_JSON: a->json = true; break;
 		case O_ENTRIES: bad = parse_u64(optarg, &a->opts.limits.max_entries); break;
 		case O_BYTES: bad = parse_u64(optarg, &a->opts.limits.max_total);
@@ -106,8 +122,28 @@ static const char *or_dash(const char *s)
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
-static void print_record(const struct inspect_args *a, const cs_record *r,
-    const cs_p12_info *info, cs_problem p, const char *why, bool first)
+/* "a,b" as a JSON array of strings. */
+static void json_names(FILE *f, const char *list)
+{
+	char name[sizeof(((cs_profile *)0)->name)];
+	bool first = true;
+
+	fputc('[', f);
+	while (*list != '\0') {
+		size_t n = strcspn(list, ",");
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, list);
+		fputs(first ? "" : ",", f);
+		cs_json_str(f, name);
+		first = false;
+		list += n + (list[n] == ',');
+	}
+	fputc(']', f);
+}
+
+static void print_record(const struct inspect_args *a, const struct cards *c,
+    const cs_record *r, const cs_p12_info *info, const char *takers,
+    cs_problem p, const char *why, bool first)
 {
 	char expiry[16];
 
@@ -120,6 +156,12 @@ static void print_record(const struct inspect_args *a, const cs_record *r,
 		cs_json_kv(stdout, 0, "dn", r->dn);
 		cs_json_kv(stdout, 0, "profile", info->profile[0] ? info->profile : NULL);
 		cs_json_kv(stdout, 0, "not_after", info->not_after[0] ? info->not_after : NULL);
+		cs_json_kv(stdout, 0, "key_type", info->key_type[0] ? info->key_type : NULL);
+		fputs(",\"card_profiles\":", stdout);
+		if (c->checked && info->key_type[0])
+			json_names(stdout, takers);
+		else
+			fputs("null", stdout);
 		fprintf(stdout, ",\"index_line\":%zu,\"pin_line\":%zu,\"ok\":%s",
 		    r->index_line, r->pin_line, p == CS_PROBLEM_NONE ? "true" : "false");
 		cs_json_kv(stdout, 0, "problem", p == CS_PROBLEM_NONE ? NULL :
@@ -128,24 +170,35 @@ static void print_record(const struct inspect_args *a, const cs_record *r,
 		fputc('}', stdout);
 		return;
 	}
-	printf("%s  %s  %s  %s  %s  ", or_dash(r->serial), or_dash(r->name),
-	    or_dash(r->mail), or_dash(info->profile), or_dash(expiry));
+	/* The key type, then the card profiles that take it: "?" when no
+	 * profiles were read, "-" when none takes it or no key was read. */
+	printf("%s  %s  %s  %s  %s  %s  %s  ", or_dash(r->serial), or_dash(r->name),
+	    or_dash(r->mail), or_dash(info->profile), or_dash(expiry),
+	    or_dash(info->key_type), !c->checked && info->key_type[0] ? "?" :
+	    or_dash(takers));
 	if (p == CS_PROBLEM_NONE)
 		printf("OK\n");
 	else
 		printf("REFUSED %s: %s\n", cs_problem_name(p), why);
 }
 
-static void print_summary(const struct inspect_args *a, size_t total,
-    size_t usable, const size_t *by)
+static void print_summary(const struct inspect_args *a, const struct cards *c,
+    size_t total, size_t usable, const size_t *by)
 {
 	bool first = true;
 
 	if (a->json) {
 		printf("\n ],\n \"summary\":{\"records\":%zu,\"usable\":%zu,"
-		    "\"refused\":%zu,\"institution_checked\":%s,\"by_problem\":{",
+		    "\"refused\":%zu,\"institution_checked\":%s,"
+		    "\"card_profiles_checked\":%s,\"card_profiles\":[",
 		    total, usable, total - usable,
-		    a->opts.institution ? "true" : "false");
+		    a->opts.institution ? "true" : "false",
+		    c->checked ? "true" : "false");
+		for (size_t i = 0; i < c->n; i++) {
+			fputs(i ? "," : "", stdout);
+			cs_json_str(stdout, c->p[i].name);
+		}
+		printf("],\"by_problem\":{");
 		for (int p = 1; p < CS_PROBLEM_COUNT; p++) {
 			if (by[p] == 0)
 				continue;
@@ -165,11 +218,36 @@ static void print_summary(const struct inspect_args *a, size_t total,
 	printf("%s\n", first ? "" : ")");
 	if (a->opts.institution == NULL)
 		printf("institution (O) not checked: give --institution\n");
+	if (!c->checked)
+		printf("key types not checked: no card profiles in %s; give "
+		    "--profiles DIR\n", c->dir);
+}
+
+/* --profiles DIR must hold profiles; the default place may be empty (a
+ * build tree), then key types go unchecked and the summary says so. */
+static int load_cards(const struct inspect_args *a, struct cards *c,
+    char *why, size_t whylen)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->dir = a->profiles != NULL ? a->profiles : cs_profile_dir();
+	r = cs_profile_load_all(c->dir, &c->p, &c->n, why, whylen);
+	if (r == CS_OK && c->n == 0 && a->profiles != NULL) {
+		snprintf(why, whylen, "%s: no card profiles (*.conf) there",
+		    c->dir);
+		r = CS_ERR_NOTFOUND;
+	}
+	if (r == CS_ERR_NOTFOUND && a->profiles == NULL)
+		return CS_OK;
+	c->checked = r == CS_OK && c->n > 0;
+	return r;
 }
 
 int cmd_inspect(int argc, char **argv)
 {
 	struct inspect_args a;
+	struct cards cards;
 	cs_bundle *b = NULL;
 	cs_p12_providers pv;
 	char why[1024];
@@ -178,7 +256,12 @@ int cmd_inspect(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, &a)) != 0)
 		return r > 0 ? CS_EXIT_OK : CS_EXIT_FAIL;
+	if (load_cards(&a, &cards, why, sizeof(why)) != CS_OK) {
+		fprintf(stderr, "cardstation inspect: card profiles: %s\n", why);
+		return CS_EXIT_FAIL;
+	}
 	if (cs_p12_init(&pv) != CS_OK) {
+		free(cards.p);
 		fprintf(stderr, "cardstation inspect: OpenSSL's default and legacy "
 		    "providers cannot be loaded\n");
 		return CS_EXIT_FAIL;
@@ -192,6 +275,7 @@ int cmd_inspect(int argc, char **argv)
 		}
 		fprintf(stderr, "cardstation inspect: refused: %s\n", why);
 		cs_p12_fini(&pv);
+		free(cards.p);
 		return CS_EXIT_FAIL;
 	}
 	if (a.json) {
@@ -204,19 +288,30 @@ int cmd_inspect(int argc, char **argv)
 	for (size_t i = 0; i < b->nrec; i++) {
 		cs_p12 *p12 = NULL;
 		cs_p12_info info;
+		char takers[256] = "";
 		cs_problem p;
 
 		why[0] = '\0';
 		p = cs_bundle_load(b, &b->rec[i], &a.opts, &p12, &info, why,
 		    sizeof(why));
 		cs_p12_free(p12);
-		print_record(&a, &b->rec[i], &info, p, why, i == 0);
+		/* A key no card takes would leave its card half written. */
+		if (p == CS_PROBLEM_NONE && cards.checked)
+			p = cs_profile_key_problem(cards.p, cards.n,
+			    info.key_type, takers, sizeof(takers), why,
+			    sizeof(why));
+		else if (info.key_type[0] != '\0')
+			cs_profile_takers(cards.p, cards.n, info.key_type, takers,
+			    sizeof(takers));
+		print_record(&a, &cards, &b->rec[i], &info, takers, p, why,
+		    i == 0);
 		by[p]++;
 		usable += p == CS_PROBLEM_NONE;
 	}
-	print_summary(&a, b->nrec, usable, by);
+	print_summary(&a, &cards, b->nrec, usable, by);
 	r = usable == b->nrec && b->nrec > 0 ? CS_EXIT_OK : CS_EXIT_SOME;
 	cs_bundle_free(b);
 	cs_p12_fini(&pv);
+	free(cards.p);
 	return r;
 }

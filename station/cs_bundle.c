@@ -29,7 +29,7 @@ struct pinrow {
 
 /* A .p12 entry, by the canonical serial of its file name. */
 struct p12entry {
-	char serial[48];
+	char serial[CS_SERIAL_SIZE]; /* "" when the name is too long for one */
 	long entry;
 	bool used;
 };
@@ -148,6 +148,13 @@ static int too_many_rows(const char *file, size_t rows, uint64_t max,
 	return 1;
 }
 
+/* A text file that stopped early: the archive names the entry and why. */
+static void stream_why(const cs_zip_stream *zs, char *why, size_t whylen)
+{
+	if (cs_zip_stream_why(zs)[0] != '\0')
+		snprintf(why, whylen, "%s", cs_zip_stream_why(zs));
+}
+
 static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
     size_t whylen)
 {
@@ -223,9 +230,11 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 	}
 	if (got < 0) {
 		r = got;
+		stream_why(zs, why, whylen);
 		goto out;
 	}
-	qsort(j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
+	if (j->npin > 0) /* an empty list has no array: qsort wants one */
+		qsort(j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
 	r = CS_OK;
 out:
 	cs_tsv_free(t);
@@ -241,23 +250,27 @@ static int list_p12(cs_bundle *b, struct join *j)
 	for (size_t i = 0; i < cs_zip_count(b->certs); i++) {
 		const char *name = base_name(cs_zip_name(b->certs, i));
 		size_t n = strlen(name);
-		char stem[48];
+		struct p12entry *e;
 
-		if (n < 5 || strcasecmp(name + n - 4, ".p12") != 0 ||
-		    n - 4 >= sizeof(stem))
+		if (n < 5 || strcasecmp(name + n - 4, ".p12") != 0)
 			continue;
-		memcpy(stem, name, n - 4);
-		stem[n - 4] = '\0';
 		if ((r = grow((void **)&j->p12, &cap, j->np12, sizeof(*j->p12))) != CS_OK)
 			return r;
-		memset(&j->p12[j->np12], 0, sizeof(j->p12[0]));
-		if (cs_serial_canon(stem, j->p12[j->np12].serial,
-		    sizeof(j->p12[0].serial)) != CS_OK)
-			snprintf(j->p12[j->np12].serial, sizeof(j->p12[0].serial),
-			    "%s", stem);
-		j->p12[j->np12++].entry = (long)i;
+		e = &j->p12[j->np12++];
+		memset(e, 0, sizeof(*e));
+		e->entry = (long)i;
+		/* A name that is no serial keeps its stem (it matches no row:
+		 * canonical serials are digits only, up to CS_SERIAL_MAX); one
+		 * too long to hold is never cut to a serial it is not. Both
+		 * end as orphans that name the file. */
+		if (n - 4 >= sizeof(e->serial))
+			continue;
+		memcpy(e->serial, name, n - 4);
+		e->serial[n - 4] = '\0';
+		cs_serial_canon(e->serial, e->serial, sizeof(e->serial));
 	}
-	qsort(j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
+	if (j->np12 > 0)
+		qsort(j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
 	return CS_OK;
 }
 
@@ -284,7 +297,8 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	 * and file, so that those are not reported a second time. */
 	if (r->problem == CS_PROBLEM_MALFORMED_ROW)
 		return CS_OK;
-	p = bsearch(&key, j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
+	p = j->npin == 0 ? NULL :
+	    bsearch(&key, j->pin, j->npin, sizeof(*j->pin), pinrow_cmp);
 	/* Two rows for one key would be ambiguous: take the first unused. */
 	while (p != NULL && p > j->pin && pinrow_cmp(p - 1, &key) == 0)
 		p--;
@@ -292,7 +306,7 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 	    pinrow_cmp(p + 1, &key) == 0)
 		p++;
 	snprintf(ekey.serial, sizeof(ekey.serial), "%s", r->serial);
-	e = r->serial[0] == '\0' ? NULL :
+	e = r->serial[0] == '\0' || j->np12 == 0 ? NULL :
 	    bsearch(&ekey, j->p12, j->np12, sizeof(*j->p12), p12entry_cmp);
 	if (e != NULL) {
 		e->used = true;
@@ -390,12 +404,13 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 		else if (cs_serial_canon(row.field[0], rec->serial,
 		    sizeof(rec->serial)) != CS_OK)
 			r = set_why(rec, CS_PROBLEM_BAD_SERIAL, "%s line %zu: serial "
-			    "'%.40s' is not a decimal number of at most 128 bits",
-			    b->index_name, row.line, row.field[0]);
+			    "'%.60s' is not a decimal number of at most 20 octets "
+			    "(2^159 - 1)", b->index_name, row.line, row.field[0]);
 		if (r != CS_OK)
 			goto out;
 	}
-	r = got < 0 ? got : CS_OK;
+	if ((r = got < 0 ? got : CS_OK) != CS_OK)
+		stream_why(zs, why, whylen);
 out:
 	cs_tsv_free(t);
 	cs_zip_stream_close(zs);
@@ -571,7 +586,8 @@ cs_problem cs_bundle_load(cs_bundle *b, const cs_record *r,
 {
 	unsigned char *der = NULL;
 	size_t len;
-	char file_serial[48];
+	char file_serial[CS_SERIAL_SIZE];
+	size_t stem;
 	const char *pin = cs_bundle_pin(b, r);
 	const char *name;
 	cs_p12 *p = NULL;
@@ -595,8 +611,12 @@ cs_problem cs_bundle_load(cs_bundle *b, const cs_record *r,
 	if (problem != CS_PROBLEM_NONE)
 		return problem;
 	name = base_name(cs_zip_name(b->certs, (size_t)r->p12));
-	snprintf(file_serial, sizeof(file_serial), "%.*s",
-	    (int)(strlen(name) > 4 ? strlen(name) - 4 : 0), name);
+	stem = strlen(name) > 4 ? strlen(name) - 4 : 0;
+	file_serial[0] = '\0';
+	if (stem < sizeof(file_serial)) { /* never cut a name to a serial */
+		memcpy(file_serial, name, stem);
+		file_serial[stem] = '\0';
+	}
 	if (cs_serial_canon(file_serial, file_serial, sizeof(file_serial)) != CS_OK)
 		file_serial[0] = '\0';
 	e = (cs_p12_expect){

@@ -18,7 +18,7 @@
 typedef struct cs_record {
 	size_t index_line;  /* line in client.txt, 0 if none */
 	size_t pin_line;    /* line in the PIN file, 0 if none */
-	char serial[48];    /* canonical decimal; "" when unknown */
+	char serial[CS_SERIAL_SIZE]; /* canonical decimal; "" when unknown */
 	char *name;         /* 利用者氏名, UTF-8 */
 	char *mail;         /* 利用者mail */
 	char *dn;           /* 主体者DN */

@@ -26,6 +26,7 @@
 #include <PCSC/winscard.h>
 
 #include "cs_journal.h"
+#include "cs_p12.h"
 #include "cs_secret.h"
 
 /* More live certificates than this on one card is not a card we wrote. */
@@ -34,7 +35,7 @@
 /* One live certificate on a card, with what the operator needs to see. */
 typedef struct cs_desk_cert {
 	int64_t iss_id, record_id, card_id;
-	char cert_serial[48], holder[128], mail[128];
+	char cert_serial[CS_SERIAL_SIZE], holder[128], mail[128];
 	char chip[32], printed[64];  /* "-" when the journal has none */
 	int writing;                 /* a run is writing it right now */
 } cs_desk_cert;

@@ -69,6 +69,18 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 		int n;
 
 		lineno++;
+		/* A longer line would be read as two, its tail a pair of its
+		 * own: refuse it (and a NUL byte, which hides the line's end). */
+		if (strchr(raw, '\n') == NULL && !feof(f)) {
+			if (strlen(raw) < sizeof(raw) - 1)
+				snprintf(why, whylen, "%s line %zu: holds a NUL byte",
+				    path, lineno);
+			else
+				snprintf(why, whylen, "%s line %zu: longer than %zu "
+				    "bytes", path, lineno, sizeof(raw) - 2);
+			r = CS_ERR_FORMAT;
+			break;
+		}
 		raw[strcspn(raw, "\r\n")] = '\0';
 		if (cs_text_to_utf8(raw, strlen(raw), line, sizeof(line), &len) != CS_OK) {
 			snprintf(why, whylen, "%s line %zu: neither UTF-8 nor CP932", path,
@@ -132,9 +144,13 @@ void cs_pairing_free(cs_pairing *l)
 	l->n = 0;
 }
 
-/* Compare chip serials ignoring case and dashes. */
+/* Compare chip serials ignoring case and dashes. A serial of nothing but
+ * dashes (a list's "unknown") names no card: a card that offers no chip
+ * serial must not take that line's person. */
 static int same_chip(const char *a, const char *b)
 {
+	int digits = 0;
+
 	for (;;) {
 		while (*a == '-' || *a == ':')
 			a++;
@@ -143,7 +159,8 @@ static int same_chip(const char *a, const char *b)
 		if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
 			return 0;
 		if (*a == '\0')
-			return 1;
+			return digits;
+		digits = 1;
 		a++;
 		b++;
 	}

@@ -24,6 +24,8 @@ typedef enum cs_problem {
 	CS_PROBLEM_SMIME_MAIL_MISMATCH,
 	CS_PROBLEM_EXPIRED,
 	CS_PROBLEM_NOT_YET_VALID,
+	CS_PROBLEM_P12_TOO_COSTLY,  /* key derivation over the work bound */
+	CS_PROBLEM_KEY_UNSUPPORTED, /* no card profile takes the key type */
 	CS_PROBLEM_COUNT
 } cs_problem;
 

@@ -71,6 +71,52 @@ static int set_charset(char *dst, size_t cap, const char *v)
 	return set_str(dst, cap, v);
 }
 
+/* One cs_key_type name: rsa-<bits> or ec-<OpenSSL curve name>. */
+static int key_type_ok(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n >= sizeof(((cs_profile *)0)->key_types[0]))
+		return 0;
+	if (n > 4 && strncmp(t, "rsa-", 4) == 0) {
+		for (i = 4; i < n; i++)
+			if (!isdigit((unsigned char)t[i]))
+				return 0;
+		return t[4] != '0';
+	}
+	if (n > 3 && strncmp(t, "ec-", 3) == 0) {
+		for (i = 3; i < n; i++)
+			if (!isalnum((unsigned char)t[i]) && t[i] != '-' &&
+			    t[i] != '_')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* key.types = rsa-2048, ec-prime256v1: commas and/or spaces between. */
+static int set_key_types(cs_profile *p, const char *v)
+{
+	unsigned n = 0;
+
+	while (*v != '\0') {
+		size_t len = strcspn(v, ", \t");
+
+		if (len > 0) {
+			if (n == CS_PROFILE_MAX_KEY_TYPES || !key_type_ok(v, len))
+				return CS_ERR_FORMAT;
+			memcpy(p->key_types[n], v, len);
+			p->key_types[n++][len] = '\0';
+		}
+		v += len;
+		v += strspn(v, ", \t");
+	}
+	if (n == 0)
+		return CS_ERR_FORMAT;
+	p->nkey_types = n;
+	return CS_OK;
+}
+
 #define STR(k, f) if (strcmp(key, k) == 0) return set_str(p->f, sizeof(p->f), v)
 
 static int set_key(cs_profile *p, const char *key, const char *v)
@@ -98,6 +144,8 @@ static int set_key(cs_profile *p, const char *key, const char *v)
 		return set_choice(&p->puk_random, v, "random", "institution");
 	if (strcmp(key, "ca_chain") == 0)
 		return set_choice(&p->ca_chain, v, "yes", "no");
+	if (strcmp(key, "key.types") == 0)
+		return set_key_types(p, v);
 	return CS_ERR_NOTFOUND;
 }
 
@@ -213,6 +261,89 @@ int cs_profile_find(const char *dir, const char *name, cs_profile *p,
 		snprintf(why, whylen, "no card profile '%s' in %s", name, dir);
 	free(all);
 	return r;
+}
+
+/* The default when a profile names none: see cs_profile.h. */
+static const char *const default_key_types[] = {"rsa-2048"};
+
+static const char *key_type_at(const cs_profile *p, unsigned i)
+{
+	return p->nkey_types > 0 ? p->key_types[i] : default_key_types[i];
+}
+
+static unsigned key_type_count(const cs_profile *p)
+{
+	return p->nkey_types > 0 ? p->nkey_types :
+	    (unsigned)(sizeof(default_key_types) / sizeof(default_key_types[0]));
+}
+
+int cs_profile_takes_key(const cs_profile *p, const char *key_type)
+{
+	if (key_type == NULL || *key_type == '\0')
+		return 0;
+	for (unsigned i = 0; i < key_type_count(p); i++)
+		if (strcmp(key_type_at(p, i), key_type) == 0)
+			return 1;
+	return 0;
+}
+
+/* Append s (and sep before it unless first) if it fits whole. */
+static void join(char *out, size_t outlen, size_t *pos, const char *sep,
+    const char *s)
+{
+	size_t need = (*pos > 0 ? strlen(sep) : 0) + strlen(s);
+
+	if (*pos + need >= outlen)
+		return;
+	*pos += (size_t)snprintf(out + *pos, outlen - *pos, "%s%s",
+	    *pos > 0 ? sep : "", s);
+}
+
+size_t cs_profile_takers(const cs_profile *ps, size_t n, const char *key_type,
+    char *out, size_t outlen)
+{
+	size_t pos = 0, count = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (cs_profile_takes_key(&ps[i], key_type)) {
+			if (outlen > 0)
+				join(out, outlen, &pos, ",", ps[i].name);
+			count++;
+		}
+	return count;
+}
+
+cs_problem cs_profile_key_problem(const cs_profile *ps, size_t n,
+    const char *key_type, char *takers, size_t takerslen, char *why,
+    size_t whylen)
+{
+	const char *kt = key_type == NULL || *key_type == '\0' ?
+	    "of an unknown type" : strcmp(key_type, "other") == 0 ?
+	    "neither RSA nor on a named EC curve" : key_type;
+	size_t pos;
+
+	if (cs_profile_takers(ps, n, key_type, takers, takerslen) > 0)
+		return CS_PROBLEM_NONE;
+	if (n == 0) {
+		snprintf(why, whylen, "the key is %s and no card profile is "
+		    "loaded to take it", kt);
+		return CS_PROBLEM_KEY_UNSUPPORTED;
+	}
+	pos = (size_t)snprintf(why, whylen, "the key is %s and no card "
+	    "profile takes it (", kt);
+	for (size_t i = 0; i < n && pos < whylen; i++) {
+		pos += (size_t)snprintf(why + pos, whylen - pos, "%s%s takes ",
+		    i > 0 ? "; " : "", ps[i].name);
+		for (unsigned t = 0; t < key_type_count(&ps[i]) && pos < whylen;
+		    t++)
+			pos += (size_t)snprintf(why + pos, whylen - pos, "%s%s",
+			    t > 0 ? ", " : "", key_type_at(&ps[i], t));
+	}
+	if (pos < whylen)
+		snprintf(why + pos, whylen - pos, ")");
+	return CS_PROBLEM_KEY_UNSUPPORTED;
 }
 
 static int in_charset(const char *charset, int c)

@@ -8,7 +8,10 @@
 
 #include <stddef.h>
 
+#include "cs_problem.h"
 #include "cs_secret.h"
+
+#define CS_PROFILE_MAX_KEY_TYPES 8
 
 typedef struct cs_profile {
 	char name[32];
@@ -25,6 +28,11 @@ typedef struct cs_profile {
 	char auth_id[8];
 	char key_id[8], key_label[64], cert_label[64];
 	int ca_chain;
+	/* The key types the card takes, as cs_key_type names them
+	 * (`key.types = rsa-2048, ec-prime256v1`). A profile without key.types
+	 * takes rsa-2048 only: the one type every supported card holds. */
+	char key_types[CS_PROFILE_MAX_KEY_TYPES][24];
+	unsigned nkey_types;
 } cs_profile;
 
 /* CARDSTATION_PROFILES if set, else the installed cardprofiles folder. */
@@ -42,6 +50,21 @@ int cs_profile_find(const char *dir, const char *name, cs_profile *p,
 int cs_profile_check_pin(const cs_profile *p, const char *pin, char *why,
     size_t whylen);
 int cs_profile_check_puk(const cs_profile *p, const char *puk, char *why,
+    size_t whylen);
+/* Whether the card takes a key of key_type ("rsa-2048", "ec-prime256v1",
+ * see cs_key_type); 0 for NULL, "" or "other". */
+int cs_profile_takes_key(const cs_profile *p, const char *key_type);
+/* The names of the profiles of ps[0..n) that take key_type, joined by ","
+ * into out ("" when none; whole names only, as many as fit). Returns how
+ * many take it. */
+size_t cs_profile_takers(const cs_profile *ps, size_t n, const char *key_type,
+    char *out, size_t outlen);
+/* For the import and inspect: CS_PROBLEM_NONE with takers filled when some
+ * profile takes key_type; else CS_PROBLEM_KEY_UNSUPPORTED, takers "", and
+ * why a sentence naming the key type and what each profile takes. why is
+ * left alone on NONE. */
+cs_problem cs_profile_key_problem(const cs_profile *ps, size_t n,
+    const char *key_type, char *takers, size_t takerslen, char *why,
     size_t whylen);
 /* A fresh random PIN or PUK of the profile's kind, in locked memory. */
 int cs_profile_random_pin(const cs_profile *p, cs_secret **out);

@@ -35,7 +35,7 @@ static int mail_ok(const char *m)
 
 int cs_revoke_check(const cs_revoke_row *r, char *why, size_t whylen)
 {
-	char canon[48];
+	char canon[CS_SERIAL_SIZE];
 
 	if (r->dn == NULL || *r->dn == '\0') {
 		snprintf(why, whylen, "column 1: the subject DN is empty");

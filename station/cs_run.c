@@ -172,6 +172,9 @@ void cs_wire_send(int fd, const cs_run_event *ev)
 	put(line, sizeof(line), &n, ev->text, '\t');
 	put(line, sizeof(line), &n, ev->pin, '\t');
 	put(line, sizeof(line), &n, ev->puk, '\n');
+	/* Cut at CS_WIRE_MAX, the line still ends in LF: the coordinator reads
+	 * lines, and one without its end would swallow the next event. */
+	line[n - 1] = '\n';
 	/* One write of at most PIPE_BUF bytes is atomic. A coordinator that
 	 * is gone cannot be told anything: the worker dies with it. */
 	sent = write(fd, line, n);

@@ -31,13 +31,19 @@ static void fill_from_x509(X509 *x, time_t now, cs_vcert *c)
 	EVP_PKEY *pub = X509_get0_pubkey(x);
 	uint32_t xku = X509_get_extended_key_usage(x);
 	ASN1_TIME *at;
-	int pday = 0, psec = 0;
+	unsigned char *der = c->subject_der;
+	int pday = 0, psec = 0, len;
 
 	c->parsed = 1;
 	c->is_ca = X509_check_ca(x) != 0;
 	if (cs_serial_of_cert(x, c->serial, sizeof(c->serial)) != CS_OK)
 		snprintf(c->serial, sizeof(c->serial), "?");
 	cs_dn_render(X509_get_subject_name(x), c->subject, sizeof(c->subject));
+	c->subject_derlen = 0;
+	if ((len = i2d_X509_NAME(X509_get_subject_name(x), NULL)) > 0 &&
+	    (size_t)len <= sizeof(c->subject_der) &&
+	    i2d_X509_NAME(X509_get_subject_name(x), &der) == len)
+		c->subject_derlen = (size_t)len;
 	cs_dn_render(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer));
 	render_time(X509_get0_notBefore(x), c->not_before, sizeof(c->not_before));
 	render_time(X509_get0_notAfter(x), c->not_after, sizeof(c->not_after));
@@ -57,6 +63,17 @@ static void fill_from_x509(X509 *x, time_t now, cs_vcert *c)
 	/* No EKU extension: every use is allowed. */
 	c->client_auth = xku == UINT32_MAX || (xku & XKU_SSL_CLIENT) != 0;
 	c->email_protection = xku == UINT32_MAX || (xku & XKU_SMIME) != 0;
+}
+
+int cs_vcert_dn_matches(const cs_vcert *c, const char *dn)
+{
+	const unsigned char *p = c->subject_der;
+	X509_NAME *name = c->subject_derlen == 0 ? NULL :
+	    d2i_X509_NAME(NULL, &p, (long)c->subject_derlen);
+	int m = name != NULL && cs_dn_matches(name, dn, NULL, 0);
+
+	X509_NAME_free(name);
+	return m;
 }
 
 int cs_verify_cert_facts(const unsigned char *der, size_t len, time_t now,
@@ -194,7 +211,7 @@ static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 	if (rec_id > 0 && cs_journal_record_get(j, rec_id, &rec) == CS_OK) {
 		if (rec.dn != NULL && *rec.dn != '\0') {
 			snprintf(c->j_dn, sizeof(c->j_dn), "%s", rec.dn);
-			c->j_dn_matches = strcmp(rec.dn, c->subject) == 0;
+			c->j_dn_matches = cs_vcert_dn_matches(c, rec.dn);
 		}
 		if (c->j_mail[0] == '\0' && rec.mail != NULL)
 			snprintf(c->j_mail, sizeof(c->j_mail), "%s", rec.mail);

@@ -27,6 +27,7 @@
 
 #include "cs_journal.h"
 #include "cs_p11.h"
+#include "cs_p12.h"
 
 typedef enum cs_verdict {
 	CS_VERDICT_OK, CS_VERDICT_WARN, CS_VERDICT_FAIL
@@ -50,8 +51,10 @@ typedef struct cs_vcert {
 	char label[128];
 	int parsed;             /* the DER is an X.509 certificate */
 	int is_ca;              /* basicConstraints CA: a chain certificate */
-	char serial[48];        /* decimal */
-	char subject[512];      /* rendered as UPKI writes DNs */
+	char serial[CS_SERIAL_SIZE]; /* decimal */
+	char subject[512];      /* rendered as UPKI writes DNs, to show */
+	unsigned char subject_der[1024]; /* as encoded, to compare */
+	size_t subject_derlen;  /* 0 when unknown (or longer than the buffer) */
 	char issuer[512];
 	char not_before[24], not_after[24]; /* YYYY-MM-DD HH:MM:SSZ */
 	long days_left;         /* until notAfter; negative once expired */
@@ -98,8 +101,8 @@ typedef struct cs_vreport {
 	int card_known;
 	int64_t card_id;
 	char card_state[16], printed_no[64];
-	char missing[CS_VMISSING][48]; /* live on this card per the journal,
-	                                  absent from it */
+	char missing[CS_VMISSING][CS_SERIAL_SIZE]; /* live on this card per
+	                                  the journal, absent from it */
 	size_t nmissing;
 	/* the PIN */
 	int pin_given;
@@ -144,6 +147,10 @@ typedef enum cs_vuse {
 } cs_vuse;
 const char *cs_vuse_name(cs_vuse u);
 int cs_verify_use(const cs_vreport *r, cs_vuse u, char *why, size_t whylen);
+
+/* Whether the certificate's subject is dn (主体者DN, as the journal keeps
+ * it from the index), by cs_dn_matches: 1 yes, 0 no. */
+int cs_vcert_dn_matches(const cs_vcert *c, const char *dn);
 
 /* Facts of one certificate (no journal, no chain) from its DER. */
 int cs_verify_cert_facts(const unsigned char *der, size_t len, time_t now,

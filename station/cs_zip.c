@@ -19,7 +19,10 @@ struct cs_zip {
 
 struct cs_zip_stream {
 	zip_file_t *zf;
-	uint64_t left; /* declared size + 1: reading more proves a lie */
+	const char *name; /* the entry's, owned by the archive */
+	uint64_t size;    /* what the entry declares */
+	uint64_t got;     /* what it gave so far */
+	char why[256];    /* why the last read failed, "" if none did */
 };
 
 void cs_zip_default_limits(cs_zip_limits *lim)
@@ -178,7 +181,9 @@ int cs_zip_stream_open(cs_zip *z, size_t i, cs_zip_stream **out)
 	zip_stat_t st;
 
 	*out = NULL;
-	if (zip_stat_index(z->za, i, 0, &st) != 0)
+	if (zip_stat_index(z->za, i, 0, &st) != 0 ||
+	    (st.valid & (ZIP_STAT_NAME | ZIP_STAT_SIZE)) !=
+	    (ZIP_STAT_NAME | ZIP_STAT_SIZE))
 		return CS_ERR_FORMAT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return CS_ERR_NOMEM;
@@ -186,26 +191,49 @@ int cs_zip_stream_open(cs_zip *z, size_t i, cs_zip_stream **out)
 		free(s);
 		return CS_ERR_FORMAT;
 	}
-	s->left = st.size + 1;
+	s->name = st.name;
+	s->size = st.size;
 	*out = s;
 	return CS_OK;
 }
 
+/* An entry gives exactly the bytes its headers declare: the CRC covers only
+ * what is there, so a header claiming more (or fewer) bytes than the entry
+ * holds is caught here, by counting. */
 ssize_t cs_zip_stream_read(void *stream, void *buf, size_t n)
 {
 	cs_zip_stream *s = stream;
 	zip_int64_t got;
 
-	if (s->left == 0)
+	if (s->why[0] != '\0')
 		return -1;
-	if (n > s->left)
-		n = (size_t)s->left;
-	if ((got = zip_fread(s->zf, buf, n)) < 0)
+	/* One byte past the declared size, to see whether there is more. */
+	if (n > s->size - s->got + 1)
+		n = (size_t)(s->size - s->got + 1);
+	if ((got = zip_fread(s->zf, buf, n)) < 0) {
+		snprintf(s->why, sizeof(s->why), "entry '%s' cannot be read: %s",
+		    s->name, zip_file_strerror(s->zf));
 		return -1;
-	s->left -= (uint64_t)got;
-	if (s->left == 0) /* more than declared: the header lied */
+	}
+	s->got += (uint64_t)got;
+	if (s->got > s->size) {
+		snprintf(s->why, sizeof(s->why), "entry '%s' holds more than the "
+		    "%llu bytes it declares", s->name,
+		    (unsigned long long)s->size);
 		return -1;
+	}
+	if (got == 0 && n > 0 && s->got < s->size) {
+		snprintf(s->why, sizeof(s->why), "entry '%s' declares %llu bytes "
+		    "but holds %llu", s->name, (unsigned long long)s->size,
+		    (unsigned long long)s->got);
+		return -1;
+	}
 	return (ssize_t)got;
+}
+
+const char *cs_zip_stream_why(const cs_zip_stream *s)
+{
+	return s->why;
 }
 
 void cs_zip_stream_close(cs_zip_stream *s)
@@ -222,6 +250,7 @@ int cs_zip_read(cs_zip *z, size_t i, unsigned char **buf, size_t *len,
 	cs_zip_stream *s = NULL;
 	zip_stat_t st;
 	unsigned char *b = NULL;
+	unsigned char extra;
 	size_t have = 0;
 	ssize_t got;
 	int r;
@@ -229,11 +258,11 @@ int cs_zip_read(cs_zip *z, size_t i, unsigned char **buf, size_t *len,
 	*buf = NULL;
 	*len = 0;
 	if (zip_stat_index(z->za, i, 0, &st) != 0 || st.size > z->max_entry) {
-		snprintf(why, whylen, "entry cannot be read");
+		snprintf(why, whylen, "entry %zu cannot be read", i);
 		return CS_ERR_FORMAT;
 	}
 	if ((r = cs_zip_stream_open(z, i, &s)) != CS_OK) {
-		snprintf(why, whylen, "entry cannot be opened");
+		snprintf(why, whylen, "entry '%s' cannot be opened", st.name);
 		return r;
 	}
 	if ((b = malloc(st.size ? st.size : 1)) == NULL) {
@@ -243,8 +272,9 @@ int cs_zip_read(cs_zip *z, size_t i, unsigned char **buf, size_t *len,
 	while (have < st.size &&
 	    (got = cs_zip_stream_read(s, b + have, st.size - have)) > 0)
 		have += (size_t)got;
-	if (have != st.size || cs_zip_stream_read(s, b, 1) != 0) {
-		snprintf(why, whylen, "entry is damaged (size or checksum)");
+	/* Read to the end: the stream tells a size that was not true. */
+	if (have < st.size || cs_zip_stream_read(s, &extra, 1) != 0) {
+		snprintf(why, whylen, "%s", cs_zip_stream_why(s));
 		r = CS_ERR_FORMAT;
 		goto out;
 	}

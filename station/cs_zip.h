@@ -3,7 +3,8 @@
  * Nothing is extracted to disk. Opening checks the whole archive before a
  * byte of content is read: entry names (no "..", no absolute path, no
  * link), the number of entries, declared sizes and compression ratios. Reads
- * are capped at the declared size, so a lying header cannot inflate more. */
+ * give exactly the declared size: more or fewer bytes is an error, so a
+ * lying header can neither inflate more nor cut a file short. */
 #ifndef CS_ZIP_H
 #define CS_ZIP_H
 
@@ -40,7 +41,10 @@ int cs_zip_read(cs_zip *z, size_t i, unsigned char **buf, size_t *len,
 /* Stream entry i through a cs_read_fn (used for the TSVs). */
 typedef struct cs_zip_stream cs_zip_stream;
 int cs_zip_stream_open(cs_zip *z, size_t i, cs_zip_stream **out);
+/* -1 when the entry cannot be read or does not hold exactly the bytes its
+ * headers declare; cs_zip_stream_why then names the entry and the reason. */
 ssize_t cs_zip_stream_read(void *stream, void *buf, size_t n);
+const char *cs_zip_stream_why(const cs_zip_stream *s);
 void cs_zip_stream_close(cs_zip_stream *s);
 
 #endif

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Set up a fresh Debian 12 machine (as root) and run the whole test suite:
 # warnings-as-errors builds (ASan+UBSan for the tests, and -O2), then every
-# ctest test but the benchmarks. CI (.ci/run) runs exactly this.
+# ctest test but the benchmarks, then the fuzz targets for a short while (a
+# Clang build of their own). CI (.ci/run) runs exactly this.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${CS_BUILD_DIR:-$src/build-ci}
@@ -15,5 +16,13 @@ cmake --build "$build" -j"$(nproc)"
 cmake -S "$src" -B "$build-release" -DCS_WERROR=ON \
 	-DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build-release" -j"$(nproc)"
+# Fuzzing: Clang's libFuzzer on every parser of outside input
+# (tests/fuzz); only the fuzz targets are built. Each ctest test fuzz.*
+# runs one target for CS_FUZZ_SECONDS on a copy of its seed corpus.
+CC=clang-14 cmake -S "$src" -B "$build-fuzz" -DCS_FUZZ=ON -DCS_WERROR=ON \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCS_FUZZ_SECONDS=15 >/dev/null
+cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_targets
 cd "$build"
 ctest --output-on-failure -j"$(nproc)" -LE bench "$@"
+cd "$build-fuzz"
+ctest --output-on-failure -j"$(nproc)" -L fuzz

@@ -15,6 +15,9 @@ PACKAGES=(
 	umockdev udev duktape
 	# benchmarks: GNU time for wall time and peak RSS
 	time
+	# fuzzing (tests/fuzz): Clang and its libFuzzer runtime (a Recommends of
+	# clang-14 only, so named here)
+	clang-14 libclang-rt-14-dev
 	# kiosk: its web server library; its browser tests (Chromium, Node, a Japanese font)
 	libmicrohttpd-dev chromium nodejs fonts-ipafont-gothic
 )

@@ -24,6 +24,18 @@ typedef enum gen_enc {
 	GEN_ENC_AES,      /* PBES2 AES-256-CBC, HMAC-SHA256 MAC */
 } gen_enc;
 
+/* The key a person's certificate is for. The service issues RSA-2048; the
+ * others are what a card may not hold (cs_key_type names in expect.tsv). */
+typedef enum gen_key {
+	GEN_KEY_RSA2048 = 0,
+	GEN_KEY_RSA1024,
+	GEN_KEY_RSA3072,
+	GEN_KEY_RSA4096,
+	GEN_KEY_EC_P256,
+	GEN_KEY_EC_P384,
+	GEN_KEY_COUNT
+} gen_key;
+
 typedef struct gen_person {
 	unsigned char serial[16]; /* big-endian, what the certificate holds */
 	char serial_dec[48];      /* decimal: index column and file name */
@@ -37,6 +49,7 @@ typedef struct gen_person {
 	int months;               /* validity: 13 or 25 */
 	int days_ago;             /* notBefore, days before today */
 	unsigned key;             /* index into the key pool */
+	gen_key key_type;         /* not RSA-2048: a key of its own type */
 
 	/* What the breaks change; zero means "as the truth". */
 	const char *verdict;      /* "OK" or the break's case name */

@@ -115,12 +115,67 @@ int gen_pki_new(gen_pki *k, unsigned npool, const char *o, time_t now)
 	return CS_OK;
 }
 
+static const struct {
+	const char *arg, *name;
+	int bits;           /* RSA, or 0 */
+	const char *curve;  /* EC, or NULL */
+} key_kinds[GEN_KEY_COUNT] = {
+	[GEN_KEY_RSA2048] = {"rsa-2048", "rsa-2048", 2048, NULL},
+	[GEN_KEY_RSA1024] = {"rsa-1024", "rsa-1024", 1024, NULL},
+	[GEN_KEY_RSA3072] = {"rsa-3072", "rsa-3072", 3072, NULL},
+	[GEN_KEY_RSA4096] = {"rsa-4096", "rsa-4096", 4096, NULL},
+	[GEN_KEY_EC_P256] = {"ec-p256", "ec-prime256v1", 0, "P-256"},
+	[GEN_KEY_EC_P384] = {"ec-p384", "ec-secp384r1", 0, "P-384"},
+};
+
+int gen_key_parse(const char *name, gen_key *t)
+{
+	for (int i = 0; i < GEN_KEY_COUNT; i++)
+		if (strcmp(name, key_kinds[i].arg) == 0 ||
+		    strcmp(name, key_kinds[i].name) == 0) {
+			*t = (gen_key)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *gen_key_name(gen_key t)
+{
+	return key_kinds[t].name;
+}
+
+int gen_pki_want(gen_pki *k, gen_key t)
+{
+	for (int i = 0; t != GEN_KEY_RSA2048 && i < 2; i++) {
+		if (k->typed[t][i] != NULL)
+			continue;
+		k->typed[t][i] = key_kinds[t].curve != NULL ?
+		    EVP_EC_gen(key_kinds[t].curve) :
+		    EVP_RSA_gen((unsigned)key_kinds[t].bits);
+		if (k->typed[t][i] == NULL)
+			return CS_ERR_CRYPTO;
+	}
+	return CS_OK;
+}
+
+/* The key p's certificate is for, or with other set the one its PKCS#12
+ * wrongly holds (key-mismatch). */
+static EVP_PKEY *key_of(const gen_pki *k, const gen_person *p, int other)
+{
+	if (p->key_type != GEN_KEY_RSA2048)
+		return k->typed[p->key_type][other ? 1 : 0];
+	return k->pool[other ? (p->key + 1) % k->npool : p->key];
+}
+
 void gen_pki_free(gen_pki *k)
 {
 	EVP_PKEY_free(k->ca_key);
 	X509_free(k->ca_cert);
 	for (unsigned i = 0; k->pool != NULL && i < k->npool; i++)
 		EVP_PKEY_free(k->pool[i]);
+	for (int t = 0; t < GEN_KEY_COUNT; t++)
+		for (int i = 0; i < 2; i++)
+			EVP_PKEY_free(k->typed[t][i]);
 	free(k->pool);
 	memset(k, 0, sizeof(*k));
 }
@@ -192,13 +247,15 @@ static X509 *issue(const gen_pki *k, const gen_person *p)
 	    !X509_set_issuer_name(x, X509_get_subject_name(k->ca_cert)))
 		goto out;
 	if (validity(k, p, x) != CS_OK ||
-	    !X509_set_pubkey(x, k->pool[p->key]))
+	    !X509_set_pubkey(x, key_of(k, p, 0)))
 		goto out;
 	eku = p->profile == GEN_CLIENT ? "clientAuth" :
 	    p->profile == GEN_SMIME ? "emailProtection" :
 	    "clientAuth,emailProtection";
 	if (add_ext(x, k->ca_cert, NID_basic_constraints, "CA:FALSE") ||
 	    add_ext(x, k->ca_cert, NID_key_usage,
+	    key_kinds[p->key_type].curve != NULL ?
+	    "critical,digitalSignature,keyAgreement" :
 	    "critical,digitalSignature,keyEncipherment") ||
 	    add_ext(x, k->ca_cert, NID_ext_key_usage, eku) ||
 	    add_ext(x, k->ca_cert, NID_subject_key_identifier, "hash") ||
@@ -247,7 +304,7 @@ int gen_pki_p12(const gen_pki *k, const gen_person *p, unsigned char **der,
 	*der = NULL;
 	if ((x = issue(k, p)) == NULL)
 		return CS_ERR_CRYPTO;
-	key = k->pool[p->key_other ? (p->key + 1) % k->npool : p->key];
+	key = key_of(k, p, p->key_other);
 	switch (p->enc) {
 	case GEN_ENC_3DES:
 		cert_nid = key_nid = NID_pbe_WithSHA1And3_Key_TripleDES_CBC;

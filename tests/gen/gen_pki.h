@@ -28,6 +28,9 @@ typedef struct gen_pki {
 	 * person reuses one, so 20,000 people take seconds. */
 	EVP_PKEY **pool;
 	unsigned npool;
+	/* Other key types (--key-type): two keys each, made on demand by
+	 * gen_pki_want (the second for key-mismatch). */
+	EVP_PKEY *typed[GEN_KEY_COUNT][2];
 	time_t today;       /* midnight UTC: same seed, same day, same dates */
 	const char *o;      /* the institution's O */
 	const char *foreign_o;
@@ -35,6 +38,13 @@ typedef struct gen_pki {
 
 int gen_pki_new(gen_pki *k, unsigned npool, const char *o, time_t now);
 void gen_pki_free(gen_pki *k);
+
+/* "ec-p256" ... into t; 0 when known. */
+int gen_key_parse(const char *name, gen_key *t);
+/* What cardstation calls the type: "rsa-2048", "ec-prime256v1", ... */
+const char *gen_key_name(gen_key t);
+/* Make the keys of type t if not made yet. */
+int gen_pki_want(gen_pki *k, gen_key t);
 
 /* The DN column for p, CN first as the service writes it (before breaks
  * that change the column alone). */

@@ -239,6 +239,32 @@ check "a break on a broken person is refused" \
 check "an unknown break is refused" \
 	bash -c "! '$GEN' --out '$W/refused' --people 5 --break no-such-case"
 
+### 4b. key types: the key in the file is the type asked for
+K=$W/keys
+"$GEN" --out "$K" --people 4 --key-pool 1 --key-type ec-p256 \
+	--key-type rsa-3072@3 --key-type rsa-2048@4 2>/dev/null
+key_text() { # serial -> `openssl pkey -text` of the P12's key
+	PIN=$(expect_field 1 "$1" 8 "$K/expect.tsv") openssl pkcs12 -legacy \
+		-in <(unzip -p "$K/clientAll.zip" "$1.p12") -passin env:PIN \
+		-nocerts -nodes 2>/dev/null | openssl pkey -noout -text 2>/dev/null
+}
+s1=$(sed -n 2p "$K/expect.tsv" | cut -f1)
+s3=$(sed -n 4p "$K/expect.tsv" | cut -f1)
+s4=$(sed -n 5p "$K/expect.tsv" | cut -f1)
+check "key types: person 1 holds an EC P-256 key" \
+	bash -c "$(declare -f key_text expect_field); K='$K'; key_text $s1 | grep -q 'ASN1 OID: prime256v1'"
+check "key types: person 3 holds an RSA-3072 key" \
+	bash -c "$(declare -f key_text expect_field); K='$K'; key_text $s3 | grep -q 'Private-Key: (3072 bit'"
+check "key types: person 4 holds an RSA-2048 key (a later --key-type wins)" \
+	bash -c "$(declare -f key_text expect_field); K='$K'; key_text $s4 | grep -q 'Private-Key: (2048 bit'"
+check "key types: the certificate is for the key" \
+	bash -c "cmp -s <(PIN='$(expect_field 1 "$s1" 8 "$K/expect.tsv")' openssl pkcs12 -legacy -in <(unzip -p '$K/clientAll.zip' '$s1.p12') -passin env:PIN -nokeys -clcerts | openssl x509 -noout -pubkey) <(PIN='$(expect_field 1 "$s1" 8 "$K/expect.tsv")' openssl pkcs12 -legacy -in <(unzip -p '$K/clientAll.zip' '$s1.p12') -passin env:PIN -nocerts -nodes | openssl pkey -pubout)"
+check "key types: expect.tsv says key-unsupported and names the type" \
+	test "$(awk -F'\t' 'NR > 1 { print $5 "/" $10 }' "$K/expect.tsv" | tr '\n' ' ')" = \
+	"key-unsupported/ec-prime256v1 key-unsupported/ec-prime256v1 key-unsupported/rsa-3072 OK/rsa-2048 "
+check "an unknown key type is refused" \
+	bash -c "! '$GEN' --out '$W/refused' --people 2 --key-type dsa-1024"
+
 ### 5. archive breaks
 for a in dotdot absolute symlink too-many-entries bomb not-zip; do
 	"$GEN" --out "$W/a-$a" --people 3 --key-pool 1 --archive-break "$a" 2>/dev/null

@@ -31,6 +31,8 @@ struct opts {
 	size_t nbrk;
 	const char *zbrk[MAX_BREAKS];
 	size_t nzbrk;
+	const char *ktype[MAX_BREAKS];
+	size_t nktype;
 };
 
 static void usage(FILE *f)
@@ -40,7 +42,8 @@ static void usage(FILE *f)
 	    "               [--institution \"O value\"] "
 	    "[--pin-file clientAllPin|clientPin]\n"
 	    "               [--key-pool K] [--utf8] [--break CASE[@I]]...\n"
-	    "               [--archive-break CASE[@pin]]...\n"
+	    "               [--archive-break CASE[@pin]]... "
+	    "[--key-type TYPE[@I]]...\n"
 	    "record breaks: p12-missing p12-orphan wrong-pin no-pin-row "
 	    "no-index-row\n"
 	    "  no-index-row+p12 name-mismatch serial-mismatch key-mismatch\n"
@@ -48,7 +51,10 @@ static void usage(FILE *f)
 	    "not-yet-valid\n  duplicate-serial   (I: person number, 1-based, "
 	    "in index order)\n"
 	    "archive breaks: dotdot absolute symlink too-many-entries bomb "
-	    "not-zip\n  (on clientAll.zip; @pin puts it on the PIN archive)\n");
+	    "not-zip\n  (on clientAll.zip; @pin puts it on the PIN archive)\n"
+	    "key types: rsa-2048 (the default) rsa-1024 rsa-3072 rsa-4096 "
+	    "ec-p256 ec-p384\n  (for everyone, or for person I; a later one "
+	    "wins)\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -74,6 +80,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"break", required_argument, NULL, 'b'},
 		{"archive-break", required_argument, NULL, 'a'},
 		{"utf8", no_argument, NULL, 'u'},
+		{"key-type", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -127,6 +134,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'u':
 			o->utf8 = 1;
+			break;
+		case 't':
+			if (o->nktype == MAX_BREAKS)
+				return CS_ERR_USAGE;
+			o->ktype[o->nktype++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -303,10 +315,10 @@ static int expect_row(FILE *f, const char *serial, const gen_person *p,
 		snprintf(file, sizeof(file), "-");
 	else
 		snprintf(file, sizeof(file), "%s.p12", p->serial_dec);
-	return fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", serial,
+	return fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", serial,
 	    p->name, p->mail, profile_name(p->profile), verdict, file,
-	    enc_name(p->enc), p->pin, note[0] ? note : "-") < 0 ? CS_ERR_IO :
-	    CS_OK;
+	    enc_name(p->enc), p->pin, note[0] ? note : "-",
+	    gen_key_name(p->key_type)) < 0 ? CS_ERR_IO : CS_OK;
 }
 
 static int write_expect(const struct opts *o, const gen_person *pp,
@@ -317,8 +329,8 @@ static int write_expect(const struct opts *o, const gen_person *pp,
 
 	if (f == NULL)
 		return CS_ERR_IO;
-	if (fputs("serial\tname\tmail\tprofile\tverdict\tp12\tenc\tpin\tnote\n",
-	    f) == EOF)
+	if (fputs("serial\tname\tmail\tprofile\tverdict\tp12\tenc\tpin\tnote"
+	    "\tkey\n", f) == EOF)
 		r = CS_ERR_IO;
 	for (size_t i = 0; i < o->people && r == CS_OK; i++) {
 		const gen_person *p = &pp[i];
@@ -364,6 +376,43 @@ static int apply_archive_breaks(const struct opts *o, gen_zip *certs,
 	return CS_OK;
 }
 
+/* --key-type TYPE[@I], in order. A person left otherwise good whose key
+ * is not RSA-2048 is refused by the shipped card profiles: key-unsupported. */
+static int apply_key_types(const struct opts *o, gen_person *pp, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < o->nktype; i++) {
+		char name[32];
+		long who;
+		gen_key t;
+
+		if (split_at(o->ktype[i], name, sizeof(name), &who) != CS_OK ||
+		    gen_key_parse(name, &t) != 0 ||
+		    (who >= 0 && (size_t)who >= o->people)) {
+			snprintf(why, whylen, "bad --key-type '%s'", o->ktype[i]);
+			return CS_ERR_USAGE;
+		}
+		for (size_t j = 0; j < o->people; j++) {
+			gen_person *p = &pp[j];
+
+			if (who >= 0 && (size_t)who != j)
+				continue;
+			p->key_type = t;
+			if (t != GEN_KEY_RSA2048 && strcmp(p->verdict, "OK") == 0) {
+				p->verdict = "key-unsupported";
+				snprintf(p->note, sizeof(p->note), "key %s: no "
+				    "shipped card profile takes it",
+				    gen_key_name(t));
+			} else if (t == GEN_KEY_RSA2048 &&
+			    strcmp(p->verdict, "key-unsupported") == 0) {
+				p->verdict = "OK";
+				p->note[0] = '\0';
+			}
+		}
+	}
+	return CS_OK;
+}
+
 static int path_in(char *buf, size_t cap, const char *dir, const char *name)
 {
 	return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap ? CS_OK :
@@ -380,7 +429,7 @@ int main(int argc, char **argv)
 	gen_zip certs = {0}, pins = {0};
 	gen_rand br;
 	char path[4096], why[4200] = "", name[64];
-	size_t nprof[3] = {0}, nenc[3] = {0};
+	size_t nprof[3] = {0}, nenc[3] = {0}, nother = 0;
 	int r;
 
 	memset(&k, 0, sizeof(k));
@@ -415,11 +464,19 @@ int main(int argc, char **argv)
 		    sizeof(why))) != CS_OK)
 			goto out;
 	}
+	if ((r = apply_key_types(&o, pp, why, sizeof(why))) != CS_OK)
+		goto out;
 	if ((r = gen_pki_new(&k, o.key_pool, o.institution, time(NULL))) !=
 	    CS_OK) {
 		snprintf(why, sizeof(why), "making the test CA and keys");
 		goto out;
 	}
+	for (size_t i = 0; i < o.people; i++)
+		if ((r = gen_pki_want(&k, pp[i].key_type)) != CS_OK) {
+			snprintf(why, sizeof(why), "making %s keys",
+			    gen_key_name(pp[i].key_type));
+			goto out;
+		}
 	if ((r = path_in(path, sizeof(path), o.out, "clientAll.zip")) != CS_OK ||
 	    (r = gen_zip_open(&certs, path)) != CS_OK) {
 		snprintf(why, sizeof(why), "%s: cannot create", path);
@@ -456,11 +513,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < o.people; i++) {
 		nprof[pp[i].profile]++;
 		nenc[pp[i].enc]++;
+		nother += pp[i].key_type != GEN_KEY_RSA2048;
 	}
 	fprintf(stderr, "upkigen: %zu people (client %zu, client+smime %zu, "
-	    "smime %zu; 3des %zu, rc2-40 %zu, aes-256 %zu), %zu record and "
-	    "%zu archive breaks, in %s\n", o.people, nprof[0], nprof[1],
-	    nprof[2], nenc[0], nenc[1], nenc[2], o.nbrk, o.nzbrk, o.out);
+	    "smime %zu; 3des %zu, rc2-40 %zu, aes-256 %zu; %zu keys not "
+	    "RSA-2048), %zu record and %zu archive breaks, in %s\n", o.people,
+	    nprof[0], nprof[1], nprof[2], nenc[0], nenc[1], nenc[2], nother,
+	    o.nbrk, o.nzbrk, o.out);
 out:
 	if (certs.za != NULL || certs.path != NULL) {
 		if (certs.za != NULL)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The administrator's story with `cardstation inspect`: a good download is
 # all OK; each broken record is refused for its reason while the others stay
-# usable; a harmful archive is refused whole, with a reason.
+# usable; a harmful archive is refused whole, with a reason; a key no card
+# profile takes is refused before any card is half written.
 set -euo pipefail
 : "${CS_BIN:?}" "${UPKIGEN:?}"
 work=$(mktemp -d)
@@ -103,6 +104,68 @@ broken_archives() {
 	rc=$?
 	set -e
 	[ $rc -eq 2 ] && grep -q "swapped" <<<"$err" || fail "swapped: $rc $err"
+}
+
+key_types() {
+	# Person 2 got an EC P-256 key, person 4 an RSA-3072 one: the
+	# IsoApplet profile takes RSA-2048 only.
+	"$UPKIGEN" --out "$work/k" --people 6 --key-type ec-p256@2 \
+		--key-type rsa-3072@4 >/dev/null
+	set +e
+	out=$("$CS_BIN" inspect "$work/k/clientAll.zip" "$work/k/clientAllPin.zip")
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || fail "unsupported keys: exit $rc, not 1"
+	local ec rsa3k
+	ec=$(awk -F'\t' '$10 == "ec-prime256v1" { print $1 }' "$work/k/expect.tsv")
+	rsa3k=$(awk -F'\t' '$10 == "rsa-3072" { print $1 }' "$work/k/expect.tsv")
+	[ -n "$ec" ] && [ -n "$rsa3k" ] || fail "upkigen made no EC or RSA-3072 person"
+	grep -q "^$ec .*  ec-prime256v1  -  REFUSED key-unsupported: the key is ec-prime256v1 and no card profile takes it (isoapplet takes rsa-2048)$" <<<"$out" ||
+		fail "the EC person is not refused as key-unsupported: $out"
+	grep -q "^$rsa3k .*  rsa-3072  -  REFUSED key-unsupported: the key is rsa-3072 " <<<"$out" ||
+		fail "the RSA-3072 person is not refused as key-unsupported: $out"
+	[ "$(grep -c '  rsa-2048  isoapplet  OK$' <<<"$out")" -eq 4 ] ||
+		fail "not 4 RSA-2048 people OK on isoapplet: $out"
+	grep -q '^6 records: 4 usable, 2 refused (2 key-unsupported)$' <<<"$out" ||
+		fail "summary: $out"
+
+	json=$("$CS_BIN" inspect "$work/k/clientAll.zip" "$work/k/clientAllPin.zip" --json) || true
+	[ "$(jq -r --arg s "$ec" '.records[] | select(.serial == $s) | .problem' <<<"$json")" = key-unsupported ] ||
+		fail "json: EC person not key-unsupported"
+	[ "$(jq -c --arg s "$ec" '.records[] | select(.serial == $s) | .card_profiles' <<<"$json")" = '[]' ] ||
+		fail "json: EC person has card profiles"
+	[ "$(jq '[.records[] | select(.ok and .key_type == "rsa-2048" and .card_profiles == ["isoapplet"])] | length' <<<"$json")" -eq 4 ] ||
+		fail "json: not 4 RSA-2048 records on isoapplet"
+	[ "$(jq -r '.summary.card_profiles_checked' <<<"$json")" = true ] || fail "json: profiles not checked"
+
+	# A station that also has a card taking P-256 (--profiles): the EC
+	# person is usable there, and only there.
+	mkdir -p "$work/prof"
+	cp "$CS_SRC/cardprofiles/isoapplet.conf" "$work/prof/"
+	sed -e 's/^name .*/name = ecard/' \
+		-e 's/^key.types .*/key.types = rsa-2048, ec-prime256v1/' \
+		"$CS_SRC/cardprofiles/isoapplet.conf" >"$work/prof/ecard.conf"
+	set +e
+	out=$("$CS_BIN" inspect "$work/k/clientAll.zip" "$work/k/clientAllPin.zip" \
+		--profiles "$work/prof")
+	set -e
+	grep -q "^$ec .*  ec-prime256v1  ecard  OK$" <<<"$out" ||
+		fail "--profiles: the EC person is not OK on ecard: $out"
+	[ "$(grep -c '  rsa-2048  ecard,isoapplet  OK$' <<<"$out")" -eq 4 ] ||
+		fail "--profiles: RSA-2048 people not on both cards: $out"
+	grep -q "REFUSED key-unsupported: the key is rsa-3072 and no card profile takes it (ecard takes rsa-2048, ec-prime256v1; isoapplet takes rsa-2048)" <<<"$out" ||
+		fail "--profiles: RSA-3072 reason: $out"
+
+	# --profiles naming a folder without profiles is the administrator's
+	# mistake: refused, not a silent skip.
+	mkdir -p "$work/noprof"
+	set +e
+	err=$("$CS_BIN" inspect "$work/k/clientAll.zip" "$work/k/clientAllPin.zip" \
+		--profiles "$work/noprof" 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] && grep -q "no card profiles" <<<"$err" ||
+		fail "empty --profiles: exit $rc: $err"
 }
 
 "$1"

@@ -151,6 +151,86 @@ static void not_a_zip_says_so(void **state)
 	assert_int_equal(cs_zip_open(&z, path, &lim, why, sizeof(why)), CS_ERR_IO);
 }
 
+/* Rewrite the uncompressed size an archive declares for its only entry, in
+ * the local header and in the central directory: the CRC still matches
+ * the bytes the entry really holds. */
+static void declare_size(const char *path, uint32_t size)
+{
+	FILE *f = fopen(path, "r+b");
+	unsigned char buf[8192];
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	assert_true(n < sizeof(buf));
+	for (size_t i = 0; i + 46 <= n; i++) {
+		size_t at;
+
+		if (memcmp(buf + i, "PK\3\4", 4) == 0)
+			at = i + 22;
+		else if (memcmp(buf + i, "PK\1\2", 4) == 0)
+			at = i + 24;
+		else
+			continue;
+		for (int k = 0; k < 4; k++)
+			buf[at + (size_t)k] = (unsigned char)(size >> (8 * k));
+	}
+	rewind(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+}
+
+/* Read a stream to its end: the bytes, or -1 and the stream's reason. */
+static long read_stream(cs_zip *z, char *why, size_t whylen)
+{
+	cs_zip_stream *s;
+	char chunk[7];
+	long total = 0;
+	ssize_t got;
+
+	assert_int_equal(cs_zip_stream_open(z, 0, &s), CS_OK);
+	while ((got = cs_zip_stream_read(s, chunk, sizeof(chunk))) > 0)
+		total += got;
+	snprintf(why, whylen, "%s", cs_zip_stream_why(s));
+	cs_zip_stream_close(s);
+	return got < 0 ? -1 : total;
+}
+
+static void an_entry_must_hold_the_bytes_it_declares(void **state)
+{
+	static const struct entry e[] = {{"client.txt", 1000, 0}, {NULL, 0, 0}};
+	static const uint32_t sizes[] = {1000, 1500, 999, 1001, 0};
+	cs_zip_limits lim;
+	char path[64], why[256];
+	unsigned char *buf;
+	size_t len;
+
+	cs_zip_default_limits(&lim);
+	snprintf(path, sizeof(path), "%s/short.zip", dir);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		cs_zip *z;
+		int ok = sizes[k] == 1000;
+
+		make_zip(path, e);
+		declare_size(path, sizes[k]);
+		assert_int_equal(cs_zip_open(&z, path, &lim, why, sizeof(why)), CS_OK);
+		/* Streamed (the TSVs) and whole (the PKCS#12 files) alike. */
+		why[0] = '\0';
+		assert_int_equal(read_stream(z, why, sizeof(why)), ok ? 1000 : -1);
+		if (!ok)
+			assert_non_null(strstr(why, "client.txt"));
+		else
+			assert_string_equal(why, "");
+		assert_int_equal(cs_zip_read(z, 0, &buf, &len, why, sizeof(why)),
+		    ok ? CS_OK : CS_ERR_FORMAT);
+		if (ok)
+			free(buf);
+		else
+			assert_non_null(strstr(why, "client.txt"));
+		cs_zip_close(z);
+	}
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(dir) == NULL;
@@ -171,6 +251,7 @@ int main(void)
 		cmocka_unit_test(names_that_leave_the_archive_are_refused),
 		cmocka_unit_test(limits_on_entries_bytes_and_ratio),
 		cmocka_unit_test(not_a_zip_says_so),
+		cmocka_unit_test(an_entry_must_hold_the_bytes_it_declares),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
