@@ -36,6 +36,8 @@ static const char *const problem_names[CS_PROBLEM_COUNT] = {
 	[CS_PROBLEM_NOT_YET_VALID] = "not-yet-valid",
 	[CS_PROBLEM_P12_TOO_COSTLY] = "p12-too-costly",
 	[CS_PROBLEM_KEY_UNSUPPORTED] = "key-unsupported",
+	[CS_PROBLEM_LIVE_ELSEWHERE] = "live-elsewhere",
+	[CS_PROBLEM_NOT_IN_DOWNLOAD] = "not-in-download",
 };
 
 const char *cs_problem_name(cs_problem p)

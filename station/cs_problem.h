@@ -26,6 +26,8 @@ typedef enum cs_problem {
 	CS_PROBLEM_NOT_YET_VALID,
 	CS_PROBLEM_P12_TOO_COSTLY,  /* key derivation over the work bound */
 	CS_PROBLEM_KEY_UNSUPPORTED, /* no card profile takes the key type */
+	CS_PROBLEM_LIVE_ELSEWHERE,  /* the certificate is on a card already */
+	CS_PROBLEM_NOT_IN_DOWNLOAD, /* the run's download no longer holds it */
 	CS_PROBLEM_COUNT
 } cs_problem;
 

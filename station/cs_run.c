@@ -2,6 +2,7 @@
 #include "cs_run.h"
 #include "cs_err.h"
 #include "cs_run_int.h"
+#include "cs_profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,8 +52,30 @@ static void staff_no_of(X509 *cert, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
+/* What would make every card refuse this record, found at import. */
+static cs_problem import_problem(cs_journal *j, const cs_profile *ps,
+    size_t nps, const cs_p12_info *info, const char *serial, char *why,
+    size_t whylen)
+{
+	char takers[256];
+	cs_jcard card;
+	cs_problem p;
+
+	if ((p = cs_profile_key_problem(ps, nps, info->key_type, takers,
+	    sizeof(takers), why, whylen)) != CS_PROBLEM_NONE)
+		return p;
+	if (cs_journal_cert_live_card(j, serial, &card, NULL) != CS_OK)
+		return CS_PROBLEM_NONE;
+	snprintf(why, whylen, "certificate %s is already on card %s (imported "
+	    "before): it is never put on two cards", serial,
+	    card.chip_serial ? card.chip_serial : "?");
+	cs_jcard_clear(&card);
+	return CS_PROBLEM_LIVE_ELSEWHERE;
+}
+
 static int add_records(cs_journal *j, cs_bundle *b, const cs_bundle_opts *o,
-    int64_t run_id, char *why, size_t whylen)
+    const cs_profile *ps, size_t nps, int64_t run_id, char *why,
+    size_t whylen)
 {
 	int r = CS_OK;
 
@@ -65,6 +88,9 @@ static int add_records(cs_journal *j, cs_bundle *b, const cs_bundle_opts *o,
 		    sizeof(reason));
 		cs_jrecord jr = {0};
 
+		if (pr == CS_PROBLEM_NONE)
+			pr = import_problem(j, ps, nps, &info, rec->serial, reason,
+			    sizeof(reason));
 		staff_no_of(p ? p->cert : NULL, staff, sizeof(staff));
 		jr.run_id = run_id;
 		jr.serial = rec->serial[0] ? (char *)rec->serial : NULL;
@@ -74,6 +100,7 @@ static int add_records(cs_journal *j, cs_bundle *b, const cs_bundle_opts *o,
 		jr.staff_no = staff[0] ? staff : NULL;
 		jr.profile = info.profile[0] ? info.profile : NULL;
 		jr.not_after = info.not_after[0] ? info.not_after : NULL;
+		jr.key_type = info.key_type[0] ? info.key_type : NULL;
 		jr.problem = pr == CS_PROBLEM_NONE ? NULL : (char *)cs_problem_name(pr);
 		jr.reason = pr == CS_PROBLEM_NONE ? NULL : reason;
 		cs_p12_free(p);
@@ -82,11 +109,29 @@ static int add_records(cs_journal *j, cs_bundle *b, const cs_bundle_opts *o,
 	return r;
 }
 
+/* The card profiles a run can use: the one it names, or every one. */
+static int import_profiles(const cs_run_import_args *a, cs_profile **ps,
+    size_t *n, char *why, size_t whylen)
+{
+	const char *dir = a->profiles_dir ? a->profiles_dir : cs_profile_dir();
+
+	*ps = NULL;
+	*n = 0;
+	if (a->profile == NULL)
+		return cs_profile_load_all(dir, ps, n, why, whylen);
+	if ((*ps = calloc(1, sizeof(**ps))) == NULL)
+		return CS_ERR_NOMEM;
+	*n = 1;
+	return cs_profile_find(dir, a->profile, *ps, why, whylen);
+}
+
 int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
     cs_jprogress *counts, char *why, size_t whylen)
 {
 	cs_bundle *b = NULL;
 	cs_journal *j = NULL;
+	cs_profile *ps = NULL;
+	size_t nps = 0;
 	cs_p12_providers pv = {0};
 	char certs_sha[65], pins_sha[65];
 	cs_jrun run = {0};
@@ -97,7 +142,8 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 		snprintf(why, whylen, "OpenSSL's legacy provider cannot be loaded");
 		return r;
 	}
-	if ((r = cs_bundle_open(&b, a->certs_zip, a->pins_zip, a->opts, why,
+	if ((r = import_profiles(a, &ps, &nps, why, whylen)) != CS_OK ||
+	    (r = cs_bundle_open(&b, a->certs_zip, a->pins_zip, a->opts, why,
 	    whylen)) != CS_OK)
 		goto out;
 	if ((r = cs_run_file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
@@ -121,7 +167,7 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
 		goto out;
 	if ((r = cs_journal_run_create(j, &run, run_id, why, whylen)) == CS_OK)
-		r = add_records(j, b, a->opts, *run_id, why, whylen);
+		r = add_records(j, b, a->opts, ps, nps, *run_id, why, whylen);
 	if (r == CS_OK)
 		r = cs_journal_commit(j, why, whylen);
 	else
@@ -133,6 +179,7 @@ out:
 	free(run.pins_zip);
 	cs_journal_close(j);
 	cs_bundle_free(b);
+	free(ps);
 	cs_p12_fini(&pv);
 	return r;
 }

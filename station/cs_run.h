@@ -31,14 +31,18 @@
 #include "cs_secret.h"
 
 /* Validate the pair as `inspect` does and store it as a new run: every
- * record, refused ones with their reason. The archives stay where they
- * are: encode reads each PKCS#12 from them again (their SHA-256 is
- * checked). */
+ * record, refused ones with their reason. Refused besides what inspect
+ * refuses: a key no card profile (or not the run's profile) can hold
+ * (key-unsupported), and a certificate already live on a card
+ * (live-elsewhere: the same download imported again). So no record is
+ * queued that no card will ever take. The archives stay where they are:
+ * encode reads each PKCS#12 from them again (their SHA-256 is checked). */
 typedef struct cs_run_import_args {
 	const char *journal;       /* path, NULL: cs_journal_path(NULL) */
 	const char *certs_zip, *pins_zip;
 	const cs_bundle_opts *opts;
 	const char *profile;       /* card profile name, NULL: by card */
+	const char *profiles_dir;  /* NULL: cs_profile_dir() */
 	cs_jmode mode;
 	const char *operator_name;
 } cs_run_import_args;

@@ -230,8 +230,18 @@ static int claim_record(struct worker *w, struct card *c, char *why,
 	}
 	if (w->run.mode == CS_JMODE_PAIRING)
 		return claim_paired(w, c, why, whylen);
-	return cs_journal_record_claim_next(w->j, w->run.id, w->a->reader,
-	    NULL, &c->rec, why, whylen);
+	{
+		/* Only what this card can hold: a record for another kind of
+		 * card waits for one. */
+		char types[CS_PROFILE_MAX_KEY_TYPES * 25] = "";
+		size_t n = 0;
+
+		for (unsigned k = 0; k < c->profile->nkey_types; k++)
+			n += (size_t)snprintf(types + n, sizeof(types) - n, "%s%s",
+			    k ? "," : "", c->profile->key_types[k]);
+		return cs_journal_record_claim_next(w->j, w->run.id, w->a->reader,
+		    types, &c->rec, why, whylen);
+	}
 }
 
 /* Queue mode: the operator confirms with the printed card number. */
@@ -491,18 +501,23 @@ static int write_and_check(struct worker *w, struct card *c)
 	if (br == NULL) {
 		snprintf(why, sizeof(why), "serial %s is not usable in the "
 		    "download any more", c->rec.serial);
-		problem = "not-in-download";
+		problem = cs_problem_name(CS_PROBLEM_NOT_IN_DOWNLOAD);
 	} else if ((pr = cs_bundle_load(w->b, br, &w->bopts, &p12, &info, why,
 	    sizeof(why))) != CS_PROBLEM_NONE) {
 		r = CS_ERR_CRYPTO;
 		problem = cs_problem_name(pr); /* expired since import, ... */
+	} else if (!cs_profile_takes_key(c->profile, info.key_type)) {
+		/* Another card may take it: back in the queue, untouched. */
+		snprintf(why, sizeof(why), "a %s key does not go on a %s card",
+		    info.key_type, c->profile->name);
+		r = CS_ERR_STATE;
 	} else if ((r = card_secrets(w, c->profile, &pin, &puk, why,
 	    sizeof(why))) == CS_OK &&
 	    (r = journal_begin(w, c, why, sizeof(why))) != CS_OK) {
 		/* Live on another card already (the download imported twice):
 		 * no card will ever take it in this run. */
 		if (r == CS_ERR_MISMATCH && c->iss_id == 0)
-			problem = "live-elsewhere";
+			problem = cs_problem_name(CS_PROBLEM_LIVE_ELSEWHERE);
 	} else if (r == CS_OK) {
 		step(w, c, 3, "writing", "PIN, PUK, key and certificate");
 		if ((r = write_card(w, c, p12, cs_secret_str(pin),

@@ -28,6 +28,10 @@ wait_for() { # PATTERN [COUNT]: the COUNT-th line matching PATTERN
 bundle() { # N [upkigen args]
 	local n=$1; shift
 	"$UPKIGEN" --out "$W/b" --people "$n" "$@" >/dev/null
+	import_again
+}
+
+import_again() { # the same download as a new run
 	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
 		--institution "$INST" --operator tester >/dev/null ||
 		[ $? -eq 1 ] || fail "run new"
@@ -424,24 +428,26 @@ tampered_journal() {
 	done
 }
 
-# The same download imported twice: the second run's records are live on
-# cards already; each is set aside with its reason, and the queue moves on
-# to the one person the first run did not reach.
+# The same download imported twice. Both runs queued before either is
+# encoded: the second run's record whose certificate the first run put on
+# a card is set aside when a card claims it, and that card goes to the next
+# holder at once. Imported a third time, the import itself refuses what is
+# live already. The queue never stalls on a record no card can take.
 imported_twice() {
 	bundle 2
+	import_again # run 2: the same download
 	card a 9A; card b 9B; card c 9C
 	tb_insert 0 "$W/a.card"
 	encode_bg --reader 0
 	wait_for 'DONE .*4790-5040-0000009A'
 	encode_stop
-	bundle 2 # run 2: the same people
 	tb_swap 0 "$W/b.card"
 	RUN=2 encode_bg --reader 0
 	wait_for 'DONE .*4790-5040-0000009B'
-	grep -q 'FAILED.*set aside' "$OUT" ||
+	grep -q 'FAILED.*already live on card.*set aside' "$OUT" ||
 		fail "the record live on card 9A was not set aside"
 	tb_swap 0 "$W/c.card"
-	wait_for 'no one is left|FAILED.*no record left'
+	wait_for 'no one is left'
 	encode_stop
 	[ "$(sql "SELECT problem FROM records WHERE run_id = 2 AND
 		state = 'refused'")" = live-elsewhere ] ||
@@ -451,6 +457,31 @@ imported_twice() {
 		fail "card 9C was written although no one was left"
 	tb_swap 0 "$W/b.card"
 	card_holds 0 "$(serial_of 2)"
+	# A third import refuses both at once, saying where they are.
+	import_again
+	[ "$(sql "SELECT count(*) FROM records WHERE run_id = 3 AND
+		problem = 'live-elsewhere'")" -eq 2 ] ||
+		fail "the third import queued certificates that are on cards"
+	invariants
+}
+
+# Keys no card profile can hold are refused at import; the queue goes to
+# the people whose keys the card takes.
+unfit_keys() {
+	"$UPKIGEN" --out "$W/b" --people 3 --key-type ec-p256@1 \
+		--key-type rsa-3072@2 >/dev/null
+	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
+		--institution "$INST" >"$OUT" 2>&1 && fail "run new said all usable"
+	[ "$(sql "SELECT group_concat(key_type || ':' || coalesce(problem, '-'),
+		' ') FROM records ORDER BY seq")" = \
+		"ec-prime256v1:key-unsupported rsa-3072:key-unsupported rsa-2048:-" ] ||
+		fail "key types not refused at import: $(sql "SELECT key_type, problem FROM records")"
+	card a AA
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0
+	wait_for 'DONE .*4790-5040-000000AA'
+	encode_stop
+	card_holds 0 "$(serial_of 3)"
 	invariants
 }
 
