@@ -139,6 +139,58 @@ static void serials_of_twenty_octets_join_and_longer_names_stay_orphans(
 	cs_bundle_free(b);
 }
 
+/* Make the only entry of an archive declare size bytes (local header and
+ * central directory); its CRC still matches what it really holds. */
+static void declare_size(const char *path, uint32_t size)
+{
+	FILE *f = fopen(path, "r+b");
+	unsigned char buf[8192];
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	assert_true(n < sizeof(buf));
+	for (size_t i = 0; i + 46 <= n; i++) {
+		size_t at;
+
+		if (memcmp(buf + i, "PK\3\4", 4) == 0)
+			at = i + 22;
+		else if (memcmp(buf + i, "PK\1\2", 4) == 0)
+			at = i + 24;
+		else
+			continue;
+		for (int k = 0; k < 4; k++)
+			buf[at + (size_t)k] = (unsigned char)(size >> (8 * k));
+	}
+	rewind(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+}
+
+/* An index cut short, with a CRC that fits what is left, is not a shorter
+ * list of people: opening fails and names the entry. */
+static void an_index_shorter_than_it_declares_is_refused(void **state)
+{
+	static const char text[] = INDEX_HEADER
+	    "123\t花子\th@example.ac.jp\tCN=H,C=JP\n";
+	static const struct file c[] = {{"client.txt", text}, {NULL, NULL}};
+	static const struct file p[] = {{"clientAllPin.txt", PIN_HEADER},
+	    {NULL, NULL}};
+	cs_bundle_opts o;
+	cs_bundle *b = NULL;
+	char why[512];
+
+	make_zip(certs, c);
+	declare_size(certs, (uint32_t)sizeof(text) + 40);
+	make_zip(pins, p);
+	cs_bundle_default_opts(&o);
+	assert_int_equal(cs_bundle_open(&b, certs, pins, &o, why, sizeof(why)),
+	    CS_ERR_IO);
+	assert_null(b);
+	assert_non_null(strstr(why, "client.txt"));
+	assert_non_null(strstr(why, "declares"));
+}
+
 static int setup(void **state)
 {
 	if (mkdtemp(dir) == NULL)
@@ -163,6 +215,7 @@ int main(void)
 		cmocka_unit_test(an_archive_without_p12_files_lacks_each_file),
 		cmocka_unit_test(a_pair_of_empty_files_holds_no_one),
 		cmocka_unit_test(serials_of_twenty_octets_join_and_longer_names_stay_orphans),
+		cmocka_unit_test(an_index_shorter_than_it_declares_is_refused),
 	};
 
 	cs_secret_process_init();
