@@ -11,6 +11,9 @@ PACKAGES=(
 	pcscd opensc opensc-pkcs11
 	# tests: virtual reader, unit tests, tools that check our output
 	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq bc
+	# a clock two days ahead for one process (a certificate expiring
+	# between import and encoding)
+	faketime
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
 	# benchmarks: GNU time for wall time and peak RSS

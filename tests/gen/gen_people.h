@@ -68,6 +68,8 @@ typedef struct gen_person {
 	int san_other;            /* SAN mail is not 利用者mail */
 	int expired;
 	int not_yet_valid;
+	long expires_in;          /* > 0: valid now, expires this many seconds
+	                             from now (--expires-in) */
 	long index_serial_of;     /* -1, or the person whose serial the
 	                             index row carries (duplicate-serial) */
 	int orphan_row;           /* expect.tsv: an extra p12-orphan row */

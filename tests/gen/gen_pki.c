@@ -220,6 +220,8 @@ static int validity(const gen_pki *k, const gen_person *p, X509 *x)
 	} else if (p->not_yet_valid) {
 		nb = k->today + 30L * DAY;
 		na = nb + 396L * DAY;
+	} else if (p->expires_in > 0) {
+		na = time(NULL) + p->expires_in;
 	}
 	if (!ASN1_TIME_set(X509_getm_notBefore(x), nb) ||
 	    !ASN1_TIME_set(X509_getm_notAfter(x), na))

@@ -33,6 +33,8 @@ struct opts {
 	size_t nzbrk;
 	const char *ktype[MAX_BREAKS];
 	size_t nktype;
+	const char *expires[MAX_BREAKS];
+	size_t nexpires;
 };
 
 static void usage(FILE *f)
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 	    "               [--key-pool K] [--utf8] [--break CASE[@I]]...\n"
 	    "               [--archive-break CASE[@pin]]... "
 	    "[--key-type TYPE[@I]]...\n"
+	    "               [--expires-in SECONDS[@I]]...\n"
 	    "record breaks: p12-missing p12-orphan wrong-pin no-pin-row "
 	    "no-index-row\n"
 	    "  no-index-row+p12 name-mismatch serial-mismatch key-mismatch\n"
@@ -54,7 +57,9 @@ static void usage(FILE *f)
 	    "not-zip\n  (on clientAll.zip; @pin puts it on the PIN archive)\n"
 	    "key types: rsa-2048 (the default) rsa-1024 rsa-3072 rsa-4096 "
 	    "ec-p256 ec-p384\n  (for everyone, or for person I; a later one "
-	    "wins)\n");
+	    "wins)\n"
+	    "--expires-in: valid now, expired SECONDS from now (a certificate "
+	    "that\n  expires between import and encoding)\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -81,6 +86,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"archive-break", required_argument, NULL, 'a'},
 		{"utf8", no_argument, NULL, 'u'},
 		{"key-type", required_argument, NULL, 't'},
+		{"expires-in", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -139,6 +145,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (o->nktype == MAX_BREAKS)
 				return CS_ERR_USAGE;
 			o->ktype[o->nktype++] = optarg;
+			break;
+		case 'e':
+			if (o->nexpires == MAX_BREAKS)
+				return CS_ERR_USAGE;
+			o->expires[o->nexpires++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -376,6 +387,27 @@ static int apply_archive_breaks(const struct opts *o, gen_zip *certs,
 	return CS_OK;
 }
 
+/* --expires-in SECONDS[@I]: a good certificate that expires soon. */
+static int apply_expiries(const struct opts *o, gen_person *pp, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < o->nexpires; i++) {
+		char secs[32];
+		long who, n;
+
+		if (split_at(o->expires[i], secs, sizeof(secs), &who) != CS_OK ||
+		    (n = atol(secs)) <= 0 ||
+		    (who >= 0 && (size_t)who >= o->people)) {
+			snprintf(why, whylen, "bad --expires-in '%s'", o->expires[i]);
+			return CS_ERR_USAGE;
+		}
+		for (size_t j = 0; j < o->people; j++)
+			if (who < 0 || (size_t)who == j)
+				pp[j].expires_in = n;
+	}
+	return CS_OK;
+}
+
 /* --key-type TYPE[@I], in order. A person left otherwise good whose key
  * is not RSA-2048 is refused by the shipped card profiles: key-unsupported. */
 static int apply_key_types(const struct opts *o, gen_person *pp, char *why,
@@ -464,7 +496,8 @@ int main(int argc, char **argv)
 		    sizeof(why))) != CS_OK)
 			goto out;
 	}
-	if ((r = apply_key_types(&o, pp, why, sizeof(why))) != CS_OK)
+	if ((r = apply_key_types(&o, pp, why, sizeof(why))) != CS_OK ||
+	    (r = apply_expiries(&o, pp, why, sizeof(why))) != CS_OK)
 		goto out;
 	if ((r = gen_pki_new(&k, o.key_pool, o.institution, time(NULL))) !=
 	    CS_OK) {

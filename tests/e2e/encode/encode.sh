@@ -465,6 +465,32 @@ imported_twice() {
 	invariants
 }
 
+# A certificate valid at import that has expired by the time its card is
+# written: set aside as expired when claimed, and the same card goes to the
+# next holder. The station is run two days ahead with libfaketime (the
+# clock is the only thing that differs).
+expired_after_import() {
+	"$UPKIGEN" --out "$W/b" --people 2 --expires-in 86400@1 >/dev/null
+	import_again
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued'")" -eq 2 ] ||
+		fail "both certificates should be valid at import"
+	card a BA
+	tb_insert 0 "$W/a.card"
+	: >"$OUT"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		faketime -f '+2d' "$CS_BIN" encode --run 1 --pin env:CS_PIN \
+		--puk env:CS_PUK --reader 0 </dev/null >>"$OUT" 2>&1 &
+	ENCODE_PID=$!
+	wait_for 'DONE .*4790-5040-000000BA'
+	encode_stop
+	grep -q 'FAILED.*expired.*set aside' "$OUT" ||
+		fail "the expired record was not set aside"
+	[ "$(sql "SELECT problem FROM records WHERE seq = 1")" = expired ] ||
+		fail "the first record is not set aside as expired"
+	card_holds 0 "$(serial_of 2)"
+	invariants
+}
+
 # Keys no card profile can hold are refused at import; the queue goes to
 # the people whose keys the card takes.
 unfit_keys() {
