@@ -247,6 +247,15 @@ static void judge_cert(cs_vreport *r, const cs_vcert *c, int journal_ok)
 }
 
 /* One card, one person: certificates of two people is the worst mistake. */
+/* Two certificates name one person when their subjects are the same as
+ * encoded: rendered strings can be made equal by a CN that holds
+ * ",OU=..." (issue 15). Unknown encodings are never the same. */
+static int same_subject(const cs_vcert *a, const cs_vcert *b)
+{
+	return a->subject_derlen != 0 && a->subject_derlen == b->subject_derlen &&
+	    memcmp(a->subject_der, b->subject_der, a->subject_derlen) == 0;
+}
+
 static void judge_holders(cs_vreport *r)
 {
 	const cs_vcert *a = first_ee(r);
@@ -261,7 +270,7 @@ static void judge_holders(cs_vreport *r)
 		if ((a->j_holder[0] != '\0' && b->j_holder[0] != '\0' &&
 		    strcmp(a->j_holder, b->j_holder) != 0) ||
 		    ((a->j_holder[0] == '\0' || b->j_holder[0] == '\0') &&
-		    strcmp(a->subject, b->subject) != 0)) {
+		    !same_subject(a, b))) {
 			add(r, CS_VL_FAIL, "several-holders", "the card holds "
 			    "certificates of two people: %s (%s) and %s (%s)",
 			    a->serial, a->j_holder[0] ? a->j_holder : a->subject,

@@ -177,6 +177,32 @@ static void two_holders(void **state)
 	assert_int_equal(r.verdict, CS_VERDICT_OK);
 }
 
+/* Certificates the journal does not know are told apart by their subjects
+ * as encoded: a CN of "A,C=JP"-like text renders like another person's
+ * subject but is not it (issue 15). */
+static void look_alike_subjects(void **state)
+{
+	static const unsigned char der_a[] = {0x30, 0x01, 0x0a};
+	static const unsigned char der_b[] = {0x30, 0x01, 0x0b};
+	cs_vreport r;
+
+	(void)state;
+	good(&r);
+	certs[0].j_holder[0] = '\0';
+	memcpy(certs[0].subject_der, der_a, sizeof(der_a));
+	certs[0].subject_derlen = sizeof(der_a);
+	certs[1] = certs[0];
+	snprintf(certs[1].serial, sizeof(certs[1].serial), "2002");
+	memcpy(certs[1].subject_der, der_b, sizeof(der_b));
+	r.ncerts = 2;
+	cs_verify_judge(&r);
+	assert_true(has(&r, "several-holders", CS_VL_FAIL));
+	/* The very same subject is one person's two certificates. */
+	memcpy(certs[1].subject_der, der_a, sizeof(der_a));
+	cs_verify_judge(&r);
+	assert_false(has(&r, "several-holders", CS_VL_FAIL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +210,7 @@ int main(void)
 		cmocka_unit_test(no_pin_is_not_a_warning),
 		cmocka_unit_test(faults),
 		cmocka_unit_test(two_holders),
+		cmocka_unit_test(look_alike_subjects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
