@@ -596,8 +596,29 @@ static void handle_card(struct worker *w)
 		ev.profile = c.profile->name;
 		send_ev(w, &ev);
 	}
-	if (cs_journal_card_find(w->j, CS_JKEY_CHIP, c.id.chip_serial, &c.j) != CS_OK)
+	/* The card's journal state before any APDU that changes it. A journal
+	 * that cannot answer refuses the card: it might be a lost one. */
+	if ((r = cs_journal_card_find(w->j, CS_JKEY_CHIP, c.id.chip_serial,
+	    &c.j)) != CS_OK) {
 		memset(&c.j, 0, sizeof(c.j));
+		if (r != CS_ERR_NOTFOUND) {
+			failed(w, &c, "the journal cannot say whether this card is known",
+			    "take the card out; check the journal (cardstation doctor)");
+			goto out;
+		}
+	}
+	if (c.j.id != 0 && (c.j.state == CS_JCARD_LOST ||
+	    c.j.state == CS_JCARD_RETURNED)) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "this card was marked %s at the service "
+		    "desk (last seen %s): it is not written", cs_jcard_state_name(
+		    c.j.state), c.j.last_seen ? c.j.last_seen : "?");
+		failed(w, &c, text, c.j.state == CS_JCARD_LOST ?
+		    "keep the card and hand it to the service desk" :
+		    "set the card aside: it is not given out again");
+		goto out;
+	}
 	/* A personalised card the journal does not know is someone's card:
 	 * never touched without a re-issue. */
 	if (c.applet.pin_set && c.j.id == 0 && !w->o->reissue) {

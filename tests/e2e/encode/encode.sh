@@ -491,6 +491,55 @@ expired_after_import() {
 	invariants
 }
 
+# A card returned at the desk, or reported lost, that comes back into a run
+# is refused before any APDU that changes it: no PIN reset with the PUK
+# (which would hand the previous holder's key to the run's PIN), no
+# record tied to it, the journal unchanged. (Issue 10, item 1.)
+returned_or_lost_card() {
+	bundle 3
+	card a CA; card b CB
+	tb_insert 0 "$W/a.card"; tb_insert 1 "$W/b.card"
+	encode_bg
+	wait_for 'DONE .*4790-5040-000000CA'
+	wait_for 'DONE .*4790-5040-000000CB'
+	encode_stop
+	"$CS_BIN" card returned --reader "$(tb_reader 0)" --puk env:CS_PUK \
+		>/dev/null || fail "card returned"
+	"$CS_BIN" card lost --chip 4790-5040-000000CB \
+		--admin-mail admin@example.ac.jp --out "$W/lost.tsv" >/dev/null ||
+		fail "card lost"
+	tb_swap 0 "$W/a.card" --trace "$W/trace.a"
+	tb_swap 1 "$W/b.card" --trace "$W/trace.b"
+	encode_bg
+	wait_for 'FAILED.*marked returned.*set the card aside'
+	wait_for 'FAILED.*marked lost.*service desk'
+	encode_stop
+	# Only reads went to the cards: SELECT (A4), GET DATA (CA/CB), GET
+	# RESPONSE (C0), VERIFY without data (20: how many tries are left);
+	# never RESET RETRY COUNTER (2C), a PIN, a write.
+	local apdu
+	for apdu in $(grep -h ' > ' "$W/trace.a" "$W/trace.b" | awk '{print $3}'); do
+		case $apdu in
+		??A4*|??CA*|??CB*|??C0*) ;;
+		??20????|??20????00) ;;
+		*) fail "a refused card got $apdu" ;;
+		esac
+	done
+	local states
+	states=$(sql "SELECT group_concat(state, ',') FROM (SELECT state FROM cards
+		ORDER BY chip_serial)")
+	[ "$states" = returned,lost ] || fail "the cards' states changed: $states"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued' AND
+		pending_card_id IS NULL")" -eq 1 ] ||
+		fail "the third person is not free in the queue"
+	# (A returned card's record stays 'done' with its issuance 'wiped':
+	# what a return does to the record is issue 10's to settle.)
+	[ -z "$(sql "SELECT cert_serial FROM issuances WHERE outcome IN
+		('writing','verified') GROUP BY cert_serial HAVING count(*) > 1")" ] ||
+		fail "a certificate on two cards"
+	"$CS_BIN" log check >/dev/null || fail "log check"
+}
+
 # Keys no card profile can hold are refused at import; the queue goes to
 # the people whose keys the card takes.
 unfit_keys() {
