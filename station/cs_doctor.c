@@ -36,6 +36,14 @@
  * that old. */
 #define CLOCK_FUTURE_SECS (15ll * 365 * 24 * 3600)
 #define TOOL_TIMEOUT_MS 20000
+/* The helpers doctor runs, by the absolute paths the build found
+ * (station/CMakeLists.txt): execve, never a PATH search. */
+#ifndef CS_OPENSC_TOOL_PATH
+#define CS_OPENSC_TOOL_PATH "/usr/bin/opensc-tool"
+#endif
+#ifndef CS_PCSCD_PATH
+#define CS_PCSCD_PATH "/usr/sbin/pcscd"
+#endif
 
 /* --- findings ------------------------------------------------------ */
 
@@ -140,8 +148,8 @@ void cs_doctor_opts_init(cs_doctor_opts *o)
 	o->profiles_dir = "/usr/share/cardstation/cardprofiles";
 #endif
 	o->drivers_dir = CS_PCSC_DRIVERS_DIR;
-	o->pcscd = "/usr/sbin/pcscd";
-	o->opensc_tool = "opensc-tool";
+	o->pcscd = CS_PCSCD_PATH;
+	o->opensc_tool = CS_OPENSC_TOOL_PATH;
 	o->kiosk_group = "cardstation";
 	o->skip = "";
 	o->now = time(NULL);
@@ -175,7 +183,8 @@ static void fmt_time(time_t t, char *out, size_t outlen)
 
 /* Run argv with stdout captured (stderr dropped), at most timeout_ms.
  * Returns the exit status, or -1 when it could not run or was killed. No
- * secret ever goes through here: doctor passes none. */
+ * secret ever goes through here: doctor passes none. argv[0] is an absolute
+ * path, run as it is: a bare name is refused, not looked up in PATH. */
 static int run_capture(char *const argv[], char *out, size_t outlen)
 {
 	int fds[2], status, r = -1;
@@ -184,6 +193,8 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
 	struct timespec t0, t;
 
 	out[0] = '\0';
+	if (argv[0] == NULL || argv[0][0] != '/')
+		return -1;
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -199,7 +210,7 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
 			dup2(dn, STDERR_FILENO);
 			dup2(dn, STDIN_FILENO);
 		}
-		execvp(argv[0], argv);
+		execve(argv[0], argv, environ);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -903,7 +914,7 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 
 	if (run_capture(info_argv, out, sizeof(out)) != 0) {
 		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc", "OpenSC's "
-		    "opensc-tool cannot be run");
+		    "opensc-tool (%s) cannot be run", o->opensc_tool);
 		cs_finding_todo(f, "install OpenSC: `apt install opensc "
 		    "opensc-pkcs11`");
 		return;

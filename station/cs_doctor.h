@@ -57,7 +57,8 @@ typedef struct cs_doctor_opts {
 	const char *profiles_dir; /* cardprofiles directory */
 	const char *drivers_dir;  /* PC/SC driver bundles */
 	const char *pcscd;        /* the pcscd binary, for its --version */
-	const char *opensc_tool;  /* opensc-tool, by name or path */
+	const char *opensc_tool;  /* opensc-tool; both absolute paths, never
+	                             looked up in PATH */
 	const char *kiosk_group;  /* the group the udev rules grant */
 	const char *skip;         /* space/comma separated checks to skip */
 	time_t now;               /* the clock to judge */
@@ -65,7 +66,8 @@ typedef struct cs_doctor_opts {
 } cs_doctor_opts;
 
 /* Defaults for every field (journal /var/lib/cardstation/journal.db,
- * profiles CS_PROFILE_DIR, now = time(NULL), built = compile date). */
+ * profiles CS_PROFILE_DIR, pcscd and opensc-tool where the build found
+ * them, now = time(NULL), built = compile date). */
 void cs_doctor_opts_init(cs_doctor_opts *o);
 
 /* Run every check not skipped. CS_OK unless memory ran out; the verdict

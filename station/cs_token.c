@@ -25,6 +25,12 @@
 #endif
 #define VIEW_NAME "libcardstation_pcsc_view.so"
 #define PKCS15_INIT "pkcs15-init"
+/* Set by the build (station/CMakeLists.txt, find_program); no run-time
+ * override: a path the operator's environment could change is what
+ * execvpe's PATH search was. */
+#ifndef CS_PKCS15_INIT_PATH
+#define CS_PKCS15_INIT_PATH "/usr/bin/pkcs15-init"
+#endif
 
 extern char **environ;
 
@@ -146,39 +152,13 @@ static int transport_p12(const cs_token_write_args *a, const char *pass,
 	return *derlen > 0 ? CS_OK : CS_ERR_CRYPTO;
 }
 
-/* environ plus our three secrets, the strings living in locked memory. */
-static char **child_env(cs_secret *sec, const char *pin, const char *puk,
-    const char *pass)
-{
-	size_t n = 0, k = 0;
-	char **env;
-	char *w = (char *)sec->buf;
-
-	while (environ[n] != NULL)
-		n++;
-	if ((env = calloc(n + 4, sizeof(*env))) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "CS_CARD_", 8) != 0 &&
-		    strncmp(environ[i], "CS_P12_", 7) != 0)
-			env[k++] = environ[i];
-	env[k++] = w;
-	w += sprintf(w, "CS_CARD_PIN=%s", pin) + 1;
-	env[k++] = w;
-	w += sprintf(w, "CS_CARD_PUK=%s", puk ? puk : "") + 1;
-	env[k++] = w;
-	sprintf(w, "CS_P12_PASS=%s", pass);
-	env[k] = NULL;
-	return env;
-}
-
 static void build_argv(const cs_token_write_args *a, const char **argv,
     char *profile, size_t profilelen)
 {
 	const cs_profile *p = a->profile;
 	int n = 0;
 
-	argv[n++] = PKCS15_INIT;
+	argv[n++] = PKCS15_INIT; /* its name; run by cs_token_pkcs15_init_path() */
 	argv[n++] = "--reader";
 	argv[n++] = a->reader;
 	/* OpenSC's own profile options (pkcs15.profile), as the card
@@ -225,6 +205,87 @@ static void build_argv(const cs_token_write_args *a, const char **argv,
 	argv[n] = NULL;
 }
 
+const char *cs_token_pkcs15_init_path(void)
+{
+	return CS_PKCS15_INIT_PATH;
+}
+
+/* The secrets a command line may name as env:NAME. */
+struct secret_var {
+	const char *name;
+	const char *value;
+};
+
+/* environ less every CS_CARD_/CS_P12_ entry, plus the secrets argv names.
+ * Built from argv, so a secret the command does not use (the institution
+ * PUK when a rewrite only logs in with the PIN) never reaches the child. */
+int cs_token_cmd_build(const cs_token_write_args *a, const char *pass,
+    cs_token_cmd *c, char *why, size_t whylen)
+{
+	const struct secret_var vars[] = {
+		{"CS_CARD_PIN", a->pin},
+		/* NULL: the PUK is on the card already; a command line that
+		 * still names it gets it empty, as it always did. */
+		{"CS_CARD_PUK", a->puk != NULL ? a->puk : ""},
+		{"CS_P12_PASS", pass},
+	};
+	enum { NVARS = sizeof(vars) / sizeof(vars[0]) };
+	int used[NVARS] = {0};
+	size_t n = 0, k = 0, need = 1, nused = 0;
+	char *w;
+
+	memset(c, 0, sizeof(*c));
+	build_argv(a, c->argv, c->p15profile, sizeof(c->p15profile));
+	for (size_t i = 0; c->argv[i] != NULL; i++) {
+		size_t j;
+
+		if (strncmp(c->argv[i], "env:", 4) != 0)
+			continue;
+		for (j = 0; j < NVARS; j++)
+			if (strcmp(c->argv[i] + 4, vars[j].name) == 0)
+				break;
+		if (j == NVARS || vars[j].value == NULL) {
+			snprintf(why, whylen, "pkcs15-init's command line names "
+			    "%s, a secret the station does not have", c->argv[i]);
+			return CS_ERR_USAGE;
+		}
+		if (!used[j]) {
+			used[j] = 1;
+			nused++;
+			need += strlen(vars[j].name) + strlen(vars[j].value) + 2;
+		}
+	}
+	while (environ[n] != NULL)
+		n++;
+	if (cs_secret_new(&c->sec, need) != CS_OK ||
+	    (c->env = calloc(n + nused + 1, sizeof(*c->env))) == NULL) {
+		cs_token_cmd_free(c);
+		snprintf(why, whylen, "cannot lock memory for the card secrets");
+		return CS_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "CS_CARD_", 8) != 0 &&
+		    strncmp(environ[i], "CS_P12_", 7) != 0)
+			c->env[k++] = environ[i];
+	w = (char *)c->sec->buf;
+	for (size_t j = 0; j < NVARS; j++)
+		if (used[j]) {
+			c->env[k++] = w;
+			w += sprintf(w, "%s=%s", vars[j].name, vars[j].value) + 1;
+		}
+	c->sec->len = (size_t)(w - (char *)c->sec->buf);
+	c->env[k] = NULL;
+	return CS_OK;
+}
+
+void cs_token_cmd_free(cs_token_cmd *c)
+{
+	free(c->env);
+	cs_secret_free(c->sec);
+	c->env = NULL;
+	c->sec = NULL;
+}
+
 /* The last non-empty line pkcs15-init wrote to stderr: its reason. */
 static void last_line(char *buf, char *why, size_t whylen)
 {
@@ -237,7 +298,7 @@ static void last_line(char *buf, char *why, size_t whylen)
 	    *buf ? buf : "failed");
 }
 
-static int run_pkcs15_init(const char **argv, char **env, const unsigned char *der,
+static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
     size_t derlen, char *why, size_t whylen)
 {
 	int in[2], err[2], status;
@@ -263,8 +324,10 @@ static int run_pkcs15_init(const char **argv, char **env, const unsigned char *d
 		dup2(devnull, STDIN_FILENO); /* never prompt */
 		close(in[1]);
 		close(err[0]);
-		execvpe(argv[0], (char *const *)argv, env);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+		execve(cs_token_pkcs15_init_path(), (char *const *)c->argv,
+		    c->env);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n",
+		    cs_token_pkcs15_init_path(), strerror(errno));
 		_exit(127);
 	}
 	close(in[0]);
@@ -289,18 +352,15 @@ static int run_pkcs15_init(const char **argv, char **env, const unsigned char *d
 
 int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 {
-	cs_secret *pass = NULL, *envbuf = NULL;
+	cs_secret *pass = NULL;
 	unsigned char *der = NULL;
-	const char *argv[40];
-	char p15profile[96];
-	char **env = NULL;
+	cs_token_cmd cmd = {0};
 	int derlen = 0, r;
 	unsigned char rnd[16];
 
 	/* A child that dies early must not kill the worker with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = cs_secret_new(&pass, 2 * sizeof(rnd))) != CS_OK ||
-	    (r = cs_secret_new(&envbuf, 512)) != CS_OK) {
+	if ((r = cs_secret_new(&pass, 2 * sizeof(rnd))) != CS_OK) {
 		snprintf(why, whylen, "cannot lock memory for the card secrets");
 		goto out;
 	}
@@ -322,17 +382,14 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot wrap key and certificate for OpenSC");
 		goto out;
 	}
-	if ((env = child_env(envbuf, a->pin, a->puk, cs_secret_str(pass))) == NULL) {
-		r = CS_ERR_NOMEM;
+	if ((r = cs_token_cmd_build(a, cs_secret_str(pass), &cmd, why,
+	    whylen)) != CS_OK)
 		goto out;
-	}
-	build_argv(a, argv, p15profile, sizeof(p15profile));
-	r = run_pkcs15_init(argv, env, der, (size_t)derlen, why, whylen);
+	r = run_pkcs15_init(&cmd, der, (size_t)derlen, why, whylen);
 out:
 	if (der != NULL)
 		OPENSSL_clear_free(der, (size_t)derlen);
-	free(env);
-	cs_secret_free(envbuf);
+	cs_token_cmd_free(&cmd);
 	cs_secret_free(pass);
 	return r;
 }

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "cs_profile.h"
+#include "cs_secret.h"
 
 /* Set OPENSC_CONF and CARDSTATION_READER for this process and its children.
  * Call it for every card: the configuration is made once per driver, the
@@ -40,6 +41,27 @@ typedef struct cs_token_write_args {
 } cs_token_write_args;
 
 int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen);
+
+/* pkcs15-init's absolute path, fixed when the station was built (CMake
+ * finds it in the system's directories): it is run with execve, never
+ * looked up through PATH. */
+const char *cs_token_pkcs15_init_path(void);
+
+/* What pkcs15-init runs with. env is the station's environment without any
+ * CS_CARD_ or CS_P12_ entry, plus one entry for each env:NAME that argv
+ * names, holding that secret (strings in sec, locked memory): a child gets
+ * only the secrets its command line uses. pass is the transport PKCS#12's
+ * passphrase. */
+typedef struct cs_token_cmd {
+	const char *argv[40];
+	char **env;
+	cs_secret *sec;
+	char p15profile[96];     /* storage for the --profile argument */
+} cs_token_cmd;
+
+int cs_token_cmd_build(const cs_token_write_args *a, const char *pass,
+    cs_token_cmd *c, char *why, size_t whylen);
+void cs_token_cmd_free(cs_token_cmd *c);
 
 typedef struct cs_token_check_result {
 	char pkcs15_serial[40];  /* TokenInfo serial number */

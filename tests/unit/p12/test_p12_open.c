@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <openssl/ec.h>
@@ -50,7 +51,12 @@ static X509 *self_signed(EVP_PKEY *key)
 
 static int setup(void **state)
 {
-	if (cs_p12_init(&pv) != 0)
+	/* Should a hostile file's derivation run after all, it would take
+	 * minutes to hours before the CPU assertion is reached: stop the
+	 * whole test with SIGXCPU instead (it needs a few seconds). */
+	struct rlimit cpu = {60, 61};
+
+	if (setrlimit(RLIMIT_CPU, &cpu) != 0 || cs_p12_init(&pv) != 0)
 		return -1;
 	rsa = EVP_RSA_gen(2048);
 	cert = rsa ? self_signed(rsa) : NULL;
