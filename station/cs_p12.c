@@ -140,6 +140,13 @@ static int dn_entry(const X509_NAME *name, int k, struct dn_entry *d)
 	if ((vlen = ASN1_STRING_to_UTF8(&d->val,
 	    X509_NAME_ENTRY_get_data(e))) < 0)
 		return CS_ERR_FORMAT;
+	/* A NUL inside a value would end the rendered string there and show
+	 * a shorter subject than the certificate has. */
+	if (memchr(d->val, '\0', (size_t)vlen) != NULL) {
+		OPENSSL_free(d->val);
+		d->val = NULL;
+		return CS_ERR_FORMAT;
+	}
 	d->vlen = (size_t)vlen;
 	return CS_OK;
 }

@@ -165,6 +165,14 @@ int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen)
 		char *s, *eq;
 
 		lineno++;
+		/* A line cut by the buffer would be read as two: the tail of a
+		 * long comment would become a setting. */
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(why, whylen, "%s:%u: the line is longer than %zu "
+			    "bytes", path, lineno, sizeof(line) - 2);
+			r = CS_ERR_FORMAT;
+			break;
+		}
 		if ((s = strchr(line, '#')) != NULL)
 			*s = '\0';
 		s = trim(line);
@@ -423,8 +431,12 @@ static int random_string(const char *charset, unsigned len, cs_secret **out)
 
 int cs_profile_random_pin(const cs_profile *p, cs_secret **out)
 {
-	return random_string(p->pin_charset, p->pin_max > 8 ? 8 :
-	    (p->pin_max > p->pin_min ? p->pin_max : p->pin_min), out);
+	/* Eight characters are enough to type; never fewer than the profile
+	 * (and the card) demand. */
+	unsigned n = p->pin_max < 8 ? p->pin_max : 8;
+
+	return random_string(p->pin_charset, n < p->pin_min ? p->pin_min : n,
+	    out);
 }
 
 int cs_profile_random_puk(const cs_profile *p, cs_secret **out)

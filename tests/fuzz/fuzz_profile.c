@@ -47,18 +47,6 @@ static char *without_comments(const uint8_t *p, size_t n, size_t *outlen)
 	return out;
 }
 
-static int long_line(const uint8_t *p, size_t n)
-{
-	size_t run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		run = p[i] == '\n' ? 0 : run + 1;
-		if (run >= 511 || p[i] == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static void check_policy(const cs_profile *p)
 {
 	cs_secret *s = NULL;
@@ -67,10 +55,7 @@ static void check_policy(const cs_profile *p)
 	FUZZ_CHECK(p->name[0] && p->opensc_driver[0] && p->key_id[0] &&
 	    p->auth_id[0] && p->pin_charset[0] && p->puk_charset[0]);
 	FUZZ_CHECK(p->pin_min >= 1 && p->pin_min <= p->pin_max && p->puk_len >= 1);
-	/* Known, not fixed here (crashes-found/profile-random-pin-under-min):
-	 * cs_profile_random_pin makes 8 characters even when pin.min is more.
-	 * Delete this condition with the fix. */
-	if (p->pin_min <= 8 && cs_profile_random_pin(p, &s) == CS_OK) {
+	if (cs_profile_random_pin(p, &s) == CS_OK) {
 		why[0] = '\0';
 		if (cs_profile_check_pin(p, cs_secret_str(s), why, sizeof(why)) !=
 		    CS_OK) {
@@ -125,16 +110,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r2 = cs_profile_load(file.path, &p2, why2, sizeof(why2));
 	free(stripped);
 	/* Refusing a file for a line too long is the one way a comment may
-	 * change the outcome. Known, not fixed here
-	 * (crashes-found/profile-comment-tail-setting): a line over 510 bytes
-	 * is read as two, so the tail of a comment becomes a setting; such
-	 * files skip this check until the fix lands. */
-	if (!long_line(text, len)) {
-		FUZZ_CHECK(r1 == r2 || (r1 == CS_ERR_FORMAT &&
-		    strstr(why, "longer than") != NULL));
-		if (r1 == CS_OK)
-			FUZZ_CHECK(memcmp(&p1, &p2, sizeof(p1)) == 0);
-	}
+	 * change the outcome. */
+	FUZZ_CHECK(r1 == r2 || (r1 == CS_ERR_FORMAT &&
+	    strstr(why, "longer than") != NULL));
+	if (r1 == CS_OK)
+		FUZZ_CHECK(memcmp(&p1, &p2, sizeof(p1)) == 0);
 	if (r1 != CS_OK)
 		return 0;
 	check_policy(&p1);

@@ -190,6 +190,42 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Found by fuzz_profile: a profile asking for PINs of 10-12 digits got
+ * random PINs of 8, which its own policy (and the card) refuse. */
+static void a_random_pin_is_never_shorter_than_pin_min(void **state)
+{
+	cs_profile p;
+	cs_secret *pin = NULL;
+	char why[256];
+
+	assert_int_equal(load("longpin", "pin.min = 10\npin.max = 12\n", &p, why,
+	    sizeof(why)), CS_OK);
+	assert_int_equal(cs_profile_random_pin(&p, &pin), CS_OK);
+	assert_int_equal(pin->len, 10);
+	assert_int_equal(cs_profile_check_pin(&p, cs_secret_str(pin), why,
+	    sizeof(why)), CS_OK);
+	cs_secret_free(pin);
+}
+
+/* Found by fuzz_profile: a line longer than the read buffer was read as
+ * two, and the tail of a comment became a setting. */
+static void a_line_too_long_is_refused_not_split(void **state)
+{
+	char extra[1200];
+	cs_profile p;
+	char why[256];
+	int n;
+
+	n = snprintf(extra, sizeof(extra), "# ");
+	memset(extra + n, 'x', 600);
+	snprintf(extra + n + 600, sizeof(extra) - (size_t)n - 600,
+	    " pin.min = 1\n");
+	assert_int_equal(load("longline", extra, &p, why, sizeof(why)),
+	    CS_ERR_FORMAT);
+	assert_non_null(strstr(why, "longer than"));
+	assert_non_null(strstr(why, ":10:"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +235,8 @@ int main(void)
 		cmocka_unit_test(a_bad_key_type_names_its_line),
 		cmocka_unit_test(takers_are_the_profiles_that_take_a_key),
 		cmocka_unit_test(a_key_no_profile_takes_is_key_unsupported),
+		cmocka_unit_test(a_random_pin_is_never_shorter_than_pin_min),
+		cmocka_unit_test(a_line_too_long_is_refused_not_split),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
