@@ -2,6 +2,7 @@
 #include "cs_cli.h"
 #include "cs_err.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +11,80 @@
 
 #include <openssl/crypto.h>
 
+/* Read a secret typed on the terminal: no echo, and no signals from the
+ * keyboard while it is typed, so Ctrl-C cancels here, with the terminal
+ * restored, instead of killing the process with echo off. Unbuffered reads:
+ * no copy of what is typed is left in a stdio buffer outside locked
+ * memory. */
 static int from_tty(const char *what, cs_secret **out, char *why, size_t whylen)
 {
-	FILE *tty = fopen("/dev/tty", "r+");
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	struct termios old, quiet;
 	cs_secret *s = NULL;
-	int c, r;
+	int r = CS_OK, restore = 0;
+	unsigned char c;
+	ssize_t n;
 
-	if (tty == NULL) {
+	if (fd < 0) {
 		snprintf(why, whylen, "no terminal to type the %s on; use env:VAR",
 		    what);
 		return CS_ERR_USAGE;
 	}
-	if ((r = cs_secret_new(&s, 128)) != CS_OK) {
-		fclose(tty);
+	if ((r = cs_secret_new(&s, 128)) != CS_OK)
+		goto out;
+	/* Quiet first, then the prompt: what is typed after the prompt is
+	 * never echoed nor flushed away. */
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		/* Byte by byte (no ICANON): Ctrl-C must be seen when typed,
+		 * not when a line ends. Erase and kill are done below. */
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ISIG | ICANON);
+		quiet.c_cc[VMIN] = 1;
+		quiet.c_cc[VTIME] = 0;
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	dprintf(fd, "%s: ", what);
+	while ((n = read(fd, &c, 1)) == 1 && c != '\n' && c != '\r') {
+		if (restore && (c == old.c_cc[VINTR] || c == old.c_cc[VQUIT] ||
+		    c == old.c_cc[VSUSP])) {
+			snprintf(why, whylen, "the %s was not given (cancelled)", what);
+			r = CS_ERR_USAGE;
+			break;
+		}
+		if (restore && c == old.c_cc[VERASE]) {
+			if (s->len > 0)
+				s->buf[--s->len] = 0;
+			continue;
+		}
+		if (restore && c == old.c_cc[VKILL]) {
+			OPENSSL_cleanse(s->buf, s->len);
+			s->len = 0;
+			continue;
+		}
+		if (restore && c == old.c_cc[VEOF])
+			break;
+		if (s->len == s->cap) {
+			snprintf(why, whylen, "the %s is longer than %zu characters",
+			    what, s->cap);
+			r = CS_ERR_LIMIT;
+			break;
+		}
+		s->buf[s->len++] = c;
+	}
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	if (r == CS_OK && n < 0) {
+		snprintf(why, whylen, "the terminal could not be read");
+		r = CS_ERR_IO;
+	}
+out:
+	c = 0;
+	close(fd);
+	if (r != CS_OK) {
+		cs_secret_free(s);
 		return r;
 	}
-	fprintf(tty, "%s: ", what);
-	fflush(tty);
-	tcgetattr(fileno(tty), &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	while ((c = fgetc(tty)) != EOF && c != '\n' && c != '\r' && s->len < s->cap)
-		s->buf[s->len++] = (unsigned char)c;
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	fclose(tty);
 	s->buf[s->len] = '\0';
 	*out = s;
 	return CS_OK;

@@ -1,0 +1,39 @@
+#!/bin/bash
+# A PIN or PUK typed at the terminal: Ctrl-C at the prompt cancels the
+# command with a sentence, and the terminal is left as it was (echo on,
+# signals on). Before, Ctrl-C killed the station with echo still off.
+# The terminal is a real pseudo-terminal (util-linux's script).
+set -euo pipefail
+: "${CS_BIN:?}"
+W=$(mktemp -d)
+trap 'exec 3>&- 2>/dev/null || true; rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*" >&2; sed 's/^/  | /' "$W/out" >&2; exit 1; }
+
+# Lines of the terminal's output, as they come: a real condition to wait
+# for, with a timeout that only turns a hang into a failure.
+wait_for() {
+	timeout 30 bash -c 'exec 3< <(tail -n +1 -f "$0"); t=$!
+		grep -m1 -E -- "$1" <&3 >/dev/null; r=$?; kill $t; exit $r' \
+		"$W/out" "$1" || fail "the terminal never showed: $1"
+}
+
+mkfifo "$W/in"
+: >"$W/out"
+CARDSTATION_JOURNAL=$W/journal.db script -qefc "'$CS_BIN' card returned \
+	--reader 0 --puk prompt; echo rc=\$?; stty -a; echo end" /dev/null \
+	<"$W/in" >"$W/out" 2>&1 &
+exec 3>"$W/in"
+# The prompt ends without a newline: wait for its bytes.
+prompt='institution PUK: '
+got=$(timeout 30 bash -c 'exec 3< <(tail -c +1 -f "$0"); t=$!
+	head -c "$1" <&3; kill $t' "$W/out" "${#prompt}") ||
+	fail "the terminal never showed the prompt"
+[ "$got" = "$prompt" ] || fail "the prompt is not '$prompt': '$got'"
+printf '\003' >&3
+wait_for '^end'
+exec 3>&-
+grep -q 'PUK was not given (cancelled)' "$W/out" || fail "no sentence for the cancel"
+grep -q '^rc=2' "$W/out" || fail "the command did not end with exit 2"
+tr -d '\r' <"$W/out" | grep -qE '(^| )isig( |$)' || fail "signals left off"
+tr -d '\r' <"$W/out" | grep -qE '(^| )echo( |$)' || fail "echo left off"
+echo "PASS: prompt"
