@@ -367,8 +367,10 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 	int rc;
 
 	*out = NULL;
-	if (o->nreaders == 0) {
-		snprintf(why, whylen, "no reader to work with");
+	if (o->nreaders == 0 || o->nreaders > CS_RUN_MAX_READERS) {
+		snprintf(why, whylen, o->nreaders == 0 ? "no reader to work with" :
+		    "%zu readers: one run serves at most %d; start another station "
+		    "process for the others", o->nreaders, CS_RUN_MAX_READERS);
 		return CS_ERR_USAGE;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -419,7 +421,6 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 			goto fail;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < r->n; i++)
 		if ((rc = spawn(r, i, why, whylen)) != CS_OK)
 			goto fail;
@@ -479,7 +480,7 @@ static int all_done(cs_run *r)
 
 int cs_run_poll(cs_run *r, int timeout_ms)
 {
-	struct pollfd pfd[64];
+	struct pollfd pfd[CS_RUN_MAX_READERS];
 	size_t alive = 0;
 
 	if (r->ended)
@@ -489,7 +490,7 @@ int cs_run_poll(cs_run *r, int timeout_ms)
 		for (size_t i = 0; i < r->n; i++)
 			tell(&r->w[i], "Q\n");
 	}
-	for (size_t i = 0; i < r->n && i < 64; i++) {
+	for (size_t i = 0; i < r->n; i++) {
 		pfd[i].fd = r->w[i].alive ? r->w[i].ev_fd : -1;
 		pfd[i].events = POLLIN;
 		alive += r->w[i].alive;

@@ -358,8 +358,6 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 	int derlen = 0, r;
 	unsigned char rnd[16];
 
-	/* A child that dies early must not kill the worker with SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 	if ((r = cs_secret_new(&pass, 2 * sizeof(rnd))) != CS_OK) {
 		snprintf(why, whylen, "cannot lock memory for the card secrets");
 		goto out;

@@ -2,6 +2,7 @@
 #include "cs_cmd.h"
 #include "cs_secret.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,10 @@ int main(int argc, char **argv)
 		    "(core dumps, secure heap)\n");
 		return CS_EXIT_FAIL;
 	}
+	/* Process-wide, so the engine need not: a worker or a pkcs15-init
+	 * that died closes its pipe, and a write to it must fail, not kill
+	 * the station. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);

@@ -477,9 +477,14 @@ expired_after_import() {
 	card a BA
 	tb_insert 0 "$W/a.card"
 	: >"$OUT"
+	# libfaketime itself, not its wrapper: the wrapper names a semaphore
+	# by pid, and pids repeat across the benches' PID namespaces.
+	local lib
+	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)
+	[ -n "$lib" ] || fail "libfaketime is not installed"
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-		faketime -f '+2d' "$CS_BIN" encode --run 1 --pin env:CS_PIN \
-		--puk env:CS_PUK --reader 0 </dev/null >>"$OUT" 2>&1 &
+		LD_PRELOAD=$lib FAKETIME='+2d' "$CS_BIN" encode --run 1 \
+		--pin env:CS_PIN --puk env:CS_PUK --reader 0 </dev/null >>"$OUT" 2>&1 &
 	ENCODE_PID=$!
 	wait_for 'DONE .*4790-5040-000000BA'
 	encode_stop
