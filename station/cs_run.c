@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,94 +184,6 @@ out:
 	return r;
 }
 
-/* ---- the wire ---- */
-
-/* Append a field: tabs and newlines inside it would split the line, so
- * they become spaces. */
-static void put(char *line, size_t cap, size_t *n, const char *s, char sep)
-{
-	for (; s != NULL && *s != '\0' && *n + 2 < cap; s++)
-		line[(*n)++] = *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s;
-	if (*n + 1 < cap)
-		line[(*n)++] = sep;
-}
-
-void cs_wire_send(int fd, const cs_run_event *ev)
-{
-	char line[CS_WIRE_MAX], num[3][16];
-	size_t n = 0;
-	ssize_t sent;
-
-	snprintf(num[0], sizeof(num[0]), "%d", (int)ev->kind);
-	snprintf(num[1], sizeof(num[1]), "%d", ev->step);
-	snprintf(num[2], sizeof(num[2]), "%d", ev->steps);
-	put(line, sizeof(line), &n, num[0], '\t');
-	put(line, sizeof(line), &n, ev->state, '\t');
-	put(line, sizeof(line), &n, ev->chip_serial, '\t');
-	put(line, sizeof(line), &n, ev->printed_no, '\t');
-	put(line, sizeof(line), &n, ev->profile, '\t');
-	put(line, sizeof(line), &n, ev->holder, '\t');
-	put(line, sizeof(line), &n, ev->mail, '\t');
-	put(line, sizeof(line), &n, ev->staff_no, '\t');
-	put(line, sizeof(line), &n, ev->cert_serial, '\t');
-	put(line, sizeof(line), &n, num[1], '\t');
-	put(line, sizeof(line), &n, num[2], '\t');
-	put(line, sizeof(line), &n, ev->text, '\t');
-	put(line, sizeof(line), &n, ev->pin, '\t');
-	put(line, sizeof(line), &n, ev->puk, '\n');
-	/* Cut at CS_WIRE_MAX, the line still ends in LF: the coordinator reads
-	 * lines, and one without its end would swallow the next event. */
-	line[n - 1] = '\n';
-	/* One write of at most PIPE_BUF bytes is atomic. A coordinator that
-	 * is gone cannot be told anything: the worker dies with it. */
-	sent = write(fd, line, n);
-	(void)sent;
-	OPENSSL_cleanse(line, sizeof(line));
-}
-
-static char *next_field(char **p)
-{
-	char *s = *p, *tab;
-
-	if (s == NULL)
-		return "";
-	if ((tab = strchr(s, '\t')) != NULL) {
-		*tab = '\0';
-		*p = tab + 1;
-	} else {
-		*p = NULL;
-	}
-	return s;
-}
-
-static const char *or_null(const char *s)
-{
-	return *s ? s : NULL;
-}
-
-int cs_wire_parse(char *line, cs_run_event *ev)
-{
-	char *p = line;
-
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = (cs_run_ev_kind)atoi(next_field(&p));
-	ev->state = or_null(next_field(&p));
-	ev->chip_serial = or_null(next_field(&p));
-	ev->printed_no = or_null(next_field(&p));
-	ev->profile = or_null(next_field(&p));
-	ev->holder = or_null(next_field(&p));
-	ev->mail = or_null(next_field(&p));
-	ev->staff_no = or_null(next_field(&p));
-	ev->cert_serial = or_null(next_field(&p));
-	ev->step = atoi(next_field(&p));
-	ev->steps = atoi(next_field(&p));
-	ev->text = or_null(next_field(&p));
-	ev->pin = or_null(next_field(&p));
-	ev->puk = or_null(next_field(&p));
-	return ev->kind >= CS_EV_READER && ev->kind <= CS_EV_END ? CS_OK :
-	    CS_ERR_FORMAT;
-}
-
 /* ---- the coordinator ---- */
 
 struct worker {
@@ -323,12 +235,22 @@ static void tell(struct worker *w, const char *line)
 		return;
 }
 
-static int spawn(cs_run *r, size_t i, char *why, size_t whylen)
+/* Move fd to at least 10, so the dup2 to 3, 4 and 5 below cannot clobber
+ * another pipe end. Async-signal-safe. */
+static int high(int fd)
 {
-	int ev[2], ctl[2];
+	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static int spawn(cs_run *r, size_t i, const char *self, char *why,
+    size_t whylen)
+{
+	char *const argv[] = {"cardstation", CS_RUN_WORKER_ARG, NULL};
+	int ev[2], ctl[2], st[2], r_;
 	pid_t pid;
 
-	if (pipe2(ev, O_CLOEXEC) != 0 || pipe2(ctl, O_CLOEXEC) != 0) {
+	if (pipe2(ev, O_CLOEXEC) != 0 || pipe2(ctl, O_CLOEXEC) != 0 ||
+	    pipe2(st, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return CS_ERR_IO;
 	}
@@ -337,31 +259,44 @@ static int spawn(cs_run *r, size_t i, char *why, size_t whylen)
 		return CS_ERR_IO;
 	}
 	if (pid == 0) {
-		cs_worker_args a = {&r->o, (int)i, r->w[i].reader, ev[1], ctl[0]};
+		/* Only async-signal-safe calls until exec: a front end with
+		 * threads (the kiosk) may have forked while another thread
+		 * held a lock. */
+		sigset_t none;
+		int e = high(ev[1]), c = high(ctl[0]), t = high(st[0]);
 
-		/* A station killed with -9 takes its workers with it; the
-		 * journal lets the next run resume. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ev[0]);
-		close(ctl[1]);
-		for (size_t k = 0; k < i; k++) {
-			close(r->w[k].ev_fd);
-			close(r->w[k].ctl_fd);
-		}
-		_exit(cs_worker_main(&a));
+		/* Its own process group: the terminal's Ctrl-C is for the
+		 * coordinator, which lets the worker finish its card. */
+		setpgid(0, 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (e < 0 || c < 0 || t < 0 || dup2(e, CS_WORKER_EV_FD) < 0 ||
+		    dup2(c, CS_WORKER_CTL_FD) < 0 || dup2(t, CS_WORKER_START_FD) < 0)
+			_exit(127);
+		/* Nothing else of the front end's: no socket, no journal. */
+		close_range(CS_WORKER_START_FD + 1, ~0U, 0);
+		execv(self, argv);
+		_exit(127);
 	}
 	close(ev[1]);
 	close(ctl[0]);
+	close(st[0]);
 	r->w[i].pid = pid;
 	r->w[i].ev_fd = ev[0];
 	r->w[i].ctl_fd = ctl[1];
 	r->w[i].alive = 1;
-	return CS_OK;
+	r_ = cs_wire_start_send(st[1], &r->o, (int)i, r->w[i].reader);
+	close(st[1]);
+	if (r_ != CS_OK)
+		snprintf(why, whylen, "cannot start the worker for %s",
+		    r->w[i].reader);
+	return r_;
 }
 
 int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
     char *why, size_t whylen)
 {
+	char self[PATH_MAX];
 	cs_run *r;
 	cs_jresume res;
 	int rc;
@@ -421,8 +356,14 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 			goto fail;
 		}
 	}
+	if (realpath("/proc/self/exe", self) == NULL) {
+		snprintf(why, whylen, "cannot find this program to start its "
+		    "workers: %s", strerror(errno));
+		rc = CS_ERR_IO;
+		goto fail;
+	}
 	for (size_t i = 0; i < r->n; i++)
-		if ((rc = spawn(r, i, why, whylen)) != CS_OK)
+		if ((rc = spawn(r, i, self, why, whylen)) != CS_OK)
 			goto fail;
 	progress(r);
 	*out = r;

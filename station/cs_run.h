@@ -121,4 +121,14 @@ void cs_run_stop(cs_run *r);
 /* Wait for the workers to end and free. */
 void cs_run_free(cs_run *r);
 
+/* A reader worker is a fresh exec of this program, `cardstation __worker`:
+ * no lock, thread or OpenSC state of the front end comes with it, and it
+ * sets up its own locked memory for the secrets it gets over a pipe. The
+ * command line's main() hands that argument to cs_run_worker_main. Workers
+ * run in a process group of their own: the terminal's Ctrl-C reaches the
+ * coordinator, which lets each finish its card; if the coordinator dies,
+ * each worker finishes its card and stops. */
+#define CS_RUN_WORKER_ARG "__worker"
+int cs_run_worker_main(void);
+
 #endif

@@ -94,13 +94,6 @@ void cs_secret_free(cs_secret *s)
 	free(s);
 }
 
-int cs_secret_relock(const cs_secret *s)
-{
-	if (s == NULL)
-		return CS_OK;
-	return mlock(s->buf, s->cap + 1) == 0 ? CS_OK : CS_ERR_NOMEM;
-}
-
 const char *cs_secret_str(const cs_secret *s)
 {
 	s->buf[s->len < s->cap ? s->len : s->cap] = '\0';

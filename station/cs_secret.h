@@ -25,10 +25,9 @@ int cs_secret_new(cs_secret **out, size_t cap);
 int cs_secret_from(cs_secret **out, const void *p, size_t len);
 /* Wipe, unlock and free; NULL is fine. */
 void cs_secret_free(cs_secret *s);
-/* A child of fork() shares its parent's secret pages but not the lock
- * (mlock is not inherited): lock them again before use. Secrets are not
- * MADV_DONTFORK: encode workers and pkcs15-init must see theirs. */
-int cs_secret_relock(const cs_secret *s);
+/* Secrets are not MADV_DONTFORK: pkcs15-init's environment is built in
+ * them and read by execve in the forked child. No process lives on in a
+ * fork with them: encode workers are exec'd and get theirs over a pipe. */
 /* The contents as a C string (always NUL terminated within cap). */
 const char *cs_secret_str(const cs_secret *s);
 

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <time.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,8 +303,9 @@ static void last_line(char *buf, char *why, size_t whylen)
 static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
     size_t derlen, char *why, size_t whylen)
 {
-	int in[2], err[2], status;
+	int in[2], err[2], status, timed_out = 0;
 	char errbuf[4096];
+	time_t deadline;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
@@ -317,7 +320,14 @@ static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
+		sigset_t none;
 
+		/* As a program expects to start: no signal blocked or ignored
+		 * (the kiosk blocks some in every thread; the station ignores
+		 * SIGPIPE). */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(in[0], 3);
 		dup2(err[1], STDERR_FILENO);
 		dup2(devnull, STDOUT_FILENO);
@@ -338,12 +348,35 @@ static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
 		derlen -= (size_t)n;
 	}
 	close(in[1]);
-	while ((n = read(err[0], errbuf + got, sizeof(errbuf) - 1 - got)) > 0)
-		got += (size_t)n;
+	/* Its stderr until it closes, within the time a card takes at most:
+	 * a card or reader that hangs must not hang the reader's worker. */
+	deadline = time(NULL) + CS_TOKEN_TIMEOUT_S;
+	for (;;) {
+		struct pollfd p = {err[0], POLLIN, 0};
+		time_t left = deadline - time(NULL);
+
+		if (left <= 0 || poll(&p, 1, (int)left * 1000) == 0) {
+			timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(err[0], errbuf + got, sizeof(errbuf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((got += (size_t)n) == sizeof(errbuf) - 1)
+			got = 0; /* keep reading: only the last line matters */
+	}
 	errbuf[got] = '\0';
 	close(err[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (timed_out) {
+		snprintf(why, whylen, "pkcs15-init did not finish within %d s: "
+		    "stopped", CS_TOKEN_TIMEOUT_S);
+		return CS_ERR_CARD;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return CS_OK;
 	last_line(errbuf, why, whylen);

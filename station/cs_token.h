@@ -21,6 +21,11 @@
 #include "cs_profile.h"
 #include "cs_secret.h"
 
+/* How long one pkcs15-init run may take before it is stopped: a card is
+ * written in seconds (about 100 APDUs at up to 200 ms each); a hung card or
+ * reader must not hang its worker for ever. */
+#define CS_TOKEN_TIMEOUT_S 120
+
 /* Set OPENSC_CONF and CARDSTATION_READER for this process and its children.
  * Call it for every card: the configuration is made once per driver, the
  * reader is set each time. */

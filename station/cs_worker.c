@@ -702,8 +702,18 @@ static int setup(struct worker *w, char *why, size_t whylen)
 		return r;
 	cs_journal_set_actor(w->j, w->o->operator_name, w->a->reader);
 	/* This process owns the claims it takes, and its reader: another
-	 * station on the same run leaves both alone while this one lives. */
-	if ((r = cs_journal_owner_start(w->j, w->a->reader, why, whylen)) != CS_OK)
+	 * station on the same run leaves both alone while this one lives. A
+	 * worker of a station that was stopped finishes its card first:
+	 * wait for it, saying so. */
+	for (int said = 0; (r = cs_journal_owner_start(w->j, w->a->reader, why,
+	    whylen)) == CS_ERR_STATE && !w->quit; said = 1) {
+		char line[8];
+
+		if (!said)
+			reader_state(w, "waiting", why);
+		(void)read_answer(w, 1000, line, sizeof(line));
+	}
+	if (r != CS_OK)
 		return r;
 	if ((r = cs_journal_run_get(w->j, w->o->run_id, &w->run)) != CS_OK) {
 		snprintf(why, whylen, "no run %" PRId64 " in the journal", w->o->run_id);
@@ -743,11 +753,6 @@ int cs_worker_main(const cs_worker_args *a)
 	char why[1024];
 	int r, next_card = 0;
 
-	if (cs_secret_relock(a->o->pin) != CS_OK ||
-	    cs_secret_relock(a->o->puk) != CS_OK) {
-		reader_state(&w, "failed", "cannot lock memory for PIN and PUK");
-		return 2;
-	}
 	snprintf(why, sizeof(why), "OpenSSL's legacy provider cannot be loaded");
 	if (cs_p12_init(&pv) != CS_OK || (r = setup(&w, why, sizeof(why))) != CS_OK) {
 		reader_state(&w, "failed", why);
@@ -803,4 +808,29 @@ int cs_worker_main(const cs_worker_args *a)
 	cs_journal_close(w.j);
 	cs_p12_fini(&pv);
 	return w.quit == 2 ? 2 : 0;
+}
+
+int cs_run_worker_main(void)
+{
+	cs_wire_start st;
+	cs_worker_args a;
+	int r;
+
+	/* The start message, then that pipe is done with. A worker started
+	 * by anything but cs_run_start finds nothing there and stops. */
+	r = cs_wire_start_recv(CS_WORKER_START_FD, &st);
+	close(CS_WORKER_START_FD);
+	if (r != CS_OK) {
+		dprintf(STDERR_FILENO, "cardstation: %s is started by encode, not "
+		    "by hand\n", CS_RUN_WORKER_ARG);
+		return 2;
+	}
+	a.o = &st.o;
+	a.index = st.index;
+	a.reader = st.reader;
+	a.ev_fd = CS_WORKER_EV_FD;
+	a.ctl_fd = CS_WORKER_CTL_FD;
+	r = cs_worker_main(&a);
+	cs_wire_start_clear(&st);
+	return r;
 }

@@ -1,5 +1,6 @@
 /* main.c - the `cardstation` command: dispatch to a subcommand. */
 #include "cs_cmd.h"
+#include "cs_run.h"
 #include "cs_secret.h"
 
 #include <signal.h>
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 	 * that died closes its pipe, and a write to it must fail, not kill
 	 * the station. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && strcmp(argv[1], CS_RUN_WORKER_ARG) == 0)
+		return cs_run_worker_main();
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);

@@ -8,6 +8,7 @@ source "$TB_LIB"
 : "${CS_BIN:?}" "${UPKIGEN:?}"
 
 W=$TB_DIR/work
+CS_WORKER_ARG=__worker # cs_run.h: how a reader worker is exec'd
 mkdir -p "$W"
 export CARDSTATION_JOURNAL=$W/journal.db
 export CS_PIN=246810 CS_PUK=0123456789abcdef
@@ -211,12 +212,15 @@ unknown_model() {
 	[ "$(sql "SELECT state FROM records")" = queued ] || fail "record not queued"
 }
 
+# The station's processes die at once mid-write (power gone, kill -9 of
+# every one of them): the next station resumes, the card is redone.
 killed_and_resumed() {
 	bundle 2
 	card a 5A
 	tb_insert 0 "$W/a.card" --latency real
 	encode_bg --reader 0
 	wait_for 'step 3 of 5: writing'
+	pkill -9 -x -f -- "cardstation $CS_WORKER_ARG" || fail "no worker to kill"
 	kill -9 "$ENCODE_PID"
 	wait "$ENCODE_PID" 2>/dev/null || true
 	# the next station resumes: the card is redone, nothing is lost
@@ -232,6 +236,58 @@ killed_and_resumed() {
 	[ "$(sql "SELECT count(*) FROM issuances WHERE outcome = 'interrupted'")" -eq 1 ] ||
 		fail "the interrupted write is not journaled"
 	card_holds 0 "$(serial_of 2)"
+	invariants
+}
+
+# Only the coordinator is killed mid-write: its worker finishes the card
+# it writes, journals it and stops within seconds; nothing to resume.
+coordinator_killed() {
+	local pids p
+	bundle 2
+	card a DA; card b DB
+	tb_insert 0 "$W/a.card" --latency real
+	encode_bg --reader 0
+	wait_for 'step 3 of 5: writing'
+	pids=$(pgrep -x -f -- "cardstation $CS_WORKER_ARG") || fail "no worker"
+	kill -9 "$ENCODE_PID"
+	wait "$ENCODE_PID" 2>/dev/null || true
+	for p in $pids; do
+		timeout 60 tail --pid="$p" -f /dev/null ||
+			fail "worker $p outlived its coordinator by a minute"
+	done
+	[ "$(sql "SELECT r.state || ' ' || c.state FROM records r JOIN cards c
+		ON c.id = r.card_id WHERE c.chip_serial LIKE '%DA'")" = "done issued" ] ||
+		fail "the card being written was not finished"
+	card_holds 0 "$(serial_of 1)"
+	tb_swap 0 "$W/b.card"
+	encode_bg --reader 0 --until-done
+	wait_for 'DONE .*4790-5040-000000DB'
+	wait "$ENCODE_PID" || fail "encode --until-done did not end well"
+	! grep -q 'resumed:' "$OUT" || fail "there was nothing to resume"
+	invariants
+}
+
+# Ctrl-C reaches the terminal's whole process group: the card being written
+# is finished and verifies, then the run stops. (setsid: the group of a
+# terminal's foreground job, without a terminal.)
+interrupted_by_ctrl_c() {
+	bundle 2
+	card a EA
+	tb_insert 0 "$W/a.card" --latency real
+	: >"$OUT"
+	setsid "$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK \
+		--reader 0 </dev/null >>"$OUT" 2>&1 &
+	ENCODE_PID=$!
+	wait_for 'step 3 of 5: writing'
+	kill -INT -- "-$ENCODE_PID"
+	wait "$ENCODE_PID" || [ $? -eq 1 ] || fail "encode ended badly on Ctrl-C"
+	grep -q 'DONE .*4790-5040-000000EA' "$OUT" ||
+		fail "the card being written was not finished"
+	grep -q 'run ended: stopped' "$OUT" || fail "the run did not stop"
+	! pgrep -x -f -- "cardstation $CS_WORKER_ARG" >/dev/null || fail "a worker lives on"
+	card_holds 0 "$(serial_of 1)"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued'")" -eq 1 ] ||
+		fail "the second person is not waiting in the queue"
 	invariants
 }
 

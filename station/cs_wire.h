@@ -1,0 +1,43 @@
+/* cs_wire.h - what crosses the pipes between the encode coordinator and
+ * its reader workers.
+ *
+ * A worker is a fresh exec of the station (cs_worker_exec_main) serving one
+ * reader. It gets, once, on a pipe of its own, the start message: the
+ * run's options for its reader and the PIN and PUK typed at run start
+ * (pipe memory only, read into locked memory). Then it writes events to
+ * the coordinator as lines of tab-separated fields and reads answers as
+ * lines: "C\t<printed>" confirms a card, "S" refuses it, "Q" asks it to
+ * stop after the current card (so does the end of that pipe). A PIN letter
+ * crosses the event pipe and is read into locked memory on the other
+ * side. */
+#ifndef CS_WIRE_H
+#define CS_WIRE_H
+
+#include "cs_run.h"
+#include "cs_secret.h"
+
+#define CS_WIRE_MAX 4096
+
+/* Write one event line (fields with tabs or newlines are flattened; a line
+ * longer than CS_WIRE_MAX is cut and still ends in LF). */
+void cs_wire_send(int fd, const cs_run_event *ev);
+/* Parse one line (modified in place) into ev; strings point into line. */
+int cs_wire_parse(char *line, cs_run_event *ev);
+
+/* A worker's options, as received: o points into the rest. */
+typedef struct cs_wire_start {
+	cs_run_opts o;
+	int index;
+	const char *readers[1];
+	char *journal, *reader, *operator_name, *profile, *profiles_dir,
+	    *pairing_csv;
+	cs_secret *pin, *puk;
+} cs_wire_start;
+
+int cs_wire_start_send(int fd, const cs_run_opts *o, int index,
+    const char *reader);
+/* CS_ERR_FORMAT for a message out of step, CS_ERR_IO for one cut short. */
+int cs_wire_start_recv(int fd, cs_wire_start *s);
+void cs_wire_start_clear(cs_wire_start *s);
+
+#endif
