@@ -169,7 +169,14 @@ static int keep_latest(void *ctx, const cs_jissuance_view *v)
 	return 0;
 }
 
-static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
+/* A journal that fails to answer is said so, never read as "no such card"
+ * or "no such certificate": CS_OK, CS_ERR_NOTFOUND, or the failure. */
+static int answered(int r)
+{
+	return r == CS_OK || r == CS_ERR_NOTFOUND ? CS_OK : r;
+}
+
+static int journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 {
 	cs_jcard card = {0};
 	cs_jissuance iss = {0};
@@ -177,9 +184,10 @@ static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 	struct latest l;
 	cs_jfilter f;
 	int64_t iss_id = 0, rec_id = 0;
+	int r;
 
 	memset(&l, 0, sizeof(l));
-	if (cs_journal_cert_live_card(j, c->serial, &card, &iss_id) == CS_OK) {
+	if ((r = cs_journal_cert_live_card(j, c->serial, &card, &iss_id)) == CS_OK) {
 		c->j_known = 1;
 		c->j_bound_here = card.id == card_id ? 1 : 0;
 		snprintf(c->j_bound_chip, sizeof(c->j_bound_chip), "%s",
@@ -195,10 +203,13 @@ static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 		}
 		cs_jissuance_clear(&iss);
 		cs_jcard_clear(&card);
-	} else {
+	} else if (r != CS_ERR_NOTFOUND)
+		return r;
+	else {
 		memset(&f, 0, sizeof(f));
 		f.cert_serial = c->serial;
-		cs_journal_issuances(j, &f, keep_latest, &l);
+		if ((r = cs_journal_issuances(j, &f, keep_latest, &l)) != CS_OK)
+			return r;
 		if (l.found) {
 			c->j_known = 1;
 			c->j_bound_here = -1;
@@ -208,7 +219,7 @@ static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 			rec_id = l.record_id;
 		}
 	}
-	if (rec_id > 0 && cs_journal_record_get(j, rec_id, &rec) == CS_OK) {
+	if (rec_id > 0 && (r = cs_journal_record_get(j, rec_id, &rec)) == CS_OK) {
 		if (rec.dn != NULL && *rec.dn != '\0') {
 			snprintf(c->j_dn, sizeof(c->j_dn), "%s", rec.dn);
 			c->j_dn_matches = cs_vcert_dn_matches(c, rec.dn);
@@ -217,6 +228,7 @@ static void journal_cert(cs_journal *j, int64_t card_id, cs_vcert *c)
 			snprintf(c->j_mail, sizeof(c->j_mail), "%s", rec.mail);
 		cs_jrecord_clear(&rec);
 	}
+	return rec_id > 0 ? answered(r) : CS_OK;
 }
 
 struct missing_ctx {
@@ -249,9 +261,11 @@ static void journal_facts(const cs_verify_opts *o, cs_vreport *r)
 		    o->journal_why ? o->journal_why : "no journal");
 		return;
 	}
+	int rc = CS_ERR_NOTFOUND;
+
 	if (r->chip_serial[0] != '\0' &&
-	    cs_journal_card_find(o->journal, CS_JKEY_CHIP, r->chip_serial,
-	    &card) == CS_OK) {
+	    (rc = cs_journal_card_find(o->journal, CS_JKEY_CHIP, r->chip_serial,
+	    &card)) == CS_OK) {
 		r->card_known = 1;
 		r->card_id = card.id;
 		snprintf(r->card_state, sizeof(r->card_state), "%s",
@@ -262,12 +276,15 @@ static void journal_facts(const cs_verify_opts *o, cs_vreport *r)
 		memset(&f, 0, sizeof(f));
 		f.card_id = r->card_id;
 		f.live_only = true;
-		cs_journal_issuances(o->journal, &f, note_missing, &mc);
+		rc = cs_journal_issuances(o->journal, &f, note_missing, &mc);
 	}
-	for (size_t i = 0; i < r->ncerts; i++)
+	for (size_t i = 0; answered(rc) == CS_OK && i < r->ncerts; i++)
 		if (r->certs[i].parsed && !r->certs[i].is_ca)
-			journal_cert(o->journal, r->card_known ? r->card_id : -1,
-			    &r->certs[i]);
+			rc = journal_cert(o->journal, r->card_known ? r->card_id :
+			    -1, &r->certs[i]);
+	if (answered(rc) != CS_OK)
+		snprintf(r->journal_error, sizeof(r->journal_error), "%s",
+		    cs_strerror(rc));
 }
 
 /* Before a login OpenSC hides private objects, so a key is known to be

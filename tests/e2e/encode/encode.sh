@@ -291,6 +291,33 @@ interrupted_by_ctrl_c() {
 	invariants
 }
 
+# The guard against rewriting a card that holds a live certificate is a
+# journal query: when the journal cannot answer it (here a table renamed
+# under the running station), the card is refused untouched; before, the
+# error read as "holds nothing" and --puk rewrote the card.
+journal_error_refuses() {
+	bundle 2
+	card a FA
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0 --reissue
+	wait_for 'DONE .*4790-5040-000000FA'
+	tb_remove 0
+	wait_for 'waiting: insert a card' 2
+	sql "ALTER TABLE issuances RENAME TO issuances_gone"
+	tb_insert 0 "$W/a.card" --trace "$W/trace"
+	wait_for 'FAILED.*journal cannot say what this card holds'
+	encode_stop
+	local apdu
+	for apdu in $(grep -h ' > ' "$W/trace" | awk '{print $3}'); do
+		case $apdu in
+		??A4*|??CA*|??CB*|??C0*|??20????|??20????00) ;;
+		*) fail "the card got $apdu although the journal could not answer" ;;
+		esac
+	done
+	sql "ALTER TABLE issuances_gone RENAME TO issuances"
+	card_holds 0 "$(serial_of 1)"
+}
+
 reissue_blocked_pin() {
 	bundle 2
 	card a 6A
