@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "zipedit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,35 +151,6 @@ static void not_a_zip_says_so(void **state)
 	assert_non_null(strstr(why, "not a zip"));
 	snprintf(path, sizeof(path), "%s/absent.zip", dir);
 	assert_int_equal(cs_zip_open(&z, path, &lim, why, sizeof(why)), CS_ERR_IO);
-}
-
-/* Rewrite the uncompressed size an archive declares for its only entry, in
- * the local header and in the central directory: the CRC still matches
- * the bytes the entry really holds. */
-static void declare_size(const char *path, uint32_t size)
-{
-	FILE *f = fopen(path, "r+b");
-	unsigned char buf[8192];
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf), f);
-	assert_true(n < sizeof(buf));
-	for (size_t i = 0; i + 46 <= n; i++) {
-		size_t at;
-
-		if (memcmp(buf + i, "PK\3\4", 4) == 0)
-			at = i + 22;
-		else if (memcmp(buf + i, "PK\1\2", 4) == 0)
-			at = i + 24;
-		else
-			continue;
-		for (int k = 0; k < 4; k++)
-			buf[at + (size_t)k] = (unsigned char)(size >> (8 * k));
-	}
-	rewind(f);
-	assert_int_equal(fwrite(buf, 1, n, f), n);
-	fclose(f);
 }
 
 /* Read a stream to its end: the bytes, or -1 and the stream's reason. */

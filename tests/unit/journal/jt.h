@@ -81,6 +81,26 @@ static inline void jt_teardown(struct jt *t)
 	jt_rm(t->dir);
 }
 
+/* cmocka's setup and teardown of a struct jt with n people. */
+static inline int jt_new(void **state, int n)
+{
+	struct jt *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || jt_setup(t, n) != 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static inline int jt_free(void **state)
+{
+	jt_teardown(*state);
+	free(*state);
+	return 0;
+}
+
 /* A card by chip serial; its id. */
 static inline int64_t jt_card(cs_journal *j, const char *chip)
 {

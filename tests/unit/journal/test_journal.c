@@ -14,19 +14,12 @@
 
 static int setup10(void **state)
 {
-	struct jt *t = malloc(sizeof(*t));
-
-	if (t == NULL || jt_setup(t, 10) != 0)
-		return -1;
-	*state = t;
-	return 0;
+	return jt_new(state, 10);
 }
 
 static int teardown(void **state)
 {
-	jt_teardown(*state);
-	free(*state);
-	return 0;
+	return jt_free(state);
 }
 
 static void files_are_private_and_versioned(void **state)

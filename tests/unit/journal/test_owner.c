@@ -86,19 +86,12 @@ static void station_end(struct station *s)
 
 static int setup(void **state)
 {
-	struct jt *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || jt_setup(t, 4) != 0)
-		return -1;
-	*state = t;
-	return 0;
+	return jt_new(state, 4);
 }
 
 static int teardown(void **state)
 {
-	jt_teardown(*state);
-	free(*state);
-	return 0;
+	return jt_free(state);
 }
 
 static cs_jrec_state state_of(cs_journal *j, int64_t id)
