@@ -1,13 +1,17 @@
-/* cmd_card.c - `cardstation card lost` and `cardstation card returned`:
- * what the service desk does when a card goes missing or comes back.
+/* cmd_card.c - `cardstation card lost`, `card returned` and `card
+ * pin-reset`: what the service desk does when a card goes missing, comes
+ * back, or its holder forgot the PIN.
  *
  * lost: the revocation request TSV for every certificate live on the card
  * (cs_revoke.h), and in one journal transaction the issuances revoked,
  * the records revoked and the card lost. returned: with the institution
- * PUK the PIN is reset to a random one nobody knows, the PKCS#15
- * application erased, and the card journaled 'returned' with its
- * issuances 'wiped'. The rules are the engine's (cs_desk.h), shared with
- * the kiosk's desk screen; this file parses options and prints. */
+ * PUK the PIN is reset to a random one nobody knows, the applet's keys
+ * overwritten, the PKCS#15 application erased, and the card journaled
+ * 'returned'; a certificate still live gets its revocation request (or
+ * the operator says it is revoked already). pin-reset: a new PIN set with
+ * the PUK on a card the journal issued. The rules are the engine's
+ * (cs_desk.h), shared with the kiosk's desk screen; this file parses
+ * options and prints. */
 #include "cs_cli.h"
 #include "cs_cmd.h"
 #include "cs_desk.h"
@@ -16,10 +20,14 @@
 #include "cs_reader.h"
 #include "cs_revoke.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 static void usage(FILE *f)
 {
@@ -29,7 +37,12 @@ static void usage(FILE *f)
 	    "                             [--comment TEXT] [--out FILE]\n"
 	    "                             [--journal PATH] [--dry-run]\n"
 	    "       cardstation card returned --reader SPEC --puk env:VAR|prompt\n"
-	    "                             [--new-pin env:VAR] [--journal PATH]\n"
+	    "                             [--new-pin env:VAR]\n"
+	    "                             [--admin-mail MAIL [--reason CODE]\n"
+	    "                              [--comment TEXT] [--out FILE]\n"
+	    "                              | --already-revoked] [--journal PATH]\n"
+	    "       cardstation card pin-reset --reader SPEC --puk env:VAR|prompt\n"
+	    "                             [--new-pin env:VAR|prompt] [--journal PATH]\n"
 	    "\n"
 	    "lost: writes the UPKI revocation request (TSV, CP932, CRLF, 15\n"
 	    "columns, no header) for every certificate live on the card and marks\n"
@@ -43,9 +56,20 @@ static void usage(FILE *f)
 	    "\n"
 	    "returned: for the card in the reader, resets the PIN with the\n"
 	    "institution PUK to a random one that is never shown (or to\n"
-	    "--new-pin), erases the PKCS#15 application, and journals the card\n"
-	    "'returned' and its issuances 'wiped'. See docs/service-desk.md for\n"
-	    "what stays on the card.\n"
+	    "--new-pin), overwrites the applet's keys with new ones, erases the\n"
+	    "PKCS#15 application, and journals the card 'returned'. A certificate\n"
+	    "still live on the card needs a decision first: --admin-mail writes\n"
+	    "its revocation request as for a lost card (reason 3\n"
+	    "affiliationChanged unless --reason) and marks it revoked;\n"
+	    "--already-revoked says it was revoked already (marked wiped).\n"
+	    "\n"
+	    "pin-reset: the holder forgot the PIN or blocked it. Sets a new PIN\n"
+	    "with the institution PUK: the holder types it (--new-pin prompt, asked\n"
+	    "twice), or without --new-pin a random PIN is shown once on the\n"
+	    "terminal for a PIN letter. Key and certificate stay. Refused, with the\n"
+	    "card untouched, when the journal does not know the card, has it lost\n"
+	    "or returned, or its certificate is not the journal's for this card.\n"
+	    "A wrong PUK says how many tries the card has left.\n"
 	    "\n"
 	    "Exit status: 0 done, 2 usage error or nothing done.\n");
 }
@@ -167,7 +191,7 @@ static int card_lost(int argc, char **argv)
 	cs_desk_certs done;
 	cs_journal *j = NULL;
 	int64_t card_id = 0;
-	char why[1024];
+	char why[1024], actor[256];
 	int r, rc = CS_EXIT_FAIL;
 
 	if (lost_parse(argc, argv, &a) != 0) {
@@ -179,7 +203,7 @@ static int card_lost(int argc, char **argv)
 		fprintf(stderr, "cardstation card lost: %s\n", why);
 		return CS_EXIT_FAIL;
 	}
-	cs_journal_set_actor(j, getenv("USER"), NULL);
+	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)), NULL);
 	if (lost_find_card(j, &a, &card_id) != 0)
 		goto out;
 	memset(&o, 0, sizeof(o));
@@ -214,9 +238,191 @@ out:
 
 struct returned_args {
 	const char *journal, *reader, *puk_spec, *pin_spec, *profiles;
+	const char *admin_mail, *comment, *out;
+	int reason, already_revoked;
 };
 
 static int returned_parse(int argc, char **argv, struct returned_args *a)
+{
+	enum { O_JOURNAL = 256, O_READER, O_PUK, O_PIN, O_PROFILES, O_ADMIN,
+	    O_REASON, O_COMMENT, O_OUT, O_REVOKED, O_HELP };
+	static const struct option longopts[] = {
+		{"journal", required_argument, NULL, O_JOURNAL},
+		{"reader", required_argument, NULL, O_READER},
+		{"puk", required_argument, NULL, O_PUK},
+		{"new-pin", required_argument, NULL, O_PIN},
+		{"profiles", required_argument, NULL, O_PROFILES},
+		{"admin-mail", required_argument, NULL, O_ADMIN},
+		{"reason", required_argument, NULL, O_REASON},
+		{"comment", required_argument, NULL, O_COMMENT},
+		{"out", required_argument, NULL, O_OUT},
+		{"already-revoked", no_argument, NULL, O_REVOKED},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c, reason_given = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->reason = CS_DESK_RETURN_DEFAULT_REASON;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_JOURNAL: a->journal = optarg; break;
+		case O_READER: a->reader = optarg; break;
+		case O_PUK: a->puk_spec = optarg; break;
+		case O_PIN: a->pin_spec = optarg; break;
+		case O_PROFILES: a->profiles = optarg; break;
+		case O_ADMIN: a->admin_mail = optarg; break;
+		case O_COMMENT: a->comment = optarg; break;
+		case O_OUT: a->out = optarg; break;
+		case O_REVOKED: a->already_revoked = 1; break;
+		case O_REASON:
+			a->reason = (int)strtol(optarg, &end, 10);
+			reason_given = 1;
+			if (*end != '\0' || *optarg == '\0' ||
+			    cs_revoke_reason_name(a->reason) == NULL) {
+				fprintf(stderr, "cardstation card returned: --reason "
+				    "is 0, 1, 3, 4 or 5\n");
+				return -1;
+			}
+			break;
+		case O_HELP: case 'h':
+			usage(stdout);
+			exit(CS_EXIT_OK);
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || a->reader == NULL || a->puk_spec == NULL) {
+		fprintf(stderr, "cardstation card returned: needs --reader SPEC "
+		    "and --puk env:VAR\n");
+		return -1;
+	}
+	if (a->already_revoked && (a->admin_mail != NULL || reason_given ||
+	    a->comment != NULL || a->out != NULL)) {
+		fprintf(stderr, "cardstation card returned: --already-revoked "
+		    "writes no request; leave out --admin-mail, --reason, "
+		    "--comment and --out\n");
+		return -1;
+	}
+	if (a->admin_mail == NULL && (reason_given || a->comment != NULL ||
+	    a->out != NULL)) {
+		fprintf(stderr, "cardstation card returned: a revocation request "
+		    "needs --admin-mail (column 10 of the request)\n");
+		return -1;
+	}
+	if (a->admin_mail != NULL && a->reason == 0 && (a->comment == NULL ||
+	    *a->comment == '\0')) {
+		fprintf(stderr, "cardstation card returned: --reason 0 needs "
+		    "--comment\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int card_returned(int argc, char **argv)
+{
+	struct returned_args a;
+	SCARDCONTEXT ctx = 0;
+	cs_reader_list rl = {0};
+	cs_secret *puk = NULL, *pin = NULL;
+	cs_journal *j = NULL;
+	cs_desk_return_opts o;
+	cs_desk_return res;
+	char why[1024], msg[512], actor[256];
+	size_t idx;
+	int r, rc = CS_EXIT_FAIL;
+
+	if (returned_parse(argc, argv, &a) != 0) {
+		usage(stderr);
+		return CS_EXIT_FAIL;
+	}
+	if (cs_cli_secret(a.puk_spec, "institution PUK", &puk, why,
+	    sizeof(why)) != CS_OK ||
+	    (a.pin_spec != NULL && cs_cli_secret(a.pin_spec, "new PIN", &pin,
+	    why, sizeof(why)) != CS_OK)) {
+		fprintf(stderr, "cardstation card returned: %s\n", why);
+		goto out;
+	}
+	/* Open the journal first: never wipe a card we cannot journal. */
+	if (cs_journal_open(&j, cs_journal_path(a.journal), 0, why,
+	    sizeof(why)) != CS_OK) {
+		fprintf(stderr, "cardstation card returned: %s\n", why);
+		goto out;
+	}
+	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)), NULL);
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS || cs_reader_list_get(ctx, &rl) != CS_OK) {
+		fprintf(stderr, "cardstation card returned: PC/SC is not "
+		    "available (is pcscd running?)\n");
+		goto out;
+	}
+	if (cs_reader_select(&rl, a.reader, &idx, msg, sizeof(msg)) != CS_OK) {
+		fprintf(stderr, "cardstation card returned: %s\n", msg);
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.reader = rl.r[idx].name;
+	o.profiles_dir = a.profiles;
+	o.puk = puk;
+	o.new_pin = pin;
+	if (a.already_revoked) {
+		o.live = CS_DESK_LIVE_REVOKED;
+	} else if (a.admin_mail != NULL) {
+		o.live = CS_DESK_LIVE_REQUEST;
+		o.request.reason = a.reason;
+		o.request.comment = a.comment;
+		o.request.admin_mail = a.admin_mail;
+		if (a.out != NULL && strcmp(a.out, "-") != 0)
+			o.request.out_path = a.out;
+		else
+			o.request.out_fp = stdout;
+	}
+	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)),
+	    o.reader);
+	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
+	    CS_OK) {
+		fprintf(stderr, "cardstation card returned: %s%s%s\n",
+		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why,
+		    r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
+		    res.ended.n > 0 ? " (--admin-mail MAIL [--reason N] for the "
+		    "request, or --already-revoked)" : "");
+		goto out;
+	}
+	for (size_t i = 0; i < res.ended.n; i++)
+		fprintf(stderr, "%s: certificate %s, %s <%s>\n",
+		    o.live == CS_DESK_LIVE_REQUEST ? "revocation requested" :
+		    "revoked already", res.ended.c[i].cert_serial,
+		    res.ended.c[i].holder, res.ended.c[i].mail);
+	if (res.ended.n > 0 && o.live == CS_DESK_LIVE_REQUEST)
+		fprintf(stderr, "%zu request line(s)%s%s\n", res.ended.n,
+		    o.request.out_path ? " in " : "", o.request.out_path ?
+		    o.request.out_path : "");
+	fprintf(stderr, "card %s wiped: PIN reset (%s), %d key%s overwritten, "
+	    "PKCS#15 application erased, journaled 'returned'\n",
+	    res.chip_serial[0] ? res.chip_serial : "(no chip serial)",
+	    a.pin_spec ? "to --new-pin" : "to a random PIN nobody knows",
+	    res.keys, res.keys == 1 ? "" : "s");
+	free(res.req);
+	rc = CS_EXIT_OK;
+out:
+	if (ctx)
+		SCardReleaseContext(ctx);
+	cs_reader_list_free(&rl);
+	cs_journal_close(j);
+	cs_secret_free(pin);
+	cs_secret_free(puk);
+	return rc;
+}
+
+/* ---- pin-reset ---- */
+
+struct pin_args {
+	const char *journal, *reader, *puk_spec, *pin_spec, *profiles;
+};
+
+static int pin_parse(int argc, char **argv, struct pin_args *a)
 {
 	enum { O_JOURNAL = 256, O_READER, O_PUK, O_PIN, O_PROFILES, O_HELP };
 	static const struct option longopts[] = {
@@ -247,52 +453,106 @@ static int returned_parse(int argc, char **argv, struct returned_args *a)
 		}
 	}
 	if (optind != argc || a->reader == NULL || a->puk_spec == NULL) {
-		fprintf(stderr, "cardstation card returned: needs --reader SPEC "
-		    "and --puk env:VAR\n");
+		fprintf(stderr, "cardstation card pin-reset: needs --reader SPEC "
+		    "and --puk env:VAR|prompt\n");
 		return -1;
 	}
 	return 0;
 }
 
-static int card_returned(int argc, char **argv)
+/* The holder types the new PIN twice: a typo would lock them out again. */
+static int pin_new(const char *spec, cs_secret **pin, char *why, size_t whylen)
 {
-	struct returned_args a;
+	cs_secret *again = NULL;
+	int r;
+
+	if ((r = cs_cli_secret(spec, "new PIN", pin, why, whylen)) != CS_OK ||
+	    strcmp(spec, "prompt") != 0)
+		return r;
+	if ((r = cs_cli_secret(spec, "new PIN again", &again, why, whylen)) !=
+	    CS_OK)
+		return r;
+	if ((*pin)->len != again->len || CRYPTO_memcmp((*pin)->buf, again->buf,
+	    again->len) != 0) {
+		snprintf(why, whylen, "the two PINs differ. Nothing changed");
+		r = CS_ERR_USAGE;
+	}
+	cs_secret_free(again);
+	return r;
+}
+
+/* A random PIN goes to the operator's terminal only, once: stdout may be
+ * a log. */
+static void pin_show(const cs_desk_pin *res)
+{
+	FILE *tty = fopen("/dev/tty", "w");
+
+	if (tty == NULL)
+		return;
+	fprintf(tty, "\n  *** PIN letter for %s (card %s) ***\n",
+	    res->holder[0] ? res->holder : "?", res->printed[0] ? res->printed :
+	    res->chip_serial);
+	fprintf(tty, "      new PIN: %s\n", cs_secret_str(res->random_pin));
+	fprintf(tty, "  (shown once; not stored anywhere)\n\n");
+	fclose(tty);
+}
+
+/* A controlling terminal, not only the /dev/tty node (which every
+ * process may open in name, and fails without one). */
+static int have_tty(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+static int card_pin_reset(int argc, char **argv)
+{
+	struct pin_args a;
 	SCARDCONTEXT ctx = 0;
 	cs_reader_list rl = {0};
 	cs_secret *puk = NULL, *pin = NULL;
 	cs_journal *j = NULL;
-	cs_desk_return_opts o;
-	cs_desk_return res;
-	char why[1024], msg[512];
+	cs_desk_pin_opts o;
+	cs_desk_pin res;
+	char why[1024], msg[512], actor[256];
 	size_t idx;
 	int r, rc = CS_EXIT_FAIL;
 
-	if (returned_parse(argc, argv, &a) != 0) {
+	memset(&res, 0, sizeof(res));
+	if (pin_parse(argc, argv, &a) != 0) {
 		usage(stderr);
 		return CS_EXIT_FAIL;
 	}
+	if (a.pin_spec == NULL && !have_tty()) {
+		fprintf(stderr, "cardstation card pin-reset: a random PIN is shown "
+		    "once on the operator's terminal, and there is none: give "
+		    "--new-pin env:VAR\n");
+		return CS_EXIT_FAIL;
+	}
 	if (cs_cli_secret(a.puk_spec, "institution PUK", &puk, why,
-	    sizeof(why)) != CS_OK ||
-	    (a.pin_spec != NULL && cs_cli_secret(a.pin_spec, "new PIN", &pin,
-	    why, sizeof(why)) != CS_OK)) {
-		fprintf(stderr, "cardstation card returned: %s\n", why);
+	    sizeof(why)) != CS_OK || (a.pin_spec != NULL &&
+	    pin_new(a.pin_spec, &pin, why, sizeof(why)) != CS_OK)) {
+		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
 		goto out;
 	}
-	/* Open the journal first: never wipe a card we cannot journal. */
+	/* The journal decides whether this card may get a PIN at all. */
 	if (cs_journal_open(&j, cs_journal_path(a.journal), 0, why,
 	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s\n", why);
+		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
 		goto out;
 	}
-	cs_journal_set_actor(j, getenv("USER"), NULL);
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 	    SCARD_S_SUCCESS || cs_reader_list_get(ctx, &rl) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: PC/SC is not "
+		fprintf(stderr, "cardstation card pin-reset: PC/SC is not "
 		    "available (is pcscd running?)\n");
 		goto out;
 	}
 	if (cs_reader_select(&rl, a.reader, &idx, msg, sizeof(msg)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s\n", msg);
+		fprintf(stderr, "cardstation card pin-reset: %s\n", msg);
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));
@@ -300,23 +560,27 @@ static int card_returned(int argc, char **argv)
 	o.profiles_dir = a.profiles;
 	o.puk = puk;
 	o.new_pin = pin;
-	cs_journal_set_actor(j, getenv("USER"), o.reader);
-	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
-	    CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s%s\n",
-		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why);
+	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)),
+	    o.reader);
+	r = cs_desk_pin_reset(ctx, j, &o, &res, why, sizeof(why));
+	/* Set on the card: the letter is shown even if the journal failed. */
+	if (res.random_pin != NULL)
+		pin_show(&res);
+	if (r != CS_OK) {
+		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
 		goto out;
 	}
-	fprintf(stderr, "card %s wiped: PKCS#15 application erased, PIN reset "
-	    "(%s), journaled 'returned'\n", res.chip_serial[0] ?
-	    res.chip_serial : "(no chip serial)", a.pin_spec ? "to --new-pin" :
-	    "to a random PIN nobody knows");
+	fprintf(stderr, "card %s (%s%s%s): new PIN set%s. Key and certificate "
+	    "unchanged.\n", res.chip_serial[0] ? res.chip_serial :
+	    "(no chip serial)", res.holder, res.printed[0] ? ", printed " : "",
+	    res.printed, res.random_pin != NULL ? ", shown once above" : "");
 	rc = CS_EXIT_OK;
 out:
 	if (ctx)
 		SCardReleaseContext(ctx);
 	cs_reader_list_free(&rl);
 	cs_journal_close(j);
+	cs_secret_free(res.random_pin);
 	cs_secret_free(pin);
 	cs_secret_free(puk);
 	return rc;
@@ -328,6 +592,8 @@ int cmd_card(int argc, char **argv)
 		return card_lost(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "returned") == 0)
 		return card_returned(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "pin-reset") == 0)
+		return card_pin_reset(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);

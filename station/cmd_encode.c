@@ -217,7 +217,7 @@ int cmd_encode(int argc, char **argv)
 	const char *pinspec = NULL, *pukspec = NULL;
 	cs_secret *pin = NULL, *puk = NULL;
 	size_t nspecs = 0, n;
-	char why[1024];
+	char why[1024], actor[256];
 	int c, r, rc = CS_EXIT_FAIL;
 
 	optind = 1;
@@ -266,6 +266,7 @@ int cmd_encode(int argc, char **argv)
 	o.nreaders = n;
 	o.pin = pin;
 	o.puk = puk;
+	o.operator_name = cs_cmd_actor(o.operator_name, actor, sizeof(actor));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if ((r = cs_run_start(&o, &ui, &cli.run, why, sizeof(why))) != CS_OK) {

@@ -53,7 +53,7 @@ static int run_new(int argc, char **argv)
 	cs_run_import_args a = {.opts = &bo, .mode = CS_JMODE_QUEUE};
 	cs_jprogress p;
 	int64_t id;
-	char why[1024];
+	char why[1024], actor[256];
 	int c;
 
 	cs_bundle_default_opts(&bo);
@@ -84,6 +84,7 @@ static int run_new(int argc, char **argv)
 	}
 	a.certs_zip = argv[optind];
 	a.pins_zip = argv[optind + 1];
+	a.operator_name = cs_cmd_actor(a.operator_name, actor, sizeof(actor));
 	if (cs_run_import(&a, &id, &p, why, sizeof(why)) != CS_OK) {
 		fprintf(stderr, "cardstation run: refused: %s\n", why);
 		return CS_EXIT_FAIL;

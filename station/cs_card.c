@@ -294,9 +294,9 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 	return r;
 }
 
-int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
-    const char *aid_hex, const char *puk, const char *new_pin, char *why,
-    size_t whylen)
+int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *puk, const char *new_pin, int *puk_tries,
+    char *why, size_t whylen)
 {
 	unsigned char apdu[5 + 16 + 16] = {0x00, 0x2C, 0x00, 0x01};
 	size_t pl = strlen(puk), nl = strlen(new_pin);
@@ -305,6 +305,8 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 	unsigned short sw = 0;
 	int r;
 
+	if (puk_tries != NULL)
+		*puk_tries = -1;
 	if (pl != 16 || nl > 16) {
 		snprintf(why, whylen, "the PUK must be 16 characters");
 		return CS_ERR_USAGE;
@@ -317,11 +319,120 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 	r = simple(h, proto, apdu, 5 + pl + nl, &sw);
 	OPENSSL_cleanse(apdu, sizeof(apdu));
 	end_card(h);
-	if (r == CS_OK && sw != 0x9000) {
-		snprintf(why, whylen, "%s: the card refused the PUK (%04X%s)", reader,
-		    sw, (sw & 0xFFF0) == 0x63C0 ? ": wrong PUK" : "");
-		r = CS_ERR_CARD;
+	if (r != CS_OK) {
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		return r;
 	}
+	if (sw == 0x9000)
+		return CS_OK;
+	/* 63Cx: the PUK was wrong (or blocked, or never set: 63C0) and the
+	 * card has x tries left. The count is the card's, not a profile's. */
+	if ((sw & 0xFFF0) == 0x63C0) {
+		if (puk_tries != NULL)
+			*puk_tries = sw & 0x0F;
+		if ((sw & 0x0F) == 0)
+			snprintf(why, whylen, "%s: the card refused the PUK (%04X): "
+			    "wrong PUK, and the PUK is now blocked", reader, sw);
+		else
+			snprintf(why, whylen, "%s: the card refused the PUK (%04X): "
+			    "wrong PUK, %d %s left", reader, sw, sw & 0x0F,
+			    (sw & 0x0F) == 1 ? "try" : "tries");
+	} else {
+		snprintf(why, whylen, "%s: the card refused the PUK (%04X)",
+		    reader, sw);
+	}
+	return CS_ERR_CARD;
+}
+
+int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *puk, const char *new_pin, char *why,
+    size_t whylen)
+{
+	return cs_card_reset_pin_tries(ctx, reader, aid_hex, puk, new_pin, NULL,
+	    why, whylen);
+}
+
+/* MANAGE SECURITY ENVIRONMENT: SET (41) for signing (B6) or key
+ * generation (00), algorithm alg, private key reference ref. */
+static int mse_set(SCARDHANDLE h, DWORD proto, unsigned char p2,
+    unsigned char alg, unsigned char ref, unsigned short *sw)
+{
+	const unsigned char apdu[] = {0x00, 0x22, 0x41, p2, 0x06, 0x80, 0x01,
+	    alg, 0x84, 0x01, ref};
+
+	return simple(h, proto, apdu, sizeof(apdu), sw);
+}
+
+/* IsoApplet's algorithm references (IsoApplet.java, ALG_*). */
+#define ISO_ALG_RSA_PKCS1	0x11
+#define ISO_ALG_GEN_RSA2048	0xF3
+#define ISO_KEY_REFS		16	/* KEY_MAX_COUNT: references 0..15 */
+
+int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, int *overwritten, char *why,
+    size_t whylen)
+{
+	static const unsigned char gen_rsa[] = {0x00, 0x46, 0x42, 0x00, 0x00};
+	unsigned char resp[512];
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r, held[ISO_KEY_REFS];
+
+	*overwritten = 0;
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
+		return r;
+	if ((r = verify_pin(h, proto, pin, &sw)) != CS_OK || sw != 0x9000) {
+		snprintf(why, whylen, "%s: the card refused the PIN (%04X)", reader, sw);
+		end_card(h);
+		return r != CS_OK ? r : CS_ERR_CARD;
+	}
+	/* Which references hold a key. The applet has no command that lists
+	 * or deletes keys; SET for an RSA signature tells: 9000 an RSA key,
+	 * 6984 (data invalid) a key of another type (EC), 6F00 none (the
+	 * applet asks the empty slot for its type and the JavaCard runtime
+	 * answers the exception with 6F00). */
+	for (int ref = 0; ref < ISO_KEY_REFS; ref++) {
+		if ((r = mse_set(h, proto, 0xB6, ISO_ALG_RSA_PKCS1,
+		    (unsigned char)ref, &sw)) != CS_OK)
+			goto gone;
+		if (sw != 0x9000 && sw != 0x6984 && sw != 0x6F00) {
+			snprintf(why, whylen, "%s: the card does not say whether key "
+			    "reference %d holds a key (%04X)", reader, ref, sw);
+			r = CS_ERR_CARD;
+			goto out;
+		}
+		held[ref] = sw != 0x6F00;
+	}
+	/* A key generated into a reference replaces the one there: the
+	 * applet clears the old key object and keeps only the new one, which
+	 * nobody has a certificate for and whose public half we drop. */
+	for (int ref = 0; ref < ISO_KEY_REFS; ref++) {
+		size_t rl = sizeof(resp);
+
+		if (!held[ref])
+			continue;
+		if ((r = mse_set(h, proto, 0x00, ISO_ALG_GEN_RSA2048,
+		    (unsigned char)ref, &sw)) != CS_OK)
+			goto gone;
+		if (sw == 0x9000 && (r = transmit(h, proto, gen_rsa,
+		    sizeof(gen_rsa), resp, &rl, &sw)) != CS_OK)
+			goto gone;
+		/* 7F49 (public key template) holding 81 (256-byte modulus). */
+		if (sw != 0x9000 || rl < 9 || resp[0] != 0x7F || resp[1] != 0x49) {
+			snprintf(why, whylen, "%s: the card could not overwrite the key "
+			    "in reference %d (%04X)", reader, ref, sw);
+			r = CS_ERR_CARD;
+			goto out;
+		}
+		(*overwritten)++;
+	}
+	r = CS_OK;
+	goto out;
+gone:
+	snprintf(why, whylen, "%s: the card stopped answering", reader);
+out:
+	end_card(h);
 	return r;
 }
 

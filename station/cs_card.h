@@ -58,6 +58,22 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *puk, const char *new_pin, char *why,
     size_t whylen);
+/* The same; on a wrong PUK (63Cx, CS_ERR_CARD) *puk_tries gets the tries
+ * the card says are left (0: blocked), else -1. The IsoApplet's PUK has 5
+ * tries; only its answer to a wrong one tells how many are left. */
+int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *puk, const char *new_pin, int *puk_tries,
+    char *why, size_t whylen);
+/* Replace every private key the applet holds (IsoApplet key references
+ * 0-15) by a fresh RSA-2048 key generated on the card, after VERIFY with
+ * pin: the applet cannot delete a key, but GENERATE ASYMMETRIC KEY PAIR
+ * into a reference clears the key that was there. Nobody learns the new
+ * keys' public halves. *overwritten counts the references. A card that
+ * cannot generate (or stops answering) is CS_ERR_CARD and may keep old
+ * keys in the references not yet done. */
+int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, int *overwritten, char *why,
+    size_t whylen);
 
 /* Which card profile the card in reader is: the first of dir's profiles
  * (or the one named forced) whose applet answers SELECT, with the applet's

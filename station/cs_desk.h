@@ -1,7 +1,9 @@
-/* cs_desk.h - the service desk: a card reported lost, a card handed back.
+/* cs_desk.h - the service desk: a card reported lost, a card handed back,
+ * a PIN forgotten.
  *
- * The command line (`cardstation card lost|returned`) and the kiosk's desk
- * screen are front ends of these three calls; the rules live only here.
+ * The command line (`cardstation card lost|returned|pin-reset`) and the
+ * kiosk's desk screen are front ends of these calls; the rules live only
+ * here.
  *
  *   cs_desk_find_card   the card the operator names: printed number, chip
  *                       serial, part of a holder's name, or the card an
@@ -11,8 +13,13 @@
  *                       journal transaction issuances and records
  *                       'revoked' and the card 'lost'
  *   cs_desk_returned    the card in a reader: PIN reset with the
- *                       institution PUK, PKCS#15 application erased, card
- *                       'returned' and its issuances 'wiped'
+ *                       institution PUK, its keys overwritten, PKCS#15
+ *                       application erased, card 'returned'; a certificate
+ *                       still live gets its revocation request or the
+ *                       operator's word that it is revoked already
+ *   cs_desk_pin_reset   a holder's new PIN, set with the PUK on a card the
+ *                       journal has issued to them; key and certificate
+ *                       stay
  *
  * The caller opens the journal and names who acts (cs_journal_set_actor).
  * Every sentence for the operator is in why; nothing is printed here. */
@@ -96,29 +103,100 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
     cs_desk_certs *done, char **req, size_t *reqlen, char *why,
     size_t whylen);
 
+/* What becomes of a certificate the journal still has live on a card
+ * that comes back. */
+typedef enum cs_desk_live_rule {
+	CS_DESK_LIVE_REFUSE,     /* nothing is done; why names them */
+	CS_DESK_LIVE_REQUEST,    /* its UPKI revocation request (request) */
+	CS_DESK_LIVE_REVOKED     /* the operator says it is revoked already */
+} cs_desk_live_rule;
+
+/* A card handed back is usually a holder who left or moved. */
+#define CS_DESK_RETURN_DEFAULT_REASON 3   /* affiliationChanged */
+
 typedef struct cs_desk_return_opts {
 	const char *reader;          /* PC/SC name of the reader holding it */
 	const char *profiles_dir;    /* NULL: cs_profile_dir() */
 	const cs_secret *puk;        /* the institution PUK */
 	const cs_secret *new_pin;    /* NULL: a random one nobody is told */
+	cs_desk_live_rule live;
+	/* For CS_DESK_LIVE_REQUEST: reason, comment, admin_mail and where the
+	 * request goes (out_path, out_fp or neither), as for a lost card;
+	 * dry_run is not taken: a card is wiped or it is not. */
+	cs_desk_lost_opts request;
 } cs_desk_return_opts;
 
 typedef struct cs_desk_return {
 	char chip_serial[32];        /* "" if the card offers none */
 	char profile[32];
 	size_t wiped;                /* live issuances turned 'wiped' */
+	int keys;                    /* key references overwritten */
+	/* The certificates that were live: 'revoked' with a request line
+	 * each (live = REQUEST), else 'wiped'. */
+	cs_desk_certs ended;
+	char *req;                   /* the request's bytes (CP932, CRLF),
+	                                malloc'd: free() it; NULL if none */
+	size_t reqlen;
 } cs_desk_return;
 
 /* Wipe the card in o->reader and journal it 'returned' (a card the
  * journal never saw becomes a row). The journal must be open for writing
  * before the card is touched: a wipe nobody can trace is worse than none.
+ * In order: the journal's live certificates on the card are read and,
+ * with live = REQUEST, their request built (and written to out_path.tmp)
+ * before any APDU that changes the card; then the PIN is reset with the
+ * PUK, every private key on the applet is overwritten by a fresh one
+ * generated on the card, the PKCS#15 application erased; then the
+ * request goes to out_fp, the journal marks each certificate ('revoked'
+ * and its record revoked, or 'wiped' when revoked already) and the card
+ * 'returned' with a note saying which, and out_path gets its name.
  *   CS_ERR_NOTFOUND  not a card this station writes, or it does not answer
- *   CS_ERR_USAGE     no PUK, or new_pin breaks the profile's PIN rules
- *   CS_ERR_CARD      the PUK was refused (nothing changed) or the erase
- *                    failed (the PIN was already reset); why says which
+ *   CS_ERR_USAGE     no PUK, new_pin breaks the profile's PIN rules, or a
+ *                    request without admin mail or a known reason
+ *   CS_ERR_STATE     a certificate is live and live = REFUSE, or a run is
+ *                    writing to the card; nothing changed
+ *   CS_ERR_FORMAT    a request row the service would not take
+ *   CS_ERR_CARD      the PUK was refused (nothing changed) or a later
+ *                    step failed (why says what is left on the card)
  *   CS_ERR_DB, ...   the card is wiped but the journal refused */
 int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
     const cs_desk_return_opts *o, cs_desk_return *res, char *why,
     size_t whylen);
+
+typedef struct cs_desk_pin_opts {
+	const char *reader;          /* PC/SC name of the reader holding it */
+	const char *profiles_dir;    /* NULL: cs_profile_dir() */
+	const cs_secret *puk;        /* the institution PUK */
+	const cs_secret *new_pin;    /* typed by the holder; NULL: random */
+} cs_desk_pin_opts;
+
+typedef struct cs_desk_pin {
+	char chip_serial[32];
+	char profile[32];
+	char holder[128];            /* the journal's holder of the card */
+	char printed[64];            /* "" when the journal has none */
+	int puk_tries;               /* after a wrong PUK: tries left, else -1 */
+	cs_secret *random_pin;       /* new_pin NULL: the PIN for the letter,
+	                                show it once, then cs_secret_free */
+} cs_desk_pin;
+
+/* A holder forgot the PIN (or blocked it): set a new one with the PUK.
+ * Key and certificate stay. Before any APDU that changes the card the
+ * card must be one the journal knows, in state 'issued', holding exactly
+ * the certificates the journal has live on it (all of one holder), so
+ * that no PIN is ever reset onto another holder's key; a lost, returned
+ * or foreign card is refused untouched. The journal gets a note on the
+ * card (operator from cs_journal_set_actor); a wrong PUK is noted too.
+ *   CS_ERR_NOTFOUND  no card, not a card this station writes, or one the
+ *                    journal does not know
+ *   CS_ERR_STATE     lost, returned, not issued, or its certificates are
+ *                    not the journal's for this card (why says which)
+ *   CS_ERR_USAGE     no PUK, or new_pin breaks the profile's PIN rules
+ *   CS_ERR_CARD      the PUK was refused: res->puk_tries says how many
+ *                    tries the card has left; the PIN is unchanged
+ *   CS_ERR_DB        the journal could not be read (nothing changed), or
+ *                    the PIN was reset but the note failed (why says) */
+int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
+    const cs_desk_pin_opts *o, cs_desk_pin *res, char *why, size_t whylen);
 
 #endif

@@ -23,6 +23,8 @@ PACKAGES=(
 	clang-14 libclang-rt-14-dev
 	# kiosk: its web server library; its browser tests (Chromium, Node, a Japanese font)
 	libmicrohttpd-dev chromium nodejs fonts-ipafont-gothic
+	# kiosk: operators log in with their machine accounts through PAM
+	libpam0g-dev
 )
 # npm: Debian's package, unless the installed nodejs already carries npm.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

@@ -392,10 +392,13 @@ static uint16_t mse(struct sim_card *c, const struct sim_apdu *a)
 			return SW_DATA_INVALID;
 		alg = a->data[pos + 2];
 		pos = sim_tlv_find(a->data, a->lc, 0, a->lc, 0x84);
+		/* The reference is a Java byte: 80-FF are negative, pass the
+		 * "< KEY_MAX_COUNT" check and stay negative. */
 		if (pos < 0 || (size_t)pos + 2 >= a->lc ||
-		    a->data[pos + 1] != 1 || a->data[pos + 2] >= SIM_KEY_MAX)
+		    a->data[pos + 1] != 1 ||
+		    (int8_t)a->data[pos + 2] >= SIM_KEY_MAX)
 			return SW_DATA_INVALID;
-		ref = a->data[pos + 2];
+		ref = (int8_t)a->data[pos + 2];
 		break;
 	case 0xF3:
 		break;
@@ -410,11 +413,14 @@ static uint16_t mse(struct sim_card *c, const struct sim_apdu *a)
 			return SW_DATA_INVALID;
 		break;
 	case 0xB6:
-		if (ref < 0)
+		if (ref == -1)
 			return SW_DATA_INVALID;
-		k = &c->key[ref];
 		if (alg != SIM_ALG_RSA_PKCS1 && alg != SIM_ALG_ECDSA_SHA1)
 			return SW_FUNC_NOT_SUPPORTED;
+		/* keys[ref] out of the array: the runtime answers 6F00. */
+		if (ref < 0)
+			return SW_UNKNOWN;
+		k = &c->key[ref];
 		if (k->type == SIM_KEY_NONE)
 			return SW_UNKNOWN;	/* null key in the applet */
 		if ((alg == SIM_ALG_RSA_PKCS1 && k->type != SIM_KEY_RSA) ||
@@ -424,8 +430,10 @@ static uint16_t mse(struct sim_card *c, const struct sim_apdu *a)
 	case 0xB8:
 		if (alg != SIM_ALG_RSA_PKCS1)
 			return SW_FUNC_NOT_SUPPORTED;
-		if (ref < 0)
+		if (ref == -1)
 			return SW_DATA_INVALID;
+		if (ref < 0)
+			return SW_UNKNOWN;
 		if (c->key[ref].type == SIM_KEY_NONE)
 			return SW_UNKNOWN;
 		if (c->key[ref].type != SIM_KEY_RSA)
