@@ -592,6 +592,7 @@ returned_or_lost_card() {
 	wait_for 'DONE .*4790-5040-000000CB'
 	encode_stop
 	"$CS_BIN" card returned --reader "$(tb_reader 0)" --puk env:CS_PUK \
+		--already-revoked \
 		>/dev/null || fail "card returned"
 	"$CS_BIN" card lost --chip 4790-5040-000000CB \
 		--admin-mail admin@example.ac.jp --out "$W/lost.tsv" >/dev/null ||
