@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_READERS 16
+#define MAX_READERS CS_RUN_MAX_READERS
 
 struct cli {
 	cs_run *run;
@@ -57,6 +57,8 @@ static void usage(FILE *f)
 	    "  --pairing FILE     pairing-list mode: CSV with header printed_no,\n"
 	    "                     chip_serial, person (staff number or mail)\n"
 	    "  --reissue          rewrite cards that already hold a key\n"
+	    "  --reprint          accept a known card under a new printed number\n"
+	    "                     (the card was printed again; both are kept)\n"
 	    "  --until-done       stop when every record is encoded\n");
 }
 
@@ -172,8 +174,13 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 		fprintf(stderr, "cardstation encode: no reader\n");
 		r = CS_ERR_NOTFOUND;
 	}
-	for (size_t i = 0; r == CS_OK && i < (nspecs ? nspecs : l.n) &&
-	    *n < MAX_READERS; i++) {
+	if (r == CS_OK && nspecs == 0 && l.n > MAX_READERS) {
+		fprintf(stderr, "cardstation encode: %zu readers: one run serves at "
+		    "most %d; name the ones to use with --reader\n", l.n,
+		    MAX_READERS);
+		r = CS_ERR_USAGE;
+	}
+	for (size_t i = 0; r == CS_OK && i < (nspecs ? nspecs : l.n); i++) {
 		size_t idx = i;
 
 		if (nspecs > 0 && (r = cs_reader_select(&l, specs[i], &idx, msg,
@@ -191,7 +198,8 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 int cmd_encode(int argc, char **argv)
 {
 	enum { O_RUN = 256, O_READER, O_JOURNAL, O_OPERATOR, O_PROFILE,
-	    O_PROFILES, O_PIN, O_PUK, O_CONFIRM, O_REISSUE, O_UNTIL, O_HELP,
+	    O_PROFILES, O_PIN, O_PUK, O_CONFIRM, O_REISSUE, O_REPRINT, O_UNTIL,
+	    O_HELP,
 	    O_PAIRING };
 	static const struct option longopts[] = {
 		{"run", required_argument, NULL, O_RUN},
@@ -204,6 +212,7 @@ int cmd_encode(int argc, char **argv)
 		{"puk", required_argument, NULL, O_PUK},
 		{"confirm", no_argument, NULL, O_CONFIRM},
 		{"reissue", no_argument, NULL, O_REISSUE},
+		{"reprint", no_argument, NULL, O_REPRINT},
 		{"until-done", no_argument, NULL, O_UNTIL},
 		{"pairing", required_argument, NULL, O_PAIRING},
 		{"help", no_argument, NULL, O_HELP},
@@ -225,8 +234,12 @@ int cmd_encode(int argc, char **argv)
 		switch (c) {
 		case O_RUN: o.run_id = strtoll(optarg, NULL, 10); break;
 		case O_READER:
-			if (nspecs < MAX_READERS)
-				specs[nspecs++] = optarg;
+			if (nspecs == MAX_READERS) {
+				fprintf(stderr, "cardstation encode: one run serves at "
+				    "most %d readers\n", MAX_READERS);
+				return CS_EXIT_FAIL;
+			}
+			specs[nspecs++] = optarg;
 			break;
 		case O_JOURNAL: o.journal = optarg; break;
 		case O_OPERATOR: o.operator_name = optarg; break;
@@ -236,6 +249,7 @@ int cmd_encode(int argc, char **argv)
 		case O_PUK: pukspec = optarg; break;
 		case O_CONFIRM: o.confirm_printed = 1; break;
 		case O_REISSUE: o.reissue = 1; break;
+		case O_REPRINT: o.reprint = 1; break;
 		case O_UNTIL: o.until_done = 1; break;
 		case O_PAIRING: o.pairing_csv = optarg; break;
 		case O_HELP: usage(stdout); return CS_EXIT_OK;

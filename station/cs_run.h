@@ -64,6 +64,8 @@ typedef struct cs_run_opts {
 	const char *pairing_csv;    /* pairing-list mode */
 	int confirm_printed;        /* queue mode: ask for the printed number */
 	int reissue;                /* wipe and rewrite cards holding a key */
+	int reprint;                /* a known card may come under a new
+	                               printed number (journaled, both kept) */
 	int until_done;             /* stop when nothing is queued or claimed */
 } cs_run_opts;
 

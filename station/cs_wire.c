@@ -108,7 +108,8 @@ int cs_wire_parse(char *line, cs_run_event *ev)
 
 enum field {
 	F_JOURNAL = 1, F_RUN, F_READER, F_INDEX, F_OPERATOR, F_PROFILE,
-	F_PROFILES_DIR, F_PAIRING, F_CONFIRM, F_REISSUE, F_PIN, F_PUK, F_END
+	F_PROFILES_DIR, F_PAIRING, F_CONFIRM, F_REISSUE, F_REPRINT, F_PIN, F_PUK,
+	F_END
 };
 
 #define FIELD_MAX 65536
@@ -163,6 +164,7 @@ int cs_wire_start_send(int fd, const cs_run_opts *o, int index,
 	if (r == CS_OK) r = put_str(fd, F_PAIRING, o->pairing_csv);
 	if (r == CS_OK) r = put_num(fd, F_CONFIRM, o->confirm_printed);
 	if (r == CS_OK) r = put_num(fd, F_REISSUE, o->reissue);
+	if (r == CS_OK) r = put_num(fd, F_REPRINT, o->reprint);
 	if (r == CS_OK) r = o->pin ? put_bytes(fd, F_PIN, o->pin->buf,
 	    o->pin->len) : put_bytes(fd, F_PIN, "", 0);
 	if (r == CS_OK) r = o->puk ? put_bytes(fd, F_PUK, o->puk->buf,
@@ -251,7 +253,7 @@ static int get_secret(int fd, enum field tag, cs_secret **out)
 
 int cs_wire_start_recv(int fd, cs_wire_start *s)
 {
-	int64_t index = 0, confirm = 0, reissue = 0;
+	int64_t index = 0, confirm = 0, reissue = 0, reprint = 0;
 	size_t n;
 	int r;
 
@@ -266,6 +268,7 @@ int cs_wire_start_recv(int fd, cs_wire_start *s)
 	    (r = get_str(fd, F_PAIRING, &s->pairing_csv)) == CS_OK &&
 	    (r = get_num(fd, F_CONFIRM, &confirm)) == CS_OK &&
 	    (r = get_num(fd, F_REISSUE, &reissue)) == CS_OK &&
+	    (r = get_num(fd, F_REPRINT, &reprint)) == CS_OK &&
 	    (r = get_secret(fd, F_PIN, &s->pin)) == CS_OK &&
 	    (r = get_secret(fd, F_PUK, &s->puk)) == CS_OK)
 		r = get_head(fd, F_END, &n);
@@ -286,6 +289,7 @@ int cs_wire_start_recv(int fd, cs_wire_start *s)
 	s->o.pairing_csv = s->pairing_csv;
 	s->o.confirm_printed = (int)confirm;
 	s->o.reissue = (int)reissue;
+	s->o.reprint = (int)reprint;
 	s->o.pin = s->pin;
 	s->o.puk = s->puk;
 	return CS_OK;

@@ -653,6 +653,30 @@ again:
 		    "the holder is back in the queue");
 		goto out;
 	}
+	/* A known card under another printed number is a mix-up at the
+	 * counter, unless the card was printed again. */
+	if (c.j.id != 0 && c.j.printed_no != NULL && c.printed[0] != '\0' &&
+	    strcmp(c.j.printed_no, c.printed) != 0) {
+		char text[400];
+
+		if (!w->o->reprint) {
+			cs_journal_record_release(w->j, c.rec.id, "the printed number "
+			    "did not match the card's", why, sizeof(why));
+			snprintf(text, sizeof(text), "this card is printed %s in the "
+			    "journal, not %s", c.j.printed_no, c.printed);
+			failed(w, &c, text, "check the card in the reader; if it was "
+			    "printed again, run encode with --reprint");
+			goto out;
+		}
+		snprintf(text, sizeof(text), "printed again: %s, before %s",
+		    c.printed, c.j.printed_no);
+		if (cs_journal_note(w->j, w->run.id, c.j.id, "card.reprint", text,
+		    why, sizeof(why)) != CS_OK) {
+			cs_journal_record_release(w->j, c.rec.id, why, NULL, 0);
+			failed(w, &c, why, "take the card out");
+			goto out;
+		}
+	}
 	/* A record no card can take was set aside untouched: this card goes
 	 * to the next holder (each pass takes a record out of the queue, so
 	 * this ends). */

@@ -318,6 +318,50 @@ journal_error_refuses() {
 	card_holds 0 "$(serial_of 1)"
 }
 
+# A card the journal knows, confirmed under another printed number, is
+# refused with both numbers (a mix-up at the counter), unless the run says
+# the card was printed again; then the new number is journaled and the old
+# one stays in the card's history. (Issue 10.)
+reprinted_card() {
+	bundle 2
+	card a 7D
+	mkfifo "$W/in"
+	ENCODE_IN=$W/in encode_bg --reader 0 --confirm
+	exec 3>"$W/in"
+	wait_for '^\[0\] waiting'
+	tb_insert 0 "$W/a.card" --pull-after 40
+	wait_for 'type its printed number'
+	echo "P-1" >&3
+	wait_for 'FAILED.*set aside as partial'
+	tb_remove 0 || true
+	tb_insert 0 "$W/a.card"
+	wait_for 'type its printed number' 2
+	echo "P-9" >&3
+	wait_for 'FAILED.*printed P-1 in the journal, not P-9.*--reprint'
+	exec 3>&-
+	encode_stop
+	[ "$(sql "SELECT printed_no FROM cards")" = P-1 ] ||
+		fail "the refused number was journaled"
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued' AND
+		pending_card_id IS NOT NULL")" -eq 1 ] ||
+		fail "the record no longer waits for its card"
+	rm -f "$W/in"; mkfifo "$W/in"
+	ENCODE_IN=$W/in encode_bg --reader 0 --confirm --reprint
+	exec 3>"$W/in"
+	tb_swap 0 "$W/a.card"
+	wait_for 'type its printed number'
+	echo "P-9" >&3
+	wait_for 'DONE .*4790-5040-0000007D'
+	exec 3>&-
+	encode_stop
+	[ "$(sql "SELECT printed_no FROM cards")" = P-9 ] ||
+		fail "the new printed number was not journaled"
+	sql "SELECT detail FROM events WHERE kind = 'card.reprint'" |
+		grep -q 'P-9, before P-1' || fail "the reprint is not in the journal"
+	card_holds 0 "$(serial_of 1)"
+	invariants
+}
+
 reissue_blocked_pin() {
 	bundle 2
 	card a 6A
