@@ -148,6 +148,85 @@ static void events_cross_the_wire_whole(void **state)
 	assert_int_equal(cs_wire_parse((char[]){"99\tx"}, &got), CS_ERR_FORMAT);
 }
 
+/* A worker's start message: every option and both secrets arrive as
+ * sent; a message cut short or out of step is refused whole. */
+static void a_worker_gets_its_options_and_secrets(void **state)
+{
+	const char *readers[] = {"R0", "Reader 1"};
+	cs_secret *pin, *puk;
+	cs_run_opts o = {.journal = "/var/lib/cs/j.db", .run_id = 42,
+	    .readers = readers, .nreaders = 2, .operator_name = "tanaka (田中)",
+	    .profiles_dir = "/p", .pairing_csv = NULL, .confirm_printed = 1,
+	    .reprint = 1};
+	cs_wire_start st;
+	unsigned char buf[4096];
+	int fds[2];
+	ssize_t n;
+
+	assert_int_equal(cs_secret_from(&pin, "246810", 6), CS_OK);
+	assert_int_equal(cs_secret_from(&puk, "0123456789abcdef", 16), CS_OK);
+	o.pin = pin;
+	o.puk = puk;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(cs_wire_start_send(fds[1], &o, 1, readers[1]), CS_OK);
+	close(fds[1]);
+	assert_int_equal(cs_wire_start_recv(fds[0], &st), CS_OK);
+	close(fds[0]);
+	assert_string_equal(st.o.journal, o.journal);
+	assert_int_equal(st.o.run_id, 42);
+	assert_int_equal(st.index, 1);
+	assert_string_equal(st.reader, "Reader 1");
+	assert_int_equal(st.o.nreaders, 1);
+	assert_string_equal(st.o.readers[0], "Reader 1");
+	assert_string_equal(st.o.operator_name, "tanaka (田中)");
+	assert_null(st.o.profile);
+	assert_string_equal(st.o.profiles_dir, "/p");
+	assert_null(st.o.pairing_csv);
+	assert_int_equal(st.o.confirm_printed, 1);
+	assert_int_equal(st.o.reissue, 0);
+	assert_int_equal(st.o.reprint, 1);
+	assert_string_equal(cs_secret_str(st.o.pin), "246810");
+	assert_string_equal(cs_secret_str(st.o.puk), "0123456789abcdef");
+	cs_wire_start_clear(&st);
+
+	/* Without secrets: none arrive. */
+	o.pin = o.puk = NULL;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(cs_wire_start_send(fds[1], &o, 0, readers[0]), CS_OK);
+	close(fds[1]);
+	assert_int_equal(cs_wire_start_recv(fds[0], &st), CS_OK);
+	close(fds[0]);
+	assert_null(st.o.pin);
+	assert_null(st.o.puk);
+	cs_wire_start_clear(&st);
+
+	/* Cut short anywhere: refused. */
+	o.pin = pin;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(cs_wire_start_send(fds[1], &o, 0, readers[0]), CS_OK);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf));
+	close(fds[0]);
+	assert_true(n > 10);
+	for (ssize_t cut = 0; cut < n; cut += 7) {
+		assert_int_equal(pipe(fds), 0);
+		assert_int_equal(write(fds[1], buf, (size_t)cut), cut);
+		close(fds[1]);
+		assert_int_not_equal(cs_wire_start_recv(fds[0], &st), CS_OK);
+		assert_null(st.o.pin);
+		close(fds[0]);
+	}
+	/* Out of step (a field's tag changed): refused. */
+	buf[0] ^= 0x7f;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], buf, (size_t)n), n);
+	close(fds[1]);
+	assert_int_equal(cs_wire_start_recv(fds[0], &st), CS_ERR_FORMAT);
+	close(fds[0]);
+	cs_secret_free(pin);
+	cs_secret_free(puk);
+}
+
 static int open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -213,6 +292,7 @@ int main(void)
 		cmocka_unit_test(pin_policy_and_random_pins),
 		cmocka_unit_test(the_pairing_list_finds_cards_by_chip_or_printed_number),
 		cmocka_unit_test(events_cross_the_wire_whole),
+		cmocka_unit_test(a_worker_gets_its_options_and_secrets),
 		cmocka_unit_test(opensc_is_configured_once_per_driver),
 	};
 
