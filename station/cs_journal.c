@@ -53,7 +53,7 @@ static const char *const MIGRATIONS[] = {
 	" id INTEGER PRIMARY KEY,"
 	" run_id INTEGER NOT NULL REFERENCES runs(id),"
 	" seq INTEGER NOT NULL,"
-	/* up to 128 bits: decimal text, never an integer column */
+	/* up to 20 octets (RFC 5280): decimal text, never an integer column */
 	" serial TEXT CHECK (serial IS NULL OR"
 	"  (serial <> '' AND serial NOT GLOB '*[^0-9]*')),"
 	" holder TEXT, mail TEXT, dn TEXT, staff_no TEXT, profile TEXT,"

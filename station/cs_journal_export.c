@@ -221,8 +221,8 @@ int cs_jexport_json_row(FILE *f, const cs_jissuance_view *v, int first)
 	json_int(f, "run", v->run_id);
 	json_int(f, "record", v->iss.record_id);
 	json_int(f, "card", v->iss.card_id);
-	/* Serials are strings: 128-bit values do not fit a JSON number that
-	 * scripts can read exactly. */
+	/* Serials are strings: values of up to 20 octets do not fit a JSON
+	 * number that scripts can read exactly. */
 	cs_json_kv(f, 0, "holder", v->iss.holder);
 	cs_json_kv(f, 0, "mail", v->iss.mail);
 	cs_json_kv(f, 0, "cert_serial", v->iss.cert_serial);
