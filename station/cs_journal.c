@@ -796,3 +796,58 @@ int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
 	r = jr_event(j, kind, NULL, 0, run_id, 0, card_id, text);
 	return jr_tx_leave(j, r, why, whylen);
 }
+
+int cs_journal_notes(cs_journal *j, const char *kind, const cs_jfilter *f,
+    const char *const *fields, size_t nfields, cs_jnote_fn fn, void *ctx)
+{
+	char sql[2048];
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc, r = CS_OK;
+
+	if (nfields > CS_JNOTE_FIELDS)
+		return CS_ERR_USAGE;
+	/* Each member through SQLite's JSON functions, guarded: one note
+	 * that is not JSON gives NULL members, never a failed walk. */
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT e.id, e.run_id, e.card_id, "
+	    "e.at, e.operator, e.kind, c.chip_serial, c.printed_no, "
+	    "json_extract(e.detail, '$.note')");
+	for (size_t i = 0; i < nfields && n < sizeof(sql); i++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", CASE WHEN "
+		    "json_valid(json_extract(e.detail, '$.note')) THEN "
+		    "json_extract(json_extract(e.detail, '$.note'), '$.' || ?%zu) "
+		    "END", i + 4);
+	if (n < sizeof(sql))
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " FROM events e "
+		    "LEFT JOIN cards c ON c.id = e.card_id WHERE e.kind = ?1 AND "
+		    "(?2 = 0 OR e.run_id = ?2) AND (?3 IS NULL OR c.chip_serial = ?3 "
+		    "COLLATE NOCASE) ORDER BY e.id");
+	if (n >= sizeof(sql))
+		return CS_ERR_LIMIT;
+	if ((rc = jr_prepare(j, &st, sql, "sis", kind, f ? f->run_id : 0,
+	    f ? f->chip_serial : NULL)) != SQLITE_OK)
+		return jr_err(j, rc, NULL, 0, "");
+	for (size_t i = 0; i < nfields && rc == SQLITE_OK; i++)
+		rc = sqlite3_bind_text(st, (int)i + 4, fields[i], -1, SQLITE_STATIC);
+	while (r == CS_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cs_jnote_view v = {0};
+
+		v.event_id = sqlite3_column_int64(st, 0);
+		v.run_id = sqlite3_column_int64(st, 1);
+		v.card_id = sqlite3_column_int64(st, 2);
+		v.at = (const char *)sqlite3_column_text(st, 3);
+		v.operator_name = (const char *)sqlite3_column_text(st, 4);
+		v.kind = (const char *)sqlite3_column_text(st, 5);
+		v.chip_serial = (const char *)sqlite3_column_text(st, 6);
+		v.printed_no = (const char *)sqlite3_column_text(st, 7);
+		v.text = (const char *)sqlite3_column_text(st, 8);
+		for (size_t i = 0; i < nfields; i++)
+			v.field[i] = (const char *)sqlite3_column_text(st, (int)i + 9);
+		r = fn(ctx, &v);
+		rc = SQLITE_OK;
+	}
+	if (r == CS_OK && rc != SQLITE_DONE && rc != SQLITE_OK)
+		r = jr_err(j, rc, NULL, 0, "");
+	sqlite3_finalize(st);
+	return r;
+}

@@ -337,6 +337,27 @@ int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
 int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
     const char *kind, const char *text, char *why, size_t whylen);
 
+/* A note's event, with the card it names. */
+#define CS_JNOTE_FIELDS 12
+typedef struct cs_jnote_view {
+	int64_t event_id, run_id, card_id;
+	const char *at, *operator_name, *kind;
+	const char *chip_serial, *printed_no; /* of card_id; NULL if none */
+	const char *text;                     /* the note as written */
+	/* When text is a JSON object: its members the caller named, as text
+	 * (true/false as "1"/"0"); NULL when absent or text is not JSON. */
+	const char *field[CS_JNOTE_FIELDS];
+} cs_jnote_view;
+
+typedef int (*cs_jnote_fn)(void *ctx, const cs_jnote_view *n);
+
+/* The notes of kind, oldest first, of run f->run_id and card chip
+ * f->chip_serial when given (other filter fields are ignored), with the
+ * JSON members fields[0..nfields) of each; a nonzero return of fn stops
+ * the walk and is returned. Valid during the callback only. */
+int cs_journal_notes(cs_journal *j, const char *kind, const cs_jfilter *f,
+    const char *const *fields, size_t nfields, cs_jnote_fn fn, void *ctx);
+
 /* --- integrity ------------------------------------------------------ */
 /* Recompute the chain and compare every row with its latest snapshot.
  * Each finding goes to fn. CS_OK when the walk completed (look at
@@ -358,8 +379,13 @@ typedef enum cs_jcsv_enc { CS_JCSV_UTF8, CS_JCSV_CP932 } cs_jcsv_enc;
 typedef void (*cs_jexport_warn_fn)(void *ctx, int64_t issuance_id,
     const char *column, const char *text);
 
-/* One CSV line of the column names, then one per issuance; RFC 4180:
- * CRLF, fields with , " CR or LF quoted, " doubled. */
+/* One CSV line of n fields (NULL: empty), RFC 4180: CRLF, fields with ,
+ * " CR or LF quoted, " doubled; in CP932, a character without a form is
+ * 〓 and warn (may be NULL) gets the row id and names[i]. */
+int cs_jexport_csv_line(FILE *f, const char *const *names,
+    const char *const *field, size_t n, cs_jcsv_enc enc, int64_t id,
+    cs_jexport_warn_fn warn, void *ctx);
+/* One CSV line of the column names, then one per issuance. */
 int cs_jexport_csv_header(FILE *f, cs_jcsv_enc enc);
 int cs_jexport_csv_row(FILE *f, const cs_jissuance_view *v, cs_jcsv_enc enc,
     cs_jexport_warn_fn warn, void *ctx);

@@ -124,8 +124,9 @@ static int to_cp932(iconv_t cd, const struct buf *in, struct buf *out,
 	return CS_OK;
 }
 
-static int write_line(FILE *f, const char *const *field, size_t n,
-    cs_jcsv_enc enc, int64_t id, cs_jexport_warn_fn warn, void *ctx)
+int cs_jexport_csv_line(FILE *f, const char *const *names,
+    const char *const *field, size_t n, cs_jcsv_enc enc, int64_t id,
+    cs_jexport_warn_fn warn, void *ctx)
 {
 	struct buf esc = {0}, conv = {0};
 	iconv_t cd = (iconv_t)-1;
@@ -145,7 +146,7 @@ static int write_line(FILE *f, const char *const *field, size_t n,
 			if ((r = to_cp932(cd, &esc, &conv, &replaced)) != CS_OK)
 				break;
 			if (replaced > 0 && warn != NULL)
-				warn(ctx, id, COLUMNS[i], field[i]);
+				warn(ctx, id, names[i], field[i]);
 			outb = &conv;
 		}
 		if ((i > 0 && fputc(',', f) == EOF) ||
@@ -163,7 +164,7 @@ static int write_line(FILE *f, const char *const *field, size_t n,
 
 int cs_jexport_csv_header(FILE *f, cs_jcsv_enc enc)
 {
-	return write_line(f, COLUMNS, NCOL, enc, 0, NULL, NULL);
+	return cs_jexport_csv_line(f, COLUMNS, COLUMNS, NCOL, enc, 0, NULL, NULL);
 }
 
 static void id_text(char buf[24], int64_t v)
@@ -200,7 +201,8 @@ int cs_jexport_csv_row(FILE *f, const cs_jissuance_view *v, cs_jcsv_enc enc,
 	field[13] = v->iss.finished;
 	field[14] = cs_jissue_outcome_name(v->iss.outcome);
 	field[15] = v->iss.reason;
-	return write_line(f, field, NCOL, enc, v->iss.id, warn, ctx);
+	return cs_jexport_csv_line(f, COLUMNS, field, NCOL, enc, v->iss.id, warn,
+	    ctx);
 }
 
 static void json_int(FILE *f, const char *key, int64_t v)

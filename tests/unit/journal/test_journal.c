@@ -466,6 +466,64 @@ static void searches_find_people_and_cards(void **state)
 	assert_int_equal(n.n, 1);
 }
 
+struct seen_notes {
+	int n;
+	char holder[64], method[64], pin[8], chip[32];
+	int plain;
+};
+
+static int see_note(void *ctx, const cs_jnote_view *v)
+{
+	struct seen_notes *s = ctx;
+
+	s->n++;
+	if (v->field[0] == NULL) {
+		s->plain++;
+		return 0;
+	}
+	snprintf(s->holder, sizeof(s->holder), "%s", v->field[0]);
+	snprintf(s->method, sizeof(s->method), "%s", v->field[1] ? v->field[1] :
+	    "-");
+	snprintf(s->pin, sizeof(s->pin), "%s", v->field[2] ? v->field[2] : "-");
+	snprintf(s->chip, sizeof(s->chip), "%s", v->chip_serial ?
+	    v->chip_serial : "-");
+	return 0;
+}
+
+/* Notes of a kind are read back with the members of their JSON text and
+ * the card they name; a note that is not JSON gives no members. */
+static void notes_are_read_back_by_kind(void **state)
+{
+	struct jt *t = *state;
+	static const char *const fields[] = {"holder", "method", "pin_checked"};
+	struct seen_notes s = {0};
+	cs_jfilter f = {0};
+	int64_t card = jt_card(t->j, "4790-5040-000000AA");
+	char why[256];
+
+	assert_int_equal(cs_journal_note(t->j, t->run, card, "card.handover-"
+	    "identity", "{\"holder\":\"髙﨑 花子\",\"method\":\"staff-id\","
+	    "\"pin_checked\":true}", why, sizeof(why)), CS_OK);
+	assert_int_equal(cs_journal_note(t->j, t->run, card, "card.handover-"
+	    "identity", "not json", why, sizeof(why)), CS_OK);
+	assert_int_equal(cs_journal_note(t->j, t->run, card, "card.other",
+	    "{\"holder\":\"X\"}", why, sizeof(why)), CS_OK);
+	assert_int_equal(cs_journal_notes(t->j, "card.handover-identity", &f,
+	    fields, 3, see_note, &s), CS_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.plain, 1);
+	assert_string_equal(s.holder, "髙﨑 花子");
+	assert_string_equal(s.method, "staff-id");
+	assert_string_equal(s.pin, "1");
+	assert_string_equal(s.chip, "4790-5040-000000AA");
+	/* Another card's chip: none. */
+	memset(&s, 0, sizeof(s));
+	f.chip_serial = "4790-5040-000000BB";
+	assert_int_equal(cs_journal_notes(t->j, "card.handover-identity", &f,
+	    fields, 3, see_note, &s), CS_OK);
+	assert_int_equal(s.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +544,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    transactions_commit_or_undo_together, setup10, teardown),
 		cmocka_unit_test_setup_teardown(searches_find_people_and_cards,
+		    setup10, teardown),
+		cmocka_unit_test_setup_teardown(notes_are_read_back_by_kind,
 		    setup10, teardown),
 	};
 
