@@ -23,7 +23,7 @@ work=${BENCH_WORK:-$(mktemp -d /tmp/cs-bench-kiosk.XXXXXX)}
 mkdir -p "$work"
 kiosk=
 cleanup() {
-	if [ -n "$kiosk" ]; then kill -TERM "$kiosk" 2>/dev/null || true; wait "$kiosk" 2>/dev/null || true; fi
+	ks_kiosk_stop "$kiosk"
 	ks_accounts_remove
 }
 trap cleanup EXIT

@@ -11,7 +11,7 @@
 #           "cardstation" with Debian's common-auth and common-account
 # and exports KS_ROLES, KS_PAMDIR, KS_USER_<role>, KS_PW_<role>,
 # KS_NAME_<role> (the full name the page shows). ks_accounts_remove undoes
-# it (story.sh and the bench call it on exit).
+# it (story.sh and the bench call it on exit, after ks_kiosk_stop).
 # Needs root (useradd); the tests skip with 77 otherwise.
 
 ks_accounts_create() {
@@ -52,4 +52,19 @@ ks_accounts_remove() {
 	for role in encode desk admin; do
 		groupdel "$KS_ROLES-$role" 2>/dev/null || true
 	done
+}
+
+# ks_kiosk_stop PID: SIGTERM, then SIGKILL if it has not ended in 10 s, so
+# that a kiosk that hangs (the failure a test is there to catch) cannot
+# keep the accounts above from being removed.
+ks_kiosk_stop() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }

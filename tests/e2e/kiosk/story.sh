@@ -22,7 +22,7 @@ mkdir -p "$KS_WORK/media/usb" "$KS_ART"
 
 kiosk=
 cleanup() {
-	if [ -n "$kiosk" ]; then kill -TERM "$kiosk" 2>/dev/null || true; wait "$kiosk" 2>/dev/null || true; fi
+	ks_kiosk_stop "$kiosk"
 	ks_accounts_remove
 }
 trap cleanup EXIT
