@@ -55,7 +55,7 @@ static int open_journal(ks_req *rq, cs_journal **j, int flags, char *why,
 		return CS_ERR_NOTFOUND;
 	r = cs_journal_open(j, path, flags, why, whylen);
 	if (r == CS_OK)
-		cs_journal_set_actor(*j, rq->sess.operator_name, NULL);
+		cs_journal_set_actor(*j, rq->sess.account, NULL);
 	return r;
 }
 
@@ -275,7 +275,7 @@ enum MHD_Result ks_api_import(ks_req *rq)
 	a.opts = &o;
 	a.profile = cfg->profile;
 	a.mode = CS_JMODE_QUEUE;
-	a.operator_name = rq->sess.operator_name;
+	a.operator_name = rq->sess.account;
 	if ((r = cs_run_import(&a, &run_id, &counts, why, sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, 422, "import", why);
 	if ((f = open_memstream(&buf, &len)) == NULL)

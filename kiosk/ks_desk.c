@@ -11,9 +11,18 @@
  * card`): a lost card is marked in the journal and its revocation request
  * is the reply (a download); a returned card is wiped with the institution
  * PUK the operator types, which comes in the POST body like the keypad
- * PIN and is handled the same way. */
+ * PIN and is handled the same way.
+ *
+ * A PIN or PUK goes to a card only past the guard (ks_guard.c): never the
+ * card's last try without confirm_last=1 from the page, and after wrong
+ * tries the card waits.
+ *
+ * Handover: once the card checked out, the operator records how the
+ * holder was identified; the journal keeps it as a note of the card
+ * ("card.handover-identity") and `cardstation log handovers` lists it. */
 #include "ks.h"
 
+#include "cs_card.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
@@ -23,9 +32,13 @@
 #include "cs_desk.h"
 #include "cs_revoke.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define KS_HANDOVER_MS (15 * 60 * 1000)  /* verify, then record, in time */
+#define KS_NOTE_MAX 200
 
 enum MHD_Result ks_api_features(ks_req *rq)
 {
@@ -79,8 +92,83 @@ static int form_reader(ks_req *rq, char *name, size_t len, unsigned *status,
 	return r;
 }
 
+/* --- the guard ------------------------------------------------------- */
+
+/* How the guard knows the card in the reader: its chip serial, else its
+ * ATR. *pin_tries: what the applet says is left (-1 unknown). Reads only,
+ * spends nothing. CS_ERR_NOTFOUND: no card that answers. */
+static int card_name(SCARDCONTEXT ctx, const char *reader,
+    const char *profiles_dir, char *name, size_t len, int *pin_tries)
+{
+	cs_card_id id;
+	cs_profile prof;
+	cs_applet_state st;
+	char why[256];
+
+	*pin_tries = -1;
+	if (cs_card_probe(ctx, reader, &id, why, sizeof(why)) != CS_OK)
+		return CS_ERR_NOTFOUND;
+	if (id.chip_serial[0] != '\0')
+		snprintf(name, len, "%s", id.chip_serial);
+	else
+		snprintf(name, len, "atr:%s", id.atr);
+	if (pin_tries != NULL && cs_card_profile(ctx, reader, profiles_dir, NULL,
+	    id.atr, &prof, &st, why, sizeof(why)) == CS_OK && st.pin_set)
+		*pin_tries = st.pin_tries;
+	return CS_OK;
+}
+
+/* The guard's no, as the page needs it: 429 wait (retry_ms), 409
+ * last-try (confirm and send again), 409 blocked. */
+static enum MHD_Result guard_reply(ks_req *rq, ks_guard_verdict v,
+    ks_try_kind kind, int64_t wait_ms)
+{
+	const char *what = kind == KS_TRY_PIN ? "PIN" : "PUK";
+	char *buf = NULL, text[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	unsigned status = 409;
+
+	if (f == NULL)
+		return MHD_NO;
+	fputc('{', f);
+	switch (v) {
+	case KS_GUARD_WAIT:
+		status = 429;
+		snprintf(text, sizeof(text), "wrong %ss on this card: wait %" PRId64
+		    " s before the next", what, (wait_ms + 999) / 1000);
+		cs_json_kv(f, 1, "error", "wait");
+		fprintf(f, ",\"retry_ms\":%" PRId64, wait_ms);
+		break;
+	case KS_GUARD_LAST:
+		snprintf(text, sizeof(text), "this is the card's last %s try: a "
+		    "wrong %s blocks it. Confirm to go on", what, what);
+		cs_json_kv(f, 1, "error", "last-try");
+		fprintf(f, ",\"tries\":1");
+		break;
+	default:
+		snprintf(text, sizeof(text), "the card's %s is blocked: no try left",
+		    what);
+		cs_json_kv(f, 1, "error", "blocked");
+		fprintf(f, ",\"tries\":0");
+		break;
+	}
+	cs_json_kv(f, 0, "kind", kind == KS_TRY_PIN ? "pin" : "puk");
+	cs_json_kv(f, 0, "text", text);
+	fputc('}', f);
+	fclose(f);
+	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
+}
+
+static int confirmed(ks_req *rq)
+{
+	const char *c = ks_form_get(rq->form, "confirm_last");
+
+	return c != NULL && strcmp(c, "1") == 0;
+}
+
 #ifdef KS_HAVE_VERIFY
-static void write_report(FILE *f, const cs_vreport *v)
+static void write_report(FILE *f, const cs_vreport *v, int64_t next_try_ms)
 {
 	fputc('{', f);
 	cs_json_kv(f, 1, "verdict", cs_verdict_name(v->verdict));
@@ -118,7 +206,8 @@ static void write_report(FILE *f, const cs_vreport *v)
 		cs_json_kv(f, 0, "text", v->reasons[i].text);
 		fputc('}', f);
 	}
-	fputs("]}", f);
+	/* After a wrong PIN: when the card takes the next (ks_guard.c). */
+	fprintf(f, "],\"next_try_ms\":%" PRId64 "}", next_try_ms);
 }
 #endif
 
@@ -128,6 +217,7 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	const ks_config *cfg = ks_cfg(rq->srv);
 	const char *pin = ks_form_get(rq->form, "pin");
 	char reader[256], why[1024] = "", jwhy[256] = "", *buf = NULL;
+	char card[96] = "";
 	cs_verify_opts o;
 	cs_vreport v;
 	cs_journal *j = NULL;
@@ -136,12 +226,33 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	size_t len = 0;
 	unsigned status;
 	FILE *f;
-	int r;
+	int64_t next_try = 0;
+	int r, tries = -1, pin_ok = 0;
 
+	if (pin != NULL && *pin == '\0')
+		pin = NULL;
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
 		    "readers", why);
+	/* Before the PIN goes: which card, and how many tries it has left. */
+	if (pin != NULL) {
+		ks_guard_verdict gv;
+		int64_t wait = 0;
+
+		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+		    SCARD_S_SUCCESS)
+			return ks_reply_error(rq, 503, "readers",
+			    "pcscd does not answer");
+		r = card_name(ctx, reader, cfg->profiles_dir, card, sizeof(card),
+		    &tries);
+		SCardReleaseContext(ctx);
+		/* No card that answers: the PIN cannot be spent either. */
+		if (r == CS_OK && (gv = ks_guard_check(ks_srv_guard(rq->srv), card,
+		    KS_TRY_PIN, tries, confirmed(rq), ks_now_ms(), &wait)) !=
+		    KS_GUARD_GO)
+			return guard_reply(rq, gv, KS_TRY_PIN, wait);
+	}
 	if (cfg->ca != NULL && cs_verify_load_ca(cfg->ca, &ca, why,
 	    sizeof(why)) != CS_OK)
 		return ks_reply_error(rq, 503, "ca", why);
@@ -156,7 +267,7 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	o.journal_why = jwhy;
 	o.ca = ca;
 	o.profiles_dir = cfg->profiles_dir;
-	o.pin = pin != NULL && *pin != '\0' ? pin : NULL;
+	o.pin = pin;
 	memset(&v, 0, sizeof(v));
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 	    SCARD_S_SUCCESS) {
@@ -173,11 +284,29 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 		cs_vreport_clear(&v);
 		return ks_reply_error(rq, 422, "verify", why);
 	}
+	for (size_t i = 0; i < v.ncerts; i++)
+		pin_ok |= !v.certs[i].is_ca && v.certs[i].signed_ok == 1;
+	/* What the card said about the PIN: right, or one try less. */
+	if (pin != NULL && card[0] != '\0' && v.pin_given) {
+		if (v.login_rc == CS_OK)
+			ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PIN, 1, -1,
+			    ks_now_ms());
+		else if (v.pin_tries >= 0 && (tries < 0 || v.pin_tries < tries)) {
+			ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PIN, 0,
+			    v.pin_tries, ks_now_ms());
+			if (ks_guard_check(ks_srv_guard(rq->srv), card, KS_TRY_PIN,
+			    v.pin_tries, 1, ks_now_ms(), &next_try) != KS_GUARD_WAIT)
+				next_try = 0;
+		}
+	}
+	if (v.card_id > 0)
+		ks_session_saw_card(rq->srv, rq->sess.serial, v.card_id,
+		    pin != NULL && pin_ok, cs_verdict_name(v.verdict));
 	if ((f = open_memstream(&buf, &len)) == NULL) {
 		cs_vreport_clear(&v);
 		return MHD_NO;
 	}
-	write_report(f, &v);
+	write_report(f, &v, next_try);
 	fclose(f);
 	cs_vreport_clear(&v);
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
@@ -185,6 +314,9 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	char reader[256], why[256];
 
 	(void)form_reader;
+	(void)card_name;
+	(void)guard_reply;
+	(void)confirmed;
 	(void)reader;
 	(void)why;
 	return ks_reply_error(rq, 503, "not-available",
@@ -227,7 +359,7 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, 503, "journal", why);
-	cs_journal_set_actor(j, rq->sess.operator_name, NULL);
+	cs_journal_set_actor(j, rq->sess.account, NULL);
 	memset(&sel, 0, sizeof(sel));
 	sel.issuance = iid;
 	if ((r = cs_desk_find_card(j, &sel, &card_id, NULL, why,
@@ -254,6 +386,32 @@ out:
 	    req, len, "attachment; filename=\"revocation.tsv\"");
 }
 
+/* What the card said to the PUK. The engine reports a refusal in words
+ * with the card's status word, "refused the PUK (63C4...": 63Cx is a
+ * wrong PUK with x tries left, 6983 a blocked one. Nothing else there is
+ * a PUK try. */
+static void puk_answer(ks_req *rq, const char *card, int r, const char *why)
+{
+	const char *p = strstr(why, "refused the PUK (");
+	int left = -1;
+
+	if (r == CS_OK) {
+		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, 1, -1,
+		    ks_now_ms());
+		return;
+	}
+	if (p == NULL)
+		return;
+	p += strlen("refused the PUK (");
+	if (strncmp(p, "63C", 3) == 0 && p[3] != '\0' && strchr("0123456789ABCDEF",
+	    p[3]) != NULL)
+		left = p[3] <= '9' ? p[3] - '0' : p[3] - 'A' + 10;
+	else if (strncmp(p, "6983", 4) == 0)
+		left = 0;
+	ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, 0, left,
+	    ks_now_ms());
+}
+
 /* Wipe the returned card in the chosen reader (cs_desk_returned). The
  * institution PUK comes from the operator in this POST body only: the body
  * is locked memory (ks_form.c), the copy handed to the engine is a
@@ -263,7 +421,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
 	const char *puk_s = ks_form_get(rq->form, "puk");
-	char reader[256], why[1024] = "", *buf = NULL;
+	char reader[256], why[1024] = "", *buf = NULL, card[96] = "";
 	cs_secret *puk = NULL;
 	cs_journal *j = NULL;
 	cs_desk_return_opts o;
@@ -283,6 +441,21 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
 		    "readers", why);
 	status = 422;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) ==
+	    SCARD_S_SUCCESS) {
+		int tries;
+		int64_t wait = 0;
+		ks_guard_verdict gv = KS_GUARD_GO;
+
+		if (card_name(ctx, reader,
+		    cfg->profiles_dir, card, sizeof(card), &tries) == CS_OK)
+			gv = ks_guard_check(ks_srv_guard(rq->srv), card, KS_TRY_PUK,
+			    -1, confirmed(rq), ks_now_ms(), &wait);
+		SCardReleaseContext(ctx);
+		ctx = 0;
+		if (gv != KS_GUARD_GO)
+			return guard_reply(rq, gv, KS_TRY_PUK, wait);
+	}
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
 		return MHD_NO;
 	/* Open the journal first: never wipe a card we cannot journal. */
@@ -292,7 +465,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 		code = "journal";
 		goto out;
 	}
-	cs_journal_set_actor(j, rq->sess.operator_name, reader);
+	cs_journal_set_actor(j, rq->sess.account, reader);
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 	    SCARD_S_SUCCESS) {
 		ctx = 0;
@@ -307,6 +480,8 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
 	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
+	if (card[0] != '\0')
+		puk_answer(rq, card, r, why);
 out:
 	if (ctx)
 		SCardReleaseContext(ctx);
@@ -328,4 +503,124 @@ out:
 	fprintf(f, ",\"wiped\":%zu}", res.wiped);
 	fclose(f);
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
+}
+
+/* --- handover: how the holder was identified ---------------------------- */
+
+static const char *const id_methods[] = {
+	"staff-student-id",   /* the university's own staff or student ID */
+	"photo-id",           /* another photo ID (licence, passport, ...) */
+	"known-in-person",    /* the operator knows the holder */
+	"other",              /* the note says how */
+};
+
+struct live_ctx {
+	int64_t run_id;
+	char cert_serial[CS_SERIAL_SIZE], holder[256];
+};
+
+static int live_row(void *ctx, const cs_jissuance_view *v)
+{
+	struct live_ctx *c = ctx;
+
+	/* Oldest first: the last one seen is the newest live issuance. */
+	c->run_id = v->run_id;
+	snprintf(c->cert_serial, sizeof(c->cert_serial), "%s",
+	    v->iss.cert_serial ? v->iss.cert_serial : "");
+	snprintf(c->holder, sizeof(c->holder), "%s", v->iss.holder ?
+	    v->iss.holder : "");
+	return 0;
+}
+
+/* POST /api/handover card_id=&method=&note=: the card this session just
+ * verified is handed over; the journal notes how its holder was
+ * identified (method, note), by whom (the account, as the note's
+ * operator), whether the holder's PIN signed on it, and which certificate
+ * and holder it carries. No secret: the note is words the operator typed
+ * about an ID document, never its number's check digits or a PIN. */
+enum MHD_Result ks_api_handover(ks_req *rq)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *id = ks_form_get(rq->form, "card_id");
+	const char *method = ks_form_get(rq->form, "method");
+	const char *note = ks_form_get(rq->form, "note");
+	char why[512] = "", *text = NULL, *end;
+	struct live_ctx live;
+	cs_journal *j = NULL;
+	cs_jfilter fl;
+	size_t tlen = 0, mi;
+	long long card_id;
+	FILE *f;
+	int r;
+
+	if (id == NULL || (card_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
+		return ks_reply_error(rq, 400, "bad-card", "which card?");
+	for (mi = 0; method != NULL && mi < sizeof(id_methods) /
+	    sizeof(id_methods[0]); mi++)
+		if (strcmp(method, id_methods[mi]) == 0)
+			break;
+	if (method == NULL || mi == sizeof(id_methods) / sizeof(id_methods[0]))
+		return ks_reply_error(rq, 400, "bad-method", "how was the holder "
+		    "identified? staff-student-id, photo-id, known-in-person or "
+		    "other");
+	if (note != NULL && (strlen(note) > KS_NOTE_MAX ||
+	    strpbrk(note, "\r\n\t") != NULL))
+		return ks_reply_error(rq, 400, "bad-note", "the note is one line "
+		    "of at most 200 bytes");
+	if (note != NULL && *note == '\0')
+		note = NULL;
+	if (strcmp(method, "other") == 0 && note == NULL)
+		return ks_reply_error(rq, 400, "note-needed", "say in the note how "
+		    "the holder was identified");
+	/* Only the card this session checked, a moment ago, and only if the
+	 * check did not say to keep it. */
+	if (rq->sess.seen_card != card_id ||
+	    ks_now_ms() - rq->sess.seen_at > KS_HANDOVER_MS)
+		return ks_reply_error(rq, 409, "verify-first", "check the card "
+		    "first: the record names the card just checked");
+	if (strcmp(rq->sess.seen_verdict, "FAIL") == 0)
+		return ks_reply_error(rq, 409, "verdict-fail", "the check said not "
+		    "to hand this card out");
+	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
+	    sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, 503, "journal", why);
+	cs_journal_set_actor(j, rq->sess.account, NULL);
+	memset(&fl, 0, sizeof(fl));
+	memset(&live, 0, sizeof(live));
+	fl.card_id = card_id;
+	fl.live_only = true;
+	if ((r = cs_journal_issuances(j, &fl, live_row, &live)) != CS_OK ||
+	    live.run_id == 0) {
+		cs_journal_close(j);
+		return ks_reply_error(rq, 409, "no-live-cert", "no certificate is "
+		    "live on this card");
+	}
+	if ((f = open_memstream(&text, &tlen)) == NULL) {
+		cs_journal_close(j);
+		return MHD_NO;
+	}
+	fputc('{', f);
+	cs_json_kv(f, 1, "method", method);
+	cs_json_kv(f, 0, "note", note);
+	cs_json_kv(f, 0, "holder", live.holder[0] ? live.holder : NULL);
+	cs_json_kv(f, 0, "cert_serial", live.cert_serial[0] ? live.cert_serial :
+	    NULL);
+	fprintf(f, ",\"pin_checked\":%s", rq->sess.seen_pin_ok ? "true" : "false");
+	cs_json_kv(f, 0, "verdict", rq->sess.seen_verdict);
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		cs_journal_close(j);
+		free(text);
+		return MHD_NO;
+	}
+	r = cs_journal_note(j, live.run_id, card_id, "card.handover-identity",
+	    text, why, sizeof(why));
+	cs_journal_close(j);
+	if (r != CS_OK) {
+		free(text);
+		return ks_reply_error(rq, 503, "journal", why);
+	}
+	fprintf(stderr, "cardstation kiosk: %s recorded the handover of card %lld "
+	    "(%s)\n", rq->sess.account, card_id, method);
+	return ks_reply_take(rq, 200, "application/json", text, tlen, NULL);
 }

@@ -26,6 +26,7 @@ struct ks_hub {
 	char *ring[KS_HUB_RING];  /* formatted "id: ..\nevent: ..\ndata: ..\n\n" */
 	uint64_t next;            /* sequence of the next event */
 	int closed;
+	int streams;              /* open, at most KS_MAX_STREAMS */
 };
 
 typedef struct ks_stream {
@@ -161,21 +162,38 @@ static void stream_free(void *cls)
 {
 	ks_stream *s = cls;
 
+	pthread_mutex_lock(&s->hub->lock);
+	s->hub->streams--;
+	pthread_mutex_unlock(&s->hub->lock);
 	free(s->pend);
 	free(s);
 }
 
+/* Each stream holds a connection and its thread for as long as the page
+ * is open: a kiosk has one page, so a few streams are plenty. */
 struct MHD_Response *ks_hub_stream(ks_hub *h)
 {
 	ks_stream *s;
 	struct MHD_Response *resp;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	pthread_mutex_lock(&h->lock);
+	if (h->streams >= KS_MAX_STREAMS) {
+		pthread_mutex_unlock(&h->lock);
 		return NULL;
+	}
+	h->streams++;
+	pthread_mutex_unlock(&h->lock);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto undo;
 	s->hub = h;
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 	    stream_read, s, stream_free);
-	if (resp == NULL)
-		free(s);
-	return resp;
+	if (resp != NULL)
+		return resp;
+	free(s);
+undo:
+	pthread_mutex_lock(&h->lock);
+	h->streams--;
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
 }

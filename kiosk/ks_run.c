@@ -8,11 +8,13 @@
  *
  * PIN letters: the engine hands a random initial PIN over once, during its
  * CS_EV_PIN_LETTER callback. We copy it into locked memory as the letter's
- * JSON and tell the page only that a letter waits (holder, card number).
- * The page fetches it with POST /api/letter, and the buffer is wiped as
- * soon as the response has been sent: one print, never stored, never
- * logged, never in an event. A letter not fetched in KS_LETTER_TTL_MS is
- * wiped too (the holder then needs a PIN reset at the service desk). */
+ * JSON and tell the pages only how many letters wait. A letter belongs to
+ * the session that started the run and to its account: only that session
+ * sees the letter's id (GET /api/state) and may fetch it with POST
+ * /api/letter, and the buffer is wiped as soon as the response has been
+ * sent: one print, never stored, never logged, never in an event. A
+ * letter not fetched in KS_LETTER_TTL_MS is wiped too (the holder then
+ * needs a PIN reset at the service desk). */
 #include "ks.h"
 
 #include "cs_err.h"
@@ -50,6 +52,8 @@ typedef struct ks_letter {
 	char holder[256], printed[64];
 	cs_secret *json;          /* the whole letter, PIN included */
 	int64_t born;
+	uint64_t owner;           /* the session that started the run */
+	char account[KS_ACCOUNT_MAX]; /* and its account */
 } ks_letter;
 
 struct ks_runctl {
@@ -57,7 +61,8 @@ struct ks_runctl {
 	pthread_mutex_t lock;
 	int active, ended, stop_asked, cancel_asked;
 	int64_t run_id;
-	char run_operator[128];
+	char run_operator[KS_ACCOUNT_MAX]; /* the account that started it */
+	uint64_t run_owner;       /* its session: the letters' owner */
 	char end_text[1024];
 #ifdef KS_HAVE_RUN
 	cs_run *run;
@@ -133,10 +138,18 @@ static const char *nz(const char *s)
 	return s[0] != '\0' ? s : NULL;
 }
 
-static void write_view(ks_runctl *rc, FILE *f)
+static int letter_for(const ks_letter *l, const ks_session *se)
+{
+	return se != NULL && se->serial == l->owner && se->account[0] != '\0' &&
+	    strcmp(se->account, l->account) == 0;
+}
+
+/* The view for one session (its own letters with their ids), or for
+ * every page (se NULL: an event; only how many letters wait). */
+static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 {
 	int64_t now = ks_now_ms();
-	int first = 1;
+	int first = 1, waiting = 0;
 
 	fprintf(f, "{\"active\":%s,\"ended\":%s", rc->active ? "true" : "false",
 	    rc->ended ? "true" : "false");
@@ -187,6 +200,9 @@ static void write_view(ks_runctl *rc, FILE *f)
 			letter_clear(l);
 		if (l->json == NULL)
 			continue;
+		waiting++;
+		if (!letter_for(l, se))
+			continue;
 		fprintf(f, "%s{", first ? "" : ",");
 		cs_json_kv(f, 1, "id", l->id);
 		cs_json_kv(f, 0, "holder", l->holder);
@@ -194,11 +210,11 @@ static void write_view(ks_runctl *rc, FILE *f)
 		fputc('}', f);
 		first = 0;
 	}
-	fprintf(f, "]}");
+	fprintf(f, "],\"letters_waiting\":%d}", waiting);
 }
 
 /* The view as JSON text; NULL when out of memory. Takes the lock. */
-static char *view_json(ks_runctl *rc, size_t *len)
+static char *view_json(ks_runctl *rc, const ks_session *se, size_t *len)
 {
 	char *buf = NULL;
 	size_t n = 0;
@@ -207,7 +223,7 @@ static char *view_json(ks_runctl *rc, size_t *len)
 	if (f == NULL)
 		return NULL;
 	pthread_mutex_lock(&rc->lock);
-	write_view(rc, f);
+	write_view(rc, f, se);
 	pthread_mutex_unlock(&rc->lock);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -220,7 +236,7 @@ static char *view_json(ks_runctl *rc, size_t *len)
 
 static void push(ks_runctl *rc)
 {
-	char *j = view_json(rc, NULL);
+	char *j = view_json(rc, NULL, NULL);
 
 	if (j != NULL)
 		ks_hub_publish(ks_srv_hub(rc->srv), "state", j);
@@ -230,7 +246,7 @@ static void push(ks_runctl *rc)
 enum MHD_Result ks_api_run_state(ks_req *rq)
 {
 	size_t len;
-	char *j = view_json(ks_srv_run(rq->srv), &len);
+	char *j = view_json(ks_srv_run(rq->srv), &rq->sess, &len);
 
 	if (j == NULL)
 		return MHD_NO;
@@ -351,6 +367,8 @@ static void add_letter(ks_runctl *rc, const cs_run_event *ev, ks_rview *v)
 		return;
 	for (size_t i = 0; i < sizeof(idraw); i++)
 		snprintf(l->id + 2 * i, 3, "%02x", (unsigned char)idraw[i]);
+	l->owner = rc->run_owner;
+	cpy(l->account, sizeof(l->account), rc->run_operator);
 	cpy(l->holder, sizeof(l->holder), ev->holder ? ev->holder : v->holder);
 	cpy(l->printed, sizeof(l->printed), ev->printed_no ? ev->printed_no :
 	    v->printed);
@@ -580,6 +598,13 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 
 	if (id == NULL || (run_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
 		return ks_reply_error(rq, 400, "bad-run", "which run?");
+	/* The institution PUK goes on every card of the run: the
+	 * administrator's to set. */
+	if (ks_form_get(rq->form, "puk") != NULL &&
+	    *ks_form_get(rq->form, "puk") != '\0' &&
+	    !(rq->sess.roles & KS_ROLE_ADMIN))
+		return ks_reply_error(rq, 403, "role", "only an administrator "
+		    "sets the institution PUK");
 	if (secret_field(rq, "pin", &pin) != CS_OK ||
 	    secret_field(rq, "puk", &puk) != CS_OK) {
 		cs_secret_free(pin);
@@ -616,7 +641,8 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	}
 	rc->run_id = run_id;
 	snprintf(rc->run_operator, sizeof(rc->run_operator), "%s",
-	    rq->sess.operator_name);
+	    rq->sess.account);
+	rc->run_owner = rq->sess.serial;
 	rc->pin = pin;
 	rc->puk = puk;
 	memset(&rc->opts, 0, sizeof(rc->opts));
@@ -768,18 +794,24 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 
 #endif
 
-/* The letter once: the buffer leaves the list and is wiped when sent. */
+/* The letter once, to its own session: the buffer leaves the list and is
+ * wiped when sent. Another session's request leaves it where it is. */
 enum MHD_Result ks_api_letter(ks_req *rq)
 {
 	ks_runctl *rc = ks_srv_run(rq->srv);
 	const char *id = ks_form_get(rq->form, "id");
 	cs_secret *s = NULL;
+	int foreign = 0;
 
 	pthread_mutex_lock(&rc->lock);
 	for (size_t i = 0; id != NULL && i < KS_MAX_LETTERS; i++) {
 		ks_letter *l = &rc->letters[i];
 
 		if (l->json != NULL && strcmp(l->id, id) == 0) {
+			if (!letter_for(l, &rq->sess)) {
+				foreign = 1;
+				break;
+			}
 			if (ks_now_ms() - l->born <= KS_LETTER_TTL_MS) {
 				s = l->json;
 				l->json = NULL;
@@ -789,6 +821,9 @@ enum MHD_Result ks_api_letter(ks_req *rq)
 		}
 	}
 	pthread_mutex_unlock(&rc->lock);
+	if (foreign)
+		return ks_reply_error(rq, 403, "not-yours", "this letter belongs "
+		    "to the session that started the run");
 	push(rc);
 	if (s == NULL)
 		return ks_reply_error(rq, 410, "gone",

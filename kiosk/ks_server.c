@@ -1,14 +1,21 @@
 /* ks_server.c - the kiosk's web server: who may talk to it and how.
  *
  * The page is the operator's only interface, and a browser on the same
- * machine also visits other sites, so the server trusts nothing it did not
- * hand out itself:
+ * machine also visits other sites, while any local program can connect
+ * to a loopback port. So the server trusts nothing it did not hand out
+ * itself:
  *   - it listens on a loopback address or a Unix socket, never on a
  *     network (the listening socket is bound here, not by libmicrohttpd,
  *     so the address is checked before anything is served);
+ *   - the gate (ks_gate.c) lets only connections that show this start's
+ *     key (ks_auth.c) reach the operator's daemon; every other connection
+ *     gets the page's files from a small daemon that refuses the API, so
+ *     it takes no session, no operator thread, no connection slot;
  *   - the Host header must name that address (DNS rebinding);
  *   - every POST carries the session's CSRF token in X-CSRF-Token, and an
  *     Origin, if sent, must be ours;
+ *   - the operator logs in with a machine account (PAM); each API route
+ *     names the roles that may use it, checked here, not on the page;
  *   - every response carries a strict Content-Security-Policy (scripts and
  *     styles only from our own files, nothing inline), no caching, no
  *     framing;
@@ -34,10 +41,28 @@
 #include <unistd.h>
 
 #define KS_FILE_MAX (4 * 1024 * 1024)
+/* The operator's daemon: one browser (Chromium opens 6 connections to a
+ * host) and its event stream, with room for a second page. */
+#define KS_OP_CONNS 32
+#define KS_OP_TIMEOUT_S 60
+/* The page-file daemon: one thread, short answers, then the connection
+ * is closed. */
+#define KS_PUB_CONNS 64
+#define KS_PUB_TIMEOUT_S 3
+/* The kernel's queue of connections not yet accepted. When it overflows
+ * under a flood, the operator's connection attempt is dropped and retried
+ * a second later (TCP's first retransmission): a long queue (the kernel
+ * caps it at net.core.somaxconn) keeps the gate the one that decides. */
+#define KS_BACKLOG 4096
+
 
 struct ks_server {
 	ks_config cfg;
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d;       /* the operator's: requests with the key */
+	struct MHD_Daemon *pub;     /* everyone else: page files, refusals */
+	ks_door door_op, door_pub;
+	ks_gate *gate;
+	char key[KS_KEY_HEX + 1];
 	int lfd;
 	char unix_path[108];
 	char url[160];
@@ -45,8 +70,11 @@ struct ks_server {
 	size_t nhosts;
 	pthread_mutex_t lock;
 	ks_session sess[KS_MAX_SESSIONS];
+	uint64_t next_serial;
+	pthread_mutex_t auth_lock;  /* one PAM conversation at a time */
 	ks_hub *hub;
 	ks_runctl *run;
+	ks_guard *guard;
 	pthread_t keeper;
 	pthread_cond_t stopc;
 	int stopping, keeper_started;
@@ -56,11 +84,14 @@ struct ks_server {
 typedef struct ks_reqctx {
 	ks_form *form;
 	int too_big;
+	int answered;               /* refused before the body */
 } ks_reqctx;
 
 const ks_config *ks_cfg(const ks_server *s) { return &s->cfg; }
 ks_hub *ks_srv_hub(ks_server *s) { return s->hub; }
 ks_runctl *ks_srv_run(ks_server *s) { return s->run; }
+ks_guard *ks_srv_guard(ks_server *s) { return s->guard; }
+const char *ks_server_key(const ks_server *s) { return s->key; }
 const char *ks_server_url(const ks_server *s) { return s->url; }
 
 int64_t ks_now_ms(void)
@@ -99,6 +130,10 @@ static enum MHD_Result queue(ks_req *rq, unsigned status,
 	add_headers(resp);
 	if (type != NULL)
 		MHD_add_response_header(resp, "Content-Type", type);
+	/* Without the key a connection gets one answer, then it is closed:
+	 * it cannot sit in a slot. */
+	if (rq->pub)
+		MHD_add_response_header(resp, "Connection", "close");
 	r = MHD_queue_response(rq->conn, status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -213,10 +248,11 @@ static ks_session *new_session(ks_server *s)
 		if (s->sess[i].last_active < victim->last_active)
 			victim = &s->sess[i];
 	}
-	memset(victim, 0, sizeof(*victim));
+	explicit_bzero(victim, sizeof(*victim));
 	if (random_hex(victim->sid, 32) != 0 ||
 	    random_hex(victim->csrf, 32) != 0)
 		return NULL;
+	victim->serial = ++s->next_serial;
 	strcpy(victim->lang, "ja");
 	victim->last_active = ks_now_ms();
 	victim->used = 1;
@@ -229,6 +265,31 @@ static void publish_logout(ks_server *s, const char *why)
 
 	snprintf(buf, sizeof(buf), "{\"why\":\"%s\"}", why);
 	ks_hub_publish(s->hub, "logout", buf);
+}
+
+static void log_out(ks_session *se)
+{
+	se->account[0] = se->display[0] = '\0';
+	se->roles = 0;
+	se->seen_card = 0;
+}
+
+void ks_session_saw_card(ks_server *s, uint64_t serial, int64_t card_id,
+    int pin_ok, const char *verdict)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < KS_MAX_SESSIONS; i++) {
+		ks_session *se = &s->sess[i];
+
+		if (se->used && se->serial == serial && se->account[0] != '\0') {
+			se->seen_card = card_id;
+			se->seen_at = ks_now_ms();
+			se->seen_pin_ok = pin_ok;
+			snprintf(se->seen_verdict, sizeof(se->seen_verdict), "%s",
+			    verdict);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Logs idle operators out once a second. */
@@ -245,9 +306,9 @@ static void *keeper_main(void *arg)
 		for (size_t i = 0; i < KS_MAX_SESSIONS; i++) {
 			ks_session *se = &s->sess[i];
 
-			if (se->used && se->operator_name[0] != '\0' &&
+			if (se->used && se->account[0] != '\0' &&
 			    now - se->last_active > (int64_t)s->cfg.idle_s * 1000) {
-				se->operator_name[0] = '\0';
+				log_out(se);
 				expired = 1;
 			}
 		}
@@ -277,9 +338,14 @@ static enum MHD_Result api_session(ks_req *rq, ks_session *se, int fresh)
 		return MHD_NO;
 	fputc('{', f);
 	cs_json_kv(f, 1, "csrf", se->csrf);
-	cs_json_kv(f, 0, "operator", se->operator_name[0] ? se->operator_name : NULL);
+	cs_json_kv(f, 0, "account", se->account[0] ? se->account : NULL);
+	cs_json_kv(f, 0, "operator", se->account[0] ? se->display : NULL);
 	cs_json_kv(f, 0, "lang", se->lang);
-	fprintf(f, ",\"idle_s\":%u}", rq->srv->cfg.idle_s);
+	fputs(",\"roles\":[", f);
+	for (unsigned b = 1, n = 0; b & KS_ROLE_ANY; b <<= 1)
+		if (se->roles & b)
+			fprintf(f, "%s\"%s\"", n++ ? "," : "", ks_role_name(b));
+	fprintf(f, "],\"idle_s\":%u}", rq->srv->cfg.idle_s);
 	fclose(f);
 	resp = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
 	if (resp == NULL) {
@@ -294,42 +360,102 @@ static enum MHD_Result api_session(ks_req *rq, ks_session *se, int fresh)
 	return queue(rq, MHD_HTTP_OK, resp, "application/json");
 }
 
+/* A name for the log: an account name as typed, or a placeholder when
+ * it is not one (someone may type their password into the name). */
+static const char *loggable(const char *user)
+{
+	size_t n = strlen(user);
+
+	if (n == 0 || n >= KS_ACCOUNT_MAX)
+		return "(not an account name)";
+	for (size_t i = 0; i < n; i++)
+		if (!((user[i] >= 'a' && user[i] <= 'z') ||
+		    (user[i] >= 'A' && user[i] <= 'Z') ||
+		    (user[i] >= '0' && user[i] <= '9') || strchr("._-@", user[i])))
+			return "(not an account name)";
+	return user;
+}
+
+/* POST /api/login user=&password=: PAM checks the account; lang= alone
+ * switches the language of a logged-in session. The password is in the
+ * locked body and only PAM's own copy leaves it. */
 static enum MHD_Result api_login(ks_req *rq)
 {
 	ks_server *s = rq->srv;
-	const char *name = ks_form_get(rq->form, "name");
+	const char *user = ks_form_get(rq->form, "user");
+	const char *password = ks_form_get(rq->form, "password");
 	const char *lang = ks_form_get(rq->form, "lang");
+	char account[KS_ACCOUNT_MAX], display[128], why[256] = "";
+	unsigned roles = 0;
 	ks_session *se;
-	size_t n;
+	int r = CS_OK, fresh = 0;
 
 	if (lang != NULL && strcmp(lang, "ja") != 0 && strcmp(lang, "en") != 0)
 		return ks_reply_error(rq, 400, "bad-lang", "ja or en");
-	if (name != NULL) {
-		while (*name == ' ')
-			name++;
-		n = strlen(name);
-		if (n == 0 || n >= sizeof(se->operator_name))
-			return ks_reply_error(rq, 400, "bad-name",
-			    "the operator name is empty or too long");
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)name[i] < 0x20)
-				return ks_reply_error(rq, 400, "bad-name",
-				    "control characters in the name");
+	if (user != NULL) {
+		if (*user == '\0' || strlen(user) >= KS_ACCOUNT_MAX ||
+		    strpbrk(user, "\r\n\t:") != NULL)
+			return ks_reply_error(rq, 400, "bad-user",
+			    "the account name is empty or not one");
+		if (password == NULL || *password == '\0')
+			return ks_reply_error(rq, 400, "bad-password",
+			    "type the account's password");
+		pthread_mutex_lock(&s->auth_lock);
+		r = ks_auth_login(&s->cfg, user, password, account,
+		    sizeof(account), display, sizeof(display), &roles, why,
+		    sizeof(why));
+		pthread_mutex_unlock(&s->auth_lock);
+		if (r != CS_OK) {
+			fprintf(stderr, "cardstation kiosk: login refused for %s: %s\n",
+			    loggable(user), why);
+			if (r == CS_ERR_CRYPTO)
+				return ks_reply_error(rq, 401, "bad-login", why);
+			if (r == CS_ERR_NOTFOUND)
+				return ks_reply_error(rq, 403, "no-role", why);
+			if (r == CS_ERR_STATE)
+				return ks_reply_error(rq, 403, "account", why);
+			return ks_reply_error(rq, 503, "pam", why);
+		}
+	} else if (lang == NULL) {
+		return ks_reply_error(rq, 400, "bad-user", "which account?");
 	}
 	pthread_mutex_lock(&s->lock);
 	se = find_session(s, rq->conn);
 	if (se != NULL) {
-		if (name != NULL)
-			snprintf(se->operator_name, sizeof(se->operator_name),
-			    "%s", name);
+		if (user != NULL) {
+			/* A new sid at login: whoever knew the old one does not
+			 * share this login. The serial stays (letters of this
+			 * browser's run). */
+			if (random_hex(se->sid, 32) != 0) {
+				se->used = 0;
+				se = NULL;
+				goto unlock;
+			}
+			fresh = 1;
+			snprintf(se->account, sizeof(se->account), "%s", account);
+			snprintf(se->display, sizeof(se->display), "%s", display);
+			se->roles = roles;
+			se->seen_card = 0;
+			se->last_active = ks_now_ms();
+		}
 		if (lang != NULL)
 			snprintf(se->lang, sizeof(se->lang), "%s", lang);
 		rq->sess = *se;
 	}
+unlock:
 	pthread_mutex_unlock(&s->lock);
 	if (se == NULL)
 		return ks_reply_error(rq, 401, "no-session", "reload the page");
-	return api_session(rq, &rq->sess, 0);
+	if (user != NULL) {
+		char rl[64] = "";
+
+		for (unsigned b = 1; b & KS_ROLE_ANY; b <<= 1)
+			if (roles & b)
+				snprintf(rl + strlen(rl), sizeof(rl) - strlen(rl), "%s%s",
+				    rl[0] ? "," : "", ks_role_name(b));
+		fprintf(stderr, "cardstation kiosk: %s logged in (%s)\n", account, rl);
+	}
+	return api_session(rq, &rq->sess, fresh);
 }
 
 static enum MHD_Result api_logout(ks_req *rq)
@@ -339,7 +465,7 @@ static enum MHD_Result api_logout(ks_req *rq)
 
 	pthread_mutex_lock(&s->lock);
 	if ((se = find_session(s, rq->conn)) != NULL)
-		se->operator_name[0] = '\0';
+		log_out(se);
 	pthread_mutex_unlock(&s->lock);
 	return ks_reply(rq, 200, "application/json", "{}", 2);
 }
@@ -409,30 +535,42 @@ fail:
 
 typedef enum MHD_Result (*ks_handler)(ks_req *);
 
+#define E KS_ROLE_ENCODE
+#define D KS_ROLE_DESK
+#define A KS_ROLE_ADMIN
+
+/* Each route names the roles that may use it (0: no login needed). A
+ * handler may narrow further (a run's PUK: admin; a letter: the session
+ * that started the run). */
 static const struct route {
 	const char *method, *path;
 	ks_handler fn;
-	int login;  /* needs a logged-in operator */
+	unsigned roles;
 } routes[] = {
 	{"POST", "/api/login", api_login, 0},
 	{"POST", "/api/logout", api_logout, 0},
 	{"GET", "/api/features", ks_api_features, 0},
-	{"GET", "/api/state", ks_api_run_state, 1},
-	{"GET", "/api/readers", ks_api_readers, 1},
-	{"GET", "/api/runs", ks_api_runs, 1},
-	{"GET", "/api/folders", ks_api_folders, 1},
-	{"POST", "/api/inspect", ks_api_inspect, 1},
-	{"POST", "/api/import", ks_api_import, 1},
-	{"POST", "/api/run/start", ks_api_run_start, 1},
-	{"POST", "/api/run/answer", ks_api_run_answer, 1},
-	{"POST", "/api/run/control", ks_api_run_control, 1},
-	{"POST", "/api/letter", ks_api_letter, 1},
-	{"GET", "/api/search", ks_api_search, 1},
-	{"GET", "/api/export.csv", ks_api_export, 1},
-	{"POST", "/api/verify", ks_api_verify, 1},
-	{"POST", "/api/lost", ks_api_lost, 1},
-	{"POST", "/api/wipe", ks_api_wipe, 1},
+	{"GET", "/api/state", ks_api_run_state, E},
+	{"GET", "/api/readers", ks_api_readers, E | D},
+	{"GET", "/api/runs", ks_api_runs, E | A},
+	{"GET", "/api/folders", ks_api_folders, A},
+	{"POST", "/api/inspect", ks_api_inspect, A},
+	{"POST", "/api/import", ks_api_import, A},
+	{"POST", "/api/run/start", ks_api_run_start, E},
+	{"POST", "/api/run/answer", ks_api_run_answer, E},
+	{"POST", "/api/run/control", ks_api_run_control, E},
+	{"POST", "/api/letter", ks_api_letter, E},
+	{"POST", "/api/handover", ks_api_handover, E},
+	{"GET", "/api/search", ks_api_search, D},
+	{"GET", "/api/export.csv", ks_api_export, D},
+	{"POST", "/api/verify", ks_api_verify, E | D},
+	{"POST", "/api/lost", ks_api_lost, D},
+	{"POST", "/api/wipe", ks_api_wipe, D},
 };
+
+#undef E
+#undef D
+#undef A
 
 static int host_ok(ks_server *s, struct MHD_Connection *c)
 {
@@ -444,24 +582,62 @@ static int host_ok(ks_server *s, struct MHD_Connection *c)
 	return 0;
 }
 
-/* A POST must carry the session's token, and come from our own page. */
-static int csrf_ok(ks_server *s, struct MHD_Connection *c, const ks_session *se)
+/* This start's key, as the cookie the page got for it, or as the header
+ * of the one request that trades it for the cookie. */
+static int key_ok(ks_server *s, struct MHD_Connection *c)
 {
-	const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    "X-CSRF-Token");
+	const char *k = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "ks_key");
+
+	if (k != NULL && same_secret(k, s->key))
+		return 1;
+	k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Kiosk-Key");
+	return k != NULL && same_secret(k, s->key);
+}
+
+static int origin_ok(struct MHD_Connection *c)
+{
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "Origin");
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	char want[128];
 
+	if (origin == NULL)
+		return 1;
+	snprintf(want, sizeof(want), "http://%s", host ? host : "");
+	return strcmp(origin, want) == 0;
+}
+
+/* A POST must carry the session's token, and come from our own page. */
+static int csrf_ok(ks_server *s, struct MHD_Connection *c, const ks_session *se)
+{
+	const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-CSRF-Token");
+
+	(void)s;
 	if (tok == NULL || !same_secret(tok, se->csrf))
 		return 0;
-	if (origin != NULL) {
-		snprintf(want, sizeof(want), "http://%s", host);
-		if (strcmp(origin, want) != 0)
-			return 0;
-	}
-	return 1;
+	return origin_ok(c);
+}
+
+/* POST /api/key with X-Kiosk-Key: the page's launcher gave it the key in
+ * the address's fragment; it becomes an HttpOnly cookie the page's script
+ * cannot read, sent with every request, the event stream's included. */
+static enum MHD_Result api_key(ks_req *rq)
+{
+	struct MHD_Response *resp;
+	char cookie[160];
+
+	if (!origin_ok(rq->conn))
+		return ks_reply_error(rq, 403, "origin", "not from our page");
+	resp = MHD_create_response_from_buffer(2, (void *)"{}",
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	snprintf(cookie, sizeof(cookie), "ks_key=%s; Path=/; HttpOnly; "
+	    "SameSite=Strict", rq->srv->key);
+	MHD_add_response_header(resp, "Set-Cookie", cookie);
+	explicit_bzero(cookie, sizeof(cookie));
+	return queue(rq, MHD_HTTP_OK, resp, "application/json");
 }
 
 static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
@@ -483,8 +659,16 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 		return serve_file(rq, strcmp(rq->path, "/") == 0 ?
 		    "index.html" : rq->path + 1);
 	}
+	/* Nothing of the API without this start's key: no session, no
+	 * state, no login. The gate sent keyless clients to the page-file
+	 * daemon; this holds for every request of every connection. */
+	if (rq->pub || !key_ok(s, rq->conn))
+		return ks_reply_error(rq, 403, "no-key", "this is not the kiosk's "
+		    "own browser: start it with kiosk-browser");
 	if (ctx->too_big)
 		return ks_reply_error(rq, 413, "too-big", "request body too big");
+	if (is_post && strcmp(rq->path, "/api/key") == 0)
+		return api_key(rq);
 
 	pthread_mutex_lock(&s->lock);
 	se = find_session(s, rq->conn);
@@ -516,10 +700,15 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 	if (strcmp(rq->path, "/api/ping") == 0 && is_post)
 		return ks_reply(rq, 200, "application/json", "{}", 2);
 	if (strcmp(rq->path, "/api/events") == 0 && !is_post) {
-		struct MHD_Response *resp = ks_hub_stream(s->hub);
+		struct MHD_Response *resp;
 
-		if (resp != NULL)
-			MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+		if (rq->sess.account[0] == '\0')
+			return ks_reply_error(rq, 401, "login",
+			    "the operator is not logged in");
+		if ((resp = ks_hub_stream(s->hub)) == NULL)
+			return ks_reply_error(rq, 503, "streams",
+			    "too many pages are open");
+		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 		return queue(rq, 200, resp, "text/event-stream");
 	}
 	if (is_post) {
@@ -535,9 +724,12 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 		    !(strcmp(rq->method, "HEAD") == 0 &&
 		    strcmp(routes[i].method, "GET") == 0))
 			return ks_reply_error(rq, 405, "method", rq->method);
-		if (routes[i].login && rq->sess.operator_name[0] == '\0')
+		if (routes[i].roles != 0 && rq->sess.account[0] == '\0')
 			return ks_reply_error(rq, 401, "login",
 			    "the operator is not logged in");
+		if (routes[i].roles != 0 && (routes[i].roles & rq->sess.roles) == 0)
+			return ks_reply_error(rq, 403, "role",
+			    "this account's role may not do this");
 		return routes[i].fn(rq);
 	}
 	return ks_reply_error(rq, 404, "not-found", rq->path);
@@ -547,7 +739,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload_data, size_t *upload_size, void **con_cls)
 {
-	ks_server *s = cls;
+	ks_door *door = cls;
+	ks_server *s = door->s;
 	ks_reqctx *ctx = *con_cls;
 	ks_req rq;
 
@@ -555,11 +748,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (ctx == NULL) {
 		if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 			return MHD_NO;
-		if (strcmp(method, "POST") == 0 && ks_form_new(&ctx->form) != CS_OK) {
-			free(ctx);
-			return MHD_NO;
-		}
 		*con_cls = ctx;
+		/* Without the key no body is read: answer at once (the
+		 * connection is closed after it). Locked memory for bodies is
+		 * only ever taken for the operator's requests. */
+		if (door->pub && strcmp(method, "GET") != 0 &&
+		    strcmp(method, "HEAD") != 0) {
+			memset(&rq, 0, sizeof(rq));
+			rq.srv = s;
+			rq.conn = conn;
+			rq.pub = 1;
+			ctx->answered = 1;
+			return ks_reply_error(&rq, 403, "no-key", "this is not the "
+			    "kiosk's own browser: start it with kiosk-browser");
+		}
+		if (strcmp(method, "POST") == 0 && ks_form_new(&ctx->form) != CS_OK)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	if (ctx->answered) {
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
@@ -574,6 +782,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	rq.conn = conn;
 	rq.method = method;
 	rq.path = url;
+	rq.pub = door->pub;
 	return dispatch(&rq, ctx);
 }
 
@@ -610,7 +819,7 @@ static int listen_unix(ks_server *s, const char *path, char *why, size_t wl)
 		goto fail;
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(fd, 32) != 0)
+	    chmod(path, 0660) != 0 || listen(fd, KS_BACKLOG) != 0)
 		goto fail;
 	s->lfd = fd;
 	snprintf(s->unix_path, sizeof(s->unix_path), "%s", path);
@@ -674,7 +883,7 @@ static int listen_loopback(ks_server *s, const char *spec, char *why,
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 32) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, KS_BACKLOG) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		snprintf(why, wl, "cannot listen on %s: %s", spec, strerror(errno));
 		if (fd >= 0)
@@ -716,7 +925,10 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 		return CS_ERR_NOMEM;
 	s->cfg = *cfg;
 	s->lfd = -1;
+	s->door_op.s = s->door_pub.s = s;
+	s->door_pub.pub = 1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->auth_lock, NULL);
 	{
 		pthread_condattr_t ca;
 
@@ -725,6 +937,10 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 		pthread_cond_init(&s->stopc, &ca);
 		pthread_condattr_destroy(&ca);
 	}
+	if ((r = ks_key_new(s->key)) != CS_OK) {
+		snprintf(why, whylen, "no random key");
+		goto fail;
+	}
 	if (strncmp(cfg->listen, "unix:", 5) == 0)
 		r = listen_unix(s, cfg->listen + 5, why, whylen);
 	else
@@ -732,6 +948,7 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 	if (r != CS_OK)
 		goto fail;
 	if ((r = ks_hub_new(&s->hub)) != CS_OK ||
+	    (r = ks_guard_new(&s->guard)) != CS_OK ||
 	    (r = ks_run_new(&s->run, s)) != CS_OK) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
@@ -742,19 +959,40 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 		goto fail;
 	}
 	s->keeper_started = 1;
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL, NULL,
-	    on_request, s,
-	    MHD_OPTION_LISTEN_SOCKET, s->lfd,
+	/* Neither daemon listens: the gate hands them their connections, and
+	 * keeps each under its limit (ks_door); libmicrohttpd's own limit is
+	 * set above it and never reached. */
+	s->door_op.limit = KS_OP_CONNS;
+	s->door_pub.limit = KS_PUB_CONNS;
+	s->d = s->door_op.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC, 0, NULL, NULL,
+	    on_request, &s->door_op,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	    MHD_OPTION_NOTIFY_CONNECTION, ks_door_notify, &s->door_op,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KS_OP_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(2 * KS_OP_CONNS),
 	    MHD_OPTION_END);
-	if (s->d == NULL) {
+	/* Poll, not epoll: level-triggered, for sockets the gate has already
+	 * read the head of (with MSG_PEEK). */
+	s->pub = s->door_pub.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_POLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC, 0, NULL, NULL,
+	    on_request, &s->door_pub,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, ks_door_notify, &s->door_pub,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KS_PUB_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(2 * KS_PUB_CONNS),
+	    MHD_OPTION_END);
+	if (s->d == NULL || s->pub == NULL) {
 		r = CS_ERR_IO;
 		snprintf(why, whylen, "the web server could not start");
 		goto fail;
 	}
+	if ((r = ks_gate_start(&s->gate, s->lfd, &s->door_op, &s->door_pub,
+	    s->key, why, whylen)) != CS_OK)
+		goto fail;
+	if ((r = ks_key_handout(&s->cfg, s->url, s->key, why, whylen)) != CS_OK)
+		goto fail;
 	*out = s;
 	return CS_OK;
 fail:
@@ -766,11 +1004,16 @@ void ks_server_stop(ks_server *s)
 {
 	if (s == NULL)
 		return;
+	/* The gate first: no connection is handed to a stopping daemon. */
+	ks_gate_stop(s->gate);
+	ks_key_forget(&s->cfg);
 	if (s->hub != NULL)
 		ks_hub_close(s->hub);
 	if (s->d != NULL)
-		MHD_stop_daemon(s->d);  /* closes the listening socket too */
-	else if (s->lfd >= 0)
+		MHD_stop_daemon(s->d);
+	if (s->pub != NULL)
+		MHD_stop_daemon(s->pub);
+	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->unix_path[0] != '\0')
 		unlink(s->unix_path);
@@ -783,8 +1026,11 @@ void ks_server_stop(ks_server *s)
 	}
 	ks_run_free(s->run);
 	ks_hub_free(s->hub);
+	ks_guard_free(s->guard);
 	pthread_cond_destroy(&s->stopc);
+	pthread_mutex_destroy(&s->auth_lock);
 	pthread_mutex_destroy(&s->lock);
 	explicit_bzero(s->sess, sizeof(s->sess));
+	explicit_bzero(s->key, sizeof(s->key));
 	free(s);
 }

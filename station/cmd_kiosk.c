@@ -2,7 +2,9 @@
  *
  * Starts the kiosk's local web server (kiosk/ks.h) and runs until SIGINT
  * or SIGTERM. The first line on stdout is the address to open, so that a
- * launcher (or a test) can wait for it instead of guessing. */
+ * launcher (or a test) can wait for it instead of guessing. The address
+ * with this start's key goes only where --key-fd / --key-file say: stdout
+ * may be the system journal. */
 #include "cs_cmd.h"
 #include "cs_err.h"
 #include "cs_p12.h"
@@ -42,7 +44,19 @@ static void usage(FILE *f)
 	    "  --admin-mail MAIL   the administrator named in revocation requests\n"
 	    "  --idle SECONDS      log an idle operator out (default 600)\n"
 	    "  --no-confirm        do not ask for the printed card number\n"
-	    "  --www DIR           the page's files (default %s)\n", KS_WWW_DIR);
+	    "  --www DIR           the page's files (default %s)\n"
+	    "  --key-file PATH     write the launch address with this start's key\n"
+	    "                      to PATH (0600; its folder must be ours alone,\n"
+	    "                      e.g. /run/cardstation-kiosk/launch)\n"
+	    "  --key-fd N          write it to file descriptor N (a launcher's pipe)\n"
+	    "  --pam-service NAME  PAM service for operator logins (default\n"
+	    "                      cardstation)\n"
+	    "  --pam-confdir DIR   PAM configuration folder (default PAM's own)\n"
+	    "  --role-groups P     roles from groups P-encode, P-desk, P-admin\n"
+	    "                      (default cardstation)\n"
+	    "\n"
+	    "Without the key nothing of the API answers: start the browser with\n"
+	    "kiosk-browser, which reads --key-file.\n", KS_WWW_DIR);
 }
 
 static int add(const char **list, size_t *n, size_t max, const char *v)
@@ -56,7 +70,8 @@ static int add(const char **list, size_t *n, size_t max, const char *v)
 static int parse_args(int argc, char **argv, ks_config *c)
 {
 	enum { O_LISTEN = 256, O_READER, O_ROOT, O_JOURNAL, O_PROFILE,
-	    O_PROFILES, O_INST, O_CA, O_ADMIN, O_IDLE, O_NOCONFIRM, O_WWW, O_HELP };
+	    O_PROFILES, O_INST, O_CA, O_ADMIN, O_IDLE, O_NOCONFIRM, O_WWW,
+	    O_KEYFILE, O_KEYFD, O_PAMSVC, O_PAMDIR, O_ROLES, O_HELP };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"reader", required_argument, NULL, O_READER},
@@ -70,6 +85,11 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		{"idle", required_argument, NULL, O_IDLE},
 		{"no-confirm", no_argument, NULL, O_NOCONFIRM},
 		{"www", required_argument, NULL, O_WWW},
+		{"key-file", required_argument, NULL, O_KEYFILE},
+		{"key-fd", required_argument, NULL, O_KEYFD},
+		{"pam-service", required_argument, NULL, O_PAMSVC},
+		{"pam-confdir", required_argument, NULL, O_PAMDIR},
+		{"role-groups", required_argument, NULL, O_ROLES},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -81,6 +101,9 @@ static int parse_args(int argc, char **argv, ks_config *c)
 	c->listen = "127.0.0.1:8470";
 	c->www = KS_WWW_DIR;
 	c->idle_s = 600;
+	c->key_fd = -1;
+	c->pam_service = "cardstation";
+	c->role_prefix = "cardstation";
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int bad = 0;
@@ -106,6 +129,18 @@ static int parse_args(int argc, char **argv, ks_config *c)
 			break;
 		case O_NOCONFIRM: c->no_confirm = 1; break;
 		case O_WWW: c->www = optarg; break;
+		case O_KEYFILE: c->key_file = optarg; break;
+		case O_KEYFD:
+			v = strtol(optarg, &end, 10);
+			bad = *end != '\0' || v < 3 || v > 65535;
+			c->key_fd = (int)v;
+			break;
+		case O_PAMSVC: c->pam_service = optarg; break;
+		case O_PAMDIR: c->pam_confdir = optarg; break;
+		case O_ROLES:
+			c->role_prefix = optarg;
+			bad = *optarg == '\0' || strlen(optarg) > 64;
+			break;
 		case 'h': case O_HELP: usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -117,6 +152,12 @@ static int parse_args(int argc, char **argv, ks_config *c)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return -1;
+	}
+	if (c->key_fd < 0 && c->key_file == NULL) {
+		fprintf(stderr, "cardstation kiosk: give --key-file or --key-fd: "
+		    "only the browser that gets this start's key may use the "
+		    "kiosk\n");
 		return -1;
 	}
 	if (c->nroots == 0) {

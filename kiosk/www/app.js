@@ -1,11 +1,20 @@
 /* app.js - the operator's screen. Plain DOM, no framework, no inline code
  * (the server's Content-Security-Policy forbids it). Secrets typed here
- * (the holder's PIN, a run's PUK) go to the server in a POST body only and
- * are cleared from the page right after. */
+ * (the holder's PIN, a run's PUK, the operator's password) go to the
+ * server in a POST body only and are cleared from the page right after
+ * (a PIN or PUK waits for the operator's answer when the card has one try
+ * left, then goes or is dropped).
+ *
+ * The launcher opens the page with this start's key in the address's
+ * fragment (#k=...): the page trades it for a cookie and removes it from
+ * the address. The server decides what each account's roles may do; the
+ * page only leaves out what they may not. */
 'use strict';
 (function () {
-  const S = { csrf: '', operator: null, lang: 'ja', idle: 600, run: null,
+  const S = { csrf: '', operator: null, account: null, roles: [], lang: 'ja', idle: 600, run: null,
+    letters: [], waiting: -1, es: null, hoCard: null,
     features: {}, records: null, dir: '', pin: '', lastPing: 0, screen: '' };
+  const has = (role) => S.roles.includes(role);
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...kids) => {
     const e = document.createElement(tag);
@@ -60,7 +69,9 @@
     toastTimer = setTimeout(() => { b.hidden = true; }, bad ? 8000 : 4000);
   }
   function fail(e) {
+    const code = e && e.body && e.body.error ? 'err.' + e.body.error : '';
     if (e && e.status === 503 && e.body && e.body.error === 'not-available') toast(t('na') + e.message, true);
+    else if (code && KS_TEXT.ja[code]) toast(t(code), true);
     else toast(t('err.generic') + (e && e.message ? e.message : e), true);
   }
 
@@ -74,28 +85,48 @@
     if (name === 'handover' || name === 'desk') loadReaders();
   }
   function showLogin(why) {
-    S.operator = null;
+    S.operator = null; S.account = null; S.roles = []; S.letters = []; S.waiting = -1; S.hoCard = null;
+    if (S.es) { S.es.close(); S.es = null; }
     $('nav').hidden = true; $('logout').hidden = true; $('who').textContent = '';
+    renderLetters([]);
     $('login-why').textContent = why ? t(why) : '';
     show('login');
-    $('op-name').value = '';
-    $('op-name').focus();
+    $('op-user').value = ''; $('op-pass').value = '';
+    $('op-user').focus();
+  }
+  /* Only what the account's roles may do is on the screen; the server
+   * refuses the rest anyway. */
+  function applyRoles() {
+    const may = { start: has('encode') || has('admin'), encode: has('encode'), handover: has('encode'), desk: has('desk') };
+    document.querySelectorAll('#nav button').forEach((b) => { b.hidden = !may[b.dataset.screen]; });
+    $('import-part').hidden = !has('admin');
+    $('start-puk-part').hidden = !has('admin');
+    $('sum-csv').hidden = !has('desk');
+    return may;
   }
   function loggedIn() {
     $('nav').hidden = false; $('logout').hidden = false;
-    $('who').textContent = S.operator;
-    show(S.run && S.run.active ? 'encode' : 'start');
+    $('who').textContent = S.operator + ' (' + S.account + ')';
+    const may = applyRoles();
+    listen();
+    if (has('encode')) refreshState();
+    show(has('encode') && S.run && S.run.active ? 'encode' : may.start ? 'start' : 'desk');
+  }
+  function takeSession(s) {
+    S.csrf = s.csrf; S.lang = s.lang || S.lang; S.idle = s.idle_s;
+    S.operator = s.operator; S.account = s.account; S.roles = s.roles || [];
   }
 
   /* --- start: runs and import ------------------------------------------ */
   async function loadStart() {
     try {
-      const [runs, folders] = await Promise.all([get('/api/runs'), get('/api/folders')]);
+      const [runs, folders] = await Promise.all([get('/api/runs'),
+        has('admin') ? get('/api/folders') : Promise.resolve({ folders: [] })]);
       const tb = $('runs').tBodies[0];
       tb.replaceChildren();
       for (const r of runs.runs.slice().reverse()) {
         const p = r.progress, usable = p.total - p.refused;
-        const btn = r.state === 'open' ? el('button', { type: 'button', class: 'primary', text: t('start.continue'),
+        const btn = r.state === 'open' && has('encode') ? el('button', { type: 'button', class: 'primary', text: t('start.continue'),
           'data-run': r.id, onclick: () => askStart(r) }) : null;
         tb.append(el('tr', {}, el('td', { text: r.id }), el('td', { text: (r.created || '').replace('T', ' ').slice(0, 16) }),
           el('td', { class: 'path', text: r.folder || '' }), el('td', { text: p.done + ' / ' + usable }),
@@ -140,7 +171,7 @@
       toast(t('start.imported', { id: res.run_id }));
       $('verdict').hidden = true;
       await loadStart();
-      askStart({ id: res.run_id, folder: S.dir });
+      if (has('encode')) askStart({ id: res.run_id, folder: S.dir });
     } catch (e) { fail(e); $('do-import').disabled = false; }
   }
   let startRun = null;
@@ -154,7 +185,7 @@
   async function doStart() {
     const f = { run_id: startRun.id };
     if ($('start-pin').value) f.pin = $('start-pin').value;
-    if ($('start-puk').value) f.puk = $('start-puk').value;
+    if ($('start-puk').value && has('admin')) f.puk = $('start-puk').value;
     $('start-pin').value = ''; $('start-puk').value = '';
     $('start-dlg').close();
     try {
@@ -174,7 +205,7 @@
   }
   function renderRun() {
     const run = S.run || { readers: [], progress: {}, failures: [], letters: [], session: {} };
-    renderLetters(run.letters || []);
+    renderLetters(S.letters);
     const p = run.progress || {}, usable = (p.total || 0) - (p.refused || 0);
     $('run-meter').style.width = usable ? Math.round(100 * (p.done || 0) / usable) + '%' : '0';
     $('run-count').textContent = t('enc.count', { d: p.done || 0, t: usable, q: (p.queued || 0) + (p.claimed || 0) });
@@ -277,7 +308,7 @@
   function keypadPress(k) {
     if (k === 'C') S.pin = '';
     else if (k === '⌫') S.pin = S.pin.slice(0, -1);
-    else if (k === 'OK') { verify('ho', true); return; }
+    else if (k === 'OK') { if (!$('ho-verify').disabled) verify('ho', true); return; }
     else if (S.pin.length < 16) S.pin += k;
     renderPin();
   }
@@ -300,18 +331,82 @@
     box.append(ul);
     return box;
   }
-  async function verify(where, withPin) {
+  /* The guard's answers (ks_guard.c): wait after wrong tries, confirm the
+   * card's last try, or say the card is blocked. again() sends the same
+   * request with confirm_last=1; the PIN or PUK it holds is dropped when
+   * the operator says no. */
+  const waits = {};
+  function waitFor(where, ms) {
+    const p = $(where + '-wait'), until = Date.now() + ms;
+    const btns = where === 'ho' ? ['ho-verify'] : ['desk-wipe'];
+    clearInterval(waits[where]);
+    const tick = () => {
+      const left = Math.ceil((until - Date.now()) / 1000);
+      if (left <= 0) {
+        clearInterval(waits[where]); p.hidden = true;
+        btns.forEach((b) => { $(b).disabled = false; });
+        return;
+      }
+      p.textContent = t('guard.wait', { s: left }); p.hidden = false;
+      btns.forEach((b) => { $(b).disabled = true; });
+    };
+    tick();
+    waits[where] = setInterval(tick, 250);
+  }
+  let lastAgain = null;
+  function askLast(kind, again) {
+    lastAgain = again;
+    $('last-title').textContent = t('guard.last.' + kind);
+    $('last-text').textContent = t('guard.lasttext.' + kind);
+    $('last-dlg').showModal();
+    $('last-cancel').focus();
+  }
+  function guardSays(e, where, again) {
+    const b = (e && e.body) || {};
+    if (e.status === 429 && b.error === 'wait') { waitFor(where, b.retry_ms || 1000); return true; }
+    if (e.status === 409 && b.error === 'last-try') { askLast(b.kind, again); return true; }
+    if (e.status === 409 && b.error === 'blocked') { toast(t('guard.blocked.' + b.kind), true); return true; }
+    return false;
+  }
+  async function verify(where, withPin, pinGiven, confirmLast) {
     const out = $(where + '-result');
     const f = { reader: $(where + '-reader').value || 0 };
-    if (withPin && S.pin) f.pin = S.pin;
+    const pin = pinGiven !== undefined ? pinGiven : (withPin ? S.pin : '');
+    if (withPin && pin) f.pin = pin;
+    if (confirmLast) f.confirm_last = '1';
     S.pin = ''; renderPin();
+    if (where === 'ho') { $('ho-id-form').hidden = true; S.hoCard = null; }
     out.hidden = false;
     out.replaceChildren(el('p', { class: 'big', text: '…' }));
     try {
       const rep = await post('/api/verify', f);
       out.replaceChildren(reportView(rep, withPin && f.pin));
-    } catch (e) { out.hidden = true; fail(e); }
+      if (rep.next_try_ms > 0) waitFor(where, rep.next_try_ms);
+      if (where === 'ho' && rep.card_id > 0 && rep.verdict !== 'FAIL') offerIdCheck(rep);
+    } catch (e) {
+      out.hidden = true;
+      if (!guardSays(e, where, () => verify(where, withPin, pin, true))) fail(e);
+    }
     delete f.pin;
+  }
+
+  /* --- handover: how the holder was identified ------------------------------- */
+  function offerIdCheck(rep) {
+    S.hoCard = rep.card_id;
+    document.querySelectorAll('#ho-id-methods input').forEach((i) => { i.checked = false; });
+    $('ho-id-note').value = '';
+    $('ho-id-form').hidden = false;
+  }
+  async function saveIdCheck(ev) {
+    ev.preventDefault();
+    const m = document.querySelector('#ho-id-methods input:checked');
+    if (!m) { toast(t('hoid.pick'), true); return; }
+    const f = { card_id: S.hoCard, method: m.value, note: $('ho-id-note').value.trim() };
+    try {
+      await post('/api/handover', f);
+      $('ho-id-form').hidden = true; S.hoCard = null;
+      toast(t('hoid.done'));
+    } catch (e) { fail(e); }
   }
   async function search(ev) {
     if (ev) ev.preventDefault();
@@ -355,31 +450,45 @@
       search();
     } catch (e) { $('lost-dlg').close(); fail(e); }
   }
-  async function wipe() {
-    if (!window.confirm(t('desk.wipeq'))) return;
+  async function wipe(confirmLast, pukGiven) {
+    if (!confirmLast && !window.confirm(t('desk.wipeq'))) return;
     /* The institution PUK resets the holder's PIN; it leaves this page only
      * in the request body and the field is cleared at once. */
-    const puk = $('desk-puk').value;
+    const puk = pukGiven !== undefined ? pukGiven : $('desk-puk').value;
     $('desk-puk').value = '';
+    const f = { reader: $('desk-reader').value || 0, puk: puk };
+    if (confirmLast) f.confirm_last = '1';
     try {
-      const rep = await post('/api/wipe', { reader: $('desk-reader').value || 0, puk: puk });
+      const rep = await post('/api/wipe', f);
       $('desk-result').hidden = false;
       $('desk-result').replaceChildren(el('p', { class: 'big', text: rep.text || 'OK' }));
-    } catch (e) { fail(e); }
+    } catch (e) {
+      if (!guardSays(e, 'desk', () => wipe(true, puk))) fail(e);
+    }
+    delete f.puk;
   }
 
   /* --- live updates ---------------------------------------------------------- */
+  /* GET /api/state is this session's view: its own letters with their
+   * ids. Events go to every page and only say how many letters wait. */
   async function refreshState() {
-    if (!S.operator) return;
-    try { S.run = await get('/api/state'); renderRun(); } catch (e) { /* logged out */ }
+    if (!S.operator || !has('encode')) return;
+    try {
+      const run = await get('/api/state');
+      S.run = run; S.letters = run.letters || []; S.waiting = run.letters_waiting;
+      renderRun();
+    } catch (e) { /* logged out */ }
   }
   function listen() {
+    if (S.es) S.es.close();
     const es = new EventSource('/api/events');
+    S.es = es;
     es.addEventListener('hello', refreshState);
     es.addEventListener('resync', refreshState);
     es.addEventListener('state', (m) => { S.run = JSON.parse(m.data); renderRun();
-      if (S.run.active && S.screen === 'start' && confirmReader()) show('encode'); });
-    es.addEventListener('end', () => { if (S.operator && S.screen !== 'letter') show('encode'); });
+      if (has('encode') && S.run.letters_waiting !== S.waiting) refreshState();
+      if (S.run.active && S.screen === 'start' && confirmReader() && has('encode')) show('encode'); });
+    es.addEventListener('end', () => { if (S.operator && has('encode') && S.screen !== 'letter') show('encode'); });
     es.addEventListener('runs', () => { if (S.screen === 'start') loadStart(); });
     es.addEventListener('logout', async () => {
       const s = await get('/api/session').catch(() => null);
@@ -392,6 +501,15 @@
   }
 
   /* --- wiring ------------------------------------------------------------------ */
+  /* The key from the launcher's address: traded for an HttpOnly cookie,
+   * then gone from the address bar and the history. */
+  async function unlock() {
+    const m = /^#k=([0-9a-f]{64})$/.exec(location.hash);
+    if (!m) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    await fetch('/api/key', { method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      headers: { 'X-Kiosk-Key': m[1] } }).catch(() => {});
+  }
   async function boot() {
     translate();
     buildKeypad();
@@ -404,12 +522,18 @@
     $('logout').addEventListener('click', async () => { await post('/api/logout').catch(() => {}); showLogin(); });
     $('login-form').addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      const f = { user: $('op-user').value.trim(), password: $('op-pass').value, lang: S.lang };
+      $('op-pass').value = '';
+      $('login-why').textContent = '';
       try {
-        const s = await post('/api/login', { name: $('op-name').value, lang: S.lang });
-        S.operator = s.operator; S.lastPing = Date.now();
-        S.run = await get('/api/state');
+        const s = await post('/api/login', f);
+        takeSession(s); S.lastPing = Date.now();
         loggedIn();
-      } catch (e) { fail(e); }
+      } catch (e) {
+        const why = { 'bad-login': 'login.bad', 'no-role': 'login.norole', account: 'login.account' }[(e.body || {}).error];
+        if (why) { $('login-why').textContent = t(why); $('op-pass').focus(); } else fail(e);
+      }
+      delete f.password;
     });
     $('import-form').addEventListener('submit', (ev) => { ev.preventDefault(); inspect(); });
     $('do-import').addEventListener('click', doImport);
@@ -423,10 +547,14 @@
     $('l-print').addEventListener('click', () => window.print());
     $('l-done').addEventListener('click', clearLetter);
     $('ho-verify').addEventListener('click', () => verify('ho', true));
+    $('ho-id-form').addEventListener('submit', saveIdCheck);
+    $('last-go').addEventListener('click', () => { const a = lastAgain; lastAgain = null; $('last-dlg').close(); if (a) a(); });
+    $('last-cancel').addEventListener('click', () => { lastAgain = null; $('last-dlg').close(); });
+    $('last-dlg').addEventListener('close', () => { lastAgain = null; });
     $('ho-nopin').addEventListener('click', () => { S.pin = ''; verify('ho', false); });
     $('search-form').addEventListener('submit', search);
     $('desk-verify').addEventListener('click', () => verify('desk', false));
-    $('desk-wipe').addEventListener('click', wipe);
+    $('desk-wipe').addEventListener('click', () => wipe(false));
     $('lost-go').addEventListener('click', doLost);
     $('lost-cancel').addEventListener('click', () => $('lost-dlg').close());
     document.addEventListener('keydown', (ev) => {
@@ -439,13 +567,16 @@
     });
     document.addEventListener('pointerdown', activity);
     try {
+      await unlock();
       const s = await get('/api/session');
-      S.csrf = s.csrf; S.lang = s.lang || 'ja'; S.idle = s.idle_s; S.operator = s.operator;
+      takeSession(s);
       S.features = await get('/api/features');
       translate();
-      listen();
-      if (S.operator) { S.run = await get('/api/state'); loggedIn(); } else showLogin();
-    } catch (e) { fail(e); }
+      if (S.operator) loggedIn(); else showLogin();
+    } catch (e) {
+      if (e && e.body && e.body.error === 'no-key') { show('nokey'); return; }
+      fail(e);
+    }
   }
   document.addEventListener('DOMContentLoaded', boot);
 })();

@@ -1,12 +1,14 @@
 // kiosk.mjs STORY - the operator's stories at the kiosk, in Chromium.
 //
 // Started by story.sh inside the test bench with KS_URL (the kiosk),
-// KS_ART (screenshots), KS_WORK, KS_DL (the download), KS_NODE_DIR
-// (playwright-core) and TB_LIB (card handling). Every wait is on something
-// the page or the server shows, with a time limit; nothing sleeps.
+// KS_LAUNCH (its address with this start's key, as kiosk-browser opens
+// it), the operator accounts of accounts.sh, KS_ART (screenshots),
+// KS_WORK, KS_DL (the download), KS_NODE_DIR (playwright-core) and TB_LIB
+// (card handling). Every wait is on something the page or the server
+// shows, with a time limit; nothing sleeps.
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ const require = createRequire(path.join(process.env.KS_NODE_DIR, 'node_modules',
 const { chromium } = require('playwright-core');
 
 const URL0 = process.env.KS_URL;
+const LAUNCH = process.env.KS_LAUNCH;
+const KEY = new URL(LAUNCH).hash.replace(/^#k=/, '');
 const ART = process.env.KS_ART;
 const WORK = process.env.KS_WORK;
 const CARD_T = 90000; // one card, written and checked, on a busy machine
@@ -49,13 +53,30 @@ async function snap(page, name) {
   shot++;
   await page.screenshot({ path: path.join(ART, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
-async function login(page, name) {
-  await page.goto(URL0);
+const acct = (r) => ({ user: process.env[`KS_USER_${r}`], pw: process.env[`KS_PW_${r}`], name: process.env[`KS_NAME_${r}`] });
+// The page opened as kiosk-browser opens it (the key in the fragment),
+// then an operator logs in with their account's password.
+async function login(page, role, screen = '#s-start') {
+  const a = acct(role);
+  if (!page.url().startsWith(URL0)) await page.goto(LAUNCH);
   await page.locator('#s-login').waitFor();
-  await page.fill('#op-name', name);
-  await page.press('#op-name', 'Enter');
-  await page.locator('#s-start').waitFor();
-  await page.locator('#who', { hasText: name }).waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the key has left the address');
+  await page.fill('#op-user', a.user);
+  await page.fill('#op-pass', a.pw);
+  await page.press('#op-pass', 'Enter');
+  await page.locator(screen).waitFor();
+  await page.locator('#who', { hasText: a.name }).waitFor();
+  assert.equal(await page.inputValue('#op-pass'), '', 'the password leaves the page');
+}
+async function logout(page) {
+  await page.click('#logout');
+  await page.locator('#s-login').waitFor();
+}
+// The nav buttons an operator sees.
+async function navShown(page) {
+  const out = [];
+  for (const b of await page.locator('#nav button').all()) if (await b.isVisible()) out.push(await b.getAttribute('data-screen'));
+  return out;
 }
 
 // Inspect the download on the "USB stick", import it, start the run.
@@ -129,12 +150,13 @@ function request(method, p, headers = {}, body = null) {
 
 // --- stories ----------------------------------------------------------------
 const stories = {
-  // The server answers only its own page: headers, Host, CSRF, Origin,
-  // no inline script; the page is Japanese first; an idle operator is
-  // logged out.
+  // The server answers only its own page: headers, Host, the key, CSRF,
+  // Origin, no inline script; the page is Japanese first (every word the
+  // page can show has its Japanese text); kiosk-browser keeps the key off
+  // Chromium's command line; an idle operator is logged out.
   async security() {
     const root = await request('GET', '/');
-    assert.equal(root.status, 200);
+    assert.equal(root.status, 200, 'the page itself needs no key');
     const csp = root.headers['content-security-policy'];
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'self'(;|$)/);
@@ -149,44 +171,90 @@ const stories = {
     const foreign = await request('GET', '/', { Host: 'evil.example:' + new URL(URL0).port });
     assert.equal(foreign.status, 403, 'a foreign Host is refused');
     assert.match(foreign.body, /foreign-host/);
-    const rebound = await request('GET', '/api/session', { Host: 'attacker.test' });
+    const rebound = await request('GET', '/api/session', { Host: 'attacker.test', Cookie: 'ks_key=' + KEY });
     assert.equal(rebound.status, 403);
+    const keyless = await request('GET', '/api/session');
+    assert.equal(keyless.status, 403, 'no session without the key');
+    assert.match(keyless.body, /no-key/);
 
-    const sess = await request('GET', '/api/session');
+    const kc = 'ks_key=' + KEY;
+    const sess = await request('GET', '/api/session', { Cookie: kc });
     assert.equal(sess.status, 200);
     const cookie = sess.headers['set-cookie'][0];
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Strict/);
     const sid = cookie.split(';')[0];
     const { csrf } = JSON.parse(sess.body);
-    const form = { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: sid };
-    const noToken = await request('POST', '/api/login', form, 'name=mallory');
+    const all = acct('all');
+    const body = `user=${encodeURIComponent(all.user)}&password=${encodeURIComponent(all.pw)}`;
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `${sid}; ${kc}` };
+    const noToken = await request('POST', '/api/login', form, body);
     assert.equal(noToken.status, 403, 'a POST without CSRF token is refused');
     assert.match(noToken.body, /csrf/);
-    const badToken = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': 'f'.repeat(64) }, 'name=mallory');
+    const badToken = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': 'f'.repeat(64) }, body);
     assert.equal(badToken.status, 403, 'a wrong CSRF token is refused');
-    const badOrigin = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': csrf, Origin: 'http://evil.example' }, 'name=mallory');
+    const badOrigin = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': csrf, Origin: 'http://evil.example' }, body);
     assert.equal(badOrigin.status, 403, 'a foreign Origin is refused');
-    const noCookie = await request('POST', '/api/login', { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': csrf }, 'name=mallory');
+    const noCookie = await request('POST', '/api/login', { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': csrf, Cookie: kc }, body);
     assert.equal(noCookie.status, 403, 'a token without its session is refused');
-    const ok = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': csrf }, 'name=' + encodeURIComponent('検査 係'));
+    const ok = await request('POST', '/api/login', { ...form, 'X-CSRF-Token': csrf }, body);
     assert.equal(ok.status, 200);
-    assert.equal(JSON.parse(ok.body).operator, '検査 係');
-    const noLogin = await request('GET', '/api/runs');
+    assert.equal(JSON.parse(ok.body).operator, all.name);
+    const noLogin = await request('GET', '/api/runs', { Cookie: kc });
     assert.equal(noLogin.status, 401, 'the API needs a session');
     const traversal = await request('GET', '/..%2f..%2fetc%2fpasswd');
     assert.equal(traversal.status, 404);
 
+    // kiosk-browser: the key reaches Chromium through a page in a private
+    // folder, never its arguments (any user reads /proc/PID/cmdline).
+    const lb = path.join(WORK, 'launcher');
+    mkdirSync(path.join(lb, 'xdg'), { recursive: true, mode: 0o700 });
+    const fake = path.join(lb, 'chromium');
+    writeFileSync(fake, '#!/bin/sh\nprintf "%s\\n" "$@" >"$LB/argv"\nfor a; do :; done\ncp "${a#file://}" "$LB/open.html"\n');
+    chmodSync(fake, 0o755);
+    const run = spawnSync(path.join(process.env.CS_SRC, 'kiosk', 'kiosk-browser'), [process.env.KS_KEYFILE],
+      { env: { ...process.env, LB: lb, CARDSTATION_BROWSER: fake, XDG_RUNTIME_DIR: path.join(lb, 'xdg') }, encoding: 'utf8', timeout: 60000 });
+    assert.equal(run.status, 0, `kiosk-browser ran: ${run.stderr}`);
+    const argv = readFileSync(path.join(lb, 'argv'), 'utf8');
+    assert.ok(!argv.includes(KEY), 'the key is not on the browser\'s command line');
+    assert.match(argv, /--kiosk\n/);
+    assert.match(argv, /file:\/\/.*\/open\.html\n$/);
+
     const b = await browser();
     const { page } = b;
     try {
+      // A browser without the key gets the page, and nothing of the API.
       await page.goto(URL0);
+      await page.locator('#s-nokey').waitFor();
+      assert.match(await page.locator('#s-nokey').innerText(), /専用ブラウザー/);
+      await snap(page, 'no-key');
+      // kiosk-browser's forwarding page hands the key over.
+      await page.goto('about:blank');
+      copyFileSync(path.join(lb, 'open.html'), path.join(WORK, 'open.html'));
+      await page.goto('file://' + path.join(WORK, 'open.html'));
       await page.locator('#s-login').waitFor();
+      assert.equal(new URL(page.url()).hash, '', 'the page dropped the key from its address');
       assert.equal(await page.getAttribute('html', 'lang'), 'ja');
-      assert.equal((await page.locator('#login-form button').innerText()).trim(), '開始する');
+      assert.equal((await page.locator('#login-form button').innerText()).trim(), 'ログイン');
       await snap(page, 'login-ja');
+      // Every word the page can show is in Japanese (and in English).
+      const missing = await page.evaluate(async () => {
+        const src = (await (await fetch('/app.js')).text()) + (await (await fetch('/')).text());
+        const keys = new Set();
+        for (const m of src.matchAll(/data-i18n(?:-ph)?="([^"]+)"/g)) keys.add(m[1]);
+        for (const m of src.matchAll(/\bt\('([a-z0-9.-]+)'/g)) keys.add(m[1]);
+        // Keys made at run time from a state or a kind.
+        for (const k of ['st.waiting', 'st.reading', 'st.confirm', 'st.writing', 'st.checking', 'st.done', 'st.failed',
+          'st.remove', 'verdict.ok', 'verdict.warn', 'verdict.fail', 'guard.last.pin', 'guard.last.puk',
+          'guard.lasttext.pin', 'guard.lasttext.puk', 'guard.blocked.pin', 'guard.blocked.puk',
+          'login.bad', 'login.norole', 'login.account']) keys.add(k);
+        for (const m of src.matchAll(/'(err\.[a-z-]+)'/g)) keys.add(m[1]);
+        // 'st.' + state: a prefix, its keys are listed above.
+        return [...keys].filter((k) => !k.endsWith('.') && (!window.KS_TEXT.ja[k] || !window.KS_TEXT.en[k]));
+      });
+      assert.deepEqual(missing, [], 'words without a Japanese or English text');
       await page.click('#lang');
-      await page.locator('#login-form button', { hasText: 'Start' }).waitFor();
+      await page.locator('#login-form button', { hasText: 'Log in' }).waitFor();
       await snap(page, 'login-en');
       await page.click('#lang');
       // The policy holds in the browser: an injected inline script does not run.
@@ -198,7 +266,7 @@ const stories = {
       });
       assert.equal(ran, false, 'inline script is blocked by the CSP');
       b.problems.length = 0;
-      await login(page, '受付 一郎');
+      await login(page, 'all');
       await snap(page, 'start-empty');
       // Nobody touches the screen: the server logs the operator out.
       await page.locator('#s-login').waitFor({ timeout: 30000 });
@@ -206,7 +274,64 @@ const stories = {
       await snap(page, 'idle-logout');
       const after = await page.evaluate(async () => (await fetch('/api/runs')).status);
       assert.equal(after, 401, 'the idle operator is logged out on the server too');
-      assert.deepEqual(b.problems.filter((p) => !/401|Content Security Policy|inline script/i.test(p)), []);
+      assert.deepEqual(b.problems.filter((p) => !/401|403|Content Security Policy|inline script/i.test(p)), []);
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
+  },
+
+  // Who may do what: each role's screen shows its own work only; a wrong
+  // password and an account without a role are told so in Japanese.
+  async roles() {
+    const b = await browser();
+    const { page } = b;
+    try {
+      await page.goto(LAUNCH);
+      await page.locator('#s-login').waitFor();
+      await page.fill('#op-user', acct('enc').user);
+      await page.fill('#op-pass', 'not-the-password');
+      await page.press('#op-pass', 'Enter');
+      await page.locator('#login-why', { hasText: 'パスワードが違います' }).waitFor();
+      await snap(page, 'wrong-password');
+      await page.fill('#op-user', acct('none').user);
+      await page.fill('#op-pass', acct('none').pw);
+      await page.press('#op-pass', 'Enter');
+      await page.locator('#login-why', { hasText: '担当が登録されていません' }).waitFor();
+      await snap(page, 'no-role');
+
+      // The administrator imports the download; nothing else.
+      await login(page, 'adm');
+      assert.deepEqual(await navShown(page), ['start'], 'the administrator: import');
+      await page.locator('#found button').first().click();
+      await page.locator('#records tbody tr').first().waitFor();
+      await snap(page, 'role-admin-inspect');
+      await page.click('#do-import');
+      await page.locator('#runs tbody tr').first().waitFor();
+      assert.equal(await page.locator('#start-dlg[open]').count(), 0, 'the administrator does not encode');
+      assert.equal(await page.locator('#runs [data-run]').count(), 0, 'no run to continue for the administrator');
+      await snap(page, 'role-admin');
+      await logout(page);
+
+      // Encoding: the run to continue, without the institution PUK; no import.
+      await login(page, 'enc');
+      assert.deepEqual(await navShown(page), ['start', 'encode', 'handover'], 'encoding: runs, encoding, handover');
+      assert.equal(await page.locator('#import-part').isVisible(), false, 'no import for encoding');
+      await page.locator('#runs [data-run]').first().click();
+      await page.locator('#start-dlg[open]').waitFor();
+      assert.equal(await page.locator('#start-puk').isVisible(), false, 'the institution PUK is the administrator\'s');
+      await snap(page, 'role-encode');
+      await page.click('#start-cancel');
+      await logout(page);
+
+      // The service desk: the desk only; what it does not show, the server refuses.
+      await login(page, 'desk', '#s-desk');
+      assert.deepEqual(await navShown(page), ['desk'], 'the service desk: the desk only');
+      await snap(page, 'role-desk');
+      const denied = await page.evaluate(async () => {
+        const { csrf } = await (await fetch('/api/session')).json();
+        const r = await fetch('/api/import', { method: 'POST', body: 'dir=/x',
+          headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded' } });
+        return [r.status, (await r.json()).error];
+      });
+      assert.deepEqual(denied, [403, 'role'], 'the desk may not import');
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
@@ -216,7 +341,7 @@ const stories = {
     const b = await browser();
     const { page } = b;
     try {
-      await login(page, '山田 太郎');
+      await login(page, 'all');
       await importAndStart(page, 4, 1);
       await page.locator('#run-count', { hasText: '0 / 3' }).waitFor();
       await snap(page, 'encode-waiting');
@@ -250,7 +375,7 @@ const stories = {
     const b = await browser();
     const { page } = b;
     try {
-      await login(page, '山田 太郎');
+      await login(page, 'all');
       // The institution's PUK lets the station rewrite a half-written card.
       await importAndStart(page, 4, 1, '0123456789abcdef');
       const holder = await encodeCard(page, 1, 'S-2024-0001', { cardsim: ['--pull-after', '60'], expectFail: true });
@@ -275,18 +400,34 @@ const stories = {
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 
-  // Handover: the holder types a wrong PIN, then the right one.
+  // Handover, as the office divides the work: the administrator imports
+  // the download, the encoding operator writes the card, and at handover
+  // the holder mistypes the PIN twice (the card makes them wait, then
+  // the page asks before the last try), then types it right; the operator
+  // records how the holder was identified, and `cardstation log handovers`
+  // shows and exports it.
   async handover() {
     const b = await browser();
     const { page } = b;
     try {
-      await login(page, '山田 太郎');
-      await importAndStart(page, 1, 0);
-      const { pin } = await encodeCard(page, 1, 'S-2024-0001');
+      await login(page, 'adm');
+      await page.locator('#found button').first().click();
+      await page.locator('#records tbody tr').first().waitFor();
+      await page.click('#do-import');
+      await page.locator('#runs tbody tr').first().waitFor();
+      await logout(page);
+      await login(page, 'enc');
+      await page.locator('#runs [data-run]').first().click();
+      await page.locator('#start-dlg[open]').waitFor();
+      await page.click('#start-go');
+      await page.locator('#s-encode').waitFor();
+      const { holder, pin } = await encodeCard(page, 1, 'S-2024-0001');
       await runEnded(page);
       await page.click('#nav [data-screen=handover]');
       await page.locator('#ho-reader option').first().waitFor({ state: 'attached' });
-      const wrong = pin === '000000' ? '111111' : '000000';
+      // A mistyped PIN: the holder's own with one digit wrong (a secret too).
+      const wrong = String((Number(pin[0]) + 1) % 10) + pin.slice(1);
+      appendFileSync(path.join(WORK, 'pins.seen'), wrong + '\n');
       for (const k of wrong) await page.click(`#keypad [data-key="${k}"]`);
       assert.equal(await page.locator('#pin-dots').innerText(), '●'.repeat(wrong.length));
       await snap(page, 'handover-keypad');
@@ -295,16 +436,65 @@ const stories = {
       assert.match(await page.locator('#ho-result').innerText(), /署名できませんでした/);
       assert.match(await page.locator('#ho-result .wrongpin').innerText(), /PINが違います.*残り 2 回/);
       assert.equal(await page.locator('#pin-dots').innerText(), '', 'the PIN leaves the page');
-      await snap(page, 'handover-wrong-pin');
-      // The right PIN, typed on the keyboard this time.
+      assert.equal(await page.locator('#ho-id-form').isVisible(), false, 'no handover for a card that did not sign');
+      // The card waits before it takes the next PIN; the page says so.
+      await page.locator('#ho-wait', { hasText: '秒お待ちください' }).waitFor();
+      assert.equal(await page.locator('#ho-verify').isDisabled(), true);
+      await snap(page, 'handover-wrong-pin-wait');
+      await page.locator('#ho-wait').waitFor({ state: 'hidden', timeout: 15000 });
+      // Wrong again, on the keyboard this time.
+      await page.locator('body').click({ position: { x: 5, y: 300 } });
+      await page.keyboard.type(wrong);
+      await page.keyboard.press('Enter');
+      await page.locator('#ho-result .wrongpin', { hasText: '残り 1 回' }).waitFor({ timeout: CARD_T });
+      await page.locator('#ho-wait').waitFor({ state: 'hidden', timeout: 25000 });
+      // The last try: the page asks before the PIN goes.
       await page.locator('#ho-result').evaluate((e) => e.replaceChildren());
       await page.locator('body').click({ position: { x: 5, y: 300 } });
       await page.keyboard.type(pin);
       await page.keyboard.press('Enter');
+      await page.locator('#last-dlg[open]').waitFor();
+      assert.match(await page.locator('#last-dlg').innerText(), /あと1回/);
+      await snap(page, 'handover-last-try');
+      await page.click('#last-go');
       await page.locator('#ho-result .verdict.v-ok').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#ho-result').innerText(), /署名できました/);
+      // How the holder was identified.
+      await page.locator('#ho-id-form').waitFor();
       await snap(page, 'handover-ok');
+      await page.click('#ho-id-save');
+      await page.locator('#toast', { hasText: '本人確認の方法を選んでください' }).waitFor();
+      await page.check('#ho-id-methods input[value=photo-id]');
+      await page.fill('#ho-id-note', '運転免許証で確認');
+      await snap(page, 'handover-identity');
+      await page.click('#ho-id-save');
+      await page.locator('#toast', { hasText: '本人確認を記録しました' }).waitFor();
+      await page.locator('#ho-id-form').waitFor({ state: 'hidden' });
+      await snap(page, 'handover-recorded');
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
+
+    // The journal keeps it; `cardstation log handovers` shows and exports it.
+    const enc = acct('enc');
+    const log = (...a) => spawnSync(process.env.CS_BIN, ['log', ...a], { encoding: a.includes('--csv-cp932') ? 'latin1' : 'utf8' });
+    const j = log('handovers', '--json');
+    assert.equal(j.status, 0, j.stderr);
+    const rows = JSON.parse(j.stdout);
+    assert.equal(rows.length, 1, 'one handover');
+    assert.equal(rows[0].method, 'photo-id');
+    assert.equal(rows[0].note, '運転免許証で確認');
+    assert.equal(rows[0].pin_checked, true, 'the holder\'s PIN signed on the card');
+    assert.equal(rows[0].printed_no, 'S-2024-0001');
+    assert.equal(rows[0].operator, enc.user, 'recorded by the account logged in');
+    assert.ok(rows[0].holder && rows[0].cert_serial, 'holder and certificate named');
+    const text = log('handovers');
+    assert.match(text.stdout, new RegExp(`photo-id.*PIN checked yes.*operator ${enc.user}.*note 運転免許証で確認`));
+    const csv = spawnSync(process.env.CS_BIN, ['log', 'handovers', '--csv-cp932']);
+    const sheet = new TextDecoder('shift_jis').decode(csv.stdout);
+    assert.match(sheet, /^event,at,run,card,chip_serial,printed_no,holder,cert_serial,method,pin_checked,verdict,operator,note\r\n/);
+    assert.match(sheet, /,photo-id,yes,OK,[^,]+,運転免許証で確認\r\n$/);
+    const iss = JSON.parse(log('--json').stdout);
+    assert.equal(iss[0].operator, enc.user, 'the issuance names the encoding account');
+    appendFileSync(path.join(ART, 'handovers.txt'), text.stdout);
   },
 
   // Service desk: find the holder, verify the card, mark it lost and take
@@ -313,11 +503,14 @@ const stories = {
     const b = await browser();
     const { page } = b;
     try {
-      await login(page, '窓口 花子');
+      await login(page, 'all');
       await importAndStart(page, 1, 0, '0123456789abcdef');
       const { holder } = await encodeCard(page, 1, 'S-2024-0001');
       await runEnded(page);
-      await page.click('#nav [data-screen=desk]');
+      // The service desk's own account from here on.
+      await logout(page);
+      await login(page, 'desk', '#s-desk');
+      assert.deepEqual(await navShown(page), ['desk']);
       await page.locator('#desk-reader option').first().waitFor({ state: 'attached' });
       await page.click('#desk-verify');
       await page.locator('#desk-result .verdict.v-ok').waitFor({ timeout: CARD_T });
@@ -350,7 +543,21 @@ const stories = {
       assert.equal(cols[4], '1', 'reason keyCompromise');
       await page.locator('#hits tbody tr.dim').first().waitFor();
       await snap(page, 'desk-lost');
-      // The card comes back: wiped with the institution PUK for re-issue.
+      // The card comes back. A mistyped institution PUK: the card refuses
+      // it and nothing changes, and the card waits before the next PUK.
+      await page.fill('#desk-puk', 'fedcba9876543210');
+      page.once('dialog', (d) => d.accept());
+      await page.click('#desk-wipe');
+      await page.locator('#toast.bad', { hasText: 'PUK' }).waitFor({ timeout: CARD_T });
+      await page.fill('#desk-puk', '0123456789abcdef');
+      page.once('dialog', (d) => d.accept());
+      await page.click('#desk-wipe');
+      await page.locator('#desk-wait', { hasText: '秒お待ちください' }).waitFor();
+      assert.equal(await page.locator('#desk-wipe').isDisabled(), true);
+      assert.equal(await page.inputValue('#desk-puk'), '', 'the held-back PUK leaves the page too');
+      await snap(page, 'desk-puk-wait');
+      await page.locator('#desk-wait').waitFor({ state: 'hidden', timeout: 15000 });
+      // Wiped with the right PUK for re-issue.
       await page.fill('#desk-puk', '0123456789abcdef');
       page.once('dialog', (d) => d.accept());
       await page.click('#desk-wipe');

@@ -1,13 +1,15 @@
 #!/bin/bash
-# story.sh STORY - one of the operator's stories at the kiosk, in a real
-# browser. Runs inside the test bench (tests/testbed): a private pcscd with
-# one cardsim reader. Starts `cardstation kiosk` on a free loopback port,
-# waits for the address it prints, and hands over to kiosk.mjs, which
-# drives Chromium and swaps cards through testbed.sh.
+# story.sh STORY - one of the operator's stories at the kiosk. Runs inside
+# the test bench (tests/testbed): a private pcscd with one cardsim reader.
+# Makes this test's operator accounts (accounts.sh), starts `cardstation
+# kiosk` on a free loopback port with its key in a private folder, waits
+# for the address it prints, and hands over to kiosk.mjs (Chromium) or,
+# for the stories told without a browser, api.mjs (plain HTTP).
 set -euo pipefail
 story=$1
 here=$(cd "$(dirname "$0")" && pwd)
 source "$TB_LIB"
+source "$here/accounts.sh"
 
 export KS_WORK=$TB_DIR/work
 export KS_ART=${KS_ARTIFACTS:?}/$story
@@ -18,9 +20,19 @@ KS_READER=$(tb_reader 0)
 rm -rf "$KS_ART"
 mkdir -p "$KS_WORK/media/usb" "$KS_ART"
 
+kiosk=
+cleanup() {
+	ks_kiosk_stop "$kiosk"
+	ks_accounts_remove
+}
+trap cleanup EXIT
+rc=0
+ks_accounts_create "$KS_WORK" || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+
 # The download on a "USB stick": four people, one of them refused.
 people=4
-case $story in handover|desk) people=1 ;; esac
+case $story in handover|desk|attacker) people=1 ;; esac
 export KS_DL=$KS_WORK/media/usb/2024-04
 "$CS_BUILD/tests/gen/upkigen" --out "$KS_DL" --people "$people" \
 	$([ "$people" -gt 1 ] && echo --break wrong-pin@$people) >/dev/null
@@ -28,32 +40,43 @@ for i in 1 2 3; do
 	tb_card_create "$KS_WORK/card$i.img" "4B00000$i" >/dev/null
 done
 
+# The key goes to a file in a folder of ours alone, as under systemd.
+install -d -m 0700 "$KS_WORK/run"
+export KS_KEYFILE=$KS_WORK/run/launch
 idle=600
 [ "$story" = security ] && idle=10
 exec 3< <(exec "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
 	--import-root "$KS_WORK/media" --reader "$KS_READER" --idle "$idle" \
 	--ca "$KS_DL/ca.pem" --admin-mail pki-admin@academe.example.ac.jp \
+	--key-file "$KS_KEYFILE" --pam-confdir "$KS_PAMDIR" --role-groups "$KS_ROLES" \
 	2>"$KS_ART/kiosk.log")
 kiosk=$!
-trap 'kill -TERM $kiosk 2>/dev/null || true; wait $kiosk 2>/dev/null || true' EXIT
-# The first line is the address: the server listens once it is printed.
+# The first line is the address: the server listens once it is printed,
+# and the key file is written before it.
 read -r -t 60 KS_URL <&3 || { echo "kiosk did not start" >&2; cat "$KS_ART/kiosk.log" >&2; exit 1; }
 export KS_URL
+KS_LAUNCH=$(head -n 1 "$KS_KEYFILE")
+export KS_LAUNCH
 
-rc=0
-node "$here/kiosk.mjs" "$story" || rc=$?
+driver=kiosk.mjs
+case $story in access|attacker) driver=api.mjs ;; esac
+node "$here/$driver" "$story" || rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "--- kiosk log" >&2; tail -n 40 "$KS_ART/kiosk.log" >&2
 fi
-# A PIN must never reach the server's log nor the journal (the story
-# notes each PIN it saw on a letter, in the bench's tmpfs).
-if [ -s "$KS_WORK/pins.seen" ]; then
-	while read -r pin; do
-		if grep -aq -- "$pin" "$KS_ART/kiosk.log" "$CARDSTATION_JOURNAL"*; then
-			echo "FAIL: a PIN is in the kiosk's log or the journal" >&2
-			rc=1
-		fi
-	done <"$KS_WORK/pins.seen"
-	rm -f "$KS_WORK/pins.seen"
-fi
+# No secret may reach the server's log nor the journal: the PINs and PUKs
+# the story saw (noted in the bench's tmpfs), the operators' passwords,
+# this start's key.
+{
+	[ ! -s "$KS_WORK/pins.seen" ] || cat "$KS_WORK/pins.seen"
+	for role in enc desk adm all none; do v=KS_PW_$role; printf '%s\n' "${!v}"; done
+	printf '%s\n' "${KS_LAUNCH#*#k=}"
+} >"$KS_WORK/secrets.seen"
+while read -r secret; do
+	if grep -aqF -- "$secret" "$KS_ART/kiosk.log" "$CARDSTATION_JOURNAL"* 2>/dev/null; then
+		echo "FAIL: a PIN, PUK, password or the key is in the kiosk's log or the journal (${#secret} characters, starting ${secret:0:2})" >&2
+		rc=1
+	fi
+done <"$KS_WORK/secrets.seen"
+rm -f "$KS_WORK/pins.seen" "$KS_WORK/secrets.seen"
 exit "$rc"

@@ -1,0 +1,231 @@
+// api.mjs STORY - the kiosk's stories told over plain HTTP, no browser.
+//
+//   access    operators log in through PAM (right and wrong passwords, an
+//             account without a role); each role may use exactly its API
+//             routes, checked route by route against the server
+//   attacker  a program on the same machine without this start's key
+//             tries everything while a PIN letter waits and an issued card
+//             sits in the reader; afterwards the operator's session, the
+//             letter, the card's PIN tries and the journal are as they were
+//
+// Started by story.sh with KS_URL, KS_LAUNCH (address + key), the
+// accounts of accounts.sh, KS_DL, KS_WORK, TB_LIB. Every wait is on an
+// event the server sends, with a time limit; nothing sleeps.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { Client, raw, form } from './client.mjs';
+
+const URL0 = process.env.KS_URL;
+const LAUNCH = process.env.KS_LAUNCH;
+const WORK = process.env.KS_WORK;
+const CARD_T = 90000;
+const acct = (r) => ({ user: process.env[`KS_USER_${r}`], pw: process.env[`KS_PW_${r}`], name: process.env[`KS_NAME_${r}`] });
+
+function tb(...args) {
+  const r = spawnSync('bash', ['-c', 'source "$TB_LIB"; "$@"', 'tb', ...args],
+    { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60000 });
+  assert.equal(r.status, 0, `tb ${args.join(' ')} failed`);
+}
+
+async function operator(role) {
+  const c = await new Client(URL0).unlock(LAUNCH);
+  assert.equal((await c.session()).status, 200);
+  const a = acct(role);
+  const res = await c.login(a.user, a.pw);
+  assert.equal(res.status, 200, `${role} logs in: ${res.body}`);
+  return c;
+}
+
+// Route -> the roles that may use it, with arguments that change nothing
+// (no card in the reader, runs and issuances that do not exist).
+const ROUTES = [
+  ['GET', '/api/state', null, ['enc']],
+  ['GET', '/api/readers', null, ['enc', 'desk']],
+  ['GET', '/api/runs', null, ['enc', 'adm']],
+  ['GET', '/api/folders', null, ['adm']],
+  ['POST', '/api/inspect', { dir: '/nonexistent' }, ['adm']],
+  ['POST', '/api/import', { dir: '/nonexistent' }, ['adm']],
+  ['POST', '/api/run/start', { run_id: '999999' }, ['enc']],
+  ['POST', '/api/run/answer', { reader: '0', printed: 'X-1' }, ['enc']],
+  ['POST', '/api/run/control', { action: 'pause' }, ['enc']],
+  ['POST', '/api/letter', { id: '00' }, ['enc']],
+  ['POST', '/api/handover', { card_id: '1', method: 'photo-id' }, ['enc']],
+  ['GET', '/api/search?q=x', null, ['desk']],
+  ['GET', '/api/export.csv', null, ['desk']],
+  ['POST', '/api/verify', { reader: '0' }, ['enc', 'desk']],
+  ['POST', '/api/lost', { issuance: '999999' }, ['desk']],
+  ['POST', '/api/wipe', { reader: '0', puk: '0123456789abcdef' }, ['desk']],
+];
+
+const stories = {
+  async access() {
+    const c = await new Client(URL0).unlock(LAUNCH);
+    assert.equal((await c.session()).status, 200);
+    const enc = acct('enc');
+    // Wrong password, unknown account, empty password, no role.
+    let r = await c.login(enc.user, enc.pw + 'x');
+    assert.equal(r.status, 401, 'a wrong password is refused');
+    assert.equal(r.json.error, 'bad-login');
+    r = await c.login('kst-nobody-here', 'whatever1');
+    assert.equal(r.status, 401, 'an unknown account is refused the same way');
+    assert.equal(r.json.error, 'bad-login');
+    r = await c.login(enc.user, '');
+    assert.equal(r.status, 400, 'an empty password never reaches PAM');
+    r = await c.login(acct('none').user, acct('none').pw);
+    assert.equal(r.status, 403, 'an account in no role group is not an operator');
+    assert.equal(r.json.error, 'no-role');
+    r = await c.get('/api/state');
+    assert.equal(r.status, 401, 'after all that nobody is logged in');
+    // The right password.
+    r = await c.login(enc.user, enc.pw);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.account, enc.user, 'the account PAM settled on');
+    assert.equal(r.json.operator, enc.name, 'the full name from the account');
+    assert.deepEqual(r.json.roles, ['encode']);
+
+    // Each role: exactly its routes.
+    const expectRoles = { enc: ['encode'], desk: ['desk'], adm: ['admin'], all: ['encode', 'desk', 'admin'] };
+    for (const role of ['enc', 'desk', 'adm', 'all']) {
+      const op = await operator(role);
+      assert.deepEqual((await op.session()).json.roles, expectRoles[role]);
+      for (const [method, p, fields, who] of ROUTES) {
+        const res = await op.req(method, p, { fields });
+        const allowed = role === 'all' || who.includes(role);
+        const refused = res.status === 403 && res.json && res.json.error === 'role';
+        assert.equal(refused, !allowed, `${role} ${method} ${p}: ${allowed ? 'allowed' : 'refused'} (got ${res.status} ${res.body.slice(0, 120)})`);
+      }
+      // The institution PUK of a run is the administrator's.
+      if (role === 'enc') {
+        const res = await op.post('/api/run/start', { run_id: '999999', puk: '0123456789abcdef' });
+        assert.equal(res.status, 403, 'an encoding operator cannot set the institution PUK');
+        assert.equal(res.json.error, 'role');
+      }
+      // The event stream is for logged-in operators.
+      const es = op.events();
+      await es.wait('hello', () => true, 10000, `${role}'s stream opens`);
+      es.close();
+      assert.equal((await op.post('/api/logout', {})).status, 200);
+      assert.equal((await op.get('/api/runs')).status, 401, `${role} is logged out`);
+    }
+    console.log('access: PAM login right/wrong/no role; role matrix of', ROUTES.length, 'routes x 4 accounts');
+  },
+
+  async attacker() {
+    // The operator encodes one card: a PIN letter waits for their session,
+    // the issued card stays in the reader.
+    const op = await operator('all');
+    const es = op.events();
+    await es.wait('hello', () => true, 10000, 'stream');
+    const imp = await op.post('/api/import', { dir: process.env.KS_DL });
+    assert.equal(imp.status, 200, imp.body);
+    const runId = imp.json.run_id;
+    const asking = es.wait('state', (s) => s.readers && s.readers[0] && s.readers[0].confirm, CARD_T, 'card number asked');
+    assert.equal((await op.post('/api/run/start', { run_id: String(runId) })).status, 200);
+    tb('tb_swap', '0', path.join(WORK, 'card1.img'));
+    await asking;
+    const lettered = es.wait('state', (s) => s.letters_waiting === 1, CARD_T, 'letter waits');
+    const ended = es.wait('end', () => true, CARD_T, 'run ends');
+    assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-2024-0001' })).status, 200);
+    await lettered;
+    await ended;
+    es.close();
+    const st = await op.get('/api/state');
+    assert.equal(st.json.letters.length, 1, 'the operator sees their letter');
+    const letterId = st.json.letters[0].id;
+    const before = await op.post('/api/verify', { reader: '0' });
+    assert.equal(before.status, 200, before.body);
+    assert.equal(before.json.verdict, 'OK');
+    const tries0 = before.json.pin_tries;
+    assert.ok(tries0 >= 2, `the card has its PIN tries (${tries0})`);
+    const sid = op.cookies.ks_sid;
+
+    // --- the attacker: no key -------------------------------------------------
+    const A = (m, p, h = {}, b = null) => raw(URL0, m, p, h, b);
+    const nokey = (res, what) => {
+      assert.equal(res.status, 403, `${what}: refused (${res.status} ${res.body.slice(0, 80)})`);
+      assert.match(res.body, /no-key/, `${what}: for want of the key`);
+      assert.equal(res.headers['set-cookie'], undefined, `${what}: no cookie handed out`);
+      assert.doesNotMatch(res.body, new RegExp(letterId), `${what}: no letter id`);
+      assert.equal(res.headers.connection, 'close', `${what}: the connection is not kept`);
+    };
+    const postH = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    nokey(await A('GET', '/api/session'), 'session');
+    nokey(await A('GET', '/api/state'), 'state');
+    nokey(await A('GET', '/api/runs'), 'runs');
+    nokey(await A('GET', '/api/search?q=a'), 'search');
+    nokey(await A('GET', '/api/export.csv'), 'export');
+    nokey(await A('GET', '/api/export.csv?enc=utf8', { Cookie: `ks_sid=${sid}` }), 'export with a stolen session cookie');
+    nokey(await A('GET', '/api/events'), 'events');
+    nokey(await A('POST', '/api/letter', postH, form({ id: letterId })), 'the letter, id known');
+    nokey(await A('POST', '/api/letter', { ...postH, Cookie: `ks_sid=${sid}` }, form({ id: letterId })), 'the letter with a stolen session cookie');
+    for (let i = 0; i < 3; i++) nokey(await A('POST', '/api/verify', postH, form({ reader: '0', pin: '000000' })), `verify ${i + 1}`);
+    for (let i = 0; i < 6; i++) nokey(await A('POST', '/api/wipe', postH, form({ reader: '0', puk: 'ffffffffffffffff' })), `wipe ${i + 1}`);
+    nokey(await A('POST', '/api/login', postH, form({ user: acct('all').user, password: 'guess-1' })), 'login');
+    for (let i = 0; i < 10; i++) nokey(await A('GET', '/api/session'), `session slot ${i + 1}`);
+    const guess = 'a'.repeat(64);
+    nokey(await A('GET', '/api/state', { Cookie: `ks_key=${guess}` }), 'a guessed key cookie');
+    nokey(await A('GET', '/api/state', { 'X-Kiosk-Key': guess }), 'a guessed key header');
+    nokey(await A('POST', '/api/key', { 'X-Kiosk-Key': guess }), 'trading a guessed key');
+    nokey(await A('POST', '/api/lost', postH, form({ issuance: '1' })), 'lost');
+    nokey(await A('POST', '/api/run/control', postH, form({ action: 'cancel' })), 'cancel the run');
+    // Only the page's own files answer, and they say nothing.
+    const page = await A('GET', '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.connection, 'close');
+
+    // --- nothing happened -----------------------------------------------------
+    const s2 = await op.session();
+    assert.equal(s2.json.account, acct('all').user, 'the operator is still logged in (no eviction)');
+    assert.equal(op.cookies.ks_sid, sid, 'with the same session');
+    // Another page with the key, another session: the letter is not theirs.
+    const other = await operator('enc');
+    const ost = await other.get('/api/state');
+    assert.equal(ost.json.letters.length, 0, 'another session sees no letter id');
+    assert.equal(ost.json.letters_waiting, 1, 'only that one waits');
+    const steal = await other.post('/api/letter', { id: letterId });
+    assert.equal(steal.status, 403, 'another session cannot fetch it');
+    assert.equal(steal.json.error, 'not-yours');
+    const letter = await op.post('/api/letter', { id: letterId });
+    assert.equal(letter.status, 200, 'the letter is still there, for its session');
+    assert.match(letter.json.pin, /^[0-9]{6,8}$/);
+    appendFileSync(path.join(WORK, 'pins.seen'), letter.json.pin + '\n');
+    assert.equal((await op.post('/api/letter', { id: letterId })).status, 410, 'once');
+    const after = await op.post('/api/verify', { reader: '0' });
+    assert.equal(after.json.pin_tries, tries0, 'no PIN try was spent');
+    assert.equal(after.json.verdict, 'OK', 'the card is as issued, not wiped');
+
+    // The guard, with the key: a wrong PIN, then the card waits.
+    // A mistyped PIN: the holder's own with one digit wrong (a secret too).
+    const wrong = String((Number(letter.json.pin[0]) + 1) % 10) + letter.json.pin.slice(1);
+    appendFileSync(path.join(WORK, 'pins.seen'), wrong + '\n');
+    const w1 = await op.post('/api/verify', { reader: '0', pin: wrong });
+    assert.equal(w1.status, 200);
+    assert.equal(w1.json.pin_tries, tries0 - 1, 'the wrong PIN cost one try');
+    assert.ok(w1.json.next_try_ms > 0, 'and says when the next may come');
+    const w2 = await op.post('/api/verify', { reader: '0', pin: letter.json.pin });
+    assert.equal(w2.status, 429, 'the next PIN at once is held back');
+    assert.equal(w2.json.error, 'wait');
+    assert.ok(w2.json.retry_ms > 0 && w2.json.retry_ms <= 5000);
+    const w3 = await op.post('/api/verify', { reader: '0' });
+    assert.equal(w3.json.pin_tries, tries0 - 1, 'the held-back PIN never reached the card');
+
+    const log = spawnSync(process.env.CS_BIN, ['log', '--json'], { encoding: 'utf8' });
+    const rows = JSON.parse(log.stdout);
+    assert.equal(rows.length, 1, 'one issuance in the journal');
+    assert.equal(rows[0].outcome, 'verified');
+    assert.equal(rows[0].operator, acct('all').user, 'the journal names the account');
+    console.log('attacker: 30 requests without the key, all refused; letter, session, card and journal unchanged');
+  },
+};
+
+const name = process.argv[2];
+if (!stories[name]) { console.error(`no story ${name}`); process.exit(2); }
+try {
+  await stories[name]();
+  console.log(`kiosk story ${name}: passed`);
+} catch (e) {
+  console.error(`kiosk story ${name}: FAILED\n`, e);
+  process.exit(1);
+}
