@@ -12,13 +12,12 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <iconv.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum log_format { FMT_TEXT, FMT_CSV, FMT_CSV_CP932, FMT_JSON };
 
@@ -34,6 +33,7 @@ struct log_out {
 	enum log_format fmt;
 	int64_t rows;
 	int64_t replaced; /* CP932 fields with a 〓 */
+	const char *what; /* what a row is, for the CP932 warning */
 };
 
 static void usage(FILE *f)
@@ -172,9 +172,9 @@ static void warn_cp932(void *ctx, int64_t id, const char *column,
 	struct log_out *o = ctx;
 
 	o->replaced++;
-	fprintf(stderr, "cardstation log: issuance %" PRId64 ", %s \"%s\": "
-	    "characters with no CP932 form written as \xe3\x80\x93\n", id,
-	    column, text ? text : "");
+	fprintf(stderr, "cardstation log: %s %" PRId64 ", %s \"%s\": "
+	    "characters with no CP932 form written as \xe3\x80\x93\n", o->what,
+	    id, column, text ? text : "");
 }
 
 static int print_one(void *ctx, const cs_jissuance_view *v)
@@ -207,7 +207,7 @@ static int print_one(void *ctx, const cs_jissuance_view *v)
 
 static int list(cs_journal *j, const struct log_args *a)
 {
-	struct log_out o = {a->fmt, 0, 0};
+	struct log_out o = {a->fmt, 0, 0, "issuance"};
 	int r;
 
 	if (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932)
@@ -292,11 +292,9 @@ static int check(cs_journal *j, const char *path, bool json)
 
 /* --- handovers --------------------------------------------------------
  *
- * The journal keeps a handover's identity check as a note event of the
- * card (kind card.handover-identity, detail {"note": "<JSON object>"}), and
- * has no call that reads notes back; so this reads the events table
- * itself, through a second read-only connection, after cs_journal_open
- * has accepted the file and its schema. */
+ * The journal keeps a handover's identity check as a note of the card
+ * (kind card.handover-identity, its text a JSON object); the journal reads
+ * them back with the members named here. */
 
 #define HO_COLS 13
 
@@ -305,89 +303,55 @@ static const char *const ho_names[HO_COLS] = {
 	"cert_serial", "method", "pin_checked", "verdict", "operator", "note",
 };
 
-/* Each column's text from the event; the note's fields through SQLite's
- * JSON functions, guarded so one malformed note cannot stop the list. */
-static const char ho_sql[] =
-	"WITH h AS (SELECT id, at, run_id, card_id, operator,"
-	" json_extract(detail, '$.note') AS t FROM events"
-	" WHERE kind = 'card.handover-identity')"
-	" SELECT h.id, h.at, h.run_id, h.card_id, c.chip_serial, c.printed_no,"
-	" CASE WHEN json_valid(h.t) THEN json_extract(h.t, '$.holder') END,"
-	" CASE WHEN json_valid(h.t) THEN json_extract(h.t, '$.cert_serial') END,"
-	" CASE WHEN json_valid(h.t) THEN json_extract(h.t, '$.method') END,"
-	" CASE WHEN json_valid(h.t) THEN"
-	"  CASE json_extract(h.t, '$.pin_checked') WHEN 1 THEN 'yes'"
-	"  WHEN 0 THEN 'no' END END,"
-	" CASE WHEN json_valid(h.t) THEN json_extract(h.t, '$.verdict') END,"
-	" h.operator,"
-	" CASE WHEN json_valid(h.t) THEN json_extract(h.t, '$.note') ELSE h.t END"
-	" FROM h LEFT JOIN cards c ON c.id = h.card_id"
-	" WHERE (?1 = 0 OR h.run_id = ?1)"
-	" AND (?2 IS NULL OR lower(c.chip_serial) = lower(?2))"
-	" AND (?3 IS NULL OR instr(lower(CASE WHEN json_valid(h.t) THEN"
-	"  json_extract(h.t, '$.holder') END), lower(?3)) > 0)"
-	" ORDER BY h.id";
-
-struct ho_out {
-	enum log_format fmt;
-	iconv_t cd;
-	int64_t rows, replaced;
+/* The note's members, in the order of ho_names[6..10] and [12]. */
+static const char *const ho_fields[] = {
+	"holder", "cert_serial", "method", "pin_checked", "verdict", "note",
 };
 
-/* One CSV field, RFC 4180; in CP932 a character it lacks becomes 〓. */
-static void ho_csv_field(struct ho_out *o, const char *v, int64_t event,
-    const char *column)
+struct ho_ctx {
+	struct log_out o;
+	const char *holder;  /* substring filter, or NULL */
+};
+
+/* ASCII case is ignored, as `log --holder` does. */
+static int has_holder(const char *holder, const char *want)
 {
-	char out[4096];
-	int quote = v != NULL && strpbrk(v, ",\"\r\n") != NULL, bad = 0;
+	size_t n = strlen(want);
 
-	if (quote)
-		putchar('"');
-	for (const char *p = v; p != NULL && *p != '\0';) {
-		size_t step = 1;
-
-		if (*p == '"') {
-			fputs("\"\"", stdout);
-		} else if (o->fmt == FMT_CSV_CP932) {
-			/* One UTF-8 character at a time. */
-			unsigned char c = (unsigned char)*p;
-			char *ip = (char *)p, *op = out;
-			size_t il, ol = sizeof(out);
-
-			step = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-			if (strnlen(p, step) < step)
-				step = strlen(p);
-			il = step;
-			iconv(o->cd, NULL, NULL, NULL, NULL);
-			if (iconv(o->cd, &ip, &il, &op, &ol) == (size_t)-1) {
-				fputs("\x81\xac", stdout);
-				bad = 1;
-			} else {
-				fwrite(out, 1, (size_t)(op - out), stdout);
-			}
-		} else {
-			putchar(*p);
-		}
-		p += step;
-	}
-	if (quote)
-		putchar('"');
-	if (bad) {
-		o->replaced++;
-		fprintf(stderr, "cardstation log: handover %" PRId64 ", %s \"%s\": "
-		    "characters with no CP932 form written as \xe3\x80\x93\n",
-		    event, column, v);
-	}
+	for (; holder != NULL && *holder != '\0'; holder++)
+		if (strncasecmp(holder, want, n) == 0)
+			return 1;
+	return 0;
 }
 
-static void ho_row(struct ho_out *o, sqlite3_stmt *st)
+static int print_handover(void *ctx, const cs_jnote_view *n)
 {
+	struct ho_ctx *h = ctx;
+	char id[24], run[24], card[24];
 	const char *v[HO_COLS];
-	int64_t id = sqlite3_column_int64(st, 0);
+	const char *pin = n->field[3];
+	int r = CS_OK;
 
-	for (int i = 0; i < HO_COLS; i++)
-		v[i] = (const char *)sqlite3_column_text(st, i);
-	switch (o->fmt) {
+	if (h->holder != NULL && !has_holder(n->field[0], h->holder))
+		return 0;
+	snprintf(id, sizeof(id), "%" PRId64, n->event_id);
+	snprintf(run, sizeof(run), "%" PRId64, n->run_id);
+	snprintf(card, sizeof(card), "%" PRId64, n->card_id);
+	v[0] = id;
+	v[1] = n->at;
+	v[2] = n->run_id ? run : NULL;
+	v[3] = n->card_id ? card : NULL;
+	v[4] = n->chip_serial;
+	v[5] = n->printed_no;
+	v[6] = n->field[0];
+	v[7] = n->field[1];
+	v[8] = n->field[2];
+	v[9] = pin == NULL ? NULL : strcmp(pin, "1") == 0 ? "yes" : "no";
+	v[10] = n->field[4];
+	v[11] = n->operator_name;
+	/* A note that is not a JSON object is shown as it was written. */
+	v[12] = n->field[0] || n->field[2] ? n->field[5] : n->text;
+	switch (h->o.fmt) {
 	case FMT_TEXT:
 		printf("%s\t%s\t%-16s %s\tcert %s\tchip %s\tprinted %s\tPIN "
 		    "checked %s\toperator %s%s%s\n", v[0], dash(v[1]), dash(v[8]),
@@ -396,16 +360,13 @@ static void ho_row(struct ho_out *o, sqlite3_stmt *st)
 		break;
 	case FMT_CSV:
 	case FMT_CSV_CP932:
-		for (int i = 0; i < HO_COLS; i++) {
-			if (i)
-				putchar(',');
-			ho_csv_field(o, v[i], id, ho_names[i]);
-		}
-		fputs("\r\n", stdout);
+		r = cs_jexport_csv_line(stdout, ho_names, v, HO_COLS,
+		    h->o.fmt == FMT_CSV ? CS_JCSV_UTF8 : CS_JCSV_CP932,
+		    n->event_id, warn_cp932, &h->o);
 		break;
 	case FMT_JSON:
-		putchar(o->rows ? ',' : '[');
-		printf("{\"event\":%" PRId64, id);
+		putchar(h->o.rows ? ',' : '[');
+		printf("{\"event\":%s", id);
 		cs_json_kv(stdout, 0, "at", v[1]);
 		printf(",\"run\":%s,\"card\":%s", v[2] ? v[2] : "null",
 		    v[3] ? v[3] : "null");
@@ -419,66 +380,32 @@ static void ho_row(struct ho_out *o, sqlite3_stmt *st)
 		putchar('}');
 		break;
 	}
-	o->rows++;
+	h->o.rows++;
+	return r;
 }
 
-static int handovers(const char *path, const struct log_args *a)
+static int handovers(cs_journal *j, const struct log_args *a)
 {
-	struct ho_out o = {a->fmt, (iconv_t)-1, 0, 0};
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct ho_ctx h = {{a->fmt, 0, 0, "handover event"}, a->filter.holder};
+	int r;
 
-	if (a->fmt == FMT_CSV_CP932 &&
-	    (o.cd = iconv_open("CP932", "UTF-8")) == (iconv_t)-1) {
-		fprintf(stderr, "cardstation log: no CP932 converter: %s\n",
-		    strerror(errno));
-		return CS_EXIT_FAIL;
-	}
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(db, 30000);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, ho_sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, a->filter.run_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, a->filter.chip_serial, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, a->filter.holder, -1, SQLITE_STATIC);
-	if (rc != SQLITE_OK)
-		goto fail;
-	if (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932) {
-		for (int i = 0; i < HO_COLS; i++)
-			printf("%s%s", i ? "," : "", ho_names[i]);
-		fputs("\r\n", stdout);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		ho_row(&o, st);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932)
+		cs_jexport_csv_line(stdout, ho_names, ho_names, HO_COLS,
+		    a->fmt == FMT_CSV ? CS_JCSV_UTF8 : CS_JCSV_CP932, 0, NULL, NULL);
+	r = cs_journal_notes(j, "card.handover-identity", &a->filter, ho_fields,
+	    sizeof(ho_fields) / sizeof(ho_fields[0]), print_handover, &h);
 	if (a->fmt == FMT_JSON)
-		fputs(o.rows ? "]\n" : "[]\n", stdout);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (o.cd != (iconv_t)-1)
-		iconv_close(o.cd);
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "cardstation log: %s\n", strerror(errno));
+		fputs(h.o.rows ? "]\n" : "[]\n", stdout);
+	if (fflush(stdout) != 0 && r == CS_OK)
+		r = CS_ERR_IO;
+	if (r != CS_OK) {
+		fprintf(stderr, "cardstation log: the handovers cannot be read: "
+		    "%s\n", cs_strerror(r));
 		return CS_EXIT_FAIL;
 	}
-	if (o.rows == 0 && a->fmt == FMT_TEXT)
+	if (h.o.rows == 0 && a->fmt == FMT_TEXT)
 		fprintf(stderr, "cardstation log: no handover matches\n");
-	return o.replaced > 0 ? CS_EXIT_SOME : CS_EXIT_OK;
-fail:
-	fprintf(stderr, "cardstation log: the handovers cannot be read: %s\n",
-	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (o.cd != (iconv_t)-1)
-		iconv_close(o.cd);
-	return CS_EXIT_FAIL;
+	return h.o.replaced > 0 ? CS_EXIT_SOME : CS_EXIT_OK;
 }
 
 int cmd_log(int argc, char **argv)
@@ -501,7 +428,7 @@ int cmd_log(int argc, char **argv)
 		return CS_EXIT_FAIL;
 	}
 	status = a.check ? check(j, path, a.fmt == FMT_JSON) :
-	    a.handovers ? handovers(path, &a) : list(j, &a);
+	    a.handovers ? handovers(j, &a) : list(j, &a);
 	cs_journal_close(j);
 	return status;
 }
