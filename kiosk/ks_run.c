@@ -20,6 +20,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
+#include "cs_p12.h"
 #include "cs_reader.h"
 #ifdef KS_HAVE_RUN
 #include "cs_run.h"
@@ -36,7 +37,7 @@
 
 typedef struct ks_rview {
 	char name[256], state[16], chip[64], printed[64], profile[32];
-	char holder[256], mail[256], staff_no[64], cert_serial[48];
+	char holder[256], mail[256], staff_no[64], cert_serial[CS_SERIAL_SIZE];
 	int step, steps, confirm;
 	char text[512];
 	char outcome[8];          /* "done" or "failed": the last card's end */
@@ -44,7 +45,7 @@ typedef struct ks_rview {
 } ks_rview;
 
 typedef struct ks_failure {
-	char holder[256], cert_serial[48], reader[256], text[512];
+	char holder[256], cert_serial[CS_SERIAL_SIZE], reader[256], text[512];
 } ks_failure;
 
 typedef struct ks_letter {
@@ -523,10 +524,9 @@ static void finish_cancel(ks_runctl *rc)
 	cs_journal_close(j);
 }
 
-/* The run's own thread starts the run and polls it to its end. It must be
- * this long-lived thread that starts it: the engine's workers are children
- * that die with the thread that forked them (PR_SET_PDEATHSIG), and a
- * request's thread ends with its connection. */
+/* The run's own thread starts the run and polls it to its end: a
+ * request's thread ends with its connection, and the run's events are
+ * delivered in the thread that polls. */
 static void *run_main(void *arg)
 {
 	ks_runctl *rc = arg;

@@ -198,7 +198,6 @@ int cmd_kiosk(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (ks_server_start(&srv, &cfg, why, sizeof(why)) != CS_OK) {
 		fprintf(stderr, "cardstation kiosk: %s\n", why);
 		cs_p12_fini(&pv);
