@@ -197,6 +197,9 @@ typedef enum ks_guard_verdict {
 	KS_GUARD_LAST,             /* the card's last try: needs confirm */
 	KS_GUARD_BLOCKED,          /* no try left: sending is pointless */
 	KS_GUARD_WAIT,             /* wrong tries lately: *wait_ms more */
+	KS_GUARD_UNKNOWN,          /* the card does not say how many are
+	                              left (a PUK): it may be the last, so
+	                              it needs confirm too */
 } ks_guard_verdict;
 int ks_guard_new(ks_guard **out);
 void ks_guard_free(ks_guard *g);

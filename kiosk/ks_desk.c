@@ -146,6 +146,12 @@ static enum MHD_Result guard_reply(ks_req *rq, ks_guard_verdict v,
 		cs_json_kv(f, 1, "error", "last-try");
 		fprintf(f, ",\"tries\":1");
 		break;
+	case KS_GUARD_UNKNOWN:
+		snprintf(text, sizeof(text), "the card does not say how many %s "
+		    "tries are left: a wrong %s may block it. Confirm to go on",
+		    what, what);
+		cs_json_kv(f, 1, "error", "unknown-tries");
+		break;
 	default:
 		snprintf(text, sizeof(text), "the card's %s is blocked: no try left",
 		    what);

@@ -12,7 +12,8 @@
  * read before the PIN is sent). An IsoApplet cannot tell its PUK tries
  * without spending one, so for the PUK the guard keeps what the card said
  * in its last refusal (63Cx); a card it has not seen refuse a PUK since
- * the kiosk started counts as unknown. Cards are named by chip serial
+ * the kiosk started counts as unknown, and an unknown count may be the
+ * last try: the PUK needs the page's confirmation then too. Cards are named by chip serial
  * (or "atr:..." for a card without one: then every such card of that
  * model shares the wait). Nothing is kept on disk. */
 #include "ks.h"
@@ -123,6 +124,10 @@ ks_guard_verdict ks_guard_check(ks_guard *g, const char *card,
 		v = KS_GUARD_WAIT;
 	} else if (left == 1 && !confirmed) {
 		v = KS_GUARD_LAST;
+	} else if (left < 0 && kind == KS_TRY_PUK && !confirmed) {
+		/* Not known is not "many": another station may have spent
+		 * all but one. Fail closed. */
+		v = KS_GUARD_UNKNOWN;
 	}
 	pthread_mutex_unlock(&g->lock);
 	return v;

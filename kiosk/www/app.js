@@ -354,10 +354,10 @@
     waits[where] = setInterval(tick, 250);
   }
   let lastAgain = null;
-  function askLast(kind, again) {
+  function askLast(kind, again, unknown) {
     lastAgain = again;
-    $('last-title').textContent = t('guard.last.' + kind);
-    $('last-text').textContent = t('guard.lasttext.' + kind);
+    $('last-title').textContent = t((unknown ? 'guard.unknown.' : 'guard.last.') + kind);
+    $('last-text').textContent = t((unknown ? 'guard.unknowntext.' : 'guard.lasttext.') + kind);
     $('last-dlg').showModal();
     $('last-cancel').focus();
   }
@@ -365,6 +365,7 @@
     const b = (e && e.body) || {};
     if (e.status === 429 && b.error === 'wait') { waitFor(where, b.retry_ms || 1000); return true; }
     if (e.status === 409 && b.error === 'last-try') { askLast(b.kind, again); return true; }
+    if (e.status === 409 && b.error === 'unknown-tries') { askLast(b.kind, again, true); return true; }
     if (e.status === 409 && b.error === 'blocked') { toast(t('guard.blocked.' + b.kind), true); return true; }
     return false;
   }

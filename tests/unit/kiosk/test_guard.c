@@ -65,7 +65,7 @@ static void a_wrong_pin_makes_that_card_wait(void **state)
 	/* Another card, or the same card's PUK, does not wait. */
 	assert_int_equal(ks_guard_check(g, "B", KS_TRY_PIN, 3, 0, 11000, &wait),
 	    KS_GUARD_GO);
-	assert_int_equal(ks_guard_check(g, "A", KS_TRY_PUK, -1, 0, 11000, &wait),
+	assert_int_equal(ks_guard_check(g, "A", KS_TRY_PUK, -1, 1, 11000, &wait),
 	    KS_GUARD_GO);
 	assert_int_equal(ks_guard_check(g, "A", KS_TRY_PIN, 2, 0, 15000, &wait),
 	    KS_GUARD_GO);
@@ -84,13 +84,20 @@ static void a_wrong_pin_makes_that_card_wait(void **state)
 }
 
 /* An IsoApplet cannot say its PUK tries without spending one: the guard
- * keeps what the card said when it refused the last PUK. */
+ * keeps what the card said when it refused the last PUK, and a count not
+ * known may be the last one: it needs the yes too. */
 static void the_puk_count_is_what_the_card_said_last(void **state)
 {
 	ks_guard *g = *state;
 	int64_t wait;
 
 	assert_int_equal(ks_guard_check(g, "C", KS_TRY_PUK, -1, 0, 0, &wait),
+	    KS_GUARD_UNKNOWN);
+	assert_int_equal(ks_guard_check(g, "C", KS_TRY_PUK, -1, 1, 0, &wait),
+	    KS_GUARD_GO);
+	/* Four left, as the card said: no question. */
+	ks_guard_result(g, "E", KS_TRY_PUK, 0, 4, 0);
+	assert_int_equal(ks_guard_check(g, "E", KS_TRY_PUK, -1, 0, 6000, &wait),
 	    KS_GUARD_GO);
 	ks_guard_result(g, "C", KS_TRY_PUK, 0, 1, 0);
 	assert_int_equal(ks_guard_check(g, "C", KS_TRY_PUK, -1, 0, 6000, &wait),
