@@ -119,7 +119,7 @@ static void check_bundle(cs_bundle *b, const cs_bundle_opts *o, int load)
 				FUZZ_CHECK(q->p12 != r->p12);
 		}
 		if (r->problem == CS_PROBLEM_NONE) {
-			char canon[48];
+			char canon[CS_SERIAL_SIZE];
 
 			FUZZ_CHECK(r->p12 >= 0 && pin != NULL && r->index_line > 0);
 			FUZZ_CHECK(cs_serial_canon(r->serial, canon,

@@ -87,7 +87,7 @@ static void check(cs_p12 *p, uint8_t flags, const char *mail,
 		.now = nows[(flags >> 3) & 3],
 	};
 	cs_p12_info info, again;
-	char why[1024], serial[48];
+	char why[1024], serial[CS_SERIAL_SIZE];
 	cs_problem pr;
 
 	why[0] = '\0';
