@@ -2,7 +2,9 @@
  *
  * Targets check properties with FUZZ_CHECK, not assert(): a release-mode
  * build (NDEBUG) must still turn a broken property into a crash that
- * libFuzzer saves. */
+ * libFuzzer saves. The message goes to descriptor 2 itself, so it shows
+ * even while a target holds the code's own stderr (fuzz_http reads the
+ * kiosk's log). */
 #ifndef FUZZ_UTIL_H
 #define FUZZ_UTIL_H
 
@@ -16,7 +18,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define FUZZ_CHECK(c) do { \
 	if (!(c)) { \
-		fprintf(stderr, "%s:%d: property broken: %s\n", __FILE__, \
+		dprintf(2, "%s:%d: property broken: %s\n", __FILE__, \
 		    __LINE__, #c); \
 		abort(); \
 	} \
