@@ -18,6 +18,7 @@
 #include "ks.h"
 
 #include "cs_err.h"
+#include "cs_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,21 +45,6 @@ int ks_key_new(char out[KS_KEY_HEX + 1])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	explicit_bzero(b, sizeof(b));
 	return CS_OK;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The folder of the key file must be the kiosk user's own: nobody else
@@ -106,7 +92,7 @@ int ks_key_handout(const ks_config *cfg, const char *url, const char *key,
 		unlink(cfg->key_file);
 		fd = open(cfg->key_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
-		if (fd < 0 || write_all(fd, line, (size_t)n) != 0) {
+		if (fd < 0 || cs_io_write_all(fd, line, (size_t)n) != CS_OK) {
 			snprintf(why, whylen, "cannot write the key file %s: %s",
 			    cfg->key_file, strerror(errno));
 			if (fd >= 0)
@@ -118,7 +104,7 @@ int ks_key_handout(const ks_config *cfg, const char *url, const char *key,
 		close(fd);
 	}
 	if (cfg->key_fd >= 0) {
-		if (write_all(cfg->key_fd, line, (size_t)n) != 0) {
+		if (cs_io_write_all(cfg->key_fd, line, (size_t)n) != CS_OK) {
 			snprintf(why, whylen, "cannot hand the key to fd %d: %s",
 			    cfg->key_fd, strerror(errno));
 			r = CS_ERR_IO;

@@ -321,6 +321,37 @@ static int returned_parse(int argc, char **argv, struct returned_args *a)
 	return 0;
 }
 
+/* What a desk command at a reader needs: the journal (its actor the Unix
+ * account, at that reader), PC/SC and the reader SPEC names. Says what
+ * failed; the caller frees what was opened. */
+static int desk_open(const char *cmd, const char *journal, const char *spec,
+    cs_journal **j, SCARDCONTEXT *ctx, cs_reader_list *rl,
+    const char **reader)
+{
+	char why[1024], actor[256];
+	size_t idx;
+
+	if (cs_journal_open(j, cs_journal_path(journal), 0, why,
+	    sizeof(why)) != CS_OK) {
+		fprintf(stderr, "cardstation card %s: %s\n", cmd, why);
+		return CS_ERR_DB;
+	}
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx) !=
+	    SCARD_S_SUCCESS || cs_reader_list_get(*ctx, rl) != CS_OK) {
+		fprintf(stderr, "cardstation card %s: PC/SC is not available (is "
+		    "pcscd running?)\n", cmd);
+		return CS_ERR_CARD;
+	}
+	if (cs_reader_select(rl, spec, &idx, why, sizeof(why)) != CS_OK) {
+		fprintf(stderr, "cardstation card %s: %s\n", cmd, why);
+		return CS_ERR_NOTFOUND;
+	}
+	*reader = rl->r[idx].name;
+	cs_journal_set_actor(*j, cs_cmd_actor(NULL, actor, sizeof(actor)),
+	    *reader);
+	return CS_OK;
+}
+
 static int card_returned(int argc, char **argv)
 {
 	struct returned_args a;
@@ -330,10 +361,10 @@ static int card_returned(int argc, char **argv)
 	cs_journal *j = NULL;
 	cs_desk_return_opts o;
 	cs_desk_return res;
-	char why[1024], msg[512], actor[256];
-	size_t idx;
+	char why[1024];
 	int r, rc = CS_EXIT_FAIL;
 
+	memset(&o, 0, sizeof(o));
 	if (returned_parse(argc, argv, &a) != 0) {
 		usage(stderr);
 		return CS_EXIT_FAIL;
@@ -345,25 +376,10 @@ static int card_returned(int argc, char **argv)
 		fprintf(stderr, "cardstation card returned: %s\n", why);
 		goto out;
 	}
-	/* Open the journal first: never wipe a card we cannot journal. */
-	if (cs_journal_open(&j, cs_journal_path(a.journal), 0, why,
-	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s\n", why);
+	/* The journal first: never wipe a card we cannot journal. */
+	if (desk_open("returned", a.journal, a.reader, &j, &ctx, &rl,
+	    &o.reader) != CS_OK)
 		goto out;
-	}
-	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)), NULL);
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-	    SCARD_S_SUCCESS || cs_reader_list_get(ctx, &rl) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: PC/SC is not "
-		    "available (is pcscd running?)\n");
-		goto out;
-	}
-	if (cs_reader_select(&rl, a.reader, &idx, msg, sizeof(msg)) != CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s\n", msg);
-		goto out;
-	}
-	memset(&o, 0, sizeof(o));
-	o.reader = rl.r[idx].name;
 	o.profiles_dir = a.profiles;
 	o.puk = puk;
 	o.new_pin = pin;
@@ -379,8 +395,6 @@ static int card_returned(int argc, char **argv)
 		else
 			o.request.out_fp = stdout;
 	}
-	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)),
-	    o.reader);
 	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
 	    CS_OK) {
 		fprintf(stderr, "cardstation card returned: %s%s%s\n",
@@ -518,8 +532,7 @@ static int card_pin_reset(int argc, char **argv)
 	cs_journal *j = NULL;
 	cs_desk_pin_opts o;
 	cs_desk_pin res;
-	char why[1024], msg[512], actor[256];
-	size_t idx;
+	char why[1024];
 	int r, rc = CS_EXIT_FAIL;
 
 	memset(&res, 0, sizeof(res));
@@ -540,28 +553,13 @@ static int card_pin_reset(int argc, char **argv)
 		goto out;
 	}
 	/* The journal decides whether this card may get a PIN at all. */
-	if (cs_journal_open(&j, cs_journal_path(a.journal), 0, why,
-	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
-		goto out;
-	}
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-	    SCARD_S_SUCCESS || cs_reader_list_get(ctx, &rl) != CS_OK) {
-		fprintf(stderr, "cardstation card pin-reset: PC/SC is not "
-		    "available (is pcscd running?)\n");
-		goto out;
-	}
-	if (cs_reader_select(&rl, a.reader, &idx, msg, sizeof(msg)) != CS_OK) {
-		fprintf(stderr, "cardstation card pin-reset: %s\n", msg);
-		goto out;
-	}
 	memset(&o, 0, sizeof(o));
-	o.reader = rl.r[idx].name;
+	if (desk_open("pin-reset", a.journal, a.reader, &j, &ctx, &rl,
+	    &o.reader) != CS_OK)
+		goto out;
 	o.profiles_dir = a.profiles;
 	o.puk = puk;
 	o.new_pin = pin;
-	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)),
-	    o.reader);
 	r = cs_desk_pin_reset(ctx, j, &o, &res, why, sizeof(why));
 	/* Set on the card: the letter is shown even if the journal failed. */
 	if (res.random_pin != NULL)

@@ -3,6 +3,7 @@
 #include "cs_desk.h"
 #include "cs_card.h"
 #include "cs_err.h"
+#include "cs_io.h"
 #include "cs_profile.h"
 #include "cs_revoke.h"
 #include "cs_verify.h"
@@ -179,21 +180,6 @@ static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* All or nothing: a request the journal does not know of, or a card
  * marked lost without its certificates revoked, would each mislead the
  * next person at the desk. */
@@ -266,7 +252,8 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 			goto out;
 		}
 		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0640)) < 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+		    0640)) < 0 || cs_io_write_all(fd, buf, len) != CS_OK ||
+		    fsync(fd) != 0) {
 			r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp,
 			    strerror(errno));
 			goto out;
@@ -473,7 +460,7 @@ static int req_write_tmp(const char *out_path, const char *buf, size_t len,
 		tmp[0] = '\0';
 		return r;
 	}
-	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+	if (cs_io_write_all(fd, buf, len) != CS_OK || fsync(fd) != 0)
 		r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp, strerror(errno));
 	close(fd);
 	return r;

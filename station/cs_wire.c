@@ -3,8 +3,8 @@
  * once, on its own pipe) and the event lines (cs_wire.h). */
 #include "cs_wire.h"
 #include "cs_err.h"
+#include "cs_io.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,19 +119,9 @@ static int put_bytes(int fd, enum field tag, const void *p, size_t n)
 	unsigned char h[5] = {(unsigned char)tag, (unsigned char)(n >> 24),
 	    (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
 
-	if (n > FIELD_MAX || write(fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+	if (n > FIELD_MAX || cs_io_write_all(fd, h, sizeof(h)) != CS_OK)
 		return CS_ERR_IO;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CS_ERR_IO;
-		p = (const unsigned char *)p + w;
-		n -= (size_t)w;
-	}
-	return CS_OK;
+	return cs_io_write_all(fd, p, n);
 }
 
 static int put_str(int fd, enum field tag, const char *s)
@@ -173,27 +163,12 @@ int cs_wire_start_send(int fd, const cs_run_opts *o, int index,
 	return r;
 }
 
-static int get_all(int fd, void *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t got = read(fd, p, n);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return CS_ERR_IO;
-		p = (unsigned char *)p + got;
-		n -= (size_t)got;
-	}
-	return CS_OK;
-}
-
 /* The next field, which must be tag: its length in *n. */
 static int get_head(int fd, enum field tag, size_t *n)
 {
 	unsigned char h[5];
 
-	if (get_all(fd, h, sizeof(h)) != CS_OK)
+	if (cs_io_read_all(fd, h, sizeof(h)) != CS_OK)
 		return CS_ERR_IO;
 	*n = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
 	return h[0] == tag && *n <= FIELD_MAX ? CS_OK : CS_ERR_FORMAT;
@@ -209,7 +184,7 @@ static int get_str(int fd, enum field tag, char **out)
 		return r;
 	if ((*out = malloc(n + 1)) == NULL)
 		return CS_ERR_NOMEM;
-	if ((r = get_all(fd, *out, n)) != CS_OK)
+	if ((r = cs_io_read_all(fd, *out, n)) != CS_OK)
 		return r;
 	(*out)[n] = '\0';
 	/* One NUL byte: the string was absent. */
@@ -244,7 +219,7 @@ static int get_secret(int fd, enum field tag, cs_secret **out)
 		return r;
 	if ((r = cs_secret_new(out, n)) != CS_OK)
 		return r;
-	if ((r = get_all(fd, (*out)->buf, n)) != CS_OK)
+	if ((r = cs_io_read_all(fd, (*out)->buf, n)) != CS_OK)
 		return r;
 	(*out)->buf[n] = '\0';
 	(*out)->len = n;
