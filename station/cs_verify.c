@@ -9,6 +9,7 @@
 #include "cs_token.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,13 @@ static void key_declared(cs_p11 *m, const cs_p11_cert *pc, int *has_key)
 		*has_key = -1;
 }
 
+/* OpenSC's PKCS#11 module and the environment that points it at one reader
+ * (cs_token_env) belong to the whole process: two threads verifying on two
+ * readers at once (the kiosk's desk) would each see the other's card. One
+ * token check at a time in a process; the card-level reads before it name
+ * their reader and need no lock. */
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void token_facts(const cs_verify_opts *o, const cs_profile *prof,
     cs_vreport *r)
 {
@@ -408,8 +416,11 @@ int cs_verify_card(SCARDCONTEXT ctx, const cs_verify_opts *o, cs_vreport *r,
 	r->pin_set = st.pin_set;
 	r->pin_tries = st.pin_tries;
 	r->has_pkcs15 = st.has_pkcs15;
-	if (st.has_pkcs15)
+	if (st.has_pkcs15) {
+		pthread_mutex_lock(&token_lock);
 		token_facts(o, &prof, r);
+		pthread_mutex_unlock(&token_lock);
+	}
 	/* A PIN typed at the desk may have been wrong: count again. */
 	if (o->pin != NULL && cs_card_applet_state(ctx, o->reader,
 	    prof.match_aid, &st, cwhy, sizeof(cwhy)) == CS_OK)

@@ -220,6 +220,44 @@ const stories = {
   },
 };
 
+// Two desk verifies on two readers at the same moment, many times: each
+// reports its own card (the PKCS#15 TokenInfo serial the station wrote is
+// the card's chip serial), never its neighbour's.
+stories.two_desks = async () => {
+  const op = await operator('all');
+  const es = op.events();
+  await es.wait('hello', () => true, 10000, 'stream');
+  const imp = await op.post('/api/import', { dir: process.env.KS_DL });
+  assert.equal(imp.status, 200, imp.body);
+  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
+  const a0 = asking(0), a1 = asking(1);
+  assert.equal((await op.post('/api/run/start', { run_id: String(imp.json.run_id) })).status, 200);
+  tb('tb_swap', '0', path.join(WORK, 'card1.img'));
+  tb('tb_swap', '1', path.join(WORK, 'card2.img'));
+  await a0; await a1;
+  const done = es.wait('state', (s) => s.progress && s.progress.done === 2, CARD_T, 'two cards done');
+  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
+  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
+  await done;
+  // The desk verifies when the run has let the readers go.
+  const ended = es.wait('end', () => true, CARD_T, 'run paused');
+  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
+  await ended;
+  es.close();
+  const want = ['4790-5040-4B000001', '4790-5040-4B000002'];
+  for (let round = 0; round < 10; round++) {
+    const reps = await Promise.all([0, 1].map((i) => op.post('/api/verify', { reader: String(i) })));
+    reps.forEach((rep, i) => {
+      assert.equal(rep.status, 200, rep.body);
+      assert.equal(rep.json.chip_serial, want[i], `round ${round}: reader ${i}'s card`);
+      assert.equal((rep.json.pkcs15_serial || '').toUpperCase(), want[i].replace(/-/g, ''),
+        `round ${round}: reader ${i} reports its own token, not its neighbour's (${rep.json.pkcs15_serial})`);
+      assert.equal(rep.json.verdict, 'OK', `round ${round}: reader ${i}: ${rep.body.slice(0, 200)}`);
+    });
+  }
+  console.log('two_desks: 10 rounds of two verifies at once, each its own card');
+};
+
 const name = process.argv[2];
 if (!stories[name]) { console.error(`no story ${name}`); process.exit(2); }
 try {

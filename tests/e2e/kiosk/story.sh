@@ -45,8 +45,11 @@ install -d -m 0700 "$KS_WORK/run"
 export KS_KEYFILE=$KS_WORK/run/launch
 idle=600
 [ "$story" = security ] && idle=10
+# Every reader of the bench (two for two_desks), named one by one.
+readers=()
+for ((i = 0; i < TB_READERS; i++)); do readers+=(--reader "$(tb_reader "$i")"); done
 exec 3< <(exec "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
-	--import-root "$KS_WORK/media" --reader "$KS_READER" --idle "$idle" \
+	--import-root "$KS_WORK/media" "${readers[@]}" --idle "$idle" \
 	--ca "$KS_DL/ca.pem" --admin-mail pki-admin@academe.example.ac.jp \
 	--key-file "$KS_KEYFILE" --pam-confdir "$KS_PAMDIR" --role-groups "$KS_ROLES" \
 	2>"$KS_ART/kiosk.log")
@@ -59,7 +62,7 @@ KS_LAUNCH=$(head -n 1 "$KS_KEYFILE")
 export KS_LAUNCH
 
 driver=kiosk.mjs
-case $story in access|attacker) driver=api.mjs ;; esac
+case $story in access|attacker|two_desks) driver=api.mjs ;; esac
 node "$here/$driver" "$story" || rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "--- kiosk log" >&2; tail -n 40 "$KS_ART/kiosk.log" >&2
