@@ -3,6 +3,7 @@
 #include "cs_doctor.h"
 #include "cs_profile.h"
 #include "cs_err.h"
+#include "cs_journal.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -141,12 +142,10 @@ time_t cs_doctor_build_time(void)
 void cs_doctor_opts_init(cs_doctor_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->journal = "/var/lib/cardstation/journal.db";
-#ifdef CS_PROFILE_DIR
-	o->profiles_dir = CS_PROFILE_DIR;
-#else
-	o->profiles_dir = "/usr/share/cardstation/cardprofiles";
-#endif
+	/* Where every other command looks: $CARDSTATION_JOURNAL and
+	 * $CARDSTATION_PROFILES first, then the installed places. */
+	o->journal = cs_journal_path(NULL);
+	o->profiles_dir = cs_profile_dir();
 	o->drivers_dir = CS_PCSC_DRIVERS_DIR;
 	o->pcscd = CS_PCSCD_PATH;
 	o->opensc_tool = CS_OPENSC_TOOL_PATH;

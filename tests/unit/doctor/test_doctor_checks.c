@@ -125,6 +125,25 @@ static const char plist[] =
     "<string>Generic USB2.0-CRW &amp; Co</string>\n</array>\n"
     "</dict></plist>\n";
 
+/* The doctor looks where the other commands look: the environment's
+ * journal and profiles first (it ignored them, and judged a station
+ * configured by environment against the installed folders). */
+static void the_doctor_looks_where_the_station_looks(void **state)
+{
+	cs_doctor_opts o;
+
+	(void)state;
+	setenv("CARDSTATION_JOURNAL", "/srv/office/journal.db", 1);
+	setenv("CARDSTATION_PROFILES", "/srv/office/cardprofiles", 1);
+	cs_doctor_opts_init(&o);
+	assert_string_equal(o.journal, "/srv/office/journal.db");
+	assert_string_equal(o.profiles_dir, "/srv/office/cardprofiles");
+	unsetenv("CARDSTATION_JOURNAL");
+	unsetenv("CARDSTATION_PROFILES");
+	cs_doctor_opts_init(&o);
+	assert_string_equal(o.journal, "/var/lib/cardstation/journal.db");
+}
+
 static void driver_list(void **state)
 {
 	cs_usb_drivers d = {0};
@@ -216,6 +235,7 @@ int main(void)
 		cmocka_unit_test(clock_checks),
 		cmocka_unit_test(journal_checks),
 		cmocka_unit_test(profiles),
+		cmocka_unit_test(the_doctor_looks_where_the_station_looks),
 		cmocka_unit_test(driver_list),
 		cmocka_unit_test(usb_verdicts),
 	};
