@@ -9,12 +9,8 @@ source "$(dirname "$0")/lib.sh"
 cs_download --people 1 --seed 3
 R0=$(tb_reader 0)
 R1=$(tb_reader 1)
-tb_card_create "$WORK/a.card" 4C0001
-tb_insert 0 "$WORK/a.card"
-cs_person 1
-cs_write_card "$R0" "$WORK/p1.key" "$WORK/p1.crt"
-CHIP_A=$(cs_chip "$R0")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_A" "$SERIAL" "$NAME" "$MAIL" "$DN" 0001
+cs_issued_card 0 "$WORK/a.card" 4C0001 1 0001
+CHIP_A=$CHIP
 tb_card_create "$WORK/u.card" 4C0099   # blank, never journaled
 
 # next_report: the next line verify writes (a real wait on its output;

@@ -61,6 +61,24 @@ cs_write_card() {
 }
 
 # The chip serial of the card in READER, as verify reads it.
+# cs_issued_card SLOT IMAGE HEX N PRINTED [CARDSIM ARGS]: a blank card
+# (chip HEX) in SLOT, written by the administrator's sequence with person
+# N's key and certificate, and journaled as issued under PRINTED, as an
+# encode run would leave it. Sets cs_person's SERIAL NAME MAIL DN, and
+# CHIP.
+cs_issued_card() {
+	local slot=$1 image=$2 hex=$3 n=$4 printed=$5 r
+	shift 5
+	r=$(tb_reader "$slot")
+	tb_card_create "$image" "$hex"
+	tb_insert "$slot" "$image" "$@"
+	cs_person "$n"
+	cs_write_card "$r" "$WORK/p$n.key" "$WORK/p$n.crt"
+	CHIP=$(cs_chip "$r")
+	"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP" "$SERIAL" "$NAME" \
+		"$MAIL" "$DN" "$printed"
+}
+
 cs_chip() {
 	# verify exits 2 on a card it fails; only the serial matters here
 	{ "$CS_BIN" verify --reader "$1" --json || true; } | jq -r .chip_serial

@@ -13,20 +13,12 @@ cs_download --people 3 --seed 11
 R0=$(tb_reader 0)
 R1=$(tb_reader 1)
 
-tb_card_create "$WORK/a.card" 4B0001
-tb_insert 0 "$WORK/a.card"
-cs_person 1
+cs_issued_card 0 "$WORK/a.card" 4B0001 1 0001
 A_SERIAL=$SERIAL A_NAME=$NAME A_MAIL=$MAIL A_DN=$DN
-cs_write_card "$R0" "$WORK/p1.key" "$WORK/p1.crt"
-CHIP_A=$(cs_chip "$R0")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_A" "$SERIAL" "$NAME" "$MAIL" "$DN" 0001
+CHIP_A=$CHIP
 
-tb_card_create "$WORK/b.card" 4B0002
-tb_insert 1 "$WORK/b.card"
-cs_person 2
-cs_write_card "$R1" "$WORK/p2.key" "$WORK/p2.crt"
-CHIP_B=$(cs_chip "$R1")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_B" "$SERIAL" "$NAME" "$MAIL" "$DN" 0002
+cs_issued_card 1 "$WORK/b.card" 4B0002 2 0002
+CHIP_B=$CHIP
 
 # Person 1 also holds a second card (a second certificate, e.g. S/MIME).
 cs_person 3

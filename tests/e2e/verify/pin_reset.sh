@@ -16,20 +16,12 @@ R0=$(tb_reader 0)
 R1=$(tb_reader 1)
 hexof() { od -An -tx1 -v | tr -d ' \n'; }
 
-tb_card_create "$WORK/a.card" 4D0001
-tb_insert 0 "$WORK/a.card" --trace "$WORK/a.trace"
-cs_person 1
+cs_issued_card 0 "$WORK/a.card" 4D0001 1 0001 --trace "$WORK/a.trace"
 A_NAME=$NAME
-cs_write_card "$R0" "$WORK/p1.key" "$WORK/p1.crt"
-CHIP_A=$(cs_chip "$R0")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_A" "$SERIAL" "$NAME" "$MAIL" "$DN" 0001
+CHIP_A=$CHIP
 
-tb_card_create "$WORK/b.card" 4D0002
-tb_insert 1 "$WORK/b.card" --trace "$WORK/b.trace"
-cs_person 2
-cs_write_card "$R1" "$WORK/p2.key" "$WORK/p2.crt"
-CHIP_B=$(cs_chip "$R1")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_B" "$SERIAL" "$NAME" "$MAIL" "$DN" 0002
+cs_issued_card 1 "$WORK/b.card" 4D0002 2 0002 --trace "$WORK/b.trace"
+CHIP_B=$CHIP
 
 # changes TRACE FROM: APDUs after line FROM of a cardsim trace that change
 # a card (CHANGE REFERENCE DATA, RESET RETRY COUNTER, GENERATE, PUT DATA,

@@ -15,20 +15,12 @@ cs_download --people 2 --seed 12
 R0=$(tb_reader 0)
 R1=$(tb_reader 1)
 
-tb_card_create "$WORK/a.card" 4C0001
-tb_insert 0 "$WORK/a.card" --trace "$WORK/a.trace"
-cs_person 1
+cs_issued_card 0 "$WORK/a.card" 4C0001 1 0001 --trace "$WORK/a.trace"
 A_SERIAL=$SERIAL A_MAIL=$MAIL A_DN=$DN
-cs_write_card "$R0" "$WORK/p1.key" "$WORK/p1.crt"
-CHIP_A=$(cs_chip "$R0")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_A" "$SERIAL" "$NAME" "$MAIL" "$DN" 0001
+CHIP_A=$CHIP
 
-tb_card_create "$WORK/b.card" 4C0002
-tb_insert 1 "$WORK/b.card"
-cs_person 2
-cs_write_card "$R1" "$WORK/p2.key" "$WORK/p2.crt"
-CHIP_B=$(cs_chip "$R1")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_B" "$SERIAL" "$NAME" "$MAIL" "$DN" 0002
+cs_issued_card 1 "$WORK/b.card" 4C0002 2 0002
+CHIP_B=$CHIP
 
 openssl x509 -in "$WORK/p1.crt" -pubkey -noout >"$WORK/p1.pub"
 # Person 1's card also holds an EC P-256 key in a second key reference

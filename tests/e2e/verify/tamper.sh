@@ -13,13 +13,9 @@ R1=$(tb_reader 1)
 PHANTOM=4790-5040-00DEAD01
 
 # Card A: person 1, written and bound as the encode run would.
-tb_card_create "$WORK/a.card" 4A0001
-tb_insert 0 "$WORK/a.card"
-cs_person 1
+cs_issued_card 0 "$WORK/a.card" 4A0001 1 0001
 P1_SERIAL=$SERIAL P1_NAME=$NAME
-cs_write_card "$R0" "$WORK/p1.key" "$WORK/p1.crt"
-CHIP_A=$(cs_chip "$R0")
-"$FIXTURE" "$CARDSTATION_JOURNAL" issue "$CHIP_A" "$SERIAL" "$NAME" "$MAIL" "$DN" 0001
+CHIP_A=$CHIP
 
 cs_verify "$R0"
 [ "$RC" = 0 ] || fail "good card without PIN: exit $RC"
