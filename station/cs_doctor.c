@@ -4,6 +4,7 @@
 #include "cs_profile.h"
 #include "cs_err.h"
 #include "cs_journal.h"
+#include "cs_child.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -186,66 +187,33 @@ static void fmt_time(time_t t, char *out, size_t outlen)
  * path, run as it is: a bare name is refused, not looked up in PATH. */
 static int run_capture(char *const argv[], char *out, size_t outlen)
 {
-	int fds[2], status, r = -1;
-	size_t len = 0;
-	pid_t pid;
-	struct timespec t0, t;
+	int fds[2], status, r;
+	char why[256];
+	cs_child c;
 
 	out[0] = '\0';
-	if (argv[0] == NULL || argv[0][0] != '/')
-		return -1;
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return -1;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int dn = open("/dev/null", O_RDWR);
+	{
+		const cs_child_fd give[] = {{fds[1], STDOUT_FILENO}};
+		const cs_child_spec spec = {
+			.path = argv[0], .argv = argv, .fds = give, .nfds = 1,
+			.timeout_ms = TOOL_TIMEOUT_MS,
+		};
 
-		dup2(fds[1], STDOUT_FILENO);
-		if (dn >= 0) {
-			dup2(dn, STDERR_FILENO);
-			dup2(dn, STDIN_FILENO);
-		}
-		execve(argv[0], argv, environ);
-		_exit(127);
+		r = cs_child_start(&spec, &c, why, sizeof(why));
 	}
 	close(fds[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd pfd = {fds[0], POLLIN, 0};
-		long left;
-		ssize_t n;
-		char sink[256];
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = TOOL_TIMEOUT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (len + 1 < outlen)
-			n = read(fds[0], out + len, outlen - len - 1);
-		else
-			n = read(fds[0], sink, sizeof(sink));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (len + 1 < outlen)
-			len += (size_t)n;
+	if (r != CS_OK) {
+		close(fds[0]);
+		return -1;
 	}
-	out[len] = '\0';
+	cs_child_collect(&c, fds[0], out, outlen, 0);
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 127)
-		r = WEXITSTATUS(status);
-	return r;
+	if (cs_child_wait(&c, &status) != CS_OK || c.timed_out)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) != 127 ?
+	    WEXITSTATUS(status) : -1;
 }
 
 static void chomp(char *s)

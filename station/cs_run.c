@@ -3,6 +3,7 @@
 #include "cs_err.h"
 #include "cs_run_int.h"
 #include "cs_profile.h"
+#include "cs_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,7 +188,7 @@ out:
 /* ---- the coordinator ---- */
 
 struct worker {
-	pid_t pid;
+	cs_child child;
 	int ev_fd, ctl_fd;
 	const char *reader;
 	cs_secret *buf; /* a line may carry a PIN letter: locked */
@@ -235,53 +236,44 @@ static void tell(struct worker *w, const char *line)
 		return;
 }
 
-/* Move fd to at least 10, so the dup2 to 3, 4 and 5 below cannot clobber
- * another pipe end. Async-signal-safe. */
-static int high(int fd)
-{
-	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
-}
-
 static int spawn(cs_run *r, size_t i, const char *self, char *why,
     size_t whylen)
 {
 	char *const argv[] = {"cardstation", CS_RUN_WORKER_ARG, NULL};
 	int ev[2], ctl[2], st[2], r_;
-	pid_t pid;
 
 	if (pipe2(ev, O_CLOEXEC) != 0 || pipe2(ctl, O_CLOEXEC) != 0 ||
 	    pipe2(st, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return CS_ERR_IO;
 	}
-	if ((pid = fork()) < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		return CS_ERR_IO;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls until exec: a front end with
-		 * threads (the kiosk) may have forked while another thread
-		 * held a lock. */
-		sigset_t none;
-		int e = high(ev[1]), c = high(ctl[0]), t = high(st[0]);
-
+	{
 		/* Its own process group: the terminal's Ctrl-C is for the
-		 * coordinator, which lets the worker finish its card. */
-		setpgid(0, 0);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (e < 0 || c < 0 || t < 0 || dup2(e, CS_WORKER_EV_FD) < 0 ||
-		    dup2(c, CS_WORKER_CTL_FD) < 0 || dup2(t, CS_WORKER_START_FD) < 0)
-			_exit(127);
-		/* Nothing else of the front end's: no socket, no journal. */
-		close_range(CS_WORKER_START_FD + 1, ~0U, 0);
-		execv(self, argv);
-		_exit(127);
+		 * coordinator, which lets the worker finish its card. No
+		 * timeout: it lives as long as the run. Nothing else of the
+		 * front end's: no socket, no journal. */
+		const cs_child_fd fds[] = {
+			{STDOUT_FILENO, STDOUT_FILENO},
+			{STDERR_FILENO, STDERR_FILENO},
+			{ev[1], CS_WORKER_EV_FD}, {ctl[0], CS_WORKER_CTL_FD},
+			{st[0], CS_WORKER_START_FD},
+		};
+		const cs_child_spec spec = {
+			.path = self, .argv = argv, .fds = fds, .nfds = 5,
+			.own_pgrp = 1,
+		};
+
+		r_ = cs_child_start(&spec, &r->w[i].child, why, whylen);
 	}
 	close(ev[1]);
 	close(ctl[0]);
 	close(st[0]);
-	r->w[i].pid = pid;
+	if (r_ != CS_OK) {
+		close(ev[0]);
+		close(ctl[1]);
+		close(st[1]);
+		return r_;
+	}
 	r->w[i].ev_fd = ev[0];
 	r->w[i].ctl_fd = ctl[1];
 	r->w[i].alive = 1;
@@ -496,14 +488,13 @@ void cs_run_free(cs_run *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct worker *w = &r->w[i];
 
-		if (w->pid > 0) {
+		if (w->child.pid > 0) {
 			if (w->alive) {
 				tell(w, "Q\n");
 				close(w->ev_fd);
 			}
 			close(w->ctl_fd);
-			while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-				;
+			cs_child_wait(&w->child, NULL);
 		}
 		cs_secret_free(w->buf);
 	}

@@ -5,13 +5,14 @@
 #include "cs_card.h"
 #include "cs_p11.h"
 #include "cs_secret.h"
+#include "cs_child.h"
+#include "cs_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <time.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,79 +301,93 @@ static void last_line(char *buf, char *why, size_t whylen)
 	    *buf ? buf : "failed");
 }
 
+/* Where pkcs15-init finds the OpenSC configuration cs_token_env made. */
+#define CONF_FD 4
+#define CONF_FD_STR "4"
+
 static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
     size_t derlen, char *why, size_t whylen)
 {
-	int in[2], err[2], status, timed_out = 0;
+	/* c->env is the whole environment the command gets. */
+	static const char *const everything[] = {"", NULL};
+	int in[2], err[2], status, r;
 	char errbuf[4096];
-	time_t deadline;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
+	cs_child ch;
 
-	if (pipe(in) != 0 || pipe(err) != 0) {
+	if (pipe2(in, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return CS_ERR_IO;
 	}
-	if ((pid = fork()) < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
+	if (pipe2(err, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
 		return CS_ERR_IO;
 	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		sigset_t none;
+	{
+		/* The key on fd 3 (/dev/fd/3 on its command line), its reason
+		 * on stderr, nothing on stdin: it never prompts; OpenSC's
+		 * configuration (cs_token_env's memfd) on fd 4. Within the
+		 * time a card takes at most: a card or reader that hangs must
+		 * not hang the reader's worker. */
+		const char *conf = getenv("OPENSC_CONF");
+		cs_child_fd fds[] = {{in[0], 3}, {err[1], STDERR_FILENO},
+		    {-1, CONF_FD}};
+		const char **env;
+		size_t n = 0, nfds = 2;
+		int cfd;
 
-		/* As a program expects to start: no signal blocked or ignored
-		 * (the kiosk blocks some in every thread; the station ignores
-		 * SIGPIPE). */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(in[0], 3);
-		dup2(err[1], STDERR_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(devnull, STDIN_FILENO); /* never prompt */
-		close(in[1]);
-		close(err[0]);
-		execve(cs_token_pkcs15_init_path(), (char *const *)c->argv,
-		    c->env);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n",
-		    cs_token_pkcs15_init_path(), strerror(errno));
-		_exit(127);
+		int ours = conf != NULL &&
+		    sscanf(conf, "/proc/self/fd/%d", &cfd) == 1;
+
+		while (c->env[n] != NULL)
+			n++;
+		if ((env = calloc(n + 2, sizeof(*env))) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			close(in[0]);
+			close(in[1]);
+			close(err[0]);
+			close(err[1]);
+			return CS_ERR_NOMEM;
+		}
+		n = 0;
+		for (size_t i = 0; c->env[i] != NULL; i++)
+			if (!ours || strncmp(c->env[i], "OPENSC_CONF=", 12) != 0)
+				env[n++] = c->env[i];
+		if (ours) {
+			fds[nfds++].from = cfd;
+			env[n++] = "OPENSC_CONF=/proc/self/fd/" CONF_FD_STR;
+		}
+		env[n] = NULL;
+		const cs_child_spec spec = {
+			.path = cs_token_pkcs15_init_path(),
+			.argv = (char *const *)c->argv,
+			.env_add = env,
+			.env_drop = everything,
+			.fds = fds, .nfds = nfds,
+			.timeout_ms = CS_TOKEN_TIMEOUT_S * 1000,
+		};
+
+		r = cs_child_start(&spec, &ch, why, whylen);
+		free(env);
 	}
 	close(in[0]);
 	close(err[1]);
+	if (r != CS_OK) {
+		close(in[1]);
+		close(err[0]);
+		return CS_ERR_CARD;
+	}
 	/* A PKCS#12 of a few kB fits the pipe: no deadlock with stderr. */
-	while (derlen > 0 && (n = write(in[1], der, derlen)) > 0) {
-		der += n;
-		derlen -= (size_t)n;
-	}
+	(void)cs_io_write_all(in[1], der, derlen);
 	close(in[1]);
-	/* Its stderr until it closes, within the time a card takes at most:
-	 * a card or reader that hangs must not hang the reader's worker. */
-	deadline = time(NULL) + CS_TOKEN_TIMEOUT_S;
-	for (;;) {
-		struct pollfd p = {err[0], POLLIN, 0};
-		time_t left = deadline - time(NULL);
-
-		if (left <= 0 || poll(&p, 1, (int)left * 1000) == 0) {
-			timed_out = 1;
-			kill(pid, SIGKILL);
-			break;
-		}
-		n = read(err[0], errbuf + got, sizeof(errbuf) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if ((got += (size_t)n) == sizeof(errbuf) - 1)
-			got = 0; /* keep reading: only the last line matters */
-	}
-	errbuf[got] = '\0';
+	cs_child_collect(&ch, err[0], errbuf, sizeof(errbuf), CS_CHILD_KEEP_TAIL);
 	close(err[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out) {
+	if (cs_child_wait(&ch, &status) != CS_OK) {
+		snprintf(why, whylen, "pkcs15-init: cannot wait for it");
+		return CS_ERR_CARD;
+	}
+	if (ch.timed_out) {
 		snprintf(why, whylen, "pkcs15-init did not finish within %d s: "
 		    "stopped", CS_TOKEN_TIMEOUT_S);
 		return CS_ERR_CARD;
