@@ -22,10 +22,11 @@ const char *const jr_run_states[3] = {"open", "done", "cancelled"};
 const char *const jr_modes[2] = {"queue", "pairing"};
 const char *const jr_rec_states[5] = {
 	"refused", "queued", "claimed", "done", "revoked"};
-const char *const jr_card_states[6] = {
-	"blank", "partial", "issued", "wiped", "lost", "returned"};
-const char *const jr_outcomes[6] = {
-	"writing", "verified", "failed", "interrupted", "wiped", "revoked"};
+const char *const jr_card_states[7] = {
+	"blank", "partial", "issued", "wiped", "lost", "returned", "retired"};
+const char *const jr_outcomes[7] = {
+	"writing", "verified", "failed", "interrupted", "wiped", "revoked",
+	"superseded"};
 
 /* Schema migrations: entry k takes a journal from version k to k + 1.
  * Never edit a released entry; append one. A column added to runs,
@@ -106,6 +107,52 @@ static const char *const MIGRATIONS[] = {
 	"CREATE INDEX owners_live ON owners(host, reader) WHERE ended IS NULL;"
 	"ALTER TABLE records ADD COLUMN owner_id INTEGER REFERENCES owners(id);"
 	"ALTER TABLE records ADD COLUMN key_type TEXT;",
+	/* 2 -> 3: a card may be retired (never written again) and an
+	 * issuance superseded (a renewal took its place on the same card);
+	 * a card says how its identity was obtained (NULL or 'cplc': read
+	 * from the chip; 'assigned': written by the station). SQLite cannot
+	 * change a CHECK, so both tables are rebuilt as its ALTER TABLE page
+	 * says: new table, copy, drop, rename, indexes again. migrate() turns
+	 * foreign keys off around the transaction and runs
+	 * foreign_key_check before it commits. Old snapshots lack id_source:
+	 * check reads it as NULL, what the copy gave every old row. */
+	"CREATE TABLE cards_v3 ("
+	" id INTEGER PRIMARY KEY,"
+	" chip_serial TEXT UNIQUE COLLATE NOCASE,"
+	" pkcs15_serial TEXT, printed_no TEXT, atr TEXT, model TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('blank', 'partial', 'issued',"
+	"  'wiped', 'lost', 'returned', 'retired')),"
+	" first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+	" id_source TEXT);"
+	"INSERT INTO cards_v3 (id, chip_serial, pkcs15_serial, printed_no, atr,"
+	" model, state, first_seen, last_seen) SELECT id, chip_serial,"
+	" pkcs15_serial, printed_no, atr, model, state, first_seen, last_seen"
+	" FROM cards;"
+	"DROP TABLE cards;"
+	"ALTER TABLE cards_v3 RENAME TO cards;"
+	"CREATE INDEX cards_printed ON cards(printed_no);"
+	"CREATE TABLE issuances_v3 ("
+	" id INTEGER PRIMARY KEY,"
+	" record_id INTEGER NOT NULL REFERENCES records(id),"
+	" card_id INTEGER NOT NULL REFERENCES cards(id),"
+	" cert_serial TEXT NOT NULL CHECK (cert_serial <> '' AND"
+	"  cert_serial NOT GLOB '*[^0-9]*'),"
+	" holder TEXT, mail TEXT, reader TEXT, operator TEXT,"
+	" started TEXT NOT NULL, finished TEXT,"
+	" outcome TEXT NOT NULL CHECK (outcome IN ('writing', 'verified',"
+	"  'failed', 'interrupted', 'wiped', 'revoked', 'superseded')),"
+	" reason TEXT);"
+	"INSERT INTO issuances_v3 (id, record_id, card_id, cert_serial, holder,"
+	" mail, reader, operator, started, finished, outcome, reason) SELECT id,"
+	" record_id, card_id, cert_serial, holder, mail, reader, operator,"
+	" started, finished, outcome, reason FROM issuances;"
+	"DROP TABLE issuances;"
+	"ALTER TABLE issuances_v3 RENAME TO issuances;"
+	"CREATE UNIQUE INDEX issuances_live_cert ON issuances(cert_serial)"
+	" WHERE outcome IN ('writing', 'verified');"
+	"CREATE INDEX issuances_card ON issuances(card_id);"
+	"CREATE INDEX issuances_record ON issuances(record_id);"
+	"CREATE INDEX issuances_serial ON issuances(cert_serial);",
 };
 #define SCHEMA_VERSION ((int)JR_N(MIGRATIONS))
 #define SCHEMA_VERSION_TABLE "CREATE TABLE IF NOT EXISTS schema_version (" \
@@ -445,13 +492,42 @@ static int read_version(cs_journal *j, int *version)
 	return rc;
 }
 
-static int migrate(cs_journal *j, char *why, size_t whylen)
+/* Any row foreign_key_check names: a migration that rebuilt a table
+ * must leave every reference whole. */
+static int fk_whole(cs_journal *j, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = jr_prepare(j, &st, "PRAGMA foreign_key_check", NULL)) !=
+	    SQLITE_OK)
+		return jr_err(j, rc, why, whylen, "cannot check references");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		jr_why(why, whylen, "journal: the migration to schema %d would "
+		    "leave %s row %lld referring to a missing %s row; nothing "
+		    "was changed", SCHEMA_VERSION, sqlite3_column_text(st, 0),
+		    (long long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return CS_ERR_STATE;
+	return rc == SQLITE_DONE ? CS_OK :
+	    jr_err(j, rc, why, whylen, "cannot check references");
+}
+
+/* Create or migrate the schema up to version upto (SCHEMA_VERSION but in
+ * tests). Foreign keys are off around the transaction (a rebuilt table is
+ * dropped while others refer to it; SQLite ignores the pragma inside a
+ * transaction) and foreign_key_check runs before the commit. */
+static int migrate(cs_journal *j, int upto, char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
-	int rc, r = CS_OK;
+	int rc, r = CS_OK, from;
 
+	sqlite3_exec(j->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
-		return r;
+		goto fk;
 	/* Read again inside the write lock: another process may have just
 	 * migrated the same file. */
 	if ((rc = read_version(j, &j->version)) != SQLITE_OK) {
@@ -465,8 +541,9 @@ static int migrate(cs_journal *j, char *why, size_t whylen)
 		r = CS_ERR_STATE;
 		goto out;
 	}
+	from = j->version;
 	rc = sqlite3_exec(j->db, SCHEMA_VERSION_TABLE, NULL, NULL, NULL);
-	for (; rc == SQLITE_OK && j->version < SCHEMA_VERSION; j->version++) {
+	for (; rc == SQLITE_OK && j->version < upto; j->version++) {
 		jr_now(now);
 		if ((rc = sqlite3_exec(j->db, MIGRATIONS[j->version], NULL, NULL,
 		    NULL)) == SQLITE_OK)
@@ -475,8 +552,17 @@ static int migrate(cs_journal *j, char *why, size_t whylen)
 	}
 	if (rc != SQLITE_OK)
 		r = jr_err(j, rc, why, whylen, "cannot create or migrate the schema");
+	else if (from > 0 && from < j->version)
+		r = fk_whole(j, why, whylen);
 out:
-	return jr_tx_leave(j, r, why, whylen);
+	r = jr_tx_leave(j, r, why, whylen);
+	if (r != CS_OK)
+		read_version(j, &j->version);
+fk:
+	rc = sqlite3_exec(j->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (r == CS_OK && rc != SQLITE_OK)
+		r = jr_err(j, rc, why, whylen, "cannot configure");
+	return r;
 }
 
 static int configure(cs_journal *j, char *why, size_t whylen)
@@ -498,8 +584,8 @@ static int configure(cs_journal *j, char *why, size_t whylen)
 	return CS_OK;
 }
 
-int cs_journal_open(cs_journal **out, const char *path, int flags,
-    char *why, size_t whylen)
+static int open_at(cs_journal **out, const char *path, int flags,
+    int upto, char *why, size_t whylen)
 {
 	cs_journal *j;
 	int r, rc, oflags;
@@ -539,13 +625,38 @@ int cs_journal_open(cs_journal **out, const char *path, int flags,
 			r = CS_ERR_FORMAT;
 			goto fail;
 		}
-	} else if ((r = migrate(j, why, whylen)) != CS_OK)
+		/* Reading an older schema with this version's queries would
+		 * fail on the first new column, less clearly. */
+		if (j->version < upto) {
+			jr_why(why, whylen, "%s has schema version %d, older than "
+			    "this cardstation's %d: the first command that writes "
+			    "it (encode, run new, a card command) migrates it; "
+			    "until then it is read by the cardstation that wrote "
+			    "it", path, j->version, upto);
+			r = CS_ERR_FORMAT;
+			goto fail;
+		}
+	} else if ((r = migrate(j, upto, why, whylen)) != CS_OK)
 		goto fail;
 	*out = j;
 	return CS_OK;
 fail:
 	cs_journal_close(j);
 	return r;
+}
+
+int cs_journal_open(cs_journal **out, const char *path, int flags,
+    char *why, size_t whylen)
+{
+	return open_at(out, path, flags, SCHEMA_VERSION, why, whylen);
+}
+
+int jr_open_at(cs_journal **out, const char *path, int version, char *why,
+    size_t whylen)
+{
+	if (version < 1 || version > SCHEMA_VERSION)
+		return CS_ERR_USAGE;
+	return open_at(out, path, 0, version, why, whylen);
 }
 
 void cs_journal_close(cs_journal *j)

@@ -58,7 +58,10 @@ typedef enum cs_jrec_state {
 
 typedef enum cs_jcard_state {
 	CS_JCARD_BLANK, CS_JCARD_PARTIAL, CS_JCARD_ISSUED, CS_JCARD_WIPED,
-	CS_JCARD_LOST, CS_JCARD_RETURNED
+	CS_JCARD_LOST, CS_JCARD_RETURNED,
+	CS_JCARD_RETIRED  /* never written again: its profile does not re-use
+	                     it, or it failed for good (applet gone, PUK
+	                     blocked) */
 } cs_jcard_state;
 
 typedef enum cs_jissue_outcome {
@@ -67,7 +70,8 @@ typedef enum cs_jissue_outcome {
 	CS_JISSUE_FAILED,
 	CS_JISSUE_INTERRUPTED, /* the station stopped while writing */
 	CS_JISSUE_WIPED,
-	CS_JISSUE_REVOKED
+	CS_JISSUE_REVOKED,
+	CS_JISSUE_SUPERSEDED   /* a renewal took its place on the same card */
 } cs_jissue_outcome;
 
 /* Which field picks a record or a card. */
@@ -113,7 +117,15 @@ typedef struct cs_jcard {
 	char *pkcs15_serial, *printed_no, *atr, *model;
 	cs_jcard_state state;
 	char *first_seen, *last_seen;
+	/* How the card's identity (chip_serial) was obtained: NULL or
+	 * CS_JCARD_ID_CPLC read from the chip (GET DATA 9F7F),
+	 * CS_JCARD_ID_ASSIGNED a random identity the station wrote into the
+	 * card's PKCS#15 TokenInfo serial. */
+	char *id_source;
 } cs_jcard;
+
+#define CS_JCARD_ID_CPLC "cplc"
+#define CS_JCARD_ID_ASSIGNED "assigned"
 
 typedef struct cs_jissuance {
 	int64_t id, record_id, card_id;
@@ -271,7 +283,7 @@ void cs_jrecord_clear(cs_jrecord *r);
 
 /* --- cards ---------------------------------------------------------- */
 /* Insert the card, or update the one with the same chip serial: non-NULL
- * pkcs15_serial, printed_no, atr, model replace the stored ones and
+ * pkcs15_serial, printed_no, atr, model, id_source replace the stored ones and
  * last_seen moves on. A new card takes in->state; an existing one keeps
  * its state (cs_journal_card_set_state changes it). A card without a chip
  * serial is always a new row. */
@@ -293,7 +305,8 @@ void cs_jcard_clear(cs_jcard *c);
  * why names the card. */
 int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
     int64_t *id, char *why, size_t whylen);
-/* writing -> verified | failed | interrupted; verified -> wiped | revoked.
+/* writing -> verified | failed | interrupted; verified -> wiped | revoked
+ * | superseded.
  * Other moves are CS_ERR_STATE. Record and card states are the caller's
  * to set, in the same transaction (see docs/journal.md). */
 int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,

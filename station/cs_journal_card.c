@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define CARD_COLS "id, chip_serial, pkcs15_serial, printed_no, atr, model, " \
-	"state, first_seen, last_seen"
+	"state, first_seen, last_seen, id_source"
 #define ISS_COLS "i.id, i.record_id, i.card_id, i.cert_serial, i.holder, " \
 	"i.mail, i.reader, i.operator, i.started, i.finished, i.outcome, " \
 	"i.reason"
@@ -28,6 +28,7 @@ static int card_from_row(sqlite3_stmt *st, cs_jcard *c)
 	state = jr_next_str(&k);
 	c->first_seen = jr_next_str(&k);
 	c->last_seen = jr_next_str(&k);
+	c->id_source = jr_next_str(&k);
 	c->state = (cs_jcard_state)jr_name_index(jr_card_states,
 	    JR_N(jr_card_states), state);
 	free(state);
@@ -47,6 +48,7 @@ void cs_jcard_clear(cs_jcard *c)
 	free(c->model);
 	free(c->first_seen);
 	free(c->last_seen);
+	free(c->id_source);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -124,8 +126,9 @@ int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
 		rc = jr_run(j, "UPDATE cards SET pkcs15_serial = coalesce(?2, "
 		    "pkcs15_serial), printed_no = coalesce(?3, printed_no), "
 		    "atr = coalesce(?4, atr), model = coalesce(?5, model), "
-		    "last_seen = ?6 WHERE id = ?1", "isssss", cid, in->pkcs15_serial,
-		    in->printed_no, in->atr, in->model, now);
+		    "last_seen = ?6, id_source = coalesce(?7, id_source) WHERE "
+		    "id = ?1", "issssss", cid, in->pkcs15_serial, in->printed_no,
+		    in->atr, in->model, now, in->id_source);
 		if (rc != SQLITE_OK) {
 			r = jr_err(j, rc, why, whylen, "cannot update the card");
 			goto out;
@@ -134,11 +137,11 @@ int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
 		goto out;
 	}
 	rc = jr_run(j, "INSERT INTO cards (chip_serial, pkcs15_serial, "
-	    "printed_no, atr, model, state, first_seen, last_seen) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?7)", "sssssss",
+	    "printed_no, atr, model, state, first_seen, last_seen, id_source) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)", "ssssssss",
 	    in->chip_serial && *in->chip_serial ? in->chip_serial : NULL,
 	    in->pkcs15_serial, in->printed_no, in->atr, in->model,
-	    cs_jcard_state_name(in->state), now);
+	    cs_jcard_state_name(in->state), now, in->id_source);
 	if (rc != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot add the card");
 		goto out;
@@ -331,7 +334,8 @@ static bool may_end(cs_jissue_outcome from, cs_jissue_outcome to)
 		return to == CS_JISSUE_VERIFIED || to == CS_JISSUE_FAILED ||
 		    to == CS_JISSUE_INTERRUPTED;
 	if (from == CS_JISSUE_VERIFIED)
-		return to == CS_JISSUE_WIPED || to == CS_JISSUE_REVOKED;
+		return to == CS_JISSUE_WIPED || to == CS_JISSUE_REVOKED ||
+		    to == CS_JISSUE_SUPERSEDED;
 	return false;
 }
 
@@ -433,14 +437,15 @@ int cs_journal_cert_live_card(cs_journal *j, const char *cert_serial,
 	memset(card, 0, sizeof(*card));
 	if ((rc = jr_prepare(j, &st, "SELECT c.id, c.chip_serial, "
 	    "c.pkcs15_serial, c.printed_no, c.atr, c.model, c.state, "
-	    "c.first_seen, c.last_seen, i.id FROM issuances i JOIN cards c ON "
+	    "c.first_seen, c.last_seen, c.id_source, i.id FROM issuances i "
+	    "JOIN cards c ON "
 	    "c.id = i.card_id WHERE i.cert_serial = ?1 AND i.outcome IN "
 	    "('writing', 'verified')", "s", jr_serial(cert_serial))) != SQLITE_OK)
 		return jr_err(j, rc, NULL, 0, "");
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = card_from_row(st, card);
 		if (issuance_id != NULL)
-			*issuance_id = sqlite3_column_int64(st, 9);
+			*issuance_id = sqlite3_column_int64(st, 10);
 	} else
 		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
 	sqlite3_finalize(st);

@@ -37,7 +37,7 @@ static const char *const RECORD_COLS[] = {"id", "run_id", "seq", "serial",
 	"owner_id", "key_type", NULL};
 static const char *const CARD_COLS[] = {"id", "chip_serial",
 	"pkcs15_serial", "printed_no", "atr", "model", "state", "first_seen",
-	"last_seen", NULL};
+	"last_seen", "id_source", NULL};
 static const char *const ISSUANCE_COLS[] = {"id", "record_id", "card_id",
 	"cert_serial", "holder", "mail", "reader", "operator", "started",
 	"finished", "outcome", "reason", NULL};
@@ -52,6 +52,29 @@ const struct jr_table jr_tables[5] = {
 	{"owners", OWNER_COLS},
 };
 
+/* Columns a migration added, with the schema version that has them: a
+ * journal of an older version (a test making one, a read of an old file)
+ * snapshots the columns it has, as the cardstation of that version did. */
+static const struct {
+	const char *table, *col;
+	int version;
+} ADDED[] = {
+	{"owners", NULL, 2}, /* a whole table */
+	{"records", "owner_id", 2},
+	{"records", "key_type", 2},
+	{"cards", "id_source", 3},
+};
+
+static bool has_col(const struct jr_table *t, const char *col, int version)
+{
+	for (size_t i = 0; i < JR_N(ADDED); i++)
+		if (strcmp(ADDED[i].table, t->name) == 0 &&
+		    (ADDED[i].col == NULL || (col != NULL &&
+		    strcmp(ADDED[i].col, col) == 0)))
+			return version >= ADDED[i].version;
+	return true;
+}
+
 const struct jr_table *jr_table(const char *name)
 {
 	for (size_t i = 0; i < JR_N(jr_tables); i++)
@@ -65,7 +88,8 @@ const struct jr_table *jr_table(const char *name)
  * row's, so both agree byte for byte. JSON holds no BLOB: one written
  * into a column behind our back is shown as "blob:<hex>" rather than
  * stopping the check. */
-static int snapshot_sql(const struct jr_table *t, char *buf, size_t len)
+static int snapshot_sql(const struct jr_table *t, int version, char *buf,
+    size_t len)
 {
 	size_t n = 0;
 	int k;
@@ -73,7 +97,8 @@ static int snapshot_sql(const struct jr_table *t, char *buf, size_t len)
 	k = snprintf(buf, len, "json_object(");
 	for (size_t i = 0; k >= 0 && (n += (size_t)k) < len &&
 	    t->cols[i] != NULL; i++)
-		k = snprintf(buf + n, len - n, "%s'%s', iif(typeof(%s) = 'blob', "
+		k = !has_col(t, t->cols[i], version) ? 0 :
+		    snprintf(buf + n, len - n, "%s'%s', iif(typeof(%s) = 'blob', "
 		    "'blob:' || hex(%s), %s)", i ? ", " : "", t->cols[i],
 		    t->cols[i], t->cols[i], t->cols[i]);
 	if (k < 0 || n >= len)
@@ -155,7 +180,7 @@ static int make_detail(cs_journal *j, const char *table, int64_t row_id,
 	if (table != NULL) {
 		if ((t = jr_table(table)) == NULL)
 			return CS_ERR_USAGE;
-		if ((r = snapshot_sql(t, snap, sizeof(snap))) != CS_OK)
+		if ((r = snapshot_sql(t, j->version, snap, sizeof(snap))) != CS_OK)
 			return r;
 		snprintf(sql, sizeof(sql), "SELECT json_object('table', ?1, "
 		    "'row', json((SELECT %s FROM %s WHERE id = ?2)), "
@@ -469,7 +494,7 @@ static int check_table(struct checker *c, const struct jr_table *t)
 	char expr[SNAPSHOT_MAX], sql[SNAPSHOT_MAX + 1024], col[64];
 	int rc, r = CS_OK;
 
-	if ((r = snapshot_sql(t, expr, sizeof(expr))) != CS_OK)
+	if ((r = snapshot_sql(t, c->j->version, expr, sizeof(expr))) != CS_OK)
 		return r;
 
 	/* Every current row beside its latest snapshot, then every snapshot
@@ -534,7 +559,8 @@ int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
 	if (r == CS_OK)
 		r = index_latest(&c);
 	for (size_t i = 0; r == CS_OK && i < JR_N(jr_tables); i++)
-		r = check_table(&c, &jr_tables[i]);
+		if (has_col(&jr_tables[i], NULL, j->version))
+			r = check_table(&c, &jr_tables[i]);
 	/* The reason before the transaction ends: its end resets it. */
 	if (r != CS_OK)
 		jr_why(why, whylen, "journal: cannot check: %s",

@@ -64,13 +64,17 @@ const char *jr_serial(const char *s);
 extern const char *const jr_run_states[3];
 extern const char *const jr_modes[2];
 extern const char *const jr_rec_states[5];
-extern const char *const jr_card_states[6];
-extern const char *const jr_outcomes[6];
+extern const char *const jr_card_states[7];
+extern const char *const jr_outcomes[7];
 #define JR_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A new in-memory database with the schema this version creates (every
  * migration applied): what a journal's own schema must equal. */
 int jr_schema_reference(sqlite3 **out);
+/* Open or create the journal at path migrated only up to version: what
+ * the unit tests use to make the journal of an older cardstation. */
+int jr_open_at(cs_journal **out, const char *path, int version, char *why,
+    size_t whylen);
 
 /* The tables whose rows the events snapshot (cs_journal_chain.c). */
 struct jr_table {
