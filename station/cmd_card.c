@@ -41,8 +41,10 @@ static void usage(FILE *f)
 	    "                             [--admin-mail MAIL [--reason CODE]\n"
 	    "                              [--comment TEXT] [--out FILE]\n"
 	    "                              | --already-revoked] [--journal PATH]\n"
+	    "                             [--profiles DIR]\n"
 	    "       cardstation card pin-reset --reader SPEC --puk env:VAR|prompt\n"
 	    "                             [--new-pin env:VAR|prompt] [--journal PATH]\n"
+	    "                             [--profiles DIR]\n"
 	    "\n"
 	    "lost: writes the UPKI revocation request (TSV, CP932, CRLF, 15\n"
 	    "columns, no header) for every certificate live on the card and marks\n"
@@ -70,6 +72,9 @@ static void usage(FILE *f)
 	    "card untouched, when the journal does not know the card, has it lost\n"
 	    "or returned, or its certificate is not the journal's for this card.\n"
 	    "A wrong PUK says how many tries the card has left.\n"
+	    "\n"
+	    "--profiles DIR: card profiles (default $CARDSTATION_PROFILES or the\n"
+	    "installed cardprofiles folder).\n"
 	    "\n"
 	    "Exit status: 0 done, 2 usage error or nothing done.\n");
 }

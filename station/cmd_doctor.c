@@ -19,7 +19,8 @@ static void usage(FILE *f)
 	    "  --json           one JSON object on stdout\n"
 	    "  --journal PATH   the journal database (default "
 	    "/var/lib/cardstation/journal.db)\n"
-	    "  --profiles DIR   the cardprofiles directory\n"
+	    "  --profiles DIR   card profiles (default $CARDSTATION_PROFILES or\n"
+	    "                   the installed cardprofiles folder)\n"
 	    "  --skip LIST      checks to leave out (comma separated)\n\n"
 	    "Exit status: 0 all fine, 1 warnings or failures found, "
 	    "2 doctor could not run.\n", CS_DOCTOR_CHECKS);

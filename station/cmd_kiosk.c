@@ -8,6 +8,7 @@
 #include "cs_cmd.h"
 #include "cs_err.h"
 #include "cs_p12.h"
+#include "cs_paths.h"
 #include "ks.h"
 
 #include <getopt.h>
@@ -20,6 +21,12 @@
 #ifndef KS_WWW_DIR
 #define KS_WWW_DIR "/usr/share/cardstation/kiosk/www"
 #endif
+
+/* The page's files: installed, or the source tree's for a build tree. */
+static const char *ks_www_dir(void)
+{
+	return cs_paths_data(KS_WWW_DIR, "kiosk/www");
+}
 
 static void usage(FILE *f)
 {
@@ -38,7 +45,7 @@ static void usage(FILE *f)
 	    "  --journal PATH      the journal (default $CARDSTATION_JOURNAL or\n"
 	    "                      /var/lib/cardstation/journal.db)\n"
 	    "  --profile NAME      force a card profile\n"
-	    "  --profiles-dir DIR  card profiles\n"
+	    "  --profiles DIR      card profiles\n"
 	    "  --institution O     the O every certificate must carry\n"
 	    "  --ca PEM            the issuing CA, to check chains at the desk\n"
 	    "  --admin-mail MAIL   the administrator named in revocation requests\n"
@@ -56,7 +63,7 @@ static void usage(FILE *f)
 	    "                      (default cardstation)\n"
 	    "\n"
 	    "Without the key nothing of the API answers: start the browser with\n"
-	    "kiosk-browser, which reads --key-file.\n", KS_WWW_DIR);
+	    "kiosk-browser, which reads --key-file.\n", ks_www_dir());
 }
 
 static int add(const char **list, size_t *n, size_t max, const char *v)
@@ -78,7 +85,7 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		{"import-root", required_argument, NULL, O_ROOT},
 		{"journal", required_argument, NULL, O_JOURNAL},
 		{"profile", required_argument, NULL, O_PROFILE},
-		{"profiles-dir", required_argument, NULL, O_PROFILES},
+		{"profiles", required_argument, NULL, O_PROFILES},
 		{"institution", required_argument, NULL, O_INST},
 		{"ca", required_argument, NULL, O_CA},
 		{"admin-mail", required_argument, NULL, O_ADMIN},
@@ -99,7 +106,7 @@ static int parse_args(int argc, char **argv, ks_config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->listen = "127.0.0.1:8470";
-	c->www = KS_WWW_DIR;
+	c->www = ks_www_dir();
 	c->idle_s = 600;
 	c->key_fd = -1;
 	c->pam_service = "cardstation";

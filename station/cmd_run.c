@@ -26,6 +26,8 @@ static void usage(FILE *f)
 	    "                      " CS_JOURNAL_DEFAULT_PATH ")\n"
 	    "  --institution O     the O value every certificate must carry\n"
 	    "  --profile NAME      card profile for every card (default: by card)\n"
+	    "  --profiles DIR      card profiles (default $CARDSTATION_PROFILES or\n"
+	    "                      the installed cardprofiles folder)\n"
 	    "  --mode queue|pairing\n"
 	    "  --operator NAME     recorded on every journal row\n");
 }
@@ -40,11 +42,12 @@ static void print_counts(int64_t id, const cs_jprogress *p)
 
 static int run_new(int argc, char **argv)
 {
-	enum { O_JOURNAL = 256, O_INST, O_PROFILE, O_MODE, O_OPERATOR };
+	enum { O_JOURNAL = 256, O_INST, O_PROFILE, O_PROFILES, O_MODE, O_OPERATOR };
 	static const struct option longopts[] = {
 		{"journal", required_argument, NULL, O_JOURNAL},
 		{"institution", required_argument, NULL, O_INST},
 		{"profile", required_argument, NULL, O_PROFILE},
+		{"profiles", required_argument, NULL, O_PROFILES},
 		{"mode", required_argument, NULL, O_MODE},
 		{"operator", required_argument, NULL, O_OPERATOR},
 		{NULL, 0, NULL, 0},
@@ -63,6 +66,7 @@ static int run_new(int argc, char **argv)
 		case O_JOURNAL: a.journal = optarg; break;
 		case O_INST: bo.institution = optarg; break;
 		case O_PROFILE: a.profile = optarg; break;
+		case O_PROFILES: a.profiles_dir = optarg; break;
 		case O_OPERATOR: a.operator_name = optarg; break;
 		case O_MODE:
 			if (strcmp(optarg, "queue") == 0)

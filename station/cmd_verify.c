@@ -55,6 +55,8 @@ static void usage(FILE *f)
 	    "  --journal PATH    the journal (default $" CS_JOURNAL_ENV ", else\n"
 	    "                    " CS_JOURNAL_DEFAULT_PATH ")\n"
 	    "  --ca FILE         the UPKI CA certificate(s), PEM ($CARDSTATION_CA)\n"
+	    "  --profiles DIR    card profiles (default $CARDSTATION_PROFILES or\n"
+	    "                    the installed cardprofiles folder)\n"
 	    "  --pin env:VAR     the holder's PIN from the environment\n"
 	    "  --pin-prompt      the holder types the PIN (no echo, on /dev/tty);\n"
 	    "                    with --handover: for every card\n"

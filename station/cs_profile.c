@@ -1,6 +1,7 @@
 /* cs_profile.c - reading card profiles and applying their PIN policy. */
 #include "cs_profile.h"
 #include "cs_err.h"
+#include "cs_paths.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,11 +15,15 @@
 #define CS_PROFILE_DIR "/usr/share/cardstation/cardprofiles"
 #endif
 
+/* The one place that says where card profiles are, for every command
+ * (--profiles DIR, when given, is passed in its stead). */
 const char *cs_profile_dir(void)
 {
 	const char *d = getenv("CARDSTATION_PROFILES");
 
-	return d != NULL && *d != '\0' ? d : CS_PROFILE_DIR;
+	if (d != NULL && *d != '\0')
+		return d;
+	return cs_paths_data(CS_PROFILE_DIR, "cardprofiles");
 }
 
 static char *trim(char *s)

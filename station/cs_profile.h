@@ -35,7 +35,9 @@ typedef struct cs_profile {
 	unsigned nkey_types;
 } cs_profile;
 
-/* CARDSTATION_PROFILES if set, else the installed cardprofiles folder. */
+/* Where card profiles are when no --profiles DIR was given:
+ * $CARDSTATION_PROFILES if set, else the installed cardprofiles folder (the
+ * source tree's for a binary run from its build tree, see cs_paths.h). */
 const char *cs_profile_dir(void);
 
 int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen);
