@@ -6,11 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
-/* GlobalPlatform card manager AIDs: GP 2.1.1+ ISD, then the older one. */
-static const char *const ISD_AIDS[] = {"A000000151000000", "A000000003000000"};
+/* Card manager (issuer security domain) AIDs cards answer to: the
+ * GlobalPlatform one, Open Platform's short and long ones (Visa), the one
+ * of Gemplus/Gemalto cards. A card whose manager has yet another AID is
+ * reached by what is selected after reset or by an empty SELECT. */
+static const char *const ISD_AIDS[] = {"A000000151000000", "A0000000030000",
+    "A000000003000000", "A000000018434D00"};
+
+/* The assigned identity: the marker byte, then 7 random ones. A TokenInfo
+ * serial of 16 hex digits that starts with it is a station's. */
+#define ASSIGNED_MARK "CA"
 
 int cs_hex_decode(const char *hex, unsigned char *out, size_t outcap,
     size_t *outlen)
@@ -52,24 +62,21 @@ void cs_card_cplc_serial(const unsigned char c[42], char *out, size_t outlen)
 }
 
 /* One command; follows 61xx (GET RESPONSE) and 6Cxx (wrong Le). */
-static int transmit(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
+static int xtransmit(cs_card_xfer_fn xfer, void *ctx, const unsigned char *apdu,
     size_t len, unsigned char *resp, size_t *resplen, unsigned short *sw)
 {
-	const SCARD_IO_REQUEST *pci = proto == SCARD_PROTOCOL_T0 ?
-	    SCARD_PCI_T0 : SCARD_PCI_T1;
 	unsigned char cmd[5 + 255 + 1];
-	DWORD rl;
 	size_t got = 0;
 
-	if (len > sizeof(cmd))
+	if (len > sizeof(cmd) || len < 4)
 		return CS_ERR_USAGE;
 	memcpy(cmd, apdu, len);
 	for (int round = 0; round < 8; round++) {
 		unsigned char buf[258];
+		size_t rl = sizeof(buf);
 
-		rl = sizeof(buf);
-		if (SCardTransmit(h, pci, cmd, (DWORD)len, NULL, buf, &rl) !=
-		    SCARD_S_SUCCESS || rl < 2)
+		if (xfer(ctx, cmd, len, buf, &rl) != CS_OK || rl < 2 ||
+		    rl > sizeof(buf))
 			return CS_ERR_CARD;
 		*sw = (unsigned short)(buf[rl - 2] << 8 | buf[rl - 1]);
 		if (got + rl - 2 > *resplen)
@@ -81,7 +88,12 @@ static int transmit(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
 
 			memcpy(cmd, gr, 5);
 			len = 5;
-		} else if ((*sw >> 8) == 0x6C) {
+		} else if ((*sw >> 8) == 0x6C && len + 1 <= sizeof(cmd)) {
+			/* Wrong Le: the same command with the Le the card
+			 * names; a command that had none (case 1 or 3) gets
+			 * one. */
+			if (len == 4 || (len > 5 && len == 5 + (size_t)cmd[4]))
+				len++;
 			cmd[len - 1] = (unsigned char)*sw;
 		} else {
 			*resplen = got;
@@ -89,6 +101,34 @@ static int transmit(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
 		}
 	}
 	return CS_ERR_CARD;
+}
+
+struct pcsc_link {
+	SCARDHANDLE h;
+	DWORD proto;
+};
+
+static int pcsc_xfer(void *ctx, const unsigned char *cmd, size_t len,
+    unsigned char *resp, size_t *resplen)
+{
+	const struct pcsc_link *l = ctx;
+	const SCARD_IO_REQUEST *pci = l->proto == SCARD_PROTOCOL_T0 ?
+	    SCARD_PCI_T0 : SCARD_PCI_T1;
+	DWORD rl = (DWORD)*resplen;
+
+	if (SCardTransmit(l->h, pci, cmd, (DWORD)len, NULL, resp, &rl) !=
+	    SCARD_S_SUCCESS)
+		return CS_ERR_CARD;
+	*resplen = rl;
+	return CS_OK;
+}
+
+static int transmit(SCARDHANDLE h, DWORD proto, const unsigned char *apdu,
+    size_t len, unsigned char *resp, size_t *resplen, unsigned short *sw)
+{
+	struct pcsc_link l = {h, proto};
+
+	return xtransmit(pcsc_xfer, &l, apdu, len, resp, resplen, sw);
 }
 
 static int select_aid(SCARDHANDLE h, DWORD proto, const char *aid_hex,
@@ -144,14 +184,136 @@ static void end_card(SCARDHANDLE h)
 	SCardDisconnect(h, SCARD_LEAVE_CARD);
 }
 
+/* ---- the CPLC probe ---- */
+
+/* Status words of the probe, as ISO 7816-4 and GlobalPlatform give them. */
+#define SW_OK              0x9000
+#define SW_CARD_LOCKED     0x6283 /* SELECT of the ISD of a locked card */
+#define SW_SECURITY        0x6982 /* GET DATA: a secure channel first */
+#define SW_CONDITIONS      0x6985 /* GET DATA: not in this state */
+#define SW_REF_NOT_FOUND   0x6A88 /* GET DATA: the card has no such data */
+#define SW_CLA_UNSUPPORTED 0x6E00
+
+/* A GET DATA 9F7F answer that holds a CPLC with a serial: tag 9F7F, a
+ * length of at least 42, then the data. A CPLC whose fabricator, type and
+ * serial are all 00 or all FF identifies nothing. */
+static int cplc_take(const unsigned char *r, size_t rl, cs_card_id *out)
+{
+	unsigned char ids[8];
+	int zero = 1, ff = 1;
+
+	if (rl < 45 || r[0] != 0x9F || r[1] != 0x7F || r[2] < 42 ||
+	    (size_t)r[2] + 3 > rl)
+		return 0;
+	memcpy(ids, r + 3, 4);
+	memcpy(ids + 4, r + 3 + 12, 4);
+	for (size_t i = 0; i < sizeof(ids); i++) {
+		zero &= ids[i] == 0x00;
+		ff &= ids[i] == 0xFF;
+	}
+	if (zero || ff)
+		return 0;
+	cs_card_cplc_serial(r + 3, out->chip_serial, sizeof(out->chip_serial));
+	cs_hex_encode(r + 3, 42, out->cplc, sizeof(out->cplc));
+	out->source = CS_CARD_ID_CPLC;
+	return 1;
+}
+
+/* GET DATA 9F7F of what is selected: 1 a CPLC, 0 none, <0 a cs_err. The
+ * GlobalPlatform class (80) first; a card that knows no such class (6E00)
+ * is asked once more in the interindustry one. A card manager's refusal
+ * (locked: 6982 or 6985; no CPLC: 6A88) is kept in out->cplc_sw. */
+static int get_cplc(cs_card_xfer_fn xfer, void *ctx, cs_card_id *out)
+{
+	unsigned char apdu[] = {0x80, 0xCA, 0x9F, 0x7F, 0x00};
+	unsigned char resp[258];
+	unsigned short sw = 0;
+	size_t rl;
+	int r;
+
+	for (int k = 0; k < 2; k++) {
+		rl = sizeof(resp);
+		if ((r = xtransmit(xfer, ctx, apdu, sizeof(apdu), resp, &rl, &sw)) !=
+		    CS_OK)
+			return r == CS_ERR_LIMIT ? 0 : r;
+		if (sw != SW_CLA_UNSUPPORTED)
+			break;
+		apdu[0] = 0x00;
+	}
+	if (sw == SW_OK && cplc_take(resp, rl, out))
+		return 1;
+	if (sw == SW_SECURITY || sw == SW_CONDITIONS || sw == SW_REF_NOT_FOUND ||
+	    sw == SW_OK)
+		out->cplc_sw = sw;
+	return 0;
+}
+
+/* SELECT by AID (hex; "" is the empty SELECT): 1 something was selected,
+ * 0 not, <0 a cs_err. 6283 is GlobalPlatform's "selected, but the card is
+ * locked". 6A82 (not found), 6999 (selection failed), 6A81, 6D00, 6E00 or
+ * 6986 (a runtime or applet that does not take the command) are "not". */
+static int select_by_aid(cs_card_xfer_fn xfer, void *ctx, const char *aid_hex)
+{
+	unsigned char apdu[5 + 16 + 1] = {0x00, 0xA4, 0x04, 0x00};
+	unsigned char resp[258];
+	unsigned short sw = 0;
+	size_t aidlen = 0, len, rl = sizeof(resp);
+	int r;
+
+	if (cs_hex_decode(aid_hex, apdu + 5, 16, &aidlen) != CS_OK ||
+	    (aidlen > 0 && aidlen < 5))
+		return CS_ERR_USAGE;
+	if (aidlen == 0) {
+		apdu[4] = 0x00;      /* no AID, Le: the default (the ISD) */
+		len = 5;
+	} else {
+		apdu[4] = (unsigned char)aidlen;
+		apdu[5 + aidlen] = 0x00;
+		len = 5 + aidlen + 1;
+	}
+	if ((r = xtransmit(xfer, ctx, apdu, len, resp, &rl, &sw)) != CS_OK)
+		return r == CS_ERR_LIMIT ? 0 : r;
+	return sw == SW_OK || sw == SW_CARD_LOCKED;
+}
+
+int cs_card_probe_cplc(cs_card_xfer_fn xfer, void *ctx, cs_card_id *out)
+{
+	int r;
+
+	out->chip_serial[0] = '\0';
+	out->cplc[0] = '\0';
+	out->source = CS_CARD_ID_NONE;
+	out->cplc_sw = 0;
+	/* 1. What is selected: after a reset, the card's default applet,
+	 * on most JavaCards the card manager, whatever its AID. */
+	if ((r = get_cplc(xfer, ctx, out)) != 0)
+		return r < 0 ? r : CS_OK;
+	out->cplc_sw = 0;   /* whoever answered was not known to be a manager */
+	/* 2. The usual card manager AIDs. A manager that was found and
+	 * refuses (locked) or has no CPLC will not give it by another name. */
+	for (size_t i = 0; i < sizeof(ISD_AIDS) / sizeof(ISD_AIDS[0]); i++) {
+		if ((r = select_by_aid(xfer, ctx, ISD_AIDS[i])) < 0)
+			return r;
+		if (r == 0)
+			continue;
+		return (r = get_cplc(xfer, ctx, out)) < 0 ? r : CS_OK;
+	}
+	/* 3. The empty SELECT: GlobalPlatform selects the issuer security
+	 * domain, whatever its AID. */
+	if ((r = select_by_aid(xfer, ctx, "")) < 0)
+		return r;
+	if (r == 1 && (r = get_cplc(xfer, ctx, out)) < 0)
+		return r;
+	return CS_OK;
+}
+
 int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
     char *why, size_t whylen)
 {
-	static const unsigned char get_cplc[] = {0x80, 0xCA, 0x9F, 0x7F, 0x00};
 	SCARDHANDLE h;
 	DWORD proto, state, atrlen = 33, namelen = 0;
-	unsigned char atr[33], resp[256];
-	unsigned short sw = 0;
+	unsigned char atr[33];
+	struct pcsc_link l;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -160,30 +322,33 @@ int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
 	if (SCardStatus(h, NULL, &namelen, &state, &proto, atr, &atrlen) ==
 	    SCARD_S_SUCCESS)
 		cs_hex_encode(atr, atrlen, out->atr, sizeof(out->atr));
-	r = CS_ERR_CARD;
-	for (size_t i = 0; i < sizeof(ISD_AIDS) / sizeof(ISD_AIDS[0]); i++) {
-		size_t rl = sizeof(resp);
-
-		if ((r = select_aid(h, proto, ISD_AIDS[i], &sw)) != CS_OK)
-			break;
-		if (sw != 0x9000)
-			continue;
-		r = transmit(h, proto, get_cplc, sizeof(get_cplc), resp, &rl, &sw);
-		/* 9F 7F 2A, then the 42 bytes of CPLC data */
-		if (r == CS_OK && sw == 0x9000 && rl >= 45 && resp[0] == 0x9F &&
-		    resp[1] == 0x7F && resp[2] >= 42) {
-			cs_card_cplc_serial(resp + 3, out->chip_serial,
-			    sizeof(out->chip_serial));
-			cs_hex_encode(resp + 3, 42, out->cplc, sizeof(out->cplc));
-		}
-		break;
-	}
+	l.h = h;
+	l.proto = proto;
+	r = cs_card_probe_cplc(pcsc_xfer, &l, out);
 	end_card(h);
-	if (r == CS_ERR_CARD) {
+	if (r != CS_OK) {
 		snprintf(why, whylen, "%s: the card stopped answering", reader);
-		return r;
+		return CS_ERR_CARD;
 	}
 	return CS_OK;
+}
+
+void cs_card_no_cplc_why(const cs_card_id *id, char *out, size_t outlen)
+{
+	switch (id->cplc_sw) {
+	case 0:
+		snprintf(out, outlen, "no card manager answers");
+		break;
+	case SW_SECURITY:
+	case SW_CONDITIONS:
+		snprintf(out, outlen, "the card manager is locked: it refuses its "
+		    "CPLC (%04X)", id->cplc_sw);
+		break;
+	default:
+		snprintf(out, outlen, "the card manager has no CPLC with a serial "
+		    "(%04X)", id->cplc_sw);
+		break;
+	}
 }
 
 /* Select the applet inside a transaction; the caller ends both. */
@@ -504,4 +669,222 @@ int cs_card_profile(SCARDCONTEXT ctx, const char *reader, const char *dir,
 	    whylen);
 	free(all);
 	return r;
+}
+
+/* ---- identity ---- */
+
+void cs_card_token_serial(const char *identity, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (const char *c = identity; *c != '\0' && k + 1 < outlen; c++)
+		if (isxdigit((unsigned char)*c))
+			out[k++] = (char)toupper((unsigned char)*c);
+	if (outlen > 0)
+		out[k] = '\0';
+}
+
+int cs_card_assigned_from_token(const char *serial, char *out, size_t outlen)
+{
+	size_t n = strlen(serial);
+
+	if (n != 16 || strncasecmp(serial, ASSIGNED_MARK, 2) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)serial[i]))
+			return 0;
+	if (out != NULL) {
+		char u[17];
+
+		for (size_t i = 0; i < n; i++)
+			u[i] = (char)toupper((unsigned char)serial[i]);
+		u[n] = '\0';
+		/* CA-XXXXXX-XXXXXXXX: never the CPLC's 4-4-8 shape. */
+		snprintf(out, outlen, "%.2s-%.6s-%.8s", u, u + 2, u + 8);
+	}
+	return 1;
+}
+
+int cs_card_assign_identity(cs_card_id *id)
+{
+	unsigned char rnd[7];
+	char hex[2 * sizeof(rnd) + 1], serial[17];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return CS_ERR_CRYPTO;
+	cs_hex_encode(rnd, sizeof(rnd), hex, sizeof(hex));
+	snprintf(serial, sizeof(serial), "%s%s", ASSIGNED_MARK, hex);
+	cs_card_assigned_from_token(serial, id->chip_serial,
+	    sizeof(id->chip_serial));
+	id->source = CS_CARD_ID_ASSIGNED;
+	id->assigned_now = 1;
+	return CS_OK;
+}
+
+/* One DER tag and length at *p (end at e): the value's length in *len,
+ * *p moved to the value. 0 on a malformed or too long encoding. */
+static int der_next(const unsigned char **p, const unsigned char *e,
+    unsigned char *tag, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t n;
+
+	if (e - q < 2)
+		return 0;
+	*tag = *q++;
+	n = *q++;
+	if (n & 0x80) {
+		size_t k = n & 0x7F;
+
+		if (k == 0 || k > 2 || (size_t)(e - q) < k)
+			return 0;
+		for (n = 0; k > 0; k--)
+			n = n << 8 | *q++;
+	}
+	if ((size_t)(e - q) < n)
+		return 0;
+	*p = q;
+	*len = n;
+	return 1;
+}
+
+int cs_card_tokeninfo_serial(const unsigned char *der, size_t len, char *out,
+    size_t outlen)
+{
+	/* TokenInfo ::= SEQUENCE { version INTEGER, serialNumber OCTET
+	 * STRING, ... } (PKCS#15 v1.1, section 6.9). */
+	const unsigned char *p = der, *e = der + len;
+	unsigned char tag;
+	size_t n;
+
+	if (!der_next(&p, e, &tag, &n) || tag != 0x30)
+		return CS_ERR_FORMAT;
+	e = p + n;
+	if (!der_next(&p, e, &tag, &n) || tag != 0x02)
+		return CS_ERR_FORMAT;
+	p += n;
+	if (!der_next(&p, e, &tag, &n) || tag != 0x04 || n == 0 ||
+	    2 * n + 1 > outlen)
+		return CS_ERR_FORMAT;
+	cs_hex_encode(p, n, out, outlen);
+	return CS_OK;
+}
+
+/* The size of an EF from its FCP (62: 80 or 81 file size), or 0. */
+static size_t fcp_size(const unsigned char *r, size_t rl)
+{
+	const unsigned char *p = r, *e = r + rl;
+	unsigned char tag;
+	size_t n;
+
+	if (!der_next(&p, e, &tag, &n) || tag != 0x62)
+		return 0;
+	e = p + n;
+	while (p < e && der_next(&p, e, &tag, &n)) {
+		if ((tag == 0x80 || tag == 0x81) && n >= 1 && n <= 2)
+			return n == 1 ? p[0] : (size_t)(p[0] << 8 | p[1]);
+		p += n;
+	}
+	return 0;
+}
+
+/* The PKCS#15 TokenInfo (EF 5032 in DF 5015) of the applet, its serial
+ * as hex in out ("" when the card has none). Only SELECT and READ BINARY:
+ * TokenInfo is readable by anyone, as OpenSC reads it before a login. */
+static int read_token_serial(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, char *out, size_t outlen, char *why, size_t whylen)
+{
+	static const unsigned char sel_df[] = {0x00, 0xA4, 0x00, 0x00, 0x02,
+	    0x50, 0x15};
+	static const unsigned char sel_ti[] = {0x00, 0xA4, 0x02, 0x00, 0x02,
+	    0x50, 0x32, 0x00};
+	unsigned char resp[258], ti[1024];
+	size_t rl = sizeof(resp), size, got = 0;
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	out[0] = '\0';
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) !=
+	    CS_OK)
+		return r;
+	if ((r = simple(h, proto, sel_df, sizeof(sel_df), &sw)) != CS_OK ||
+	    (sw != 0x9000 && (sw >> 8) != 0x61))
+		goto out;
+	if ((r = transmit(h, proto, sel_ti, sizeof(sel_ti), resp, &rl, &sw)) !=
+	    CS_OK || sw != 0x9000)
+		goto out;
+	/* The FCP names the size; without it, one READ BINARY of what is
+	 * there (6282: the file ended before Le, the data is good). */
+	size = fcp_size(resp, rl);
+	if (size > sizeof(ti))
+		size = sizeof(ti);
+	do {
+		unsigned char rb[5] = {0x00, 0xB0, (unsigned char)(got >> 8),
+		    (unsigned char)got, 0x00};
+		size_t want = size == 0 ? 256 : size - got;
+
+		if (want > 256)
+			want = 256;
+		rb[4] = (unsigned char)(want & 0xFF);
+		rl = sizeof(resp);
+		if ((r = transmit(h, proto, rb, sizeof(rb), resp, &rl, &sw)) !=
+		    CS_OK)
+			goto out;
+		if ((sw != 0x9000 && sw != 0x6282) || rl == 0 ||
+		    got + rl > sizeof(ti))
+			break;
+		memcpy(ti + got, resp, rl);
+		got += rl;
+	} while (size != 0 && got < size && sw == 0x9000);
+	if (got > 0 && cs_card_tokeninfo_serial(ti, got, out, outlen) != CS_OK)
+		out[0] = '\0';
+out:
+	end_card(h);
+	if (r != CS_OK)
+		snprintf(why, whylen, "%s: the card stopped answering", reader);
+	return r;
+}
+
+int cs_card_identity(SCARDCONTEXT ctx, const char *reader,
+    const cs_profile *p, const cs_applet_state *st, cs_card_id *id,
+    int *may_assign, char *why, size_t whylen)
+{
+	const cs_profile_idsrc *src;
+	unsigned n;
+	char cplc_id[sizeof(id->chip_serial)], tok[2 * 64 + 1];
+	int r;
+
+	if (may_assign != NULL)
+		*may_assign = 0;
+	/* The probe read the CPLC; the profile says whether it counts. */
+	snprintf(cplc_id, sizeof(cplc_id), "%s", id->source ==
+	    CS_CARD_ID_CPLC ? id->chip_serial : "");
+	id->chip_serial[0] = '\0';
+	id->source = CS_CARD_ID_NONE;
+	id->assigned_now = 0;
+	src = cs_profile_identity(p, &n);
+	for (unsigned i = 0; i < n; i++) {
+		if (src[i] == CS_PROFILE_ID_CPLC && cplc_id[0] != '\0') {
+			snprintf(id->chip_serial, sizeof(id->chip_serial), "%s",
+			    cplc_id);
+			id->source = CS_CARD_ID_CPLC;
+			return CS_OK;
+		}
+		if (src[i] != CS_PROFILE_ID_ASSIGNED || !st->has_pkcs15 ||
+		    p->match_aid[0] == '\0')
+			continue;
+		if ((r = read_token_serial(ctx, reader, p->match_aid, tok,
+		    sizeof(tok), why, whylen)) != CS_OK)
+			return r;
+		if (cs_card_assigned_from_token(tok, id->chip_serial,
+		    sizeof(id->chip_serial))) {
+			id->source = CS_CARD_ID_ASSIGNED;
+			return CS_OK;
+		}
+	}
+	if (may_assign != NULL)
+		*may_assign = cs_profile_has_identity(p, CS_PROFILE_ID_ASSIGNED);
+	return CS_OK;
 }

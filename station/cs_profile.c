@@ -122,6 +122,68 @@ static int set_key_types(cs_profile *p, const char *v)
 	return CS_OK;
 }
 
+static const char *const idsrc_names[] = {"cplc", "assigned"};
+
+const char *cs_profile_idsrc_name(cs_profile_idsrc src)
+{
+	return src >= CS_PROFILE_ID_CPLC && src <= CS_PROFILE_ID_ASSIGNED ?
+	    idsrc_names[src - CS_PROFILE_ID_CPLC] : "?";
+}
+
+/* identity = cplc, assigned: each source once, commas and/or spaces. */
+static int set_identity(cs_profile *p, const char *v)
+{
+	unsigned n = 0;
+
+	p->nidentity = 0;
+	while (*v != '\0') {
+		size_t len = strcspn(v, ", \t");
+		int src = 0;
+
+		for (int i = 0; len > 0 && i < 2; i++)
+			if (strlen(idsrc_names[i]) == len &&
+			    strncmp(v, idsrc_names[i], len) == 0)
+				src = CS_PROFILE_ID_CPLC + i;
+		if (len > 0) {
+			if (src == 0 || n == CS_PROFILE_MAX_ID_SOURCES)
+				return CS_ERR_FORMAT;
+			for (unsigned k = 0; k < n; k++)
+				if (p->identity[k] == (cs_profile_idsrc)src)
+					return CS_ERR_FORMAT;   /* twice */
+			p->identity[n++] = (cs_profile_idsrc)src;
+		}
+		v += len;
+		v += strspn(v, ", \t");
+	}
+	if (n == 0)
+		return CS_ERR_FORMAT;
+	p->nidentity = n;
+	return CS_OK;
+}
+
+const cs_profile_idsrc *cs_profile_identity(const cs_profile *p, unsigned *n)
+{
+	static const cs_profile_idsrc cplc_only[] = {CS_PROFILE_ID_CPLC};
+
+	if (p->nidentity == 0) {
+		*n = 1;
+		return cplc_only;
+	}
+	*n = p->nidentity;
+	return p->identity;
+}
+
+int cs_profile_has_identity(const cs_profile *p, cs_profile_idsrc src)
+{
+	unsigned n;
+	const cs_profile_idsrc *s = cs_profile_identity(p, &n);
+
+	for (unsigned i = 0; i < n; i++)
+		if (s[i] == src)
+			return 1;
+	return 0;
+}
+
 #define STR(k, f) if (strcmp(key, k) == 0) return set_str(p->f, sizeof(p->f), v)
 
 static int set_key(cs_profile *p, const char *key, const char *v)
@@ -151,6 +213,8 @@ static int set_key(cs_profile *p, const char *key, const char *v)
 		return set_choice(&p->ca_chain, v, "yes", "no");
 	if (strcmp(key, "key.types") == 0)
 		return set_key_types(p, v);
+	if (strcmp(key, "identity") == 0)
+		return set_identity(p, v);
 	return CS_ERR_NOTFOUND;
 }
 

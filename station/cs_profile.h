@@ -12,6 +12,14 @@
 #include "cs_secret.h"
 
 #define CS_PROFILE_MAX_KEY_TYPES 8
+#define CS_PROFILE_MAX_ID_SOURCES 2
+
+/* Where a card's identity (the journal's key for it) may come from. */
+typedef enum cs_profile_idsrc {
+	CS_PROFILE_ID_CPLC = 1,   /* the chip's GlobalPlatform CPLC serial */
+	CS_PROFILE_ID_ASSIGNED    /* one the station assigns and writes into
+	                             the card's PKCS#15 TokenInfo serial */
+} cs_profile_idsrc;
 
 typedef struct cs_profile {
 	char name[32];
@@ -33,6 +41,11 @@ typedef struct cs_profile {
 	 * takes rsa-2048 only: the one type every supported card holds. */
 	char key_types[CS_PROFILE_MAX_KEY_TYPES][24];
 	unsigned nkey_types;
+	/* The card's identity sources in order (`identity = cplc, assigned`):
+	 * the first that gives one wins; with `assigned` listed, a card that
+	 * carries none gets one. A profile without the line: cplc only. */
+	cs_profile_idsrc identity[CS_PROFILE_MAX_ID_SOURCES];
+	unsigned nidentity;
 } cs_profile;
 
 /* Where card profiles are when no --profiles DIR was given:
@@ -68,6 +81,12 @@ size_t cs_profile_takers(const cs_profile *ps, size_t n, const char *key_type,
 cs_problem cs_profile_key_problem(const cs_profile *ps, size_t n,
     const char *key_type, char *takers, size_t takerslen, char *why,
     size_t whylen);
+/* The profile's identity sources in order: *n of them (at least one). */
+const cs_profile_idsrc *cs_profile_identity(const cs_profile *p, unsigned *n);
+/* Whether the profile lists src among its identity sources. */
+int cs_profile_has_identity(const cs_profile *p, cs_profile_idsrc src);
+const char *cs_profile_idsrc_name(cs_profile_idsrc src);
+
 /* A fresh random PIN or PUK of the profile's kind, in locked memory. */
 int cs_profile_random_pin(const cs_profile *p, cs_secret **out);
 int cs_profile_random_puk(const cs_profile *p, cs_secret **out);
