@@ -1,6 +1,8 @@
-/* cs_cli.c - secrets from the environment or the terminal, never argv. */
+/* cs_cli.c - secrets from the environment or the terminal, never argv;
+ * the version and the shell completion's lists. */
 #include "cs_cli.h"
 #include "cs_err.h"
+#include "cs_reader.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -114,4 +116,32 @@ int cs_cli_secret(const char *spec, const char *what, cs_secret **out,
 	OPENSSL_cleanse(v, strlen(v));
 	unsetenv(spec + 4);
 	return r;
+}
+
+#ifndef CS_VERSION
+#define CS_VERSION "unknown"
+#endif
+
+int cs_cli_version(void)
+{
+	printf("cardstation %s\n", CS_VERSION);
+	return 0;
+}
+
+int cs_cli_complete(const char *what)
+{
+	SCARDCONTEXT ctx;
+	cs_reader_list l = {0};
+
+	if (strcmp(what, "readers") != 0)
+		return 0;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS)
+		return 0;
+	if (cs_reader_list_get(ctx, &l) == CS_OK)
+		for (size_t i = 0; i < l.n; i++)
+			printf("%s\n", l.r[i].name);
+	cs_reader_list_free(&l);
+	SCardReleaseContext(ctx);
+	return 0;
 }

@@ -1,4 +1,5 @@
 /* main.c - the `cardstation` command: dispatch to a subcommand. */
+#include "cs_cli.h"
 #include "cs_cmd.h"
 #include "cs_run.h"
 #include "cs_secret.h"
@@ -45,6 +46,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && strcmp(argv[1], CS_RUN_WORKER_ARG) == 0)
 		return cs_run_worker_main();
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		return cs_cli_version();
+	if (argc == 3 && strcmp(argv[1], "--complete") == 0)
+		return cs_cli_complete(argv[2]);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
