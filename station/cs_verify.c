@@ -7,9 +7,9 @@
 #include "cs_p12.h"
 #include "cs_profile.h"
 #include "cs_token.h"
+#include "cs_touch.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,24 +303,20 @@ static void key_declared(cs_p11 *m, const cs_p11_cert *pc, int *has_key)
 }
 
 /* OpenSC's PKCS#11 module and the environment that points it at one reader
- * (cs_token_env) belong to the whole process: two threads verifying on two
- * readers at once (the kiosk's desk) would each see the other's card. One
- * token check at a time in a process; the card-level reads before it name
- * their reader and need no lock. */
-static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void token_facts(const cs_verify_opts *o, const cs_profile *prof,
-    cs_vreport *r)
+ * (cs_token_env) belong to the whole process: this runs only in the desk's
+ * card-touch child (cs_touch.c), one card per process, never in the CLI or
+ * the kiosk. The chain is checked by the caller, from the DER kept here. */
+static void token_facts(const char *reader, const char *pin,
+    const cs_profile *prof, cs_vreport *r)
 {
 	cs_p11 *m = NULL;
 	cs_p11_token ti;
 	cs_p11_cert *pc = NULL;
-	STACK_OF(X509) *all = sk_X509_new_null();
 	X509 **xs = NULL;
 	size_t n = 0;
 	char why[256] = "";
 
-	if (cs_token_env(prof, o->reader, why, sizeof(why)) != CS_OK ||
+	if (cs_token_env(prof, reader, why, sizeof(why)) != CS_OK ||
 	    cs_p11_open(&m, &ti, why, sizeof(why)) != CS_OK ||
 	    cs_p11_certs(m, &pc, &n, why, sizeof(why)) != CS_OK) {
 		snprintf(r->p11_error, sizeof(r->p11_error), "%s", why);
@@ -343,14 +339,14 @@ static void token_facts(const cs_verify_opts *o, const cs_profile *prof,
 		snprintf(c->label, sizeof(c->label), "%s", pc[i].label);
 		cs_verify_cert_facts(pc[i].der, pc[i].derlen, r->now, c);
 		key_declared(m, &pc[i], &c->has_key);
-		if ((xs[i] = d2i_X509(NULL, &p, (long)pc[i].derlen)) != NULL)
-			sk_X509_push(all, xs[i]);
+		xs[i] = d2i_X509(NULL, &p, (long)pc[i].derlen);
+		if ((c->der = malloc(pc[i].derlen)) != NULL) {
+			memcpy(c->der, pc[i].der, pc[i].derlen);
+			c->derlen = pc[i].derlen;
+		}
 	}
-	for (size_t i = 0; o->ca != NULL && i < n; i++)
-		if (xs[i] != NULL && !r->certs[i].is_ca)
-			check_chain(o->ca, xs[i], all, r->now, &r->certs[i]);
-	if (o->pin != NULL) {
-		r->login_rc = cs_p11_login(m, o->pin, r->login_error,
+	if (pin != NULL) {
+		r->login_rc = cs_p11_login(m, pin, r->login_error,
 		    sizeof(r->login_error));
 		for (size_t i = 0; r->login_rc == CS_OK && i < n; i++) {
 			cs_vcert *c = &r->certs[i];
@@ -373,7 +369,6 @@ out:
 	for (size_t i = 0; xs != NULL && i < n; i++)
 		X509_free(xs[i]);
 	free(xs);
-	sk_X509_free(all);
 	cs_p11_certs_free(pc, n);
 	free(pc);
 	cs_p11_close(m);
@@ -381,51 +376,107 @@ out:
 
 void cs_vreport_clear(cs_vreport *r)
 {
+	for (size_t i = 0; r->certs != NULL && i < r->ncerts; i++)
+		free(r->certs[i].der);
 	free(r->certs);
 	memset(r, 0, sizeof(*r));
 }
 
-int cs_verify_card(SCARDCONTEXT ctx, const cs_verify_opts *o, cs_vreport *r,
-    char *why, size_t whylen)
+static void report_start(cs_vreport *r, const char *reader, const char *pin,
+    time_t now)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->reader, sizeof(r->reader), "%s", reader);
+	r->now = now ? now : time(NULL);
+	r->pin_given = pin != NULL;
+	r->pin_tries = -1;
+}
+
+void cs_verify_card_touch(SCARDCONTEXT ctx, const char *reader,
+    const char *profiles_dir, const char *pin, time_t now, cs_vreport *r)
 {
 	cs_card_id id;
 	cs_profile prof;
 	cs_applet_state st;
 	char cwhy[256] = "";
 
-	(void)why;
-	(void)whylen;
-	memset(r, 0, sizeof(*r));
-	snprintf(r->reader, sizeof(r->reader), "%s", o->reader);
-	r->now = o->now ? o->now : time(NULL);
-	r->soon_days = o->soon_days > 0 ? o->soon_days : 30;
-	r->pin_given = o->pin != NULL;
-	r->pin_tries = -1;
-	if (cs_card_probe(ctx, o->reader, &id, cwhy, sizeof(cwhy)) != CS_OK) {
+	report_start(r, reader, pin, now);
+	if (cs_card_probe(ctx, reader, &id, cwhy, sizeof(cwhy)) != CS_OK) {
 		snprintf(r->card_error, sizeof(r->card_error), "%s", cwhy);
-		goto judge;
+		return;
 	}
 	snprintf(r->atr, sizeof(r->atr), "%s", id.atr);
 	snprintf(r->chip_serial, sizeof(r->chip_serial), "%s", id.chip_serial);
+	if (id.chip_serial[0] != '\0')
+		snprintf(r->id_source, sizeof(r->id_source), CS_JCARD_ID_CPLC);
 	/* No profile fits: the report still tells what the journal knows. */
-	if (cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
+	if (cs_card_profile(ctx, reader, profiles_dir, NULL, id.atr, &prof,
 	    &st, cwhy, sizeof(cwhy)) != CS_OK)
-		goto journal;
+		return;
 	snprintf(r->profile, sizeof(r->profile), "%s", prof.name);
 	r->pin_max = (int)prof.pin_tries;
 	r->pin_set = st.pin_set;
 	r->pin_tries = st.pin_tries;
 	r->has_pkcs15 = st.has_pkcs15;
-	if (st.has_pkcs15) {
-		pthread_mutex_lock(&token_lock);
-		token_facts(o, &prof, r);
-		pthread_mutex_unlock(&token_lock);
+	/* Which card: the profile's identity sources (a chip without CPLC
+	 * may carry the identity a station assigned in its TokenInfo). */
+	if (cs_card_identity(ctx, reader, &prof, &st, &id, NULL, cwhy,
+	    sizeof(cwhy)) == CS_OK) {
+		snprintf(r->chip_serial, sizeof(r->chip_serial), "%s",
+		    id.chip_serial);
+		snprintf(r->id_source, sizeof(r->id_source), "%s", id.source ==
+		    CS_CARD_ID_ASSIGNED ? CS_JCARD_ID_ASSIGNED : id.source ==
+		    CS_CARD_ID_CPLC ? CS_JCARD_ID_CPLC : "");
 	}
+	if (st.has_pkcs15)
+		token_facts(reader, pin, &prof, r);
 	/* A PIN typed at the desk may have been wrong: count again. */
-	if (o->pin != NULL && cs_card_applet_state(ctx, o->reader,
-	    prof.match_aid, &st, cwhy, sizeof(cwhy)) == CS_OK)
+	if (pin != NULL && cs_card_applet_state(ctx, reader, prof.match_aid,
+	    &st, cwhy, sizeof(cwhy)) == CS_OK)
 		r->pin_tries = st.pin_tries;
-journal:
+}
+
+/* Each end-entity certificate read from the card to the CA, with the
+ * card's other certificates as intermediates. */
+static void chain_facts(X509_STORE *ca, cs_vreport *r)
+{
+	STACK_OF(X509) *all = sk_X509_new_null();
+	X509 **xs = calloc(r->ncerts ? r->ncerts : 1, sizeof(*xs));
+
+	for (size_t i = 0; all != NULL && xs != NULL && i < r->ncerts; i++) {
+		const unsigned char *p = r->certs[i].der;
+
+		if (p != NULL && (xs[i] = d2i_X509(NULL, &p,
+		    (long)r->certs[i].derlen)) != NULL)
+			sk_X509_push(all, xs[i]);
+	}
+	for (size_t i = 0; all != NULL && xs != NULL && i < r->ncerts; i++)
+		if (xs[i] != NULL && !r->certs[i].is_ca)
+			check_chain(ca, xs[i], all, r->now, &r->certs[i]);
+	for (size_t i = 0; xs != NULL && i < r->ncerts; i++)
+		X509_free(xs[i]);
+	free(xs);
+	sk_X509_free(all);
+}
+
+int cs_verify_card(SCARDCONTEXT ctx, const cs_verify_opts *o, cs_vreport *r,
+    char *why, size_t whylen)
+{
+	char cwhy[256] = "";
+
+	(void)ctx; /* the card is touched by a process of its own */
+	(void)why;
+	(void)whylen;
+	if (cs_touch_card(o->reader, o->profiles_dir, o->pin, o->now, r, cwhy,
+	    sizeof(cwhy)) != CS_OK) {
+		report_start(r, o->reader, o->pin, o->now);
+		snprintf(r->card_error, sizeof(r->card_error), "%s", cwhy);
+	}
+	r->soon_days = o->soon_days > 0 ? o->soon_days : 30;
+	if (r->card_error[0] != '\0')
+		goto judge;
+	if (o->ca != NULL)
+		chain_facts(o->ca, r);
 	journal_facts(o, r);
 judge:
 	cs_verify_judge(r);

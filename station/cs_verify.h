@@ -80,6 +80,9 @@ typedef struct cs_vcert {
 	int signed_ok;          /* 1 verified, 0 failed, -1 not tried */
 	char mechanism[32];
 	char sign_error[256];
+	/* the certificate as read from the card (freed by cs_vreport_clear) */
+	unsigned char *der;
+	size_t derlen;
 } cs_vcert;
 
 typedef struct cs_vreport {
@@ -131,10 +134,21 @@ const char *cs_vlevel_name(cs_vlevel l);
 
 /* Gather every fact about the card in o->reader and judge it. CS_OK when
  * a report was made (look at r->verdict), else a cs_err for the command
- * (nothing could be done: why). Clear r with cs_vreport_clear. */
+ * (nothing could be done: why). Clear r with cs_vreport_clear. The card is
+ * read by a fresh exec of the station (cs_touch.c), which alone loads
+ * OpenSC; this process keeps the journal and the chain. ctx is not used
+ * for it and may be 0. */
 int cs_verify_card(SCARDCONTEXT ctx, const cs_verify_opts *o, cs_vreport *r,
     char *why, size_t whylen);
 void cs_vreport_clear(cs_vreport *r);
+
+/* The card's part of cs_verify_card: PC/SC identifiers and PIN tries,
+ * OpenSC's PKCS#11 objects and the key test, nothing of the journal or the
+ * chain. It loads OpenSC and sets its environment, so it runs only in the
+ * desk's card-touch child (cs_touch.c), never in the CLI or the kiosk. */
+void cs_verify_card_touch(SCARDCONTEXT ctx, const char *reader,
+    const char *profiles_dir, const char *pin, time_t now, cs_vreport *r);
+
 
 /* Facts -> reasons and verdict (pure). */
 void cs_verify_judge(cs_vreport *r);

@@ -112,7 +112,7 @@ enum field {
 	F_END
 };
 
-#define FIELD_MAX 65536
+#define FIELD_MAX CS_WIRE_FIELD_MAX
 
 static int put_bytes(int fd, enum field tag, const void *p, size_t n)
 {
@@ -281,4 +281,29 @@ void cs_wire_start_clear(cs_wire_start *s)
 	cs_secret_free(s->pin);
 	cs_secret_free(s->puk);
 	memset(s, 0, sizeof(*s));
+}
+
+int cs_wire_put(int fd, int tag, const void *p, size_t n)
+{
+	return put_bytes(fd, (enum field)tag, p, n);
+}
+
+int cs_wire_put_str(int fd, int tag, const char *s)
+{
+	return put_str(fd, (enum field)tag, s);
+}
+
+int cs_wire_get_head(int fd, int tag, size_t *n)
+{
+	return get_head(fd, (enum field)tag, n);
+}
+
+int cs_wire_get_str(int fd, int tag, char **out)
+{
+	return get_str(fd, (enum field)tag, out);
+}
+
+int cs_wire_get_secret(int fd, int tag, cs_secret **out)
+{
+	return get_secret(fd, (enum field)tag, out);
 }

@@ -40,4 +40,17 @@ int cs_wire_start_send(int fd, const cs_run_opts *o, int index,
 int cs_wire_start_recv(int fd, cs_wire_start *s);
 void cs_wire_start_clear(cs_wire_start *s);
 
+/* The start message's framing, for the other messages between the station
+ * and a child of its own (the desk's card touch, cs_touch.c): a tag byte,
+ * a 4-byte big-endian length (at most CS_WIRE_FIELD_MAX), the bytes. A
+ * reader checks every tag; a secret is read straight into locked memory;
+ * an absent string is one NUL byte. */
+#define CS_WIRE_FIELD_MAX 65536
+int cs_wire_put(int fd, int tag, const void *p, size_t n);
+int cs_wire_put_str(int fd, int tag, const char *s);
+/* The next field's head, which must be tag: its length in *n. */
+int cs_wire_get_head(int fd, int tag, size_t *n);
+int cs_wire_get_str(int fd, int tag, char **out);
+int cs_wire_get_secret(int fd, int tag, cs_secret **out);
+
 #endif

@@ -3,6 +3,7 @@
 #include "cs_cmd.h"
 #include "cs_run.h"
 #include "cs_secret.h"
+#include "cs_touch.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && strcmp(argv[1], CS_RUN_WORKER_ARG) == 0)
 		return cs_run_worker_main();
+	if (argc == 2 && strcmp(argv[1], CS_TOUCH_ARG) == 0)
+		return cs_touch_main();
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
 		return cs_cli_version();
 	if (argc == 3 && strcmp(argv[1], "--complete") == 0)

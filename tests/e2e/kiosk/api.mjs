@@ -12,7 +12,7 @@
 // accounts of accounts.sh, KS_DL, KS_WORK, TB_LIB. Every wait is on an
 // event the server sends, with a time limit; nothing sleeps.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { Client, raw, form } from './client.mjs';
@@ -255,7 +255,12 @@ stories.two_desks = async () => {
       assert.equal(rep.json.verdict, 'OK', `round ${round}: reader ${i}: ${rep.body.slice(0, 200)}`);
     });
   }
-  console.log('two_desks: 10 rounds of two verifies at once, each its own card');
+  // The card was read by a child of its own (`cardstation __desk`): the
+  // kiosk, a threaded server, never loaded OpenSC.
+  const maps = readFileSync(`/proc/${process.env.KS_PID}/maps`, 'utf8');
+  assert.ok(maps.includes('libmicrohttpd'), 'the maps read are the kiosk\'s');
+  assert.ok(!/opensc/i.test(maps), 'the kiosk process has OpenSC mapped');
+  console.log('two_desks: 10 rounds of two verifies at once, each its own card; OpenSC never in the kiosk');
 };
 
 const name = process.argv[2];

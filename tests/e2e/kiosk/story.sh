@@ -21,6 +21,7 @@ rm -rf "$KS_ART"
 mkdir -p "$KS_WORK/media/usb" "$KS_ART"
 
 kiosk=
+export KS_PID= # the kiosk itself: the process substitution execs it
 cleanup() {
 	ks_kiosk_stop "$kiosk"
 	ks_accounts_remove
