@@ -213,7 +213,7 @@ static void expire(cs_child *c)
 	cs_child_kill(c, SIGKILL);
 }
 
-void cs_child_collect(cs_child *c, int fd, char *buf, size_t buflen,
+size_t cs_child_collect(cs_child *c, int fd, char *buf, size_t buflen,
     int flags)
 {
 	size_t got = 0;
@@ -253,6 +253,7 @@ void cs_child_collect(cs_child *c, int fd, char *buf, size_t buflen,
 	}
 	if (buflen > 0)
 		buf[got] = '\0';
+	return got;
 }
 
 int cs_child_wait(cs_child *c, int *status)

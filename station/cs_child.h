@@ -50,9 +50,10 @@ int cs_child_start(const cs_child_spec *s, cs_child *c, char *why,
 
 /* Read fd until its end or the deadline (then the child is killed and
  * c->timed_out set). buf keeps the first buflen-1 bytes, or with keep_tail
- * the last ones; it is always NUL-terminated. Closes nothing. */
+ * the last ones; it is always NUL-terminated. Closes nothing. Returns the
+ * number of bytes kept. */
 #define CS_CHILD_KEEP_TAIL 1
-void cs_child_collect(cs_child *c, int fd, char *buf, size_t buflen,
+size_t cs_child_collect(cs_child *c, int fd, char *buf, size_t buflen,
     int flags);
 
 /* Wait for its end (killing it at the deadline) and reap it: *status as
