@@ -16,6 +16,8 @@ PACKAGES=(
 	faketime
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
+	# man pages: mandoc checks them (mandoc -T lint)
+	mandoc
 	# benchmarks: GNU time for wall time and peak RSS
 	time
 	# fuzzing (tests/fuzz): Clang and its libFuzzer runtime (a Recommends of
