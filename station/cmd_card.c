@@ -19,6 +19,7 @@
 #include "cs_journal.h"
 #include "cs_reader.h"
 #include "cs_revoke.h"
+#include "cs_i18n.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -124,8 +125,8 @@ static int lost_parse(int argc, char **argv, struct lost_args *a)
 			a->reason = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || *optarg == '\0' ||
 			    cs_revoke_reason_name(a->reason) == NULL) {
-				fprintf(stderr, "cardstation card lost: --reason is "
-				    "0, 1, 3, 4 or 5\n");
+				fprintf(stderr, _("cardstation card lost: --reason is "
+				    "0, 1, 3, 4 or 5\n"));
 				return -1;
 			}
 			break;
@@ -137,23 +138,23 @@ static int lost_parse(int argc, char **argv, struct lost_args *a)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "cardstation card lost: unexpected '%s'\n",
+		fprintf(stderr, _("cardstation card lost: unexpected '%s'\n"),
 		    argv[optind]);
 		return -1;
 	}
 	if ((a->printed != NULL) + (a->chip != NULL) + (a->holder != NULL) != 1) {
-		fprintf(stderr, "cardstation card lost: name the card with one of "
-		    "--printed, --chip, --holder\n");
+		fprintf(stderr, _("cardstation card lost: name the card with one of "
+		    "--printed, --chip, --holder\n"));
 		return -1;
 	}
 	if (a->admin_mail == NULL) {
-		fprintf(stderr, "cardstation card lost: --admin-mail is required "
-		    "(column 10 of the request)\n");
+		fprintf(stderr, _("cardstation card lost: --admin-mail is required "
+		    "(column 10 of the request)\n"));
 		return -1;
 	}
 	if (a->reason == 0 && (a->comment == NULL || *a->comment == '\0')) {
-		fprintf(stderr, "cardstation card lost: --reason 0 needs "
-		    "--comment\n");
+		fprintf(stderr, _("cardstation card lost: --reason 0 needs "
+		    "--comment\n"));
 		return -1;
 	}
 	return 0;
@@ -173,18 +174,18 @@ static int lost_find_card(cs_journal *j, const struct lost_args *a,
 	    sizeof(why))) == CS_OK)
 		return 0;
 	if (r == CS_ERR_MISMATCH) {
-		fprintf(stderr, "cardstation card lost: '%s' fits several cards; "
-		    "name one with --chip or --printed:\n", a->holder);
+		fprintf(stderr, _("cardstation card lost: '%s' fits several cards; "
+		    "name one with --chip or --printed:\n"), a->holder);
 		for (size_t i = 0; i < several.n; i++)
-			fprintf(stderr, "  chip %-20s printed %-10s certificate %s  "
-			    "%s <%s>\n", several.c[i].chip, several.c[i].printed,
+			fprintf(stderr, _("  chip %-20s printed %-10s certificate %s  "
+			    "%s <%s>\n"), several.c[i].chip, several.c[i].printed,
 			    several.c[i].cert_serial, several.c[i].holder,
 			    several.c[i].mail);
 	} else if (r == CS_ERR_NOTFOUND && a->holder != NULL) {
-		fprintf(stderr, "cardstation card lost: %s (see `cardstation log "
-		    "--holder`)\n", why);
+		fprintf(stderr, _("cardstation card lost: %s (see `cardstation log "
+		    "--holder`)\n"), why);
 	} else {
-		fprintf(stderr, "cardstation card lost: %s\n", why);
+		fprintf(stderr, _("cardstation card lost: %s\n"), why);
 	}
 	return -1;
 }
@@ -205,7 +206,7 @@ static int card_lost(int argc, char **argv)
 	}
 	if (cs_journal_open(&j, cs_journal_path(a.journal), a.dry_run ?
 	    CS_JOURNAL_RDONLY : 0, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card lost: %s\n", why);
+		fprintf(stderr, _("cardstation card lost: %s\n"), why);
 		return CS_EXIT_FAIL;
 	}
 	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)), NULL);
@@ -222,15 +223,15 @@ static int card_lost(int argc, char **argv)
 		o.out_fp = stdout;
 	if ((r = cs_desk_lost(j, card_id, &o, &done, NULL, NULL, why,
 	    sizeof(why))) != CS_OK) {
-		fprintf(stderr, "cardstation card lost: %s%s\n", why,
+		fprintf(stderr, _("cardstation card lost: %s%s\n"), why,
 		    r == CS_ERR_NOTFOUND ? "; see `cardstation log --chip`" : "");
 		goto out;
 	}
 	for (size_t i = 0; i < done.n; i++)
-		fprintf(stderr, "revocation requested: certificate %s, %s <%s>, "
-		    "card %s\n", done.c[i].cert_serial, done.c[i].holder,
+		fprintf(stderr, _("revocation requested: certificate %s, %s <%s>, "
+		    "card %s\n"), done.c[i].cert_serial, done.c[i].holder,
 		    done.c[i].mail, done.c[i].chip);
-	fprintf(stderr, "%zu request line(s)%s%s; %s\n", done.n,
+	fprintf(stderr, _("%zu request line(s)%s%s; %s\n"), done.n,
 	    a.out ? " in " : "", a.out ? a.out : "", a.dry_run ?
 	    "dry run: the journal is unchanged" : "the card is journaled lost");
 	rc = CS_EXIT_OK;
@@ -287,8 +288,8 @@ static int returned_parse(int argc, char **argv, struct returned_args *a)
 			reason_given = 1;
 			if (*end != '\0' || *optarg == '\0' ||
 			    cs_revoke_reason_name(a->reason) == NULL) {
-				fprintf(stderr, "cardstation card returned: --reason "
-				    "is 0, 1, 3, 4 or 5\n");
+				fprintf(stderr, _("cardstation card returned: --reason "
+				    "is 0, 1, 3, 4 or 5\n"));
 				return -1;
 			}
 			break;
@@ -300,27 +301,27 @@ static int returned_parse(int argc, char **argv, struct returned_args *a)
 		}
 	}
 	if (optind != argc || a->reader == NULL || a->puk_spec == NULL) {
-		fprintf(stderr, "cardstation card returned: needs --reader SPEC "
-		    "and --puk env:VAR\n");
+		fprintf(stderr, _("cardstation card returned: needs --reader SPEC "
+		    "and --puk env:VAR\n"));
 		return -1;
 	}
 	if (a->already_revoked && (a->admin_mail != NULL || reason_given ||
 	    a->comment != NULL || a->out != NULL)) {
-		fprintf(stderr, "cardstation card returned: --already-revoked "
+		fprintf(stderr, _("cardstation card returned: --already-revoked "
 		    "writes no request; leave out --admin-mail, --reason, "
-		    "--comment and --out\n");
+		    "--comment and --out\n"));
 		return -1;
 	}
 	if (a->admin_mail == NULL && (reason_given || a->comment != NULL ||
 	    a->out != NULL)) {
-		fprintf(stderr, "cardstation card returned: a revocation request "
-		    "needs --admin-mail (column 10 of the request)\n");
+		fprintf(stderr, _("cardstation card returned: a revocation request "
+		    "needs --admin-mail (column 10 of the request)\n"));
 		return -1;
 	}
 	if (a->admin_mail != NULL && a->reason == 0 && (a->comment == NULL ||
 	    *a->comment == '\0')) {
-		fprintf(stderr, "cardstation card returned: --reason 0 needs "
-		    "--comment\n");
+		fprintf(stderr, _("cardstation card returned: --reason 0 needs "
+		    "--comment\n"));
 		return -1;
 	}
 	return 0;
@@ -338,17 +339,17 @@ static int desk_open(const char *cmd, const char *journal, const char *spec,
 
 	if (cs_journal_open(j, cs_journal_path(journal), 0, why,
 	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card %s: %s\n", cmd, why);
+		fprintf(stderr, _("cardstation card %s: %s\n"), cmd, why);
 		return CS_ERR_DB;
 	}
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx) !=
 	    SCARD_S_SUCCESS || cs_reader_list_get(*ctx, rl) != CS_OK) {
-		fprintf(stderr, "cardstation card %s: PC/SC is not available (is "
-		    "pcscd running?)\n", cmd);
+		fprintf(stderr, _("cardstation card %s: PC/SC is not available (is "
+		    "pcscd running?)\n"), cmd);
 		return CS_ERR_CARD;
 	}
 	if (cs_reader_select(rl, spec, &idx, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation card %s: %s\n", cmd, why);
+		fprintf(stderr, _("cardstation card %s: %s\n"), cmd, why);
 		return CS_ERR_NOTFOUND;
 	}
 	*reader = rl->r[idx].name;
@@ -378,7 +379,7 @@ static int card_returned(int argc, char **argv)
 	    sizeof(why)) != CS_OK ||
 	    (a.pin_spec != NULL && cs_cli_secret(a.pin_spec, "new PIN", &pin,
 	    why, sizeof(why)) != CS_OK)) {
-		fprintf(stderr, "cardstation card returned: %s\n", why);
+		fprintf(stderr, _("cardstation card returned: %s\n"), why);
 		goto out;
 	}
 	/* The journal first: never wipe a card we cannot journal. */
@@ -402,7 +403,7 @@ static int card_returned(int argc, char **argv)
 	}
 	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
 	    CS_OK) {
-		fprintf(stderr, "cardstation card returned: %s%s%s\n",
+		fprintf(stderr, _("cardstation card returned: %s%s%s\n"),
 		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why,
 		    r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
 		    res.ended.n > 0 ? " (--admin-mail MAIL [--reason N] for the "
@@ -410,16 +411,16 @@ static int card_returned(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < res.ended.n; i++)
-		fprintf(stderr, "%s: certificate %s, %s <%s>\n",
+		fprintf(stderr, _("%s: certificate %s, %s <%s>\n"),
 		    o.live == CS_DESK_LIVE_REQUEST ? "revocation requested" :
 		    "revoked already", res.ended.c[i].cert_serial,
 		    res.ended.c[i].holder, res.ended.c[i].mail);
 	if (res.ended.n > 0 && o.live == CS_DESK_LIVE_REQUEST)
-		fprintf(stderr, "%zu request line(s)%s%s\n", res.ended.n,
+		fprintf(stderr, _("%zu request line(s)%s%s\n"), res.ended.n,
 		    o.request.out_path ? " in " : "", o.request.out_path ?
 		    o.request.out_path : "");
-	fprintf(stderr, "card %s wiped: PIN reset (%s), %d key%s overwritten, "
-	    "PKCS#15 application erased, journaled 'returned'\n",
+	fprintf(stderr, _("card %s wiped: PIN reset (%s), %d key%s overwritten, "
+	    "PKCS#15 application erased, journaled 'returned'\n"),
 	    res.chip_serial[0] ? res.chip_serial : "(no chip serial)",
 	    a.pin_spec ? "to --new-pin" : "to a random PIN nobody knows",
 	    res.keys, res.keys == 1 ? "" : "s");
@@ -472,8 +473,8 @@ static int pin_parse(int argc, char **argv, struct pin_args *a)
 		}
 	}
 	if (optind != argc || a->reader == NULL || a->puk_spec == NULL) {
-		fprintf(stderr, "cardstation card pin-reset: needs --reader SPEC "
-		    "and --puk env:VAR|prompt\n");
+		fprintf(stderr, _("cardstation card pin-reset: needs --reader SPEC "
+		    "and --puk env:VAR|prompt\n"));
 		return -1;
 	}
 	return 0;
@@ -493,7 +494,7 @@ static int pin_new(const char *spec, cs_secret **pin, char *why, size_t whylen)
 		return r;
 	if ((*pin)->len != again->len || CRYPTO_memcmp((*pin)->buf, again->buf,
 	    again->len) != 0) {
-		snprintf(why, whylen, "the two PINs differ. Nothing changed");
+		snprintf(why, whylen, _("the two PINs differ. Nothing changed"));
 		r = CS_ERR_USAGE;
 	}
 	cs_secret_free(again);
@@ -508,11 +509,11 @@ static void pin_show(const cs_desk_pin *res)
 
 	if (tty == NULL)
 		return;
-	fprintf(tty, "\n  *** PIN letter for %s (card %s) ***\n",
+	fprintf(tty, _("\n  *** PIN letter for %s (card %s) ***\n"),
 	    res->holder[0] ? res->holder : "?", res->printed[0] ? res->printed :
 	    res->chip_serial);
-	fprintf(tty, "      new PIN: %s\n", cs_secret_str(res->random_pin));
-	fprintf(tty, "  (shown once; not stored anywhere)\n\n");
+	fprintf(tty, _("      new PIN: %s\n"), cs_secret_str(res->random_pin));
+	fprintf(tty, _("  (shown once; not stored anywhere)\n\n"));
 	fclose(tty);
 }
 
@@ -546,15 +547,15 @@ static int card_pin_reset(int argc, char **argv)
 		return CS_EXIT_FAIL;
 	}
 	if (a.pin_spec == NULL && !have_tty()) {
-		fprintf(stderr, "cardstation card pin-reset: a random PIN is shown "
+		fprintf(stderr, _("cardstation card pin-reset: a random PIN is shown "
 		    "once on the operator's terminal, and there is none: give "
-		    "--new-pin env:VAR\n");
+		    "--new-pin env:VAR\n"));
 		return CS_EXIT_FAIL;
 	}
 	if (cs_cli_secret(a.puk_spec, "institution PUK", &puk, why,
 	    sizeof(why)) != CS_OK || (a.pin_spec != NULL &&
 	    pin_new(a.pin_spec, &pin, why, sizeof(why)) != CS_OK)) {
-		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
+		fprintf(stderr, _("cardstation card pin-reset: %s\n"), why);
 		goto out;
 	}
 	/* The journal decides whether this card may get a PIN at all. */
@@ -570,11 +571,11 @@ static int card_pin_reset(int argc, char **argv)
 	if (res.random_pin != NULL)
 		pin_show(&res);
 	if (r != CS_OK) {
-		fprintf(stderr, "cardstation card pin-reset: %s\n", why);
+		fprintf(stderr, _("cardstation card pin-reset: %s\n"), why);
 		goto out;
 	}
-	fprintf(stderr, "card %s (%s%s%s): new PIN set%s. Key and certificate "
-	    "unchanged.\n", res.chip_serial[0] ? res.chip_serial :
+	fprintf(stderr, _("card %s (%s%s%s): new PIN set%s. Key and certificate "
+	    "unchanged.\n"), res.chip_serial[0] ? res.chip_serial :
 	    "(no chip serial)", res.holder, res.printed[0] ? ", printed " : "",
 	    res.printed, res.random_pin != NULL ? ", shown once above" : "");
 	rc = CS_EXIT_OK;

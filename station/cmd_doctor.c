@@ -3,6 +3,7 @@
 #include "cs_json.h"
 #include "cs_doctor.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -66,9 +67,9 @@ static void print_text(FILE *f, const cs_findings *fs)
 			bad++;
 	}
 	if (bad == 0)
-		fprintf(f, "\nAll checks passed.\n");
+		fprintf(f, _("\nAll checks passed.\n"));
 	else
-		fprintf(f, "\n%zu finding%s need%s attention.\n", bad,
+		fprintf(f, _("\n%zu finding%s need%s attention.\n"), bad,
 		    bad == 1 ? "" : "s", bad == 1 ? "s" : "");
 }
 
@@ -116,7 +117,7 @@ int cmd_doctor(int argc, char **argv)
 		return CS_EXIT_FAIL;
 	}
 	if ((r = cs_doctor_run(&o, &fs)) != CS_OK) {
-		fprintf(stderr, "cardstation doctor: %s\n", cs_strerror(r));
+		fprintf(stderr, _("cardstation doctor: %s\n"), cs_strerror(r));
 		cs_findings_free(&fs);
 		return CS_EXIT_FAIL;
 	}

@@ -7,6 +7,7 @@
 #include "cs_profile.h"
 #include "cs_reader.h"
 #include "cs_run.h"
+#include "cs_i18n.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -70,14 +71,14 @@ static void show_letter(const cs_run_event *ev)
 	/* Only the operator's terminal: never stdout, which may be a log. */
 	if (tty == NULL)
 		return;
-	fprintf(tty, "\n  *** PIN letter for %s (%s, card %s) ***\n",
+	fprintf(tty, _("\n  *** PIN letter for %s (%s, card %s) ***\n"),
 	    ev->holder ? ev->holder : "?", ev->mail ? ev->mail : "-",
 	    ev->printed_no ? ev->printed_no : ev->chip_serial);
 	if (ev->pin != NULL)
 		fprintf(tty, "      PIN: %s\n", ev->pin);
 	if (ev->puk != NULL)
 		fprintf(tty, "      PUK: %s\n", ev->puk);
-	fprintf(tty, "  (shown once; not stored anywhere)\n\n");
+	fprintf(tty, _("  (shown once; not stored anywhere)\n\n"));
 	fclose(tty);
 }
 
@@ -92,31 +93,31 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		    ev->text ? ": " : "", ev->text ? ev->text : "");
 		break;
 	case CS_EV_CARD:
-		printf("[%d] card %s (%s)\n", ev->reader_index, ev->chip_serial,
+		printf(_("[%d] card %s (%s)\n"), ev->reader_index, ev->chip_serial,
 		    ev->profile);
 		break;
 	case CS_EV_HOLDER:
-		printf("[%d] for %s <%s> staff %s, certificate %s\n",
+		printf(_("[%d] for %s <%s> staff %s, certificate %s\n"),
 		    ev->reader_index, who, ev->mail ? ev->mail : "-",
 		    ev->staff_no ? ev->staff_no : "-", ev->cert_serial);
 		break;
 	case CS_EV_CONFIRM:
-		printf("[%d] is this %s's card? type its printed number "
-		    "(empty line: no):\n", ev->reader_index, who);
+		printf(_("[%d] is this %s's card? type its printed number "
+		    "(empty line: no):\n"), ev->reader_index, who);
 		c->waiting_confirm = ev->reader_index;
 		break;
 	case CS_EV_STEP:
-		printf("[%d] step %d of %d: %s (%s)\n", ev->reader_index, ev->step,
+		printf(_("[%d] step %d of %d: %s (%s)\n"), ev->reader_index, ev->step,
 		    ev->steps, ev->state, ev->text ? ev->text : "");
 		break;
 	case CS_EV_DONE:
 		c->done++;
-		printf("[%d] DONE %s certificate %s on card %s\n", ev->reader_index,
+		printf(_("[%d] DONE %s certificate %s on card %s\n"), ev->reader_index,
 		    who, ev->cert_serial, ev->chip_serial);
 		break;
 	case CS_EV_FAILED:
 		c->failures++;
-		printf("[%d] FAILED %s: %s\n", ev->reader_index, who,
+		printf(_("[%d] FAILED %s: %s\n"), ev->reader_index, who,
 		    ev->text ? ev->text : "");
 		break;
 	case CS_EV_PIN_LETTER:
@@ -124,17 +125,17 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		break;
 	case CS_EV_PROGRESS:
 		c->last = ev->progress;
-		printf("progress: %" PRId64 " of %" PRId64 " done, %" PRId64
-		    " to go, %" PRId64 " being written, %" PRId64 " refused",
+		printf(_("progress: %" PRId64 " of %" PRId64 " done, %" PRId64
+		    " to go, %" PRId64 " being written, %" PRId64 " refused"),
 		    ev->progress.done, ev->progress.total - ev->progress.refused,
 		    ev->progress.queued, ev->progress.claimed, ev->progress.refused);
 		if (ev->progress.waiting > 0)
-			printf(" (%" PRId64 " waiting for their half-written card)",
+			printf(_(" (%" PRId64 " waiting for their half-written card)"),
 			    ev->progress.waiting);
 		printf("\n");
 		break;
 	case CS_EV_END:
-		printf("run ended: %s\n", ev->text ? ev->text : "");
+		printf(_("run ended: %s\n"), ev->text ? ev->text : "");
 		break;
 	}
 	fflush(stdout);
@@ -167,17 +168,17 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 	*n = 0;
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 	    SCARD_S_SUCCESS) {
-		fprintf(stderr, "cardstation encode: pcscd does not answer (is it "
-		    "running? `cardstation doctor` tells)\n");
+		fprintf(stderr, _("cardstation encode: pcscd does not answer (is it "
+		    "running? `cardstation doctor` tells)\n"));
 		return CS_ERR_CARD;
 	}
 	if ((r = cs_reader_list_get(ctx, &l)) != CS_OK || l.n == 0) {
-		fprintf(stderr, "cardstation encode: no reader\n");
+		fprintf(stderr, _("cardstation encode: no reader\n"));
 		r = CS_ERR_NOTFOUND;
 	}
 	if (r == CS_OK && nspecs == 0 && l.n > MAX_READERS) {
-		fprintf(stderr, "cardstation encode: %zu readers: one run serves at "
-		    "most %d; name the ones to use with --reader\n", l.n,
+		fprintf(stderr, _("cardstation encode: %zu readers: one run serves at "
+		    "most %d; name the ones to use with --reader\n"), l.n,
 		    MAX_READERS);
 		r = CS_ERR_USAGE;
 	}
@@ -186,7 +187,7 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 
 		if (nspecs > 0 && (r = cs_reader_select(&l, specs[i], &idx, msg,
 		    sizeof(msg))) != CS_OK) {
-			fprintf(stderr, "cardstation encode: %s\n", msg);
+			fprintf(stderr, _("cardstation encode: %s\n"), msg);
 			break;
 		}
 		snprintf(names[(*n)++], CS_READER_NAME, "%s", l.r[idx].name);
@@ -236,8 +237,8 @@ int cmd_encode(int argc, char **argv)
 		case O_RUN: o.run_id = strtoll(optarg, NULL, 10); break;
 		case O_READER:
 			if (nspecs == MAX_READERS) {
-				fprintf(stderr, "cardstation encode: one run serves at "
-				    "most %d readers\n", MAX_READERS);
+				fprintf(stderr, _("cardstation encode: one run serves at "
+				    "most %d readers\n"), MAX_READERS);
 				return CS_EXIT_FAIL;
 			}
 			specs[nspecs++] = optarg;
@@ -264,13 +265,13 @@ int cmd_encode(int argc, char **argv)
 	if ((pinspec && cs_cli_secret(pinspec, "initial card PIN", &pin, why,
 	    sizeof(why)) != CS_OK) || (pukspec && cs_cli_secret(pukspec,
 	    "institution PUK", &puk, why, sizeof(why)) != CS_OK)) {
-		fprintf(stderr, "cardstation encode: %s\n", why);
+		fprintf(stderr, _("cardstation encode: %s\n"), why);
 		goto out;
 	}
 	if (pin == NULL && access("/dev/tty", R_OK | W_OK) != 0) {
-		fprintf(stderr, "cardstation encode: random initial PINs are shown "
+		fprintf(stderr, _("cardstation encode: random initial PINs are shown "
 		    "once on the operator's terminal, and there is none: give "
-		    "--pin env:VAR or use the kiosk\n");
+		    "--pin env:VAR or use the kiosk\n"));
 		goto out;
 	}
 	if (pick_readers(specs, nspecs, names, &n) != CS_OK)
@@ -285,7 +286,7 @@ int cmd_encode(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if ((r = cs_run_start(&o, &ui, &cli.run, why, sizeof(why))) != CS_OK) {
-		fprintf(stderr, "cardstation encode: %s\n", why);
+		fprintf(stderr, _("cardstation encode: %s\n"), why);
 		goto out;
 	}
 	while ((r = cs_run_poll(cli.run, 200)) == 1) {

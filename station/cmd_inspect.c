@@ -8,6 +8,7 @@
 #include "cs_err.h"
 #include "cs_json.h"
 #include "cs_profile.h"
+#include "cs_i18n.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -103,8 +104,8 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
 		default: usage(stderr); return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "cardstation inspect: %s needs a positive "
-			    "number\n", argv[optind - 1]);
+			fprintf(stderr, _("cardstation inspect: %s needs a positive "
+			    "number\n"), argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -179,7 +180,7 @@ static void print_record(const struct inspect_args *a, const struct cards *c,
 	if (p == CS_PROBLEM_NONE)
 		printf("OK\n");
 	else
-		printf("REFUSED %s: %s\n", cs_problem_name(p), why);
+		printf(_("REFUSED %s: %s\n"), cs_problem_name(p), why);
 }
 
 static void print_summary(const struct inspect_args *a, const struct cards *c,
@@ -208,7 +209,7 @@ static void print_summary(const struct inspect_args *a, const struct cards *c,
 		printf("}}\n}\n");
 		return;
 	}
-	printf("\n%zu records: %zu usable, %zu refused", total, usable,
+	printf(_("\n%zu records: %zu usable, %zu refused"), total, usable,
 	    total - usable);
 	for (int p = 1; p < CS_PROBLEM_COUNT; p++)
 		if (by[p] != 0) {
@@ -217,10 +218,10 @@ static void print_summary(const struct inspect_args *a, const struct cards *c,
 		}
 	printf("%s\n", first ? "" : ")");
 	if (a->opts.institution == NULL)
-		printf("institution (O) not checked: give --institution\n");
+		printf(_("institution (O) not checked: give --institution\n"));
 	if (!c->checked)
-		printf("key types not checked: no card profiles in %s; give "
-		    "--profiles DIR\n", c->dir);
+		printf(_("key types not checked: no card profiles in %s; give "
+		    "--profiles DIR\n"), c->dir);
 }
 
 /* --profiles DIR must hold profiles; the default place may be empty (a
@@ -234,7 +235,7 @@ static int load_cards(const struct inspect_args *a, struct cards *c,
 	c->dir = a->profiles != NULL ? a->profiles : cs_profile_dir();
 	r = cs_profile_load_all(c->dir, &c->p, &c->n, why, whylen);
 	if (r == CS_OK && c->n == 0 && a->profiles != NULL) {
-		snprintf(why, whylen, "%s: no card profiles (*.conf) there",
+		snprintf(why, whylen, _("%s: no card profiles (*.conf) there"),
 		    c->dir);
 		r = CS_ERR_NOTFOUND;
 	}
@@ -257,13 +258,13 @@ int cmd_inspect(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &a)) != 0)
 		return r > 0 ? CS_EXIT_OK : CS_EXIT_FAIL;
 	if (load_cards(&a, &cards, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation inspect: card profiles: %s\n", why);
+		fprintf(stderr, _("cardstation inspect: card profiles: %s\n"), why);
 		return CS_EXIT_FAIL;
 	}
 	if (cs_p12_init(&pv) != CS_OK) {
 		free(cards.p);
-		fprintf(stderr, "cardstation inspect: OpenSSL's default and legacy "
-		    "providers cannot be loaded\n");
+		fprintf(stderr, _("cardstation inspect: OpenSSL's default and legacy "
+		    "providers cannot be loaded\n"));
 		return CS_EXIT_FAIL;
 	}
 	if ((r = cs_bundle_open(&b, a.certs, a.pins, &a.opts, why,
@@ -273,7 +274,7 @@ int cmd_inspect(int argc, char **argv)
 			cs_json_str(stdout, why);
 			printf("}\n");
 		}
-		fprintf(stderr, "cardstation inspect: refused: %s\n", why);
+		fprintf(stderr, _("cardstation inspect: refused: %s\n"), why);
 		cs_p12_fini(&pv);
 		free(cards.p);
 		return CS_EXIT_FAIL;

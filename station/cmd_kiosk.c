@@ -10,6 +10,7 @@
 #include "cs_p12.h"
 #include "cs_paths.h"
 #include "ks.h"
+#include "cs_i18n.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -152,7 +153,7 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		default: usage(stderr); return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "cardstation kiosk: bad value for %s\n",
+			fprintf(stderr, _("cardstation kiosk: bad value for %s\n"),
 			    argv[optind - 1]);
 			return -1;
 		}
@@ -162,9 +163,9 @@ static int parse_args(int argc, char **argv, ks_config *c)
 		return -1;
 	}
 	if (c->key_fd < 0 && c->key_file == NULL) {
-		fprintf(stderr, "cardstation kiosk: give --key-file or --key-fd: "
+		fprintf(stderr, _("cardstation kiosk: give --key-file or --key-fd: "
 		    "only the browser that gets this start's key may use the "
-		    "kiosk\n");
+		    "kiosk\n"));
 		return -1;
 	}
 	if (c->nroots == 0) {
@@ -188,15 +189,15 @@ int cmd_kiosk(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &cfg)) != 0)
 		return r > 0 ? CS_EXIT_OK : CS_EXIT_FAIL;
 	if (stat(cfg.www, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "cardstation kiosk: no page files in %s (--www)\n",
+		fprintf(stderr, _("cardstation kiosk: no page files in %s (--www)\n"),
 		    cfg.www);
 		return CS_EXIT_FAIL;
 	}
 	/* Providers stay loaded for the process: inspect and import load
 	 * PKCS#12 files from several request threads. */
 	if (cs_p12_init(&pv) != CS_OK) {
-		fprintf(stderr, "cardstation kiosk: OpenSSL's default and legacy "
-		    "providers cannot be loaded\n");
+		fprintf(stderr, _("cardstation kiosk: OpenSSL's default and legacy "
+		    "providers cannot be loaded\n"));
 		return CS_EXIT_FAIL;
 	}
 	/* Threads inherit this mask: only sigwait below sees the signals. */
@@ -206,7 +207,7 @@ int cmd_kiosk(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (ks_server_start(&srv, &cfg, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation kiosk: %s\n", why);
+		fprintf(stderr, _("cardstation kiosk: %s\n"), why);
 		cs_p12_fini(&pv);
 		return CS_EXIT_FAIL;
 	}
@@ -214,7 +215,7 @@ int cmd_kiosk(int argc, char **argv)
 	fflush(stdout);
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		;
-	fprintf(stderr, "cardstation kiosk: stopping (signal %d)\n", sig);
+	fprintf(stderr, _("cardstation kiosk: stopping (signal %d)\n"), sig);
 	ks_server_stop(srv);
 	cs_p12_fini(&pv);
 	return CS_EXIT_OK;

@@ -4,6 +4,7 @@
 #include "cs_err.h"
 #include "cs_json.h"
 #include "cs_run.h"
+#include "cs_i18n.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -34,9 +35,9 @@ static void usage(FILE *f)
 
 static void print_counts(int64_t id, const cs_jprogress *p)
 {
-	printf("run %" PRId64 ": %" PRId64 " records: %" PRId64 " to encode, %"
+	printf(_("run %" PRId64 ": %" PRId64 " records: %" PRId64 " to encode, %"
 	    PRId64 " refused, %" PRId64 " being written, %" PRId64 " done, %"
-	    PRId64 " revoked\n", id, p->total, p->queued, p->refused, p->claimed,
+	    PRId64 " revoked\n"), id, p->total, p->queued, p->refused, p->claimed,
 	    p->done, p->revoked);
 }
 
@@ -74,8 +75,8 @@ static int run_new(int argc, char **argv)
 			else if (strcmp(optarg, "pairing") == 0)
 				a.mode = CS_JMODE_PAIRING;
 			else {
-				fprintf(stderr, "cardstation run: --mode is queue or "
-				    "pairing\n");
+				fprintf(stderr, _("cardstation run: --mode is queue or "
+				    "pairing\n"));
 				return CS_EXIT_FAIL;
 			}
 			break;
@@ -90,12 +91,12 @@ static int run_new(int argc, char **argv)
 	a.pins_zip = argv[optind + 1];
 	a.operator_name = cs_cmd_actor(a.operator_name, actor, sizeof(actor));
 	if (cs_run_import(&a, &id, &p, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation run: refused: %s\n", why);
+		fprintf(stderr, _("cardstation run: refused: %s\n"), why);
 		return CS_EXIT_FAIL;
 	}
 	print_counts(id, &p);
 	if (bo.institution == NULL)
-		printf("institution (O) not checked: give --institution\n");
+		printf(_("institution (O) not checked: give --institution\n"));
 	return p.refused > 0 ? CS_EXIT_SOME : CS_EXIT_OK;
 }
 
@@ -136,7 +137,7 @@ static int run_list_or_status(int argc, char **argv, int status)
 	}
 	if (cs_journal_open(&j, cs_journal_path(journal), CS_JOURNAL_RDONLY, why,
 	    sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation run: %s\n", why);
+		fprintf(stderr, _("cardstation run: %s\n"), why);
 		return CS_EXIT_FAIL;
 	}
 	if (status) {
@@ -147,7 +148,7 @@ static int run_list_or_status(int argc, char **argv, int status)
 			show_run(j, &run);
 			cs_jrun_clear(&run);
 		} else
-			fprintf(stderr, "cardstation run: no run %s\n", argv[optind]);
+			fprintf(stderr, _("cardstation run: no run %s\n"), argv[optind]);
 	} else
 		cs_journal_run_list(j, show_run, j);
 	cs_journal_close(j);

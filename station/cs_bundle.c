@@ -3,6 +3,7 @@
 #include "cs_err.h"
 #include "cs_secret.h"
 #include "cs_tsv.h"
+#include "cs_i18n.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -143,8 +144,8 @@ static int too_many_rows(const char *file, size_t rows, uint64_t max,
 {
 	if ((uint64_t)rows < max)
 		return 0;
-	snprintf(why, whylen, "%s has more rows than the limit of %llu people "
-	    "(raise --max-entries)", file, (unsigned long long)max);
+	snprintf(why, whylen, _("%s has more rows than the limit of %llu people "
+	    "(raise --max-entries)"), file, (unsigned long long)max);
 	return 1;
 }
 
@@ -165,13 +166,13 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 	int r, got;
 
 	if ((r = cs_secret_new(&b->pinarena, 64u * 1024)) != CS_OK) {
-		snprintf(why, whylen, "cannot lock memory for the access PINs "
-		    "(raise RLIMIT_MEMLOCK)");
+		snprintf(why, whylen, _("cannot lock memory for the access PINs "
+		    "(raise RLIMIT_MEMLOCK)"));
 		return r;
 	}
 	if ((r = cs_zip_stream_open(b->pins, (size_t)entry, &zs)) != CS_OK ||
 	    (r = cs_tsv_open(&t, cs_zip_stream_read, zs)) != CS_OK) {
-		snprintf(why, whylen, "%s cannot be read", b->pin_name);
+		snprintf(why, whylen, _("%s cannot be read"), b->pin_name);
 		goto out;
 	}
 	while ((got = cs_tsv_next(t, &row, why, whylen)) == 1) {
@@ -185,15 +186,15 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 			goto out;
 		}
 		if (row.nfields < 4) {
-			snprintf(why, whylen, "%s line %zu: %zu columns, expected "
-			    "利用者氏名, 利用者mail, アクセスPIN, 主体者DN",
+			snprintf(why, whylen, _("%s line %zu: %zu columns, expected "
+			    "利用者氏名, 利用者mail, アクセスPIN, 主体者DN"),
 			    b->pin_name, row.line, row.nfields);
 			r = CS_ERR_FORMAT;
 			goto out;
 		}
 		pinlen = strlen(row.field[2]);
 		if (pinlen == 0 || pinlen > PIN_MAX) {
-			snprintf(why, whylen, "%s line %zu: the access PIN is %s",
+			snprintf(why, whylen, _("%s line %zu: the access PIN is %s"),
 			    b->pin_name, row.line, pinlen ? "too long" : "empty");
 			r = CS_ERR_FORMAT;
 			goto out;
@@ -202,8 +203,8 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 			cs_secret *bigger;
 
 			if ((r = cs_secret_new(&bigger, b->pinarena->cap * 2)) != CS_OK) {
-				snprintf(why, whylen, "cannot lock memory for the "
-				    "access PINs (raise RLIMIT_MEMLOCK)");
+				snprintf(why, whylen, _("cannot lock memory for the "
+				    "access PINs (raise RLIMIT_MEMLOCK)"));
 				goto out;
 			}
 			memcpy(bigger->buf, b->pinarena->buf, b->pinarena->len);
@@ -313,14 +314,14 @@ static int join_row(cs_bundle *b, struct join *j, cs_record *r)
 		r->p12 = e->entry;
 	}
 	if (p == NULL || p->used)
-		return set_why(r, CS_PROBLEM_NO_PIN_ROW, "no row in %s for "
-		    "主体者DN %s and mail %s", b->pin_name, r->dn, r->mail);
+		return set_why(r, CS_PROBLEM_NO_PIN_ROW, _("no row in %s for "
+		    "主体者DN %s and mail %s"), b->pin_name, r->dn, r->mail);
 	p->used = true;
 	r->pin_line = p->line;
 	r->pin_off = p->pin_off;
 	if (strcmp(p->name, r->name) != 0)
-		return set_why(r, CS_PROBLEM_NAME_MISMATCH, "%s line %zu names "
-		    "%s, %s line %zu names %s", b->index_name, r->index_line,
+		return set_why(r, CS_PROBLEM_NAME_MISMATCH, _("%s line %zu names "
+		    "%s, %s line %zu names %s"), b->index_name, r->index_line,
 		    r->name, b->pin_name, p->line, p->name);
 	if (e == NULL)
 		return set_why(r, CS_PROBLEM_P12_MISSING, "no file %s.p12 in the "
@@ -351,12 +352,12 @@ static int mark_duplicates(cs_bundle *b, size_t nindex)
 		if (x->serial[0] == '\0' || strcmp(x->serial, y->serial) != 0)
 			continue;
 		/* Neither row can be trusted to be the right one. */
-		r = set_why(x, CS_PROBLEM_DUPLICATE_SERIAL, "serial %s is on "
-		    "lines %zu and %zu of %s", x->serial, x->index_line,
+		r = set_why(x, CS_PROBLEM_DUPLICATE_SERIAL, _("serial %s is on "
+		    "lines %zu and %zu of %s"), x->serial, x->index_line,
 		    y->index_line, b->index_name);
 		if (r == CS_OK)
-			r = set_why(y, CS_PROBLEM_DUPLICATE_SERIAL, "serial %s is "
-			    "on lines %zu and %zu of %s", y->serial, x->index_line,
+			r = set_why(y, CS_PROBLEM_DUPLICATE_SERIAL, _("serial %s is "
+			    "on lines %zu and %zu of %s"), y->serial, x->index_line,
 			    y->index_line, b->index_name);
 	}
 	free(ord);
@@ -373,7 +374,7 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 
 	if ((r = cs_zip_stream_open(b->certs, (size_t)entry, &zs)) != CS_OK ||
 	    (r = cs_tsv_open(&t, cs_zip_stream_read, zs)) != CS_OK) {
-		snprintf(why, whylen, "%s cannot be read", b->index_name);
+		snprintf(why, whylen, _("%s cannot be read"), b->index_name);
 		goto out;
 	}
 	while ((got = cs_tsv_next(t, &row, why, whylen)) == 1) {
@@ -398,14 +399,14 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 			goto out;
 		}
 		if (row.nfields != 4)
-			r = set_why(rec, CS_PROBLEM_MALFORMED_ROW, "%s line %zu has "
+			r = set_why(rec, CS_PROBLEM_MALFORMED_ROW, _("%s line %zu has "
 			    "%zu columns, expected シリアル番号, 利用者氏名, 利用者mail, "
-			    "主体者DN", b->index_name, row.line, row.nfields);
+			    "主体者DN"), b->index_name, row.line, row.nfields);
 		else if (cs_serial_canon(row.field[0], rec->serial,
 		    sizeof(rec->serial)) != CS_OK)
-			r = set_why(rec, CS_PROBLEM_BAD_SERIAL, "%s line %zu: serial "
+			r = set_why(rec, CS_PROBLEM_BAD_SERIAL, _("%s line %zu: serial "
 			    "'%.60s' is not a decimal number of at most 20 octets "
-			    "(2^159 - 1)", b->index_name, row.line, row.field[0]);
+			    "(2^159 - 1)"), b->index_name, row.line, row.field[0]);
 		if (r != CS_OK)
 			goto out;
 	}
@@ -435,8 +436,8 @@ static int add_leftovers(cs_bundle *b, struct join *j, size_t *cap)
 		rec->mail = p->mail;
 		rec->dn = p->dn;
 		p->name = p->mail = p->dn = NULL;
-		r = set_why(rec, CS_PROBLEM_NO_INDEX_ROW, "%s line %zu has no "
-		    "row in %s", b->pin_name, p->line, b->index_name);
+		r = set_why(rec, CS_PROBLEM_NO_INDEX_ROW, _("%s line %zu has no "
+		    "row in %s"), b->pin_name, p->line, b->index_name);
 	}
 	for (size_t i = 0; i < j->np12 && r == CS_OK; i++) {
 		struct p12entry *e = &j->p12[i];
@@ -493,19 +494,19 @@ static int open_pair(cs_bundle *b, const char *certs_zip, const char *pins_zip,
 	*pinfile = find_pin_file(b->pins, &b->pin_name);
 	if (*index < 0 && *pinfile < 0 && find_base(b->pins, INDEX_NAME) >= 0 &&
 	    find_pin_file(b->certs, &dummy) >= 0) {
-		snprintf(why, whylen, "the two archives are swapped: %s holds the "
+		snprintf(why, whylen, _("the two archives are swapped: %s holds the "
 		    "PINs and %s the certificates; give the certificate archive "
-		    "(clientAll.zip) first", certs_zip, pins_zip);
+		    "(clientAll.zip) first"), certs_zip, pins_zip);
 		return CS_ERR_USAGE;
 	}
 	if (*index < 0) {
-		snprintf(why, whylen, "%s: no %s in it; is this the certificate "
-		    "archive (clientAll.zip)?", certs_zip, INDEX_NAME);
+		snprintf(why, whylen, _("%s: no %s in it; is this the certificate "
+		    "archive (clientAll.zip)?"), certs_zip, INDEX_NAME);
 		return CS_ERR_FORMAT;
 	}
 	if (*pinfile < 0) {
-		snprintf(why, whylen, "%s: no clientAllPin.txt or clientPin.txt "
-		    "in it; is this the PIN archive (clientAllPin.zip)?", pins_zip);
+		snprintf(why, whylen, _("%s: no clientAllPin.txt or clientPin.txt "
+		    "in it; is this the PIN archive (clientAllPin.zip)?"), pins_zip);
 		return CS_ERR_FORMAT;
 	}
 	return CS_OK;
@@ -546,7 +547,7 @@ int cs_bundle_open(cs_bundle **out, const char *certs_zip, const char *pins_zip,
 	if (r == CS_OK)
 		r = add_leftovers(b, &j, &cap);
 	if (r != CS_OK)
-		snprintf(why, whylen, "out of memory");
+		snprintf(why, whylen, _("out of memory"));
 out:
 	join_free(&j);
 	if (r != CS_OK)
@@ -601,7 +602,7 @@ cs_problem cs_bundle_load(cs_bundle *b, const cs_record *r,
 		return r->problem;
 	}
 	if (r->p12 < 0 || pin == NULL) {
-		snprintf(why, whylen, "no PKCS#12 or no access PIN");
+		snprintf(why, whylen, _("no PKCS#12 or no access PIN"));
 		return r->p12 < 0 ? CS_PROBLEM_P12_MISSING : CS_PROBLEM_NO_PIN_ROW;
 	}
 	if (cs_zip_read(b->certs, (size_t)r->p12, &der, &len, why, whylen) != CS_OK)

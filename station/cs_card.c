@@ -1,6 +1,7 @@
 /* cs_card.c - ATR, GlobalPlatform CPLC and applet probing over PC/SC. */
 #include "cs_card.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -152,7 +153,7 @@ static int connect_shared(SCARDCONTEXT ctx, const char *reader, SCARDHANDLE *h,
 	    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
 
 	if (rv != SCARD_S_SUCCESS) {
-		snprintf(why, whylen, "%s: cannot connect to the card: %s", reader,
+		snprintf(why, whylen, _("%s: cannot connect to the card: %s"), reader,
 		    pcsc_stringify_error(rv));
 		return rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD ?
 		    CS_ERR_NOTFOUND : CS_ERR_CARD;
@@ -170,7 +171,7 @@ static int begin_card(SCARDCONTEXT ctx, const char *reader, SCARDHANDLE *h,
 	if ((r = connect_shared(ctx, reader, h, proto, why, whylen)) != CS_OK)
 		return r;
 	if (SCardBeginTransaction(*h) != SCARD_S_SUCCESS) {
-		snprintf(why, whylen, "%s: the card is held by another process", reader);
+		snprintf(why, whylen, _("%s: the card is held by another process"), reader);
 		SCardDisconnect(*h, SCARD_LEAVE_CARD);
 		return CS_ERR_CARD;
 	}
@@ -327,7 +328,7 @@ int cs_card_probe(SCARDCONTEXT ctx, const char *reader, cs_card_id *out,
 	r = cs_card_probe_cplc(pcsc_xfer, &l, out);
 	end_card(h);
 	if (r != CS_OK) {
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 		return CS_ERR_CARD;
 	}
 	return CS_OK;
@@ -361,7 +362,7 @@ static int open_applet(SCARDCONTEXT ctx, const char *reader, const char *aid_hex
 	if ((r = begin_card(ctx, reader, h, proto, why, whylen)) != CS_OK)
 		return r;
 	if ((r = select_aid(*h, *proto, aid_hex, &sw)) != CS_OK || sw != 0x9000) {
-		snprintf(why, whylen, "%s: the applet %s does not answer", reader,
+		snprintf(why, whylen, _("%s: the applet %s does not answer"), reader,
 		    aid_hex);
 		end_card(*h);
 		return r != CS_OK ? r : CS_ERR_NOTFOUND;
@@ -402,7 +403,7 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
 		st->has_pkcs15 = sw == 0x9000 || (sw >> 8) == 0x61;
 	end_card(h);
 	if (r != CS_OK)
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 	return r;
 }
 
@@ -438,20 +439,20 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 		return r;
 	if (pin != NULL && ((r = verify_pin(h, proto, pin, &sw)) != CS_OK ||
 	    sw != 0x9000)) {
-		snprintf(why, whylen, "%s: the card refused the PIN (%04X)", reader, sw);
+		snprintf(why, whylen, _("%s: the card refused the PIN (%04X)"), reader, sw);
 		end_card(h);
 		return r != CS_OK ? r : CS_ERR_CARD;
 	}
 	/* 6A82: already gone, which is what we want. */
 	if ((r = simple(h, proto, del_app, sizeof(del_app), &sw)) == CS_OK &&
 	    sw != 0x9000 && sw != 0x6A82) {
-		snprintf(why, whylen, "%s: the card refused to delete its PKCS#15 "
-		    "application (%04X)", reader, sw);
+		snprintf(why, whylen, _("%s: the card refused to delete its PKCS#15 "
+		    "application (%04X)"), reader, sw);
 		r = CS_ERR_CARD;
 	}
 	if (r == CS_OK && (r = simple(h, proto, del_dir, sizeof(del_dir), &sw)) ==
 	    CS_OK && sw != 0x9000 && sw != 0x6A82) {
-		snprintf(why, whylen, "%s: the card refused to delete EF DIR (%04X)",
+		snprintf(why, whylen, _("%s: the card refused to delete EF DIR (%04X)"),
 		    reader, sw);
 		r = CS_ERR_CARD;
 	}
@@ -473,7 +474,7 @@ int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
 	if (puk_tries != NULL)
 		*puk_tries = -1;
 	if (pl != 16 || nl > 16) {
-		snprintf(why, whylen, "the PUK must be 16 characters");
+		snprintf(why, whylen, _("the PUK must be 16 characters"));
 		return CS_ERR_USAGE;
 	}
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
@@ -485,7 +486,7 @@ int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
 	OPENSSL_cleanse(apdu, sizeof(apdu));
 	end_card(h);
 	if (r != CS_OK) {
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 		return r;
 	}
 	if (sw == 0x9000)
@@ -496,14 +497,14 @@ int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
 		if (puk_tries != NULL)
 			*puk_tries = sw & 0x0F;
 		if ((sw & 0x0F) == 0)
-			snprintf(why, whylen, "%s: the card refused the PUK (%04X): "
-			    "wrong PUK, and the PUK is now blocked", reader, sw);
+			snprintf(why, whylen, _("%s: the card refused the PUK (%04X): "
+			    "wrong PUK, and the PUK is now blocked"), reader, sw);
 		else
-			snprintf(why, whylen, "%s: the card refused the PUK (%04X): "
-			    "wrong PUK, %d %s left", reader, sw, sw & 0x0F,
+			snprintf(why, whylen, _("%s: the card refused the PUK (%04X): "
+			    "wrong PUK, %d %s left"), reader, sw, sw & 0x0F,
 			    (sw & 0x0F) == 1 ? "try" : "tries");
 	} else {
-		snprintf(why, whylen, "%s: the card refused the PUK (%04X)",
+		snprintf(why, whylen, _("%s: the card refused the PUK (%04X)"),
 		    reader, sw);
 	}
 	return CS_ERR_CARD;
@@ -548,7 +549,7 @@ int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
 		return r;
 	if ((r = verify_pin(h, proto, pin, &sw)) != CS_OK || sw != 0x9000) {
-		snprintf(why, whylen, "%s: the card refused the PIN (%04X)", reader, sw);
+		snprintf(why, whylen, _("%s: the card refused the PIN (%04X)"), reader, sw);
 		end_card(h);
 		return r != CS_OK ? r : CS_ERR_CARD;
 	}
@@ -562,8 +563,8 @@ int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
 		    (unsigned char)ref, &sw)) != CS_OK)
 			goto gone;
 		if (sw != 0x9000 && sw != 0x6984 && sw != 0x6F00) {
-			snprintf(why, whylen, "%s: the card does not say whether key "
-			    "reference %d holds a key (%04X)", reader, ref, sw);
+			snprintf(why, whylen, _("%s: the card does not say whether key "
+			    "reference %d holds a key (%04X)"), reader, ref, sw);
 			r = CS_ERR_CARD;
 			goto out;
 		}
@@ -585,8 +586,8 @@ int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
 			goto gone;
 		/* 7F49 (public key template) holding 81 (256-byte modulus). */
 		if (sw != 0x9000 || rl < 9 || resp[0] != 0x7F || resp[1] != 0x49) {
-			snprintf(why, whylen, "%s: the card could not overwrite the key "
-			    "in reference %d (%04X)", reader, ref, sw);
+			snprintf(why, whylen, _("%s: the card could not overwrite the key "
+			    "in reference %d (%04X)"), reader, ref, sw);
 			r = CS_ERR_CARD;
 			goto out;
 		}
@@ -595,7 +596,7 @@ int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
 	r = CS_OK;
 	goto out;
 gone:
-	snprintf(why, whylen, "%s: the card stopped answering", reader);
+	snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 out:
 	end_card(h);
 	return r;
@@ -612,7 +613,7 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 
 	*was_set = 0;
 	if (strlen(puk) != 16) {
-		snprintf(why, whylen, "the PUK must be 16 characters");
+		snprintf(why, whylen, _("the PUK must be 16 characters"));
 		return CS_ERR_USAGE;
 	}
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
@@ -622,11 +623,11 @@ int cs_card_set_puk(SCARDCONTEXT ctx, const char *reader, const char *aid_hex,
 	OPENSSL_cleanse(apdu, sizeof(apdu));
 	end_card(h);
 	if (r != CS_OK)
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 	else if (sw == 0x6A86)
 		*was_set = 1; /* past the state where a PUK can be set */
 	else if (sw != 0x9000) {
-		snprintf(why, whylen, "%s: the card refused the PUK (%04X)", reader, sw);
+		snprintf(why, whylen, _("%s: the card refused the PUK (%04X)"), reader, sw);
 		r = sw == 0x6581 ? CS_ERR_CARD : CS_ERR_STATE;
 	}
 	return r;
@@ -646,11 +647,11 @@ int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
 		}
 	}
 	if (forced != NULL)
-		snprintf(why, whylen, "the card is not a %s card, or there is no "
-		    "such profile", forced);
+		snprintf(why, whylen, _("the card is not a %s card, or there is no "
+		    "such profile"), forced);
 	else
-		snprintf(why, whylen, "unknown card model (ATR %s): no card profile "
-		    "matches it", atr ? atr : "?");
+		snprintf(why, whylen, _("unknown card model (ATR %s): no card profile "
+		    "matches it"), atr ? atr : "?");
 	return CS_ERR_NOTFOUND;
 }
 
@@ -843,7 +844,7 @@ static int read_token_serial(SCARDCONTEXT ctx, const char *reader,
 out:
 	end_card(h);
 	if (r != CS_OK)
-		snprintf(why, whylen, "%s: the card stopped answering", reader);
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 #include "cs_cli.h"
 #include "cs_err.h"
 #include "cs_reader.h"
+#include "cs_i18n.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static int from_tty(const char *what, cs_secret **out, char *why, size_t whylen)
 	ssize_t n;
 
 	if (fd < 0) {
-		snprintf(why, whylen, "no terminal to type the %s on; use env:VAR",
+		snprintf(why, whylen, _("no terminal to type the %s on; use env:VAR"),
 		    what);
 		return CS_ERR_USAGE;
 	}
@@ -49,7 +50,7 @@ static int from_tty(const char *what, cs_secret **out, char *why, size_t whylen)
 	while ((n = read(fd, &c, 1)) == 1 && c != '\n' && c != '\r') {
 		if (restore && (c == old.c_cc[VINTR] || c == old.c_cc[VQUIT] ||
 		    c == old.c_cc[VSUSP])) {
-			snprintf(why, whylen, "the %s was not given (cancelled)", what);
+			snprintf(why, whylen, _("the %s was not given (cancelled)"), what);
 			r = CS_ERR_USAGE;
 			break;
 		}
@@ -66,7 +67,7 @@ static int from_tty(const char *what, cs_secret **out, char *why, size_t whylen)
 		if (restore && c == old.c_cc[VEOF])
 			break;
 		if (s->len == s->cap) {
-			snprintf(why, whylen, "the %s is longer than %zu characters",
+			snprintf(why, whylen, _("the %s is longer than %zu characters"),
 			    what, s->cap);
 			r = CS_ERR_LIMIT;
 			break;
@@ -77,7 +78,7 @@ static int from_tty(const char *what, cs_secret **out, char *why, size_t whylen)
 		tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");
 	if (r == CS_OK && n < 0) {
-		snprintf(why, whylen, "the terminal could not be read");
+		snprintf(why, whylen, _("the terminal could not be read"));
 		r = CS_ERR_IO;
 	}
 out:
@@ -102,12 +103,12 @@ int cs_cli_secret(const char *spec, const char *what, cs_secret **out,
 	if (strcmp(spec, "prompt") == 0)
 		return from_tty(what, out, why, whylen);
 	if (strncmp(spec, "env:", 4) != 0 || spec[4] == '\0') {
-		snprintf(why, whylen, "give the %s as env:VAR or prompt, never on "
-		    "the command line", what);
+		snprintf(why, whylen, _("give the %s as env:VAR or prompt, never on "
+		    "the command line"), what);
 		return CS_ERR_USAGE;
 	}
 	if ((v = getenv(spec + 4)) == NULL || *v == '\0') {
-		snprintf(why, whylen, "the variable %s for the %s is not set",
+		snprintf(why, whylen, _("the variable %s for the %s is not set"),
 		    spec + 4, what);
 		return CS_ERR_USAGE;
 	}

@@ -5,6 +5,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_child.h"
+#include "cs_i18n.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -236,26 +237,26 @@ void cs_doctor_check_clock(cs_findings *fs, time_t now, time_t built,
 	fmt_time(built, sbuilt, sizeof(sbuilt));
 	/* A day of slack: the build date has no time of day or zone. */
 	if (built > 0 && now < built - 24 * 3600) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "clock", "the system "
-		    "clock says %s, before this program was built (%s)",
+		f = cs_findings_add(fs, CS_SEV_FAIL, "clock", _("the system "
+		    "clock says %s, before this program was built (%s)"),
 		    snow, sbuilt);
-		cs_finding_todo(f, "set the clock: `timedatectl set-ntp true` "
+		cs_finding_todo(f, _("set the clock: `timedatectl set-ntp true` "
 		    "with network access, or `timedatectl set-time`; "
-		    "certificate validity checks are wrong until then");
+		    "certificate validity checks are wrong until then"));
 	} else if (built > 0 && now > built + CLOCK_FUTURE_SECS) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "clock", "the system "
+		f = cs_findings_add(fs, CS_SEV_WARN, "clock", _("the system "
 		    "clock says %s, more than 15 years after this program "
-		    "was built (%s)", snow, sbuilt);
-		cs_finding_todo(f, "check the clock (`timedatectl`); a wrong "
-		    "date makes valid certificates look expired");
+		    "was built (%s)"), snow, sbuilt);
+		cs_finding_todo(f, _("check the clock (`timedatectl`); a wrong "
+		    "date makes valid certificates look expired"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "clock", "system clock %s",
+		cs_findings_add(fs, CS_SEV_OK, "clock", _("system clock %s"),
 		    snow);
 	if (ntp_synced == 0) {
-		f = cs_findings_add(fs, CS_SEV_INFO, "clock", "the kernel "
-		    "reports the clock as not synchronised (no NTP)");
-		cs_finding_todo(f, "if the station has network, enable time "
-		    "sync: `timedatectl set-ntp true`");
+		f = cs_findings_add(fs, CS_SEV_INFO, "clock", _("the kernel "
+		    "reports the clock as not synchronised (no NTP)"));
+		cs_finding_todo(f, _("if the station has network, enable time "
+		    "sync: `timedatectl set-ntp true`"));
 	}
 }
 
@@ -297,47 +298,47 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 			*slash = '\0';
 	}
 	if (statvfs(dir, &vfs) != 0) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", "cannot look "
-		    "at the filesystem of %s: %s", path, strerror(errno));
-		cs_finding_todo(f, "give --journal a path on a local, "
-		    "writable disk");
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("cannot look "
+		    "at the filesystem of %s: %s"), path, strerror(errno));
+		cs_finding_todo(f, _("give --journal a path on a local, "
+		    "writable disk"));
 		return;
 	}
 	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 	total = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
 	if (vfs.f_flag & ST_RDONLY) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", "the journal "
-		    "%s is on a read-only filesystem (%s)", path, dir);
-		cs_finding_todo(f, "put the journal on a writable disk "
-		    "(--journal PATH) or remount it read-write");
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("the journal "
+		    "%s is on a read-only filesystem (%s)"), path, dir);
+		cs_finding_todo(f, _("put the journal on a writable disk "
+		    "(--journal PATH) or remount it read-write"));
 	} else if (avail < JOURNAL_FAIL_BYTES) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", "only %.1f "
-		    "MiB free for the journal %s (filesystem of %s)",
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("only %.1f "
+		    "MiB free for the journal %s (filesystem of %s)"),
 		    avail / MIB, path, dir);
-		cs_finding_todo(f, "free disk space: the journal must never "
-		    "fail a write in the middle of a card");
+		cs_finding_todo(f, _("free disk space: the journal must never "
+		    "fail a write in the middle of a card"));
 	} else if (avail < JOURNAL_WARN_BYTES) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "journal", "%.0f MiB "
-		    "free of %.0f MiB for the journal %s", avail / MIB,
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("%.0f MiB "
+		    "free of %.0f MiB for the journal %s"), avail / MIB,
 		    total / MIB, path);
-		cs_finding_todo(f, "free disk space before a large run");
+		cs_finding_todo(f, _("free disk space before a large run"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "journal", "%.1f GiB free of "
-		    "%.1f GiB for the journal %s", avail / MIB / 1024,
+		cs_findings_add(fs, CS_SEV_OK, "journal", _("%.1f GiB free of "
+		    "%.1f GiB for the journal %s"), avail / MIB / 1024,
 		    total / MIB / 1024, path);
 	if (!exists_dir) {
-		f = cs_findings_add(fs, CS_SEV_INFO, "journal", "the journal's "
-		    "directory %s does not exist yet", want);
-		cs_finding_todo(f, "create it for the kiosk user, e.g. "
-		    "`install -d -o kiosk -g cardstation -m 0750 %s`", want);
+		f = cs_findings_add(fs, CS_SEV_INFO, "journal", _("the journal's "
+		    "directory %s does not exist yet"), want);
+		cs_finding_todo(f, _("create it for the kiosk user, e.g. "
+		    "`install -d -o kiosk -g cardstation -m 0750 %s`"), want);
 	} else if (access(dir, W_OK) != 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "journal", "this user "
-		    "cannot write in %s", dir);
-		cs_finding_todo(f, "run as the kiosk user, or give that "
-		    "user the directory (chown/chmod)");
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("this user "
+		    "cannot write in %s"), dir);
+		cs_finding_todo(f, _("run as the kiosk user, or give that "
+		    "user the directory (chown/chmod)"));
 	} else if (stat(path, &st) == 0)
-		cs_findings_add(fs, CS_SEV_INFO, "journal", "journal %s holds "
-		    "%.1f MiB", path, st.st_size / MIB);
+		cs_findings_add(fs, CS_SEV_INFO, "journal", _("journal %s holds "
+		    "%.1f MiB"), path, st.st_size / MIB);
 }
 
 /* --- setup: udev rules and group ----------------------------------- */
@@ -361,32 +362,32 @@ static void check_setup(cs_findings *fs, const cs_doctor_opts *o)
 			found = dirs[i];
 	}
 	if (found)
-		cs_findings_add(fs, CS_SEV_OK, "setup", "cardstation's udev "
-		    "rules are installed in %s", found);
+		cs_findings_add(fs, CS_SEV_OK, "setup", _("cardstation's udev "
+		    "rules are installed in %s"), found);
 	else if (access("/usr/local/lib/udev/rules.d/70-cardstation.rules",
 	    R_OK) == 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", "cardstation's "
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
 		    "udev rules are in /usr/local/lib/udev/rules.d, where "
-		    "udev does not read them");
-		cs_finding_todo(f, "reinstall with -DCMAKE_INSTALL_PREFIX=/usr "
+		    "udev does not read them"));
+		cs_finding_todo(f, _("reinstall with -DCMAKE_INSTALL_PREFIX=/usr "
 		    "or copy the files to /etc/udev/rules.d, then "
-		    "`udevadm control --reload && udevadm trigger`");
+		    "`udevadm control --reload && udevadm trigger`"));
 	} else {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", "cardstation's "
-		    "udev rules (70-cardstation.rules) are not installed");
-		cs_finding_todo(f, "install them (`cmake --install`, prefix "
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
+		    "udev rules (70-cardstation.rules) are not installed"));
+		cs_finding_todo(f, _("install them (`cmake --install`, prefix "
 		    "/usr) and run `udevadm control --reload && udevadm "
-		    "trigger`; see docs/kiosk-setup.md");
+		    "trigger`; see docs/kiosk-setup.md"));
 	}
 	if (getgrnam(o->kiosk_group) == NULL) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", "the group '%s' "
-		    "that the udev and polkit rules grant does not exist",
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("the group '%s' "
+		    "that the udev and polkit rules grant does not exist"),
 		    o->kiosk_group);
-		cs_finding_todo(f, "`groupadd --system %s` and add the kiosk "
-		    "user to it (`usermod -aG %s kiosk`)", o->kiosk_group,
+		cs_finding_todo(f, _("`groupadd --system %s` and add the kiosk "
+		    "user to it (`usermod -aG %s kiosk`)"), o->kiosk_group,
 		    o->kiosk_group);
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "setup", "group '%s' exists",
+		cs_findings_add(fs, CS_SEV_OK, "setup", _("group '%s' exists"),
 		    o->kiosk_group);
 }
 
@@ -562,22 +563,22 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 	if (rv != SCARD_S_SUCCESS) {
 		*ctx = 0;
 		if (stat(sock, &st) != 0) {
-			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", "pcscd is "
+			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", _("pcscd is "
 			    "not running and its socket %s does not exist "
-			    "(%s)", sock, pcsc_stringify_error(rv));
+			    "(%s)"), sock, pcsc_stringify_error(rv));
 			if (access(o->pcscd, X_OK) != 0)
-				cs_finding_todo(f, "install it: `apt install "
-				    "pcscd libccid`");
+				cs_finding_todo(f, _("install it: `apt install "
+				    "pcscd libccid`"));
 			else
-				cs_finding_todo(f, "start it: `systemctl "
-				    "enable --now pcscd.socket`");
+				cs_finding_todo(f, _("start it: `systemctl "
+				    "enable --now pcscd.socket`"));
 		} else {
-			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", "pcscd "
-			    "does not answer on %s (%s)", sock,
+			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", _("pcscd "
+			    "does not answer on %s (%s)"), sock,
 			    pcsc_stringify_error(rv));
-			cs_finding_todo(f, "restart it: `systemctl restart "
+			cs_finding_todo(f, _("restart it: `systemctl restart "
 			    "pcscd.socket pcscd.service`; see `journalctl "
-			    "-u pcscd`");
+			    "-u pcscd`"));
 		}
 		find_pcscd(proc);
 		return;
@@ -586,15 +587,15 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 	if (proc->pid > 0) {
 		struct passwd *pw = getpwuid(proc->uid);
 
-		cs_findings_add(fs, CS_SEV_OK, "pcscd", "pcscd %s running "
-		    "(pid %d, user %s), socket %s", version[0] ? version :
+		cs_findings_add(fs, CS_SEV_OK, "pcscd", _("pcscd %s running "
+		    "(pid %d, user %s), socket %s"), version[0] ? version :
 		    "(version unknown)", proc->pid, pw ? pw->pw_name : "?",
 		    sock);
 	} else
 		/* Another mount or pid namespace: we reach it but cannot
 		 * see it. */
-		cs_findings_add(fs, CS_SEV_OK, "pcscd", "pcscd %s answers on "
-		    "%s", version[0] ? version : "(version unknown)", sock);
+		cs_findings_add(fs, CS_SEV_OK, "pcscd", _("pcscd %s answers on "
+		    "%s"), version[0] ? version : "(version unknown)", sock);
 }
 
 /* --- readers, sharing ---------------------------------------------- */
@@ -623,10 +624,10 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 	cs_finding *f;
 
 	if (rl->n == 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "readers", "PC/SC sees "
-		    "no reader");
-		cs_finding_todo(f, "plug in a reader; if one is plugged in, "
-		    "the usb findings say why pcscd does not use it");
+		f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("PC/SC sees "
+		    "no reader"));
+		cs_finding_todo(f, _("plug in a reader; if one is plugged in, "
+		    "the usb findings say why pcscd does not use it"));
 		return;
 	}
 	for (size_t i = 0; i < rl->n; i++) {
@@ -641,24 +642,24 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 		cs_reader_watch_init(&w, r->name);
 		if (cs_reader_wait(ctx, &w, 0, &ev) != CS_OK ||
 		    ev == CS_READER_EV_GONE) {
-			cs_findings_add(fs, CS_SEV_INFO, "readers", "reader %zu "
-			    "'%s' went away while looking", i, r->name);
+			cs_findings_add(fs, CS_SEV_INFO, "readers", _("reader %zu "
+			    "'%s' went away while looking"), i, r->name);
 			continue;
 		}
 		st[i].present = w.present;
 		st[i].mute = w.mute;
 		if (!w.present) {
-			cs_findings_add(fs, CS_SEV_OK, "readers", "reader %zu "
-			    "'%s' (--reader %s): no card", i, r->name, spec);
+			cs_findings_add(fs, CS_SEV_OK, "readers", _("reader %zu "
+			    "'%s' (--reader %s): no card"), i, r->name, spec);
 			continue;
 		}
 		hexstr(w.atr, w.atrlen, atr, sizeof(atr));
 		if (w.mute) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "readers", "reader "
-			    "%zu '%s': a card is in but does not answer",
+			f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("reader "
+			    "%zu '%s': a card is in but does not answer"),
 			    i, r->name);
-			cs_finding_todo(f, "turn the card round (chip first, "
-			    "facing up) or try another card");
+			cs_finding_todo(f, _("turn the card round (chip first, "
+			    "facing up) or try another card"));
 			continue;
 		}
 		/* A shared connection is what cardstation and OpenSC use;
@@ -667,26 +668,26 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto);
 		if (rv == SCARD_S_SUCCESS) {
 			SCardDisconnect(h, SCARD_LEAVE_CARD);
-			cs_findings_add(fs, CS_SEV_OK, "readers", "reader %zu "
-			    "'%s' (--reader %s): card present, ATR %s", i,
+			cs_findings_add(fs, CS_SEV_OK, "readers", _("reader %zu "
+			    "'%s' (--reader %s): card present, ATR %s"), i,
 			    r->name, spec, atr);
 		} else if (rv == SCARD_E_SHARING_VIOLATION || w.exclusive) {
 			st[i].exclusive = 1;
 			pcsc_clients(holders, sizeof(holders));
-			f = cs_findings_add(fs, CS_SEV_FAIL, "readers", "reader "
+			f = cs_findings_add(fs, CS_SEV_FAIL, "readers", _("reader "
 			    "%zu '%s': another process holds the card "
-			    "exclusively%s%s", i, r->name, holders[0] ?
+			    "exclusively%s%s"), i, r->name, holders[0] ?
 			    "; PC/SC clients running: " : "", holders);
-			cs_finding_todo(f, "close that program; for gpg's "
+			cs_finding_todo(f, _("close that program; for gpg's "
 			    "scdaemon: `gpgconf --kill scdaemon` and put "
 			    "`pcsc-shared` (or `disable-ccid`) in "
-			    "~/.gnupg/scdaemon.conf of that user");
+			    "~/.gnupg/scdaemon.conf of that user"));
 		} else {
-			f = cs_findings_add(fs, CS_SEV_WARN, "readers", "reader "
-			    "%zu '%s': cannot connect to the card (%s)", i,
+			f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("reader "
+			    "%zu '%s': cannot connect to the card (%s)"), i,
 			    r->name, pcsc_stringify_error(rv));
-			cs_finding_todo(f, "take the card out and put it in "
-			    "again; if it persists, the card may be broken");
+			cs_finding_todo(f, _("take the card out and put it in "
+			    "again; if it persists, the card may be broken"));
 		}
 	}
 	/* Identical readers without serial or known position can only be
@@ -701,12 +702,12 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 			    rl->r[k].slot == rl->r[i].slot)
 				same++;
 		if (same > 1) {
-			f = cs_findings_add(fs, CS_SEV_INFO, "readers", "%zu "
+			f = cs_findings_add(fs, CS_SEV_INFO, "readers", _("%zu "
 			    "readers are called '%s' and have no serial "
-			    "number: only their index tells them apart",
+			    "number: only their index tells them apart"),
 			    same, rl->r[i].model);
-			cs_finding_todo(f, "keep each in the same USB socket "
-			    "and choose them with --reader usb:BUS-PORT");
+			cs_finding_todo(f, _("keep each in the same USB socket "
+			    "and choose them with --reader usb:BUS-PORT"));
 			break;
 		}
 	}
@@ -755,8 +756,8 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			if (readers->r[i].usb == (int)k)
 				served = readers->r[i].name;
 		if (served) {
-			cs_findings_add(fs, CS_SEV_OK, "usb", "USB reader %s is "
-			    "served by pcscd as '%s'", label, served);
+			cs_findings_add(fs, CS_SEV_OK, "usb", _("USB reader %s is "
+			    "served by pcscd as '%s'"), label, served);
 			continue;
 		}
 		if (e == NULL) {
@@ -772,14 +773,14 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 					    sizeof(bundles) - off, "%s%s %s",
 					    off ? ", " : "", drv->e[i].bundle,
 					    drv->e[i].version);
-			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", "USB "
+			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", _("USB "
 			    "smart-card reader %s has no PC/SC driver: the "
 			    "Info.plist of no installed driver (%s) lists "
-			    "%04x:%04x", label, bundles[0] ? bundles : "none",
+			    "%04x:%04x"), label, bundles[0] ? bundles : "none",
 			    d->vid, d->pid);
-			cs_finding_todo(f, "this model is not in the installed "
+			cs_finding_todo(f, _("this model is not in the installed "
 			    "CCID driver's list: use a supported reader, a "
-			    "newer libccid, or the vendor's PC/SC driver");
+			    "newer libccid, or the vendor's PC/SC driver"));
 			continue;
 		}
 		if (stat(d->devnode, &st) == 0 && pcscd->pid > 0 &&
@@ -787,33 +788,33 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			struct passwd *pw = getpwuid(pcscd->uid);
 			struct group *gr = getgrgid(st.st_gid);
 
-			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", "USB reader "
+			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", _("USB reader "
 			    "%s: pcscd (user %s) may not open %s (mode %04o, "
-			    "group %s)", label, pw ? pw->pw_name : "?",
+			    "group %s)"), label, pw ? pw->pw_name : "?",
 			    d->devnode, (unsigned)(st.st_mode & 07777),
 			    gr ? gr->gr_name : "?");
-			cs_finding_todo(f, "install cardstation's udev rules "
-			    "and run `udevadm trigger`, or replug the reader");
+			cs_finding_todo(f, _("install cardstation's udev rules "
+			    "and run `udevadm trigger`, or replug the reader"));
 			continue;
 		}
-		f = cs_findings_add(fs, CS_SEV_WARN, "usb", "USB reader %s "
-		    "has a driver (%s %s, '%s') but pcscd does not show it",
+		f = cs_findings_add(fs, CS_SEV_WARN, "usb", _("USB reader %s "
+		    "has a driver (%s %s, '%s') but pcscd does not show it"),
 		    label, e->bundle, e->version, e->name);
 		if (pcscd->pid == 0)
-			cs_finding_todo(f, "start pcscd (`systemctl start "
-			    "pcscd.socket`) and run doctor again");
+			cs_finding_todo(f, _("start pcscd (`systemctl start "
+			    "pcscd.socket`) and run doctor again"));
 		else
-			cs_finding_todo(f, "replug the reader or run `pcscd "
+			cs_finding_todo(f, _("replug the reader or run `pcscd "
 			    "--hotplug`; if it stays away, see `journalctl "
-			    "-u pcscd` for why the driver refused it");
+			    "-u pcscd` for why the driver refused it"));
 	}
 	if (nreaders == 0)
-		cs_findings_add(fs, CS_SEV_INFO, "usb", "no USB smart-card "
-		    "reader is plugged in (%zu other USB device%s)", others,
+		cs_findings_add(fs, CS_SEV_INFO, "usb", _("no USB smart-card "
+		    "reader is plugged in (%zu other USB device%s)"), others,
 		    others == 1 ? "" : "s");
 	else if (others > 0)
-		cs_findings_add(fs, CS_SEV_INFO, "usb", "%zu other USB "
-		    "device%s (not smart-card readers)", others,
+		cs_findings_add(fs, CS_SEV_INFO, "usb", _("%zu other USB "
+		    "device%s (not smart-card readers)"), others,
 		    others == 1 ? "" : "s");
 }
 
@@ -880,10 +881,10 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 	DIR *pd;
 
 	if (run_capture(info_argv, out, sizeof(out)) != 0) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc", "OpenSC's "
-		    "opensc-tool (%s) cannot be run", o->opensc_tool);
-		cs_finding_todo(f, "install OpenSC: `apt install opensc "
-		    "opensc-pkcs11`");
+		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc", _("OpenSC's "
+		    "opensc-tool (%s) cannot be run"), o->opensc_tool);
+		cs_finding_todo(f, _("install OpenSC: `apt install opensc "
+		    "opensc-pkcs11`"));
 		return;
 	}
 	if ((v = strstr(out, "OpenSC ")) != NULL) {
@@ -897,10 +898,10 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		profiles_ok = 1;
 	} else {
 		profiles_ok = 0;
-		f = cs_findings_add(fs, CS_SEV_INFO, "opensc", "no cardprofiles "
-		    "directory at %s", o->profiles_dir);
-		cs_finding_todo(f, "install cardstation completely, or give "
-		    "--profiles DIR");
+		f = cs_findings_add(fs, CS_SEV_INFO, "opensc", _("no cardprofiles "
+		    "directory at %s"), o->profiles_dir);
+		cs_finding_todo(f, _("install cardstation completely, or give "
+		    "--profiles DIR"));
 	}
 	if (run_capture(list_argv, drivers, sizeof(drivers)) != 0)
 		drivers[0] = '\0';
@@ -915,12 +916,12 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		/* OpenSC numbers readers in PC/SC's order. */
 		snprintf(idx, sizeof(idx), "%zu", i);
 		if (run_capture(argv, out, sizeof(out)) != 0) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", "OpenSC "
-			    "knows no driver for the card in '%s'",
+			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", _("OpenSC "
+			    "knows no driver for the card in '%s'"),
 			    rl->r[i].name);
-			cs_finding_todo(f, "this card model is not supported: "
+			cs_finding_todo(f, _("this card model is not supported: "
 			    "use cards of a supported model (see "
-			    "cardprofiles/)");
+			    "cardprofiles/)"));
 			continue;
 		}
 		/* "Using card driver X." then the card's name. */
@@ -934,15 +935,15 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		if (!profiles_ok ||
 		    cs_doctor_profile_for_driver(o->profiles_dir, drv, prof,
 		    sizeof(prof)) != CS_OK) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", "card in "
+			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", _("card in "
 			    "'%s': OpenSC driver %s ('%s'); no cardprofile "
-			    "names this driver", rl->r[i].name, drv, name);
-			cs_finding_todo(f, "cardstation cannot encode this card "
+			    "names this driver"), rl->r[i].name, drv, name);
+			cs_finding_todo(f, _("cardstation cannot encode this card "
 			    "model yet: use a supported card, or add a "
-			    "cardprofile with `driver = %s`", drv);
+			    "cardprofile with `driver = %s`"), drv);
 		} else
-			cs_findings_add(fs, CS_SEV_OK, "opensc", "card in '%s': "
-			    "OpenSC driver %s ('%s'), cardprofile %s",
+			cs_findings_add(fs, CS_SEV_OK, "opensc", _("card in '%s': "
+			    "OpenSC driver %s ('%s'), cardprofile %s"),
 			    rl->r[i].name, drv, name, prof);
 	}
 }
@@ -975,7 +976,7 @@ int cs_doctor_run(const cs_doctor_opts *o, cs_findings *out)
 		cs_finding *f = cs_findings_add(out, CS_SEV_FAIL, "readers",
 		    "cannot list PC/SC readers");
 
-		cs_finding_todo(f, "restart pcscd: `systemctl restart pcscd`");
+		cs_finding_todo(f, _("restart pcscd: `systemctl restart pcscd`"));
 		r = CS_OK;
 	}
 	if (rl.n > 0 && (st = calloc(rl.n, sizeof(*st))) == NULL) {
@@ -992,8 +993,8 @@ int cs_doctor_run(const cs_doctor_opts *o, cs_findings *out)
 			    "no PC/SC driver is installed in %s",
 			    o->drivers_dir);
 
-			cs_finding_todo(f, "install the CCID driver: `apt "
-			    "install libccid`");
+			cs_finding_todo(f, _("install the CCID driver: `apt "
+			    "install libccid`"));
 		}
 		if (cs_usb_enumerate(&usb, msg, sizeof(msg)) == CS_OK)
 			have_usb = 1;

@@ -6,6 +6,8 @@
 #ifndef CS_ERR_H
 #define CS_ERR_H
 
+#include <stddef.h>
+
 typedef enum cs_err {
 	CS_OK = 0,
 	CS_ERR_NOMEM = -1,      /* allocation or memory lock failed */
@@ -21,6 +23,12 @@ typedef enum cs_err {
 	CS_ERR_STATE = -11,     /* not allowed in the current state */
 } cs_err;
 
+/* The error's words in the locale's language, and its stable code
+ * ("err.io"; cs_codes.h). */
 const char *cs_strerror(int err);
+const char *cs_err_code(int err);
+/* The i-th code and its English text (for cs_codes.c's table); NULL past
+ * the last. */
+const char *cs_err_source(size_t i, const char **code);
 
 #endif

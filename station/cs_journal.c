@@ -2,6 +2,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -270,7 +271,7 @@ int jr_err(cs_journal *j, int rc, char *why, size_t whylen, const char *doing)
 {
 	const char *msg = j && j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc);
 
-	jr_why(why, whylen, "journal: %s: %s", doing, msg);
+	jr_why(why, whylen, _("journal: %s: %s"), doing, msg);
 	switch (rc) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -299,7 +300,7 @@ bool jr_writable(cs_journal *j, char *why, size_t whylen)
 {
 	if (!j->rdonly)
 		return true;
-	jr_why(why, whylen, "journal opened read-only");
+	jr_why(why, whylen, _("journal opened read-only"));
 	return false;
 }
 
@@ -437,7 +438,7 @@ static int make_parents(const char *path, char *why, size_t whylen)
 			continue;
 		*p = '\0';
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			jr_why(why, whylen, "cannot create %s: %s", dir,
+			jr_why(why, whylen, _("cannot create %s: %s"), dir,
 			    strerror(errno));
 			r = CS_ERR_IO;
 			break;
@@ -455,7 +456,7 @@ static int create_file(const char *path, char *why, size_t whylen)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0) {
-		jr_why(why, whylen, "cannot create the journal %s: %s", path,
+		jr_why(why, whylen, _("cannot create the journal %s: %s"), path,
 		    strerror(errno));
 		return CS_ERR_IO;
 	}
@@ -504,9 +505,9 @@ static int fk_whole(cs_journal *j, char *why, size_t whylen)
 		return jr_err(j, rc, why, whylen, "cannot check references");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		jr_why(why, whylen, "journal: the migration to schema %d would "
+		jr_why(why, whylen, _("journal: the migration to schema %d would "
 		    "leave %s row %lld referring to a missing %s row; nothing "
-		    "was changed", SCHEMA_VERSION, sqlite3_column_text(st, 0),
+		    "was changed"), SCHEMA_VERSION, sqlite3_column_text(st, 0),
 		    (long long)sqlite3_column_int64(st, 1),
 		    sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
@@ -535,8 +536,8 @@ static int migrate(cs_journal *j, int upto, char *why, size_t whylen)
 		goto out;
 	}
 	if (j->version > SCHEMA_VERSION) {
-		jr_why(why, whylen, "the journal has schema version %d; this "
-		    "cardstation knows up to %d: use a newer cardstation",
+		jr_why(why, whylen, _("the journal has schema version %d; this "
+		    "cardstation knows up to %d: use a newer cardstation"),
 		    j->version, SCHEMA_VERSION);
 		r = CS_ERR_STATE;
 		goto out;
@@ -596,7 +597,7 @@ static int open_at(cs_journal **out, const char *path, int flags,
 	j->rdonly = (flags & CS_JOURNAL_RDONLY) != 0;
 	if (j->rdonly) {
 		if (access(path, R_OK) != 0) {
-			jr_why(why, whylen, "no journal at %s: %s", path,
+			jr_why(why, whylen, _("no journal at %s: %s"), path,
 			    strerror(errno));
 			r = errno == ENOENT ? CS_ERR_NOTFOUND : CS_ERR_IO;
 			goto fail;
@@ -628,11 +629,11 @@ static int open_at(cs_journal **out, const char *path, int flags,
 		/* Reading an older schema with this version's queries would
 		 * fail on the first new column, less clearly. */
 		if (j->version < upto) {
-			jr_why(why, whylen, "%s has schema version %d, older than "
+			jr_why(why, whylen, _("%s has schema version %d, older than "
 			    "this cardstation's %d: the first command that writes "
 			    "it (encode, run new, a card command) migrates it; "
 			    "until then it is read by the cardstation that wrote "
-			    "it", path, j->version, upto);
+			    "it"), path, j->version, upto);
 			r = CS_ERR_FORMAT;
 			goto fail;
 		}
@@ -707,7 +708,7 @@ int cs_journal_begin(cs_journal *j, char *why, size_t whylen)
 	int r;
 
 	if (j->in_tx) {
-		jr_why(why, whylen, "a journal transaction is already open");
+		jr_why(why, whylen, _("a journal transaction is already open"));
 		return CS_ERR_STATE;
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) == CS_OK)
@@ -718,7 +719,7 @@ int cs_journal_begin(cs_journal *j, char *why, size_t whylen)
 int cs_journal_commit(cs_journal *j, char *why, size_t whylen)
 {
 	if (!j->in_tx) {
-		jr_why(why, whylen, "no journal transaction is open");
+		jr_why(why, whylen, _("no journal transaction is open"));
 		return CS_ERR_STATE;
 	}
 	j->in_tx = false;
@@ -801,7 +802,7 @@ int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
 	}
 	rid = sqlite3_last_insert_rowid(j->db);
 	if ((r = jr_event(j, "run.create", "runs", rid, rid, 0, 0, NULL)) != CS_OK)
-		jr_why(why, whylen, "journal: cannot write the event");
+		jr_why(why, whylen, _("journal: cannot write the event"));
 out:
 	r = jr_tx_leave(j, r, why, whylen);
 	if (id != NULL)
@@ -860,7 +861,7 @@ int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
 	if (rc != SQLITE_OK)
 		r = jr_err(j, rc, why, whylen, "cannot change the run");
 	else if (sqlite3_changes(j->db) == 0) {
-		jr_why(why, whylen, "no run %lld", (long long)id);
+		jr_why(why, whylen, _("no run %lld"), (long long)id);
 		r = CS_ERR_NOTFOUND;
 	} else
 		r = jr_event(j, "run.state", "runs", id, id, 0, 0, NULL);

@@ -11,6 +11,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_i18n.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -563,7 +564,7 @@ int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
 			r = check_table(&c, &jr_tables[i]);
 	/* The reason before the transaction ends: its end resets it. */
 	if (r != CS_OK)
-		jr_why(why, whylen, "journal: cannot check: %s",
+		jr_why(why, whylen, _("journal: cannot check: %s"),
 		    sqlite3_errmsg(j->db));
 	sqlite3_exec(j->db, j->in_tx ? "RELEASE cs_check" : "COMMIT", NULL, NULL,
 	    NULL);
@@ -593,9 +594,9 @@ int cs_journal_trust(cs_journal *j, char *why, size_t whylen)
 		return r;
 	if (ff.n == 0)
 		return CS_OK;
-	jr_why(why, whylen, "the journal was changed behind the station's back "
+	jr_why(why, whylen, _("the journal was changed behind the station's back "
 	    "(%d finding%s; first: %s): nothing is written on it; see `cardstation "
-	    "log check` and restore the journal from a backup", ff.n,
+	    "log check` and restore the journal from a backup"), ff.n,
 	    ff.n == 1 ? "" : "s", ff.what);
 	return CS_ERR_STATE;
 }

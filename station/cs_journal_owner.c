@@ -3,6 +3,7 @@
 #include "cs_journal.h"
 #include "cs_journal_int.h"
 #include "cs_owner.h"
+#include "cs_i18n.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -99,9 +100,9 @@ static int reader_free(cs_journal *j, const cs_owner *self, const char *reader,
 			continue;
 		}
 		owner_get(j, ids[k], &o, &ended);
-		jr_why(why, whylen, "reader %s is in use by another station "
+		jr_why(why, whylen, _("reader %s is in use by another station "
 		    "process (pid %" PRId64 " on %s): stop it, or give another "
-		    "reader", reader, o.pid, o.host);
+		    "reader"), reader, o.pid, o.host);
 		r = CS_ERR_STATE;
 	}
 	return r;
@@ -115,11 +116,11 @@ int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
 	int r, rc;
 
 	if (j->owner_id != 0) {
-		jr_why(why, whylen, "this connection already has an owner");
+		jr_why(why, whylen, _("this connection already has an owner"));
 		return CS_ERR_STATE;
 	}
 	if (cs_owner_self(&self) != CS_OK) {
-		jr_why(why, whylen, "cannot name this process (/proc)");
+		jr_why(why, whylen, _("cannot name this process (/proc)"));
 		return CS_ERR_IO;
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)

@@ -2,6 +2,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_i18n.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -138,11 +139,11 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
 	if (rc != SQLITE_OK) {
 		r = jr_err(j, rc, why, whylen, "cannot add the record");
 		if (r == CS_ERR_MISMATCH)
-			jr_why(why, whylen, "run %" PRId64 " already has a record "
-			    "with serial %s or seq %" PRId64, in->run_id,
+			jr_why(why, whylen, _("run %" PRId64 " already has a record "
+			    "with serial %s or seq %" PRId64), in->run_id,
 			    serial ? serial : "-", seq);
 		else if (r == CS_ERR_NOTFOUND)
-			jr_why(why, whylen, "no run %" PRId64, in->run_id);
+			jr_why(why, whylen, _("no run %" PRId64), in->run_id);
 		goto out;
 	}
 	rid = sqlite3_last_insert_rowid(j->db);
@@ -164,12 +165,12 @@ static int run_is_open(cs_journal *j, int64_t run_id, char *why, size_t whylen)
 		return jr_err(j, rc, why, whylen, "cannot read the run");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		jr_why(why, whylen, "no run %" PRId64, run_id);
+		jr_why(why, whylen, _("no run %" PRId64), run_id);
 		r = CS_ERR_NOTFOUND;
 	} else if (rc != SQLITE_ROW)
 		r = jr_err(j, rc, why, whylen, "cannot read the run");
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0) {
-		jr_why(why, whylen, "run %" PRId64 " is %s", run_id,
+		jr_why(why, whylen, _("run %" PRId64 " is %s"), run_id,
 		    (const char *)sqlite3_column_text(st, 0));
 		r = CS_ERR_STATE;
 	}
@@ -208,12 +209,12 @@ static int explain_unclaimable(cs_journal *j, int64_t run_id, cs_jkey key,
 	int r;
 
 	if ((r = cs_journal_record_find(j, run_id, key, value, &rec)) != CS_OK) {
-		jr_why(why, whylen, "run %" PRId64 " has no record with %s %s",
+		jr_why(why, whylen, _("run %" PRId64 " has no record with %s %s"),
 		    run_id, key_name(key), value);
 		return r;
 	}
 	if (rec.state == CS_JREC_CLAIMED)
-		jr_why(why, whylen, "%s (%s) is being written in reader %s",
+		jr_why(why, whylen, _("%s (%s) is being written in reader %s"),
 		    rec.holder ? rec.holder : "?", value,
 		    rec.claimed_by ? rec.claimed_by : "?");
 	else
@@ -259,8 +260,8 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE) {
 		if (where == NULL) {
-			jr_why(why, whylen, "run %" PRId64 " has no record left in "
-			    "the queue%s%s", run_id, types ? " for a card that holds " :
+			jr_why(why, whylen, _("run %" PRId64 " has no record left in "
+			    "the queue%s%s"), run_id, types ? " for a card that holds " :
 			    "", types ? types : "");
 			r = CS_ERR_NOTFOUND;
 		} else
@@ -294,8 +295,8 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
 
 	if (where == NULL || value == NULL || *value == '\0') {
 		memset(out, 0, sizeof(*out));
-		jr_why(why, whylen, "a record is claimed by serial, mail or "
-		    "staff number");
+		jr_why(why, whylen, _("a record is claimed by serial, mail or "
+		    "staff number"));
 		return CS_ERR_USAGE;
 	}
 	if (key == CS_JKEY_SERIAL)
@@ -372,15 +373,15 @@ static int record_move(cs_journal *j, int64_t id, const struct move *m,
 	}
 	if (sqlite3_changes(j->db) == 0) {
 		if ((r = cs_journal_record_get(j, id, &rec)) != CS_OK)
-			jr_why(why, whylen, "no record %" PRId64, id);
+			jr_why(why, whylen, _("no record %" PRId64), id);
 		else {
 			if (strcmp(cs_jrec_state_name(rec.state), m->from) != 0)
-				jr_why(why, whylen, "record %" PRId64 " is %s, not %s",
+				jr_why(why, whylen, _("record %" PRId64 " is %s, not %s"),
 				    id, cs_jrec_state_name(rec.state), m->from);
 			else
-				jr_why(why, whylen, "record %" PRId64 " is no longer "
+				jr_why(why, whylen, _("record %" PRId64 " is no longer "
 				    "claimed by this station: another station took it "
-				    "back", id);
+				    "back"), id);
 			cs_jrecord_clear(&rec);
 			r = CS_ERR_STATE;
 		}
@@ -555,7 +556,7 @@ int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
 
 	memset(out, 0, sizeof(*out));
 	if (cs_owner_self(&self) != CS_OK) {
-		jr_why(why, whylen, "cannot name this process (/proc)");
+		jr_why(why, whylen, _("cannot name this process (/proc)"));
 		return CS_ERR_IO;
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
@@ -578,7 +579,7 @@ int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
 	}
 	free(t);
 	if (r != CS_OK)
-		jr_why(why, whylen, "journal: cannot resume: %s",
+		jr_why(why, whylen, _("journal: cannot resume: %s"),
 		    sqlite3_errmsg(j->db));
 	r = jr_tx_leave(j, r, why, whylen);
 	if (r != CS_OK)

@@ -1,6 +1,7 @@
 /* cs_p11.c - opensc-pkcs11.so loaded with dlopen, one slot, one session. */
 #include "cs_p11.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -63,28 +64,28 @@ int cs_p11_open(cs_p11 **out, cs_p11_token *info, char *why, size_t whylen)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return CS_ERR_NOMEM;
 	if ((m->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(why, whylen, "cannot load %s: %s", path, dlerror());
+		snprintf(why, whylen, _("cannot load %s: %s"), path, dlerror());
 		r = CS_ERR_NOTFOUND;
 		goto fail;
 	}
 	*(void **)&get_list = dlsym(m->lib, "C_GetFunctionList");
 	if (get_list == NULL || get_list(&m->f) != CKR_OK ||
 	    m->f->C_Initialize(NULL) != CKR_OK) {
-		snprintf(why, whylen, "the PKCS#11 module %s does not start", path);
+		snprintf(why, whylen, _("the PKCS#11 module %s does not start"), path);
 		goto fail;
 	}
 	m->initialized = 1;
 	rv = m->f->C_GetSlotList(CK_TRUE, slots, &nslots);
 	if (rv != CKR_OK || nslots == 0) {
-		snprintf(why, whylen, "OpenSC sees no card with a PKCS#15 "
-		    "application (0x%lx)", rv);
+		snprintf(why, whylen, _("OpenSC sees no card with a PKCS#15 "
+		    "application (0x%lx)"), rv);
 		goto fail;
 	}
 	m->slot = slots[0];
 	if ((rv = m->f->C_GetTokenInfo(m->slot, &ti)) != CKR_OK ||
 	    (rv = m->f->C_OpenSession(m->slot, CKF_SERIAL_SESSION, NULL, NULL,
 	    &m->s)) != CKR_OK) {
-		snprintf(why, whylen, "OpenSC cannot open the token (0x%lx)", rv);
+		snprintf(why, whylen, _("OpenSC cannot open the token (0x%lx)"), rv);
 		goto fail;
 	}
 	m->open = 1;
@@ -187,7 +188,7 @@ int cs_p11_certs(cs_p11 *m, cs_p11_cert **out, size_t *n, char *why,
 	*out = NULL;
 	*n = 0;
 	if ((r = find(m, CKO_CERTIFICATE, NULL, 0, h, 32, &found)) != CS_OK) {
-		snprintf(why, whylen, "OpenSC cannot list the card's certificates");
+		snprintf(why, whylen, _("OpenSC cannot list the card's certificates"));
 		return r;
 	}
 	if (found == 0)
@@ -196,8 +197,8 @@ int cs_p11_certs(cs_p11 *m, cs_p11_cert **out, size_t *n, char *why,
 		return CS_ERR_NOMEM;
 	for (CK_ULONG i = 0; i < found; i++)
 		if ((r = read_cert(m, h[i], &c[i])) != CS_OK) {
-			snprintf(why, whylen, "OpenSC cannot read certificate %lu "
-			    "of the card", (unsigned long)i + 1);
+			snprintf(why, whylen, _("OpenSC cannot read certificate %lu "
+			    "of the card"), (unsigned long)i + 1);
 			cs_p11_certs_free(c, found);
 			free(c);
 			return r;
@@ -289,14 +290,14 @@ int cs_p11_login(cs_p11 *m, const char *pin, char *why, size_t whylen)
 		return CS_OK;
 	}
 	if (rv == CKR_PIN_INCORRECT) {
-		snprintf(why, whylen, "the card refused the PIN: wrong PIN");
+		snprintf(why, whylen, _("the card refused the PIN: wrong PIN"));
 		return CS_ERR_CRYPTO;
 	}
 	if (rv == CKR_PIN_LOCKED) {
-		snprintf(why, whylen, "the card refused the PIN: PIN blocked");
+		snprintf(why, whylen, _("the card refused the PIN: PIN blocked"));
 		return CS_ERR_STATE;
 	}
-	snprintf(why, whylen, "the card refused the login (0x%lx)", rv);
+	snprintf(why, whylen, _("the card refused the login (0x%lx)"), rv);
 	return CS_ERR_CARD;
 }
 
@@ -342,12 +343,12 @@ int cs_p11_prove_key(cs_p11 *m, const unsigned char *id, size_t idlen,
 	snprintf(mech, mechlen, "%s", ec ? "ECDSA-SHA256" : "SHA256-RSA-PKCS");
 	if ((r = find(m, CKO_PRIVATE_KEY, id, idlen, &key, 1, &n)) != CS_OK ||
 	    n != 1) {
-		snprintf(why, whylen, "no private key beside the certificate");
+		snprintf(why, whylen, _("no private key beside the certificate"));
 		return r != CS_OK ? r : CS_ERR_NOTFOUND;
 	}
 	/* Fresh each time: a replayed signature proves nothing. */
 	if (RAND_bytes(challenge, sizeof(challenge)) != 1) {
-		snprintf(why, whylen, "no randomness for the challenge");
+		snprintf(why, whylen, _("no randomness for the challenge"));
 		return CS_ERR_CRYPTO;
 	}
 	if (ec)
@@ -355,11 +356,11 @@ int cs_p11_prove_key(cs_p11 *m, const unsigned char *id, size_t idlen,
 	if ((rv = m->f->C_SignInit(m->s, &mc, key)) != CKR_OK ||
 	    (rv = m->f->C_Sign(m->s, ec ? digest : challenge, ec ?
 	    sizeof(digest) : sizeof(challenge), sig, &siglen)) != CKR_OK) {
-		snprintf(why, whylen, "the card did not sign (0x%lx)", rv);
+		snprintf(why, whylen, _("the card did not sign (0x%lx)"), rv);
 		return CS_ERR_CARD;
 	}
 	if (ec && ec_raw_to_der(sig, siglen, &der, &derlen) != CS_OK) {
-		snprintf(why, whylen, "the card's ECDSA signature is malformed");
+		snprintf(why, whylen, _("the card's ECDSA signature is malformed"));
 		return CS_ERR_MISMATCH;
 	}
 	r = CS_ERR_MISMATCH;
@@ -369,8 +370,8 @@ int cs_p11_prove_key(cs_p11 *m, const unsigned char *id, size_t idlen,
 	    challenge, sizeof(challenge)) == 1)
 		r = CS_OK;
 	else
-		snprintf(why, whylen, "the card's signature does not verify with "
-		    "the certificate's key: key and certificate do not match");
+		snprintf(why, whylen, _("the card's signature does not verify with "
+		    "the certificate's key: key and certificate do not match"));
 	EVP_MD_CTX_free(md);
 	OPENSSL_free(der);
 	return r;

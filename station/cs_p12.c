@@ -1,6 +1,7 @@
 /* cs_p12.c - PKCS#12 decryption and the checks of DESIGN.md's file facts. */
 #include "cs_p12.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -225,16 +226,16 @@ bool cs_dn_matches(const X509_NAME *name, const char *dn, char *why,
 
 		if (dn_entry(name, k, &d) != CS_OK) {
 			if (why != NULL)
-				snprintf(why, whylen, "the certificate's subject "
-				    "has an entry that cannot be read");
+				snprintf(why, whylen, _("the certificate's subject "
+				    "has an entry that cannot be read"));
 			return false;
 		}
 		if ((fb = false_boundary(d.val, d.vlen)) != NULL) {
 			if (why != NULL)
-				snprintf(why, whylen, "the certificate's %s value "
+				snprintf(why, whylen, _("the certificate's %s value "
 				    "'%.*s' holds '%.*s', which reads as another "
 				    "attribute: it cannot be told apart from "
-				    "主体者DN %s", d.key, (int)d.vlen, (char *)d.val,
+				    "主体者DN %s"), d.key, (int)d.vlen, (char *)d.val,
 				    (int)(d.vlen - (size_t)(fb - d.val) < 8 ?
 				    d.vlen - (size_t)(fb - d.val) : 8), (char *)fb,
 				    dn);
@@ -256,8 +257,8 @@ bool cs_dn_matches(const X509_NAME *name, const char *dn, char *why,
 	if (why != NULL) {
 		if (cs_dn_render(name, subject, sizeof(subject)) != CS_OK)
 			snprintf(subject, sizeof(subject), "?");
-		snprintf(why, whylen, "the certificate's subject %s is not "
-		    "主体者DN %s", subject, dn);
+		snprintf(why, whylen, _("the certificate's subject %s is not "
+		    "主体者DN %s"), subject, dn);
 	}
 	return false;
 }
@@ -284,8 +285,8 @@ static cs_problem price_keys(cs_p12_work *w, const STACK_OF(PKCS12_SAFEBAG) *bag
 	cs_problem p = CS_PROBLEM_NONE;
 
 	if (depth > MAX_BAG_DEPTH) {
-		snprintf(why, whylen, "the PKCS#12 nests its bags more than %d "
-		    "deep", MAX_BAG_DEPTH);
+		snprintf(why, whylen, _("the PKCS#12 nests its bags more than %d "
+		    "deep"), MAX_BAG_DEPTH);
 		return CS_PROBLEM_P12_UNREADABLE;
 	}
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags) && p == CS_PROBLEM_NONE;
@@ -422,15 +423,15 @@ cs_problem cs_p12_open(const unsigned char *der, size_t len, const char *pin,
 	}
 	problem = CS_PROBLEM_P12_UNREADABLE;
 	if (PKCS12_mac_present(p12) && !PKCS12_verify_mac(p12, pin, -1)) {
-		snprintf(why, whylen, "the access PIN does not open the PKCS#12 "
-		    "(its integrity check fails)");
+		snprintf(why, whylen, _("the access PIN does not open the PKCS#12 "
+		    "(its integrity check fails)"));
 		ERR_clear_error();
 		problem = CS_PROBLEM_WRONG_PIN;
 		goto out;
 	}
 	if ((bags = calloc(nsafes > 0 ? (size_t)nsafes : 1, sizeof(*bags))) ==
 	    NULL) {
-		snprintf(why, whylen, "out of memory");
+		snprintf(why, whylen, _("out of memory"));
 		goto out;
 	}
 	for (int i = 0; i < nsafes; i++) {
@@ -456,7 +457,7 @@ cs_problem cs_p12_open(const unsigned char *der, size_t len, const char *pin,
 	}
 	if ((r = OPENSSL_zalloc(sizeof(*r))) == NULL ||
 	    (r->chain = sk_X509_new_null()) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		snprintf(why, whylen, _("out of memory"));
 		goto out;
 	}
 	for (int i = 0; i < nsafes; i++)
@@ -472,7 +473,7 @@ cs_problem cs_p12_open(const unsigned char *der, size_t len, const char *pin,
 		if (X509_check_ca(sk_X509_value(r->chain, i)) == 0)
 			r->cert = sk_X509_delete(r->chain, i);
 	if (r->key == NULL || r->cert == NULL) {
-		snprintf(why, whylen, "the PKCS#12 holds no %s",
+		snprintf(why, whylen, _("the PKCS#12 holds no %s"),
 		    r->key == NULL ? "private key" : "certificate");
 		goto out;
 	}
@@ -563,16 +564,16 @@ static cs_problem check_mail(X509 *cert, const char *mail, char *why,
 	int n = sk_OPENSSL_STRING_num(mails);
 
 	if (n == 0) {
-		snprintf(why, whylen, "the S/MIME certificate names no mail "
-		    "address (利用者mail is %s)", mail);
+		snprintf(why, whylen, _("the S/MIME certificate names no mail "
+		    "address (利用者mail is %s)"), mail);
 		p = CS_PROBLEM_SMIME_MAIL_MISMATCH;
 	}
 	for (int i = 0; i < n && p == CS_PROBLEM_NONE; i++) {
 		const char *m = sk_OPENSSL_STRING_value(mails, i);
 
 		if (strcasecmp(m, mail) != 0) {
-			snprintf(why, whylen, "the certificate's mail %s is not "
-			    "利用者mail %s", m, mail);
+			snprintf(why, whylen, _("the certificate's mail %s is not "
+			    "利用者mail %s"), m, mail);
 			p = CS_PROBLEM_SMIME_MAIL_MISMATCH;
 		}
 	}
@@ -601,19 +602,19 @@ cs_problem cs_p12_check(const cs_p12 *p, const cs_p12_expect *e,
 		snprintf(info->subject, sizeof(info->subject), "?");
 
 	if (strcmp(info->serial, e->serial) != 0) {
-		snprintf(why, whylen, "the certificate's serial %s is not the "
-		    "index serial %s", info->serial, e->serial);
+		snprintf(why, whylen, _("the certificate's serial %s is not the "
+		    "index serial %s"), info->serial, e->serial);
 		return CS_PROBLEM_SERIAL_MISMATCH;
 	}
 	if (e->file_serial != NULL && strcmp(e->file_serial, e->serial) != 0) {
-		snprintf(why, whylen, "the file is named for serial %s, the index "
-		    "says %s", e->file_serial, e->serial);
+		snprintf(why, whylen, _("the file is named for serial %s, the index "
+		    "says %s"), e->file_serial, e->serial);
 		return CS_PROBLEM_SERIAL_MISMATCH;
 	}
 	if (X509_check_private_key(p->cert, p->key) != 1) {
 		ERR_clear_error();
-		snprintf(why, whylen, "the private key does not belong to the "
-		    "certificate");
+		snprintf(why, whylen, _("the private key does not belong to the "
+		    "certificate"));
 		return CS_PROBLEM_KEY_MISMATCH;
 	}
 	if (!cs_dn_matches(subj, e->dn, why, whylen))
@@ -622,7 +623,7 @@ cs_problem cs_p12_check(const cs_p12 *p, const cs_p12_expect *e,
 	if (e->institution != NULL &&
 	    (o = subject_o(subj, obuf, sizeof(obuf))) != NULL &&
 	    strcmp(o, e->institution) != 0) {
-		snprintf(why, whylen, "O=%s is not this institution (%s)", o,
+		snprintf(why, whylen, _("O=%s is not this institution (%s)"), o,
 		    e->institution);
 		return CS_PROBLEM_FOREIGN_O;
 	}
@@ -633,11 +634,11 @@ cs_problem cs_p12_check(const cs_p12 *p, const cs_p12_expect *e,
 			return mp;
 	}
 	if (X509_cmp_time(X509_get0_notBefore(p->cert), &now) > 0) {
-		snprintf(why, whylen, "not valid before %s", info->not_before);
+		snprintf(why, whylen, _("not valid before %s"), info->not_before);
 		return CS_PROBLEM_NOT_YET_VALID;
 	}
 	if (X509_cmp_time(X509_get0_notAfter(p->cert), &now) < 0) {
-		snprintf(why, whylen, "expired on %s", info->not_after);
+		snprintf(why, whylen, _("expired on %s"), info->not_after);
 		return CS_PROBLEM_EXPIRED;
 	}
 	return CS_PROBLEM_NONE;

@@ -16,6 +16,7 @@
  * derivation also pays CS_P12_WORK_FIXED for its setup, so that thousands of
  * cheap ones cannot add up unseen. */
 #include "cs_p12.h"
+#include "cs_i18n.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,8 +57,8 @@ static cs_problem charge(cs_p12_work *w, uint64_t units, const char *what,
 	w->derivations++;
 	if (w->units <= CS_P12_MAX_WORK)
 		return CS_PROBLEM_NONE;
-	snprintf(why, whylen, "the PKCS#12's %u key derivations (the last: %s) "
-	    "add up to %" PRIu64 " work units, over the limit of %u per file",
+	snprintf(why, whylen, _("the PKCS#12's %u key derivations (the last: %s) "
+	    "add up to %" PRIu64 " work units, over the limit of %u per file"),
 	    w->derivations, what, w->units, CS_P12_MAX_WORK);
 	return CS_PROBLEM_P12_TOO_COSTLY;
 }
@@ -67,11 +68,11 @@ static cs_problem check_iter(int64_t iter, const char *kdf, const char *what,
 {
 	if (iter < 0 || iter > CS_P12_MAX_ITER) {
 		if (iter < 0)
-			snprintf(why, whylen, "%s: the %s iteration count is "
-			    "negative or over 2^63", what, kdf);
+			snprintf(why, whylen, _("%s: the %s iteration count is "
+			    "negative or over 2^63"), what, kdf);
 		else
-			snprintf(why, whylen, "%s: the %s iteration count %" PRId64
-			    " is over the limit of %u", what, kdf, iter,
+			snprintf(why, whylen, _("%s: the %s iteration count %" PRId64
+			    " is over the limit of %u"), what, kdf, iter,
 			    CS_P12_MAX_ITER);
 		return CS_PROBLEM_P12_TOO_COSTLY;
 	}
@@ -109,7 +110,7 @@ static cs_problem price_pbe1(cs_p12_work *w, const X509_ALGOR *alg, int nid,
 	cs_problem p;
 
 	if (pbe == NULL) {
-		snprintf(why, whylen, "%s: its PBE parameters cannot be read", what);
+		snprintf(why, whylen, _("%s: its PBE parameters cannot be read"), what);
 		return CS_PROBLEM_P12_UNREADABLE;
 	}
 	/* OpenSSL reads a missing count as 1. */
@@ -137,7 +138,7 @@ static cs_problem price_pbkdf2(cs_p12_work *w, const X509_ALGOR *kdf,
 	cs_problem p;
 
 	if (kp == NULL) {
-		snprintf(why, whylen, "%s: its PBKDF2 parameters cannot be read",
+		snprintf(why, whylen, _("%s: its PBKDF2 parameters cannot be read"),
 		    what);
 		return CS_PROBLEM_P12_UNREADABLE;
 	}
@@ -163,7 +164,7 @@ static cs_problem price_scrypt(cs_p12_work *w, const X509_ALGOR *kdf,
 	uint64_t mem;
 
 	if (sp == NULL) {
-		snprintf(why, whylen, "%s: its scrypt parameters cannot be read",
+		snprintf(why, whylen, _("%s: its scrypt parameters cannot be read"),
 		    what);
 		return CS_PROBLEM_P12_UNREADABLE;
 	}
@@ -172,31 +173,31 @@ static cs_problem price_scrypt(cs_p12_work *w, const X509_ALGOR *kdf,
 	par = integer(sp->parallelizationParameter, -1);
 	SCRYPT_PARAMS_free(sp);
 	if (n < 2 || n > CS_P12_MAX_SCRYPT_N || (n & (n - 1)) != 0) {
-		snprintf(why, whylen, "%s: scrypt N %" PRId64 " is not a power of "
-		    "two up to %u", what, n, CS_P12_MAX_SCRYPT_N);
+		snprintf(why, whylen, _("%s: scrypt N %" PRId64 " is not a power of "
+		    "two up to %u"), what, n, CS_P12_MAX_SCRYPT_N);
 		return CS_PROBLEM_P12_TOO_COSTLY;
 	}
 	if (r < 1 || r > CS_P12_MAX_SCRYPT_R) {
-		snprintf(why, whylen, "%s: scrypt r %" PRId64 " is not 1 to %u",
+		snprintf(why, whylen, _("%s: scrypt r %" PRId64 " is not 1 to %u"),
 		    what, r, CS_P12_MAX_SCRYPT_R);
 		return CS_PROBLEM_P12_TOO_COSTLY;
 	}
 	if (par < 1 || par > CS_P12_MAX_SCRYPT_P) {
-		snprintf(why, whylen, "%s: scrypt p %" PRId64 " is not 1 to %u",
+		snprintf(why, whylen, _("%s: scrypt p %" PRId64 " is not 1 to %u"),
 		    what, par, CS_P12_MAX_SCRYPT_P);
 		return CS_PROBLEM_P12_TOO_COSTLY;
 	}
 	/* What OpenSSL allocates: V of 128*r*(N+2) bytes and B of 128*r*p. */
 	mem = 128 * (uint64_t)r * ((uint64_t)n + 2 + (uint64_t)par);
 	if (mem > CS_P12_MAX_SCRYPT_MEM) {
-		snprintf(why, whylen, "%s: scrypt N %" PRId64 ", r %" PRId64
-		    ", p %" PRId64 " need %" PRIu64 " bytes, over the limit of %u",
+		snprintf(why, whylen, _("%s: scrypt N %" PRId64 ", r %" PRId64
+		    ", p %" PRId64 " need %" PRIu64 " bytes, over the limit of %u"),
 		    what, n, r, par, mem, CS_P12_MAX_SCRYPT_MEM);
 		return CS_PROBLEM_P12_TOO_COSTLY;
 	}
 	if ((uint64_t)n * (uint64_t)r * (uint64_t)par > CS_P12_MAX_SCRYPT_WORK) {
-		snprintf(why, whylen, "%s: scrypt N*r*p = %" PRIu64 " is over "
-		    "the limit of %u", what,
+		snprintf(why, whylen, _("%s: scrypt N*r*p = %" PRIu64 " is over "
+		    "the limit of %u"), what,
 		    (uint64_t)n * (uint64_t)r * (uint64_t)par,
 		    CS_P12_MAX_SCRYPT_WORK);
 		return CS_PROBLEM_P12_TOO_COSTLY;
@@ -219,7 +220,7 @@ static cs_problem price_pbes2(cs_p12_work *w, const X509_ALGOR *alg,
 
 	if (pbe2 == NULL || pbe2->keyfunc == NULL || pbe2->encryption == NULL) {
 		PBE2PARAM_free(pbe2);
-		snprintf(why, whylen, "%s: its PBES2 parameters cannot be read",
+		snprintf(why, whylen, _("%s: its PBES2 parameters cannot be read"),
 		    what);
 		return CS_PROBLEM_P12_UNREADABLE;
 	}
@@ -231,8 +232,8 @@ static cs_problem price_pbes2(cs_p12_work *w, const X509_ALGOR *alg,
 	else if (kdf == NID_id_scrypt)
 		p = price_scrypt(w, pbe2->keyfunc, what, why, whylen);
 	else {
-		snprintf(why, whylen, "%s: PBES2 with the unknown key function "
-		    "%s", what, alg_name(pbe2->keyfunc->algorithm, name,
+		snprintf(why, whylen, _("%s: PBES2 with the unknown key function "
+		    "%s"), what, alg_name(pbe2->keyfunc->algorithm, name,
 		    sizeof(name)));
 		p = CS_PROBLEM_P12_UNREADABLE;
 	}
@@ -254,7 +255,7 @@ cs_problem cs_p12_price_alg(cs_p12_work *w, const X509_ALGOR *alg,
 	if (nid != NID_undef && EVP_PBE_find(EVP_PBE_TYPE_OUTER, nid, NULL,
 	    NULL, NULL))
 		return price_pbe1(w, alg, nid, what, why, whylen);
-	snprintf(why, whylen, "%s: encrypted with the unknown algorithm %s",
+	snprintf(why, whylen, _("%s: encrypted with the unknown algorithm %s"),
 	    what, alg_name(alg->algorithm, name, sizeof(name)));
 	return CS_PROBLEM_P12_UNREADABLE;
 }

@@ -2,6 +2,7 @@
 #include "cs_pairing.h"
 #include "cs_err.h"
 #include "cs_tsv.h"
+#include "cs_i18n.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -60,7 +61,7 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 
 	memset(out, 0, sizeof(*out));
 	if (f == NULL) {
-		snprintf(why, whylen, "%s: cannot be read", path);
+		snprintf(why, whylen, _("%s: cannot be read"), path);
 		return CS_ERR_IO;
 	}
 	while (r == CS_OK && fgets(raw, sizeof(raw), f) != NULL) {
@@ -73,17 +74,17 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 		 * own: refuse it (and a NUL byte, which hides the line's end). */
 		if (strchr(raw, '\n') == NULL && !feof(f)) {
 			if (strlen(raw) < sizeof(raw) - 1)
-				snprintf(why, whylen, "%s line %zu: holds a NUL byte",
+				snprintf(why, whylen, _("%s line %zu: holds a NUL byte"),
 				    path, lineno);
 			else
-				snprintf(why, whylen, "%s line %zu: longer than %zu "
-				    "bytes", path, lineno, sizeof(raw) - 2);
+				snprintf(why, whylen, _("%s line %zu: longer than %zu "
+				    "bytes"), path, lineno, sizeof(raw) - 2);
 			r = CS_ERR_FORMAT;
 			break;
 		}
 		raw[strcspn(raw, "\r\n")] = '\0';
 		if (cs_text_to_utf8(raw, strlen(raw), line, sizeof(line), &len) != CS_OK) {
-			snprintf(why, whylen, "%s line %zu: neither UTF-8 nor CP932", path,
+			snprintf(why, whylen, _("%s line %zu: neither UTF-8 nor CP932"), path,
 			    lineno);
 			r = CS_ERR_FORMAT;
 			break;
@@ -96,8 +97,8 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 			ci[1] = col_of(fl, n, "chip_serial");
 			ci[2] = col_of(fl, n, "person");
 			if (ci[2] < 0 || (ci[0] < 0 && ci[1] < 0)) {
-				snprintf(why, whylen, "%s: the header must name person and "
-				    "printed_no or chip_serial", path);
+				snprintf(why, whylen, _("%s: the header must name person and "
+				    "printed_no or chip_serial"), path);
 				r = CS_ERR_FORMAT;
 			}
 			continue;
@@ -125,7 +126,7 @@ int cs_pairing_load(const char *path, cs_pairing *out, char *why, size_t whylen)
 			snprintf(out->p[out->n].person, sizeof(out->p[0].person), "%s",
 			    fl[ci[2]]);
 		if (out->p[out->n].person[0] == '\0') {
-			snprintf(why, whylen, "%s line %zu: no person", path, lineno);
+			snprintf(why, whylen, _("%s line %zu: no person"), path, lineno);
 			r = CS_ERR_FORMAT;
 			break;
 		}

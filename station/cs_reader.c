@@ -1,6 +1,7 @@
 /* cs_reader.c - reader lists, stable names, card events. */
 #include "cs_reader.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -266,11 +267,11 @@ static int pick(const cs_reader_list *l, const char *spec, size_t *idx,
 	if (n == 1)
 		return CS_OK;
 	if (n == 0) {
-		snprintf(msg, msglen, "no reader with %s '%s' (%zu reader%s "
-		    "seen)", what, spec, l->n, l->n == 1 ? "" : "s");
+		snprintf(msg, msglen, _("no reader with %s '%s' (%zu reader%s "
+		    "seen)"), what, spec, l->n, l->n == 1 ? "" : "s");
 		return CS_ERR_NOTFOUND;
 	}
-	off = (size_t)snprintf(msg, msglen, "%zu readers fit %s '%s':", n,
+	off = (size_t)snprintf(msg, msglen, _("%zu readers fit %s '%s':"), n,
 	    what, spec);
 	for (size_t i = 0; i < l->n && off < msglen; i++)
 		if (fits(&l->r[i], spec))
@@ -328,15 +329,15 @@ int cs_reader_select(const cs_reader_list *l, const char *spec, size_t *idx,
     char *msg, size_t msglen)
 {
 	if (spec == NULL || *spec == '\0') {
-		snprintf(msg, msglen, "empty reader name");
+		snprintf(msg, msglen, _("empty reader name"));
 		return CS_ERR_USAGE;
 	}
 	if (all_digits(spec)) {
 		unsigned long i = strtoul(spec, NULL, 10);
 
 		if (i >= l->n) {
-			snprintf(msg, msglen, "no reader number %s (%zu "
-			    "reader%s seen)", spec, l->n, l->n == 1 ? "" : "s");
+			snprintf(msg, msglen, _("no reader number %s (%zu "
+			    "reader%s seen)"), spec, l->n, l->n == 1 ? "" : "s");
 			return CS_ERR_NOTFOUND;
 		}
 		*idx = (size_t)i;
@@ -344,7 +345,7 @@ int cs_reader_select(const cs_reader_list *l, const char *spec, size_t *idx,
 	}
 	if (strncmp(spec, "serial:", 7) == 0) {
 		if (spec[7] == '\0') {
-			snprintf(msg, msglen, "serial: needs a serial number");
+			snprintf(msg, msglen, _("serial: needs a serial number"));
 			return CS_ERR_USAGE;
 		}
 		return pick(l, spec + 7, idx, msg, msglen, fits_serial,
@@ -352,8 +353,8 @@ int cs_reader_select(const cs_reader_list *l, const char *spec, size_t *idx,
 	}
 	if (strncmp(spec, "usb:", 4) == 0) {
 		if (!valid_position(spec + 4)) {
-			snprintf(msg, msglen, "'%s' is not a USB position: "
-			    "write usb:BUS-PORT[.PORT...], e.g. usb:1-3.2",
+			snprintf(msg, msglen, _("'%s' is not a USB position: "
+			    "write usb:BUS-PORT[.PORT...], e.g. usb:1-3.2"),
 			    spec);
 			return CS_ERR_USAGE;
 		}
@@ -363,7 +364,7 @@ int cs_reader_select(const cs_reader_list *l, const char *spec, size_t *idx,
 	if (strncmp(spec, "name:", 5) == 0)
 		spec += 5;
 	if (*spec == '\0') {
-		snprintf(msg, msglen, "name: needs a reader name");
+		snprintf(msg, msglen, _("name: needs a reader name"));
 		return CS_ERR_USAGE;
 	}
 	/* A full name wins over a prefix: "Reader 01 00" must not be

@@ -1,9 +1,11 @@
 /* cs_run.c - importing a run, and the coordinator of the reader workers. */
 #include "cs_run.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_run_int.h"
 #include "cs_profile.h"
 #include "cs_child.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,8 +69,8 @@ static cs_problem import_problem(cs_journal *j, const cs_profile *ps,
 		return p;
 	if (cs_journal_cert_live_card(j, serial, &card, NULL) != CS_OK)
 		return CS_PROBLEM_NONE;
-	snprintf(why, whylen, "certificate %s is already on card %s (imported "
-	    "before): it is never put on two cards", serial,
+	snprintf(why, whylen, _("certificate %s is already on card %s (imported "
+	    "before): it is never put on two cards"), serial,
 	    card.chip_serial ? card.chip_serial : "?");
 	cs_jcard_clear(&card);
 	return CS_PROBLEM_LIVE_ELSEWHERE;
@@ -140,7 +142,7 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 
 	*run_id = 0;
 	if ((r = cs_p12_init(&pv)) != CS_OK) {
-		snprintf(why, whylen, "OpenSSL's legacy provider cannot be loaded");
+		snprintf(why, whylen, _("OpenSSL's legacy provider cannot be loaded"));
 		return r;
 	}
 	if ((r = import_profiles(a, &ps, &nps, why, whylen)) != CS_OK ||
@@ -149,7 +151,7 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 		goto out;
 	if ((r = cs_run_file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
 	    (r = cs_run_file_sha256(a->pins_zip, pins_sha)) != CS_OK) {
-		snprintf(why, whylen, "the archives cannot be read again");
+		snprintf(why, whylen, _("the archives cannot be read again"));
 		goto out;
 	}
 	if ((r = cs_journal_open(&j, cs_journal_path(a->journal), 0, why,
@@ -280,7 +282,7 @@ static int spawn(cs_run *r, size_t i, const char *self, char *why,
 	r_ = cs_wire_start_send(st[1], &r->o, (int)i, r->w[i].reader);
 	close(st[1]);
 	if (r_ != CS_OK)
-		snprintf(why, whylen, "cannot start the worker for %s",
+		snprintf(why, whylen, _("cannot start the worker for %s"),
 		    r->w[i].reader);
 	return r_;
 }
@@ -322,35 +324,37 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 	if ((rc = cs_journal_resume(r->j, o->run_id, &res, why, whylen)) != CS_OK)
 		goto fail;
 	if (res.interrupted > 0 || res.released > 0) {
-		char text[160];
-		cs_run_event ev = {.kind = CS_EV_READER, .state = "resumed"};
+		char text[320], params[128], n1[24], n2[24];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "resumed",
+		    .code = "run.resumed", .params = params};
 
-		snprintf(text, sizeof(text), "resumed: %" PRId64 " card(s) were "
-		    "being written when the station stopped; %" PRId64 " record(s) "
-		    "back in the queue", res.interrupted, res.released);
-		ev.text = text;
+		snprintf(n1, sizeof(n1), "%" PRId64, res.interrupted);
+		snprintf(n2, sizeof(n2), "%" PRId64, res.released);
+		cs_params_pack(params, sizeof(params), "interrupted", n1,
+		    "released", n2, NULL);
+		ev.text = cs_code_text(ev.code, params, text, sizeof(text));
 		emit(r, &ev, -1);
 	}
 	if (res.held > 0) {
-		char text[160];
-		cs_run_event ev = {.kind = CS_EV_READER, .state = "joined"};
+		char text[320], params[64], n1[24];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "joined",
+		    .code = "run.joined", .params = params};
 
-		snprintf(text, sizeof(text), "joined: %" PRId64 " record(s) are "
-		    "being written by another station process on this run; they "
-		    "stay its own", res.held);
-		ev.text = text;
+		snprintf(n1, sizeof(n1), "%" PRId64, res.held);
+		cs_params_pack(params, sizeof(params), "held", n1, NULL);
+		ev.text = cs_code_text(ev.code, params, text, sizeof(text));
 		emit(r, &ev, -1);
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		r->w[i].reader = o->readers[i];
 		if ((rc = cs_secret_new(&r->w[i].buf, CS_WIRE_MAX)) != CS_OK) {
-			snprintf(why, whylen, "cannot lock memory");
+			snprintf(why, whylen, _("cannot lock memory"));
 			goto fail;
 		}
 	}
 	if (realpath("/proc/self/exe", self) == NULL) {
-		snprintf(why, whylen, "cannot find this program to start its "
-		    "workers: %s", strerror(errno));
+		snprintf(why, whylen, _("cannot find this program to start its "
+		    "workers: %s"), strerror(errno));
 		rc = CS_ERR_IO;
 		goto fail;
 	}
@@ -398,13 +402,13 @@ static int all_done(cs_run *r)
 	 * ever without a word. Say once what it waits for. */
 	if (p->claimed == 0 && p->queued > 0 && p->queued == p->waiting &&
 	    !r->said_waiting) {
-		char text[160];
-		cs_run_event ev = {.kind = CS_EV_READER, .state = "waiting"};
+		char text[320], params[64], n1[24];
+		cs_run_event ev = {.kind = CS_EV_READER, .state = "waiting",
+		    .code = "run.wait-partial", .params = params};
 
-		snprintf(text, sizeof(text), "%" PRId64 " record(s) wait for the "
-		    "card left half written for them: insert it again to finish",
-		    p->waiting);
-		ev.text = text;
+		snprintf(n1, sizeof(n1), "%" PRId64, p->waiting);
+		cs_params_pack(params, sizeof(params), "count", n1, NULL);
+		ev.text = cs_code_text(ev.code, params, text, sizeof(text));
 		emit(r, &ev, -1);
 		r->said_waiting = 1;
 	}
@@ -431,7 +435,10 @@ int cs_run_poll(cs_run *r, int timeout_ms)
 	if (alive == 0) {
 		cs_run_event ev = {.kind = CS_EV_END};
 
-		ev.text = r->stopping ? "stopped" : "every reader stopped";
+		char text[160];
+
+		ev.code = r->stopping ? "run.stopped" : "run.readers-stopped";
+		ev.text = cs_code_text(ev.code, NULL, text, sizeof(text));
 		progress(r);
 		emit(r, &ev, -1);
 		r->ended = 1;

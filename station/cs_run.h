@@ -91,7 +91,11 @@ typedef struct cs_run_event {
 	const char *chip_serial, *printed_no, *profile;
 	const char *holder, *mail, *staff_no, *cert_serial;
 	int step, steps;
-	const char *text;
+	const char *text;         /* in the locale's language, for a person */
+	/* The same as a code and its parameters (cs_codes.h): what front ends
+	 * render in their own language. advice: what to do next (a code),
+	 * detail: another program's words (OpenSC, pcsc-lite), untranslated. */
+	const char *code, *params, *advice, *detail;
 	const char *pin, *puk;    /* CS_EV_PIN_LETTER only; valid during the
 	                             callback, never to be stored or logged */
 	cs_jprogress progress;

@@ -7,6 +7,7 @@
 #include "cs_secret.h"
 #include "cs_child.h"
 #include "cs_io.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,7 +104,7 @@ int cs_token_env(const cs_profile *p, const char *reader, char *why,
 		close(fd);
 	view_path(view, sizeof(view));
 	if (access(view, R_OK) != 0) {
-		snprintf(why, whylen, "the PC/SC view library %s is missing", view);
+		snprintf(why, whylen, _("the PC/SC view library %s is missing"), view);
 		return CS_ERR_NOTFOUND;
 	}
 	/* In memory, inherited by pkcs15-init: nothing on disk to clean up. */
@@ -125,12 +126,12 @@ int cs_token_env(const cs_profile *p, const char *reader, char *why,
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (setenv("OPENSC_CONF", path, 1) != 0) {
 		close(fd);
-		snprintf(why, whylen, "cannot set the OpenSC environment");
+		snprintf(why, whylen, _("cannot set the OpenSC environment"));
 		return CS_ERR_NOMEM;
 	}
 reader:
 	if (setenv("CARDSTATION_READER", reader, 1) != 0) {
-		snprintf(why, whylen, "cannot set the OpenSC environment");
+		snprintf(why, whylen, _("cannot set the OpenSC environment"));
 		return CS_ERR_NOMEM;
 	}
 	return CS_OK;
@@ -248,8 +249,8 @@ int cs_token_cmd_build(const cs_token_write_args *a, const char *pass,
 			if (strcmp(c->argv[i] + 4, vars[j].name) == 0)
 				break;
 		if (j == NVARS || vars[j].value == NULL) {
-			snprintf(why, whylen, "pkcs15-init's command line names "
-			    "%s, a secret the station does not have", c->argv[i]);
+			snprintf(why, whylen, _("pkcs15-init's command line names "
+			    "%s, a secret the station does not have"), c->argv[i]);
 			return CS_ERR_USAGE;
 		}
 		if (!used[j]) {
@@ -263,7 +264,7 @@ int cs_token_cmd_build(const cs_token_write_args *a, const char *pass,
 	if (cs_secret_new(&c->sec, need) != CS_OK ||
 	    (c->env = calloc(n + nused + 1, sizeof(*c->env))) == NULL) {
 		cs_token_cmd_free(c);
-		snprintf(why, whylen, "cannot lock memory for the card secrets");
+		snprintf(why, whylen, _("cannot lock memory for the card secrets"));
 		return CS_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -343,7 +344,7 @@ static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
 		while (c->env[n] != NULL)
 			n++;
 		if ((env = calloc(n + 2, sizeof(*env))) == NULL) {
-			snprintf(why, whylen, "out of memory");
+			snprintf(why, whylen, _("out of memory"));
 			close(in[0]);
 			close(in[1]);
 			close(err[0]);
@@ -384,12 +385,12 @@ static int run_pkcs15_init(const cs_token_cmd *c, const unsigned char *der,
 	cs_child_collect(&ch, err[0], errbuf, sizeof(errbuf), CS_CHILD_KEEP_TAIL);
 	close(err[0]);
 	if (cs_child_wait(&ch, &status) != CS_OK) {
-		snprintf(why, whylen, "pkcs15-init: cannot wait for it");
+		snprintf(why, whylen, _("pkcs15-init: cannot wait for it"));
 		return CS_ERR_CARD;
 	}
 	if (ch.timed_out) {
-		snprintf(why, whylen, "pkcs15-init did not finish within %d s: "
-		    "stopped", CS_TOKEN_TIMEOUT_S);
+		snprintf(why, whylen, _("pkcs15-init did not finish within %d s: "
+		    "stopped"), CS_TOKEN_TIMEOUT_S);
 		return CS_ERR_CARD;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -407,12 +408,12 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 	unsigned char rnd[16];
 
 	if ((r = cs_secret_new(&pass, 2 * sizeof(rnd))) != CS_OK) {
-		snprintf(why, whylen, "cannot lock memory for the card secrets");
+		snprintf(why, whylen, _("cannot lock memory for the card secrets"));
 		goto out;
 	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		r = CS_ERR_CRYPTO;
-		snprintf(why, whylen, "no randomness for the transport passphrase");
+		snprintf(why, whylen, _("no randomness for the transport passphrase"));
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
@@ -421,11 +422,11 @@ int cs_token_write(const cs_token_write_args *a, char *why, size_t whylen)
 	pass->len = 2 * sizeof(rnd);
 	if (strlen(a->pin) > 64 || (a->puk && strlen(a->puk) > 64)) {
 		r = CS_ERR_USAGE;
-		snprintf(why, whylen, "PIN or PUK too long");
+		snprintf(why, whylen, _("PIN or PUK too long"));
 		goto out;
 	}
 	if ((r = transport_p12(a, cs_secret_str(pass), &der, &derlen)) != CS_OK) {
-		snprintf(why, whylen, "cannot wrap key and certificate for OpenSC");
+		snprintf(why, whylen, _("cannot wrap key and certificate for OpenSC"));
 		goto out;
 	}
 	if ((r = cs_token_cmd_build(a, cs_secret_str(pass), &cmd, why,
@@ -454,7 +455,7 @@ int cs_token_check(const cs_profile *p, X509 *cert, const char *pin,
 
 	memset(res, 0, sizeof(*res));
 	if (cs_hex_decode(p->key_id, id, sizeof(id), &idlen) != CS_OK) {
-		snprintf(why, whylen, "the profile's key.id is not hexadecimal");
+		snprintf(why, whylen, _("the profile's key.id is not hexadecimal"));
 		return CS_ERR_USAGE;
 	}
 	if ((r = cs_p11_open(&m, &ti, why, whylen)) != CS_OK)
@@ -465,7 +466,7 @@ int cs_token_check(const cs_profile *p, X509 *cert, const char *pin,
 	res->pin_locked = ti.pin_locked;
 	if (cert != NULL) {
 		if ((r = cs_p11_cert_by_id(m, id, idlen, &oncard)) != CS_OK) {
-			snprintf(why, whylen, "no certificate with ID %s on the card",
+			snprintf(why, whylen, _("no certificate with ID %s on the card"),
 			    p->key_id);
 		} else {
 			minelen = i2d_X509(cert, &mine);
@@ -475,8 +476,8 @@ int cs_token_check(const cs_profile *p, X509 *cert, const char *pin,
 			OPENSSL_free(mine);
 			cs_p11_certs_free(&oncard, 1);
 			if (!res->cert_matches) {
-				snprintf(why, whylen, "the certificate on the card "
-				    "is not the one written");
+				snprintf(why, whylen, _("the certificate on the card "
+				    "is not the one written"));
 				r = CS_ERR_MISMATCH;
 			}
 		}

@@ -10,6 +10,7 @@
 #include "cs_tsv.h"
 #include "cs_err.h"
 #include "cs_secret.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -271,11 +272,11 @@ int cs_tsv_next(cs_tsv *t, cs_tsv_row *row, char *why, size_t whylen)
 	do {
 		if ((r = read_row(t, &len)) < 0) {
 			if (r == CS_ERR_LIMIT)
-				snprintf(why, whylen, "line %zu: longer than %d "
-				    "bytes (no UPKI row is)", t->lineno + 1,
+				snprintf(why, whylen, _("line %zu: longer than %d "
+				    "bytes (no UPKI row is)"), t->lineno + 1,
 				    CS_TSV_MAXLINE);
 			else
-				snprintf(why, whylen, "line %zu: cannot be read",
+				snprintf(why, whylen, _("line %zu: cannot be read"),
 				    t->lineno + 1);
 			return r;
 		}
@@ -291,13 +292,13 @@ int cs_tsv_next(cs_tsv *t, cs_tsv_row *row, char *why, size_t whylen)
 			t->enc_by = "its byte order mark";
 		}
 		if (len > CS_TSV_MAXLINE) {
-			snprintf(why, whylen, "line %zu: longer than %d bytes (no "
-			    "UPKI row is)", t->lineno, CS_TSV_MAXLINE);
+			snprintf(why, whylen, _("line %zu: longer than %d bytes (no "
+			    "UPKI row is)"), t->lineno, CS_TSV_MAXLINE);
 			return CS_ERR_LIMIT;
 		}
 		if (memchr(s, '\0', len) != NULL) {
-			snprintf(why, whylen, "line %zu: holds a NUL byte, which "
-			    "no text has", t->lineno);
+			snprintf(why, whylen, _("line %zu: holds a NUL byte, which "
+			    "no text has"), t->lineno);
 			return CS_ERR_FORMAT;
 		}
 	} while (len == 0); /* blank lines carry nothing */
@@ -313,11 +314,11 @@ int cs_tsv_next(cs_tsv *t, cs_tsv_row *row, char *why, size_t whylen)
 	OPENSSL_cleanse(t->raw->buf, t->raw->len);
 	if (r != CS_OK) {
 		if (r == CS_ERR_FORMAT)
-			snprintf(why, whylen, "line %zu: not %s text (the file is "
-			    "%s by %s)", t->lineno, cs_tsv_encoding(t),
+			snprintf(why, whylen, _("line %zu: not %s text (the file is "
+			    "%s by %s)"), t->lineno, cs_tsv_encoding(t),
 			    cs_tsv_encoding(t), t->enc_by);
 		else
-			snprintf(why, whylen, "line %zu: cannot be decoded",
+			snprintf(why, whylen, _("line %zu: cannot be decoded"),
 			    t->lineno);
 		return r;
 	}
@@ -327,7 +328,7 @@ int cs_tsv_next(cs_tsv *t, cs_tsv_row *row, char *why, size_t whylen)
 		char *tab = strchr(p, '\t');
 
 		if (row->nfields == CS_TSV_MAXFIELDS) {
-			snprintf(why, whylen, "line %zu: more than %d columns",
+			snprintf(why, whylen, _("line %zu: more than %d columns"),
 			    t->lineno, CS_TSV_MAXFIELDS);
 			return CS_ERR_FORMAT;
 		}

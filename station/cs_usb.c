@@ -2,6 +2,7 @@
  * through their Info.plist. */
 #include "cs_usb.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -93,12 +94,12 @@ int cs_usb_enumerate(cs_usb_list *out, char *msg, size_t msglen)
 	out->dev = NULL;
 	out->n = 0;
 	if (libusb_init(&ctx) != 0) {
-		snprintf(msg, msglen, "libusb cannot start (no USB on this "
-		    "machine, or /dev/bus/usb is missing)");
+		snprintf(msg, msglen, _("libusb cannot start (no USB on this "
+		    "machine, or /dev/bus/usb is missing)"));
 		return CS_ERR_IO;
 	}
 	if ((n = libusb_get_device_list(ctx, &devs)) < 0) {
-		snprintf(msg, msglen, "libusb cannot list devices: %s",
+		snprintf(msg, msglen, _("libusb cannot list devices: %s"),
 		    libusb_strerror((int)n));
 		r = CS_ERR_IO;
 		goto out;

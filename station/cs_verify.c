@@ -8,6 +8,7 @@
 #include "cs_profile.h"
 #include "cs_token.h"
 #include "cs_touch.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ int cs_verify_load_ca(const char *path, X509_STORE **out, char *why,
 	fclose(f);
 	ERR_clear_error();
 	if (n == 0) {
-		snprintf(why, whylen, "%s: no PEM certificate in it", path);
+		snprintf(why, whylen, _("%s: no PEM certificate in it"), path);
 		X509_STORE_free(st);
 		return CS_ERR_FORMAT;
 	}

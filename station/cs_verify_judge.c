@@ -1,6 +1,7 @@
 /* cs_verify_judge.c - the rules of a card-verification verdict: facts in,
  * reasons and verdict out, no I/O. */
 #include "cs_verify.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 
 #include <stdarg.h>
@@ -37,10 +38,15 @@ const char *cs_vuse_name(cs_vuse u)
 	}
 }
 
+/* A reason: its code, another part's words (detail, or NULL) and the
+ * code's parameters as name, value, ..., NULL. The text is the code's
+ * ("verify.<code>" in cs_codes.c) in the locale's language. */
 static void add(cs_vreport *r, cs_vlevel level, const char *code,
-    const char *fmt, ...)
+    const char *detail, ...)
 {
 	cs_vreason *x;
+	cs_msg m;
+	char full[64];
 	va_list ap;
 
 	if (r->nreasons == CS_VREASONS)
@@ -48,9 +54,22 @@ static void add(cs_vreport *r, cs_vlevel level, const char *code,
 	x = &r->reasons[r->nreasons++];
 	x->level = level;
 	snprintf(x->code, sizeof(x->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(x->text, sizeof(x->text), fmt, ap);
+	va_start(ap, detail);
+	cs_params_vpack(x->params, sizeof(x->params), ap);
 	va_end(ap);
+	snprintf(x->detail, sizeof(x->detail), "%s", detail ? detail : "");
+	snprintf(full, sizeof(full), "verify.%s", code);
+	memset(&m, 0, sizeof(m));
+	m.code = full;
+	snprintf(m.params, sizeof(m.params), "%s", x->params);
+	snprintf(m.detail, sizeof(m.detail), "%s", x->detail);
+	cs_msg_text(&m, x->text, sizeof(x->text));
+}
+
+static const char *num(char *buf, size_t n, long v)
+{
+	snprintf(buf, n, "%ld", v);
+	return buf;
 }
 
 /* The certificate the card is for: the first that is not a CA's. */
@@ -68,182 +87,163 @@ int cs_verify_use(const cs_vreport *r, cs_vuse u, char *why, size_t whylen)
 	int works;
 
 	if (c == NULL || !r->mechs_known) {
-		snprintf(why, whylen, "no certificate or mechanism list to judge by");
+		cs_say(why, whylen, "use.nothing-to-judge", NULL);
 		return -1;
 	}
 	if (c->has_key == 0) {
-		snprintf(why, whylen, "no private key on the card");
+		cs_say(why, whylen, "use.no-key", NULL);
 		return 0;
 	}
 	/* A key that failed the challenge works for nothing. */
 	if (c->signed_ok == 0) {
-		snprintf(why, whylen, "the key failed the signature check");
+		cs_say(why, whylen, "use.key-failed", NULL);
 		return 0;
 	}
 	works = c->key_is_ec ? r->mechs.ecdsa : r->mechs.rsa_pkcs;
 	switch (u) {
 	case CS_VUSE_TLS12_CLIENT:
 		if (!c->client_auth) {
-			snprintf(why, whylen, "the certificate lacks clientAuth");
+			cs_say(why, whylen, "use.no-client-auth", NULL);
 			return 0;
 		}
-		snprintf(why, whylen, works ? "%s signatures" :
-		    "the card offers no %s signature", c->key_is_ec ? "ECDSA" :
-		    "RSA PKCS#1 v1.5");
+		cs_say(why, whylen, works ? "use.signatures" : "use.no-signature",
+		    "mechanism", c->key_is_ec ? "ECDSA" : "RSA PKCS#1 v1.5", NULL);
 		return works;
 	case CS_VUSE_TLS13_CLIENT:
 		if (!c->client_auth) {
-			snprintf(why, whylen, "the certificate lacks clientAuth");
+			cs_say(why, whylen, "use.no-client-auth", NULL);
 			return 0;
 		}
 		if (c->key_is_ec) {
-			snprintf(why, whylen, r->mechs.ecdsa ? "ECDSA signatures" :
-			    "the card offers no ECDSA");
+			cs_say(why, whylen, r->mechs.ecdsa ? "use.signatures" :
+			    "use.no-signature", "mechanism", "ECDSA", NULL);
 			return r->mechs.ecdsa;
 		}
 		/* TLS 1.3 allows RSA only as PSS (RFC 8446 4.2.3). */
-		snprintf(why, whylen, r->mechs.rsa_pss ? "RSA-PSS signatures" :
-		    "TLS 1.3 needs RSA-PSS, which the card does not offer");
+		cs_say(why, whylen, r->mechs.rsa_pss ? "use.signatures" :
+		    "use.tls13-no-pss", "mechanism", "RSA-PSS", NULL);
 		return r->mechs.rsa_pss;
 	case CS_VUSE_SMIME_SIGN:
 		if (!c->email_protection) {
-			snprintf(why, whylen, "the certificate lacks emailProtection");
+			cs_say(why, whylen, "use.no-email-protection", NULL);
 			return 0;
 		}
-		snprintf(why, whylen, works ? "signatures work" :
-		    "no usable signature mechanism");
+		cs_say(why, whylen, works ? "use.sign-works" : "use.no-sign", NULL);
 		return works;
 	case CS_VUSE_SMIME_DECRYPT:
 		if (!c->email_protection) {
-			snprintf(why, whylen, "the certificate lacks emailProtection");
+			cs_say(why, whylen, "use.no-email-protection", NULL);
 			return 0;
 		}
 		if (c->key_is_ec) {
-			snprintf(why, whylen, "an EC key does not decrypt S/MIME "
-			    "(key agreement is not offered)");
+			cs_say(why, whylen, "use.ec-no-decrypt", NULL);
 			return 0;
 		}
-		snprintf(why, whylen, r->mechs.rsa_decrypt ? "RSA decryption" :
-		    "the card offers no RSA decryption");
+		cs_say(why, whylen, r->mechs.rsa_decrypt ? "use.decrypt" :
+		    "use.no-decrypt", NULL);
 		return r->mechs.rsa_decrypt;
 	default:
-		snprintf(why, whylen, "unknown use");
+		cs_say(why, whylen, "use.unknown", NULL);
 		return -1;
 	}
 }
 
 static void judge_card(cs_vreport *r)
 {
+	char n1[24], n2[24];
+
 	if (r->card_error[0] != '\0') {
-		add(r, CS_VL_FAIL, "card-unreadable", "%s", r->card_error);
+		add(r, CS_VL_FAIL, "card-unreadable", r->card_error, NULL);
 		return;
 	}
 	if (r->profile[0] == '\0') {
-		add(r, CS_VL_FAIL, "unknown-model", "no card profile's applet "
-		    "answers on this card: not a card this station writes");
+		add(r, CS_VL_FAIL, "unknown-model", NULL, NULL);
 		return;
 	}
 	if (!r->pin_set)
-		add(r, CS_VL_FAIL, "no-pin", "the card has no PIN: it was never "
-		    "personalised (or the write stopped before the PIN)");
+		add(r, CS_VL_FAIL, "no-pin", NULL, NULL);
 	else if (r->pin_tries == 0)
-		add(r, CS_VL_FAIL, "pin-blocked", "the PIN is blocked: unblock "
-		    "it with the institution PUK");
+		add(r, CS_VL_FAIL, "pin-blocked", NULL, NULL);
 	else if (r->pin_tries > 0 && r->pin_max > 0 && r->pin_tries < r->pin_max)
-		add(r, CS_VL_WARN, "pin-mistyped", "the PIN was mistyped: %d of "
-		    "%d tries left", r->pin_tries, r->pin_max);
+		add(r, CS_VL_WARN, "pin-mistyped", NULL, "left", num(n1, sizeof(n1),
+		    r->pin_tries), "max", num(n2, sizeof(n2), r->pin_max), NULL);
 	if (!r->has_pkcs15)
-		add(r, CS_VL_FAIL, "no-pkcs15", "the card has no PKCS#15 "
-		    "application: blank or wiped");
+		add(r, CS_VL_FAIL, "no-pkcs15", NULL, NULL);
 	else if (r->p11_error[0] != '\0')
-		add(r, CS_VL_FAIL, "pkcs15-unreadable", "OpenSC cannot read the "
-		    "card: %s", r->p11_error);
+		add(r, CS_VL_FAIL, "pkcs15-unreadable", r->p11_error, NULL);
 	else if (first_ee(r) == NULL)
-		add(r, CS_VL_FAIL, "no-certificate", "the card holds no "
-		    "certificate of its own");
+		add(r, CS_VL_FAIL, "no-certificate", NULL, NULL);
 }
 
 static void judge_journal_card(cs_vreport *r)
 {
 	if (r->journal_error[0] != '\0') {
-		add(r, CS_VL_WARN, "journal-unavailable", "the journal could not "
-		    "be read (%s): card and certificates were not checked "
-		    "against it", r->journal_error);
+		add(r, CS_VL_WARN, "journal-unavailable", r->journal_error, NULL);
 		return;
 	}
 	if (r->chip_serial[0] == '\0') {
-		add(r, CS_VL_FAIL, "no-chip-serial", "the card gives no chip "
-		    "serial: the journal cannot tell which card it is");
+		add(r, CS_VL_FAIL, "no-chip-serial", NULL, NULL);
 		return;
 	}
 	if (!r->card_known) {
-		add(r, CS_VL_FAIL, "card-unknown", "the journal has no card with "
-		    "chip serial %s: this station did not issue it",
-		    r->chip_serial);
+		add(r, CS_VL_FAIL, "card-unknown", NULL, "chip", r->chip_serial,
+		    NULL);
 		return;
 	}
 	if (strcmp(r->card_state, "lost") == 0)
-		add(r, CS_VL_FAIL, "card-lost", "the journal has this card as "
-		    "lost: its certificates were revoked");
+		add(r, CS_VL_FAIL, "card-lost", NULL, NULL);
 	else if ((strcmp(r->card_state, "returned") == 0 ||
 	    strcmp(r->card_state, "wiped") == 0) && first_ee(r) != NULL)
-		add(r, CS_VL_FAIL, "card-wiped", "the journal has this card as "
-		    "%s, yet it holds a certificate", r->card_state);
+		add(r, CS_VL_FAIL, "card-wiped", NULL, "state", r->card_state,
+		    NULL);
 	for (size_t i = 0; i < r->nmissing; i++)
-		add(r, CS_VL_FAIL, "bound-cert-missing", "the journal bound "
-		    "certificate %s to this card, but the card does not hold it",
-		    r->missing[i]);
+		add(r, CS_VL_FAIL, "bound-cert-missing", NULL, "serial",
+		    r->missing[i], NULL);
 }
 
 static void judge_cert(cs_vreport *r, const cs_vcert *c, int journal_ok)
 {
 	const char *s = c->serial;
+	char n1[24];
 
 	if (!c->parsed) {
-		add(r, CS_VL_FAIL, "cert-unreadable", "certificate object %s is "
-		    "not a readable X.509 certificate", c->id);
+		add(r, CS_VL_FAIL, "cert-unreadable", NULL, "id", c->id, NULL);
 		return;
 	}
 	if (c->is_ca)
 		return;
 	if (c->not_yet_valid)
-		add(r, CS_VL_FAIL, "cert-not-yet-valid", "certificate %s is not "
-		    "valid before %s", s, c->not_before);
+		add(r, CS_VL_FAIL, "cert-not-yet-valid", NULL, "serial", s, "date",
+		    c->not_before, NULL);
 	else if (c->days_left < 0)
-		add(r, CS_VL_FAIL, "cert-expired", "certificate %s expired on %s",
-		    s, c->not_after);
+		add(r, CS_VL_FAIL, "cert-expired", NULL, "serial", s, "date",
+		    c->not_after, NULL);
 	else if (c->days_left < r->soon_days)
-		add(r, CS_VL_WARN, "cert-expires-soon", "certificate %s expires "
-		    "in %ld days (%s)", s, c->days_left, c->not_after);
+		add(r, CS_VL_WARN, "cert-expires-soon", NULL, "serial", s, "days",
+		    num(n1, sizeof(n1), c->days_left), "date", c->not_after, NULL);
 	if (c->chain == 0)
-		add(r, CS_VL_FAIL, "chain", "certificate %s does not chain to the "
-		    "CA: %s", s, c->chain_error);
+		add(r, CS_VL_FAIL, "chain", c->chain_error, "serial", s, NULL);
 	if (c->has_key == 0)
-		add(r, CS_VL_FAIL, "no-key", "certificate %s has no private key "
-		    "beside it on the card", s);
+		add(r, CS_VL_FAIL, "no-key", NULL, "serial", s, NULL);
 	if (journal_ok) {
 		if (!c->j_known)
-			add(r, CS_VL_FAIL, "cert-unknown", "certificate %s is not in "
-			    "the journal", s);
+			add(r, CS_VL_FAIL, "cert-unknown", NULL, "serial", s, NULL);
 		else if (c->j_bound_here == 0)
-			add(r, CS_VL_FAIL, "not-bound-card", "not the card the "
-			    "journal bound to certificate %s (%s): that is card %s",
-			    s, c->j_holder, c->j_bound_chip);
+			add(r, CS_VL_FAIL, "not-bound-card", NULL, "serial", s,
+			    "holder", c->j_holder, "chip", c->j_bound_chip, NULL);
 		else if (c->j_bound_here < 0)
-			add(r, CS_VL_FAIL, "cert-not-live", "the journal has "
-			    "certificate %s (%s) as %s, on no card", s, c->j_holder,
-			    c->j_outcome);
+			add(r, CS_VL_FAIL, "cert-not-live", NULL, "serial", s,
+			    "holder", c->j_holder, "outcome", c->j_outcome, NULL);
 		if (c->j_known && c->j_dn_matches == 0)
-			add(r, CS_VL_FAIL, "dn-mismatch", "certificate %s's subject "
-			    "is not the journal's DN for it (%s)", s, c->j_dn);
+			add(r, CS_VL_FAIL, "dn-mismatch", NULL, "serial", s, "dn",
+			    c->j_dn, NULL);
 	}
 	if (c->signed_ok == 0)
-		add(r, CS_VL_FAIL, "key-mismatch", "certificate %s: %s", s,
-		    c->sign_error);
+		add(r, CS_VL_FAIL, "key-mismatch", c->sign_error, "serial", s,
+		    NULL);
 	else if (c->signed_ok == 1)
-		add(r, CS_VL_INFO, "key-ok", "certificate %s: the card signed a "
-		    "fresh challenge (%s), verified with the certificate's key",
-		    s, c->mechanism);
+		add(r, CS_VL_INFO, "key-ok", NULL, "serial", s, "mechanism",
+		    c->mechanism, NULL);
 }
 
 /* One card, one person: certificates of two people is the worst mistake. */
@@ -271,10 +271,10 @@ static void judge_holders(cs_vreport *r)
 		    strcmp(a->j_holder, b->j_holder) != 0) ||
 		    ((a->j_holder[0] == '\0' || b->j_holder[0] == '\0') &&
 		    !same_subject(a, b))) {
-			add(r, CS_VL_FAIL, "several-holders", "the card holds "
-			    "certificates of two people: %s (%s) and %s (%s)",
-			    a->serial, a->j_holder[0] ? a->j_holder : a->subject,
-			    b->serial, b->j_holder[0] ? b->j_holder : b->subject);
+			add(r, CS_VL_FAIL, "several-holders", NULL, "serial",
+			    a->serial, "holder", a->j_holder[0] ? a->j_holder :
+			    a->subject, "serial2", b->serial, "holder2",
+			    b->j_holder[0] ? b->j_holder : b->subject, NULL);
 			return;
 		}
 	}
@@ -302,20 +302,29 @@ void cs_verify_judge(cs_vreport *r)
 	}
 	judge_holders(r);
 	if (chain_unchecked)
-		add(r, CS_VL_WARN, "chain-unchecked", "the chain to the CA was not "
-		    "checked: give --ca FILE");
+		add(r, CS_VL_WARN, "chain-unchecked", NULL, NULL);
 	if (r->pin_given && r->login_rc != 0)
 		add(r, CS_VL_FAIL, r->login_rc == CS_ERR_STATE ? "pin-blocked" :
-		    "pin-refused", "%s", r->login_error);
+		    "pin-refused", r->login_error, NULL);
 	else if (untested && !r->pin_given)
-		add(r, CS_VL_INFO, "key-untested", "the key was not tested: no "
-		    "PIN given (--pin env:VAR or --pin-prompt)");
+		add(r, CS_VL_INFO, "key-untested", NULL, NULL);
 	if (first_ee(r) != NULL && r->mechs_known)
 		for (int u = 0; u < CS_VUSE_COUNT; u++) {
 			int v = cs_verify_use(r, (cs_vuse)u, why, sizeof(why));
 
-			add(r, CS_VL_INFO, "use", "%s: %s (%s)", cs_vuse_name(u),
-			    v > 0 ? "yes" : v == 0 ? "no" : "unknown", why);
+			const char *answer = v > 0 ? "yes" : v == 0 ? "no" :
+			    "unknown";
+			char text[32];
+			size_t before = r->nreasons;
+
+			/* One code, "use"; its text says the answer. */
+			add(r, CS_VL_INFO, "use", NULL, "use", cs_vuse_name(u),
+			    "answer", answer, "why", why, NULL);
+			snprintf(text, sizeof(text), "verify.use-%s", answer);
+			if (r->nreasons > before)
+				cs_code_text(text, r->reasons[before].params,
+				    r->reasons[before].text,
+				    sizeof(r->reasons[before].text));
 		}
 	r->verdict = CS_VERDICT_OK;
 	for (size_t i = 0; i < r->nreasons; i++)

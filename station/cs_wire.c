@@ -45,6 +45,10 @@ void cs_wire_send(int fd, const cs_run_event *ev)
 	put(line, sizeof(line), &n, num[1], '\t');
 	put(line, sizeof(line), &n, num[2], '\t');
 	put(line, sizeof(line), &n, ev->text, '\t');
+	put(line, sizeof(line), &n, ev->code, '\t');
+	put(line, sizeof(line), &n, ev->params, '\t');
+	put(line, sizeof(line), &n, ev->advice, '\t');
+	put(line, sizeof(line), &n, ev->detail, '\t');
 	put(line, sizeof(line), &n, ev->pin, '\t');
 	put(line, sizeof(line), &n, ev->puk, '\n');
 	/* Cut at CS_WIRE_MAX, the line still ends in LF: the coordinator reads
@@ -94,6 +98,10 @@ int cs_wire_parse(char *line, cs_run_event *ev)
 	ev->step = atoi(next_field(&p));
 	ev->steps = atoi(next_field(&p));
 	ev->text = or_null(next_field(&p));
+	ev->code = or_null(next_field(&p));
+	ev->params = or_null(next_field(&p));
+	ev->advice = or_null(next_field(&p));
+	ev->detail = or_null(next_field(&p));
 	ev->pin = or_null(next_field(&p));
 	ev->puk = or_null(next_field(&p));
 	return ev->kind >= CS_EV_READER && ev->kind <= CS_EV_END ? CS_OK :

@@ -1,6 +1,7 @@
 /* cs_zip.c - libzip with limits, for downloads we do not trust blindly. */
 #include "cs_zip.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ static int check_entries(cs_zip *z, const cs_zip_limits *lim, char *why,
 	uint64_t total = 0;
 
 	if ((uint64_t)z->n > lim->max_entries) {
-		snprintf(why, whylen, "%zu entries, more than the limit of %llu",
+		snprintf(why, whylen, _("%zu entries, more than the limit of %llu"),
 		    z->n, (unsigned long long)lim->max_entries);
 		return CS_ERR_LIMIT;
 	}
@@ -77,38 +78,38 @@ static int check_entries(cs_zip *z, const cs_zip_limits *lim, char *why,
 
 		if (zip_stat_index(z->za, i, 0, &st) != 0 ||
 		    (st.valid & ZIP_STAT_NAME) == 0) {
-			snprintf(why, whylen, "entry %zu cannot be read", i);
+			snprintf(why, whylen, _("entry %zu cannot be read"), i);
 			return CS_ERR_FORMAT;
 		}
 		name = st.name;
 		if (bad_name(name)) {
-			snprintf(why, whylen, "entry '%s' points outside the "
-			    "archive (absolute path or '..')", name);
+			snprintf(why, whylen, _("entry '%s' points outside the "
+			    "archive (absolute path or '..')"), name);
 			return CS_ERR_FORMAT;
 		}
 		if (is_link(z->za, i)) {
-			snprintf(why, whylen, "entry '%s' is a symbolic link", name);
+			snprintf(why, whylen, _("entry '%s' is a symbolic link"), name);
 			return CS_ERR_FORMAT;
 		}
 		/* The ratio first: it names a bomb for what it is. */
 		if (st.size > RATIO_FLOOR &&
 		    st.size / (st.comp_size ? st.comp_size : 1) > lim->max_ratio) {
-			snprintf(why, whylen, "entry '%s' expands %llu times, more "
-			    "than the limit of %llu (a zip bomb?)", name,
+			snprintf(why, whylen, _("entry '%s' expands %llu times, more "
+			    "than the limit of %llu (a zip bomb?)"), name,
 			    (unsigned long long)(st.size / (st.comp_size ?
 			    st.comp_size : 1)), (unsigned long long)lim->max_ratio);
 			return CS_ERR_LIMIT;
 		}
 		if (st.size > lim->max_entry) {
-			snprintf(why, whylen, "entry '%s' is %llu bytes, more than "
-			    "the limit of %llu", name, (unsigned long long)st.size,
+			snprintf(why, whylen, _("entry '%s' is %llu bytes, more than "
+			    "the limit of %llu"), name, (unsigned long long)st.size,
 			    (unsigned long long)lim->max_entry);
 			return CS_ERR_LIMIT;
 		}
 		total += st.size;
 		if (total > lim->max_total) {
-			snprintf(why, whylen, "the files add up to more than the "
-			    "limit of %llu bytes", (unsigned long long)lim->max_total);
+			snprintf(why, whylen, _("the files add up to more than the "
+			    "limit of %llu bytes"), (unsigned long long)lim->max_total);
 			return CS_ERR_LIMIT;
 		}
 	}
@@ -130,9 +131,9 @@ int cs_zip_open(cs_zip **out, const char *path, const cs_zip_limits *lim,
 
 		zip_error_init_with_code(&ze, zerr);
 		if (zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ)
-			snprintf(why, whylen, "cannot open: %s", zip_error_strerror(&ze));
+			snprintf(why, whylen, _("cannot open: %s"), zip_error_strerror(&ze));
 		else
-			snprintf(why, whylen, "not a zip archive (%s)",
+			snprintf(why, whylen, _("not a zip archive (%s)"),
 			    zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		free(z);
@@ -258,11 +259,11 @@ int cs_zip_read(cs_zip *z, size_t i, unsigned char **buf, size_t *len,
 	*buf = NULL;
 	*len = 0;
 	if (zip_stat_index(z->za, i, 0, &st) != 0 || st.size > z->max_entry) {
-		snprintf(why, whylen, "entry %zu cannot be read", i);
+		snprintf(why, whylen, _("entry %zu cannot be read"), i);
 		return CS_ERR_FORMAT;
 	}
 	if ((r = cs_zip_stream_open(z, i, &s)) != CS_OK) {
-		snprintf(why, whylen, "entry '%s' cannot be opened", st.name);
+		snprintf(why, whylen, _("entry '%s' cannot be opened"), st.name);
 		return r;
 	}
 	if ((b = malloc(st.size ? st.size : 1)) == NULL) {

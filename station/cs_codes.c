@@ -1,0 +1,435 @@
+/* cs_codes.c - the one table of codes and their English source texts
+ * (cs_codes.h). A new code gets its line here and its Japanese in
+ * po/ja.po; the test po.catalogue fails on a text without one. */
+#include "cs_codes.h"
+#include "cs_err.h"
+#include "cs_i18n.h"
+#include "cs_json.h"
+#include "cs_problem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const cs_code_def table[] = {
+	/* ---- a reader's state (encode, kiosk) ---- */
+	{"reader.insert", N_("insert a card")},
+	{"reader.remove", N_("take the card out")},
+	{"reader.pcscd-lost", N_("pcscd stopped answering")},
+	{"reader.gone", N_("the reader is gone")},
+	{"reader.no-pcscd", N_("pcscd does not answer")},
+	{"reader.no-legacy-provider", N_("OpenSSL's legacy provider cannot be loaded")},
+	{"reader.cannot-start", N_("this reader's worker cannot start")},
+	{"reader.busy", N_("another station process is finishing a card on this reader: waiting for it")},
+	{"run.not-found", N_("there is no run {run} in the journal")},
+	{"run.archive-unreadable", N_("the run's archive {file} cannot be read")},
+	{"run.archive-changed", N_("{file} has changed since the run was imported")},
+	{"run.needs-pairing", N_("run {run} is in pairing-list mode: give the list with --pairing FILE")},
+	{"run.resumed", N_("resumed: {interrupted} card(s) were being written when the station stopped; {released} record(s) back in the queue")},
+	{"run.joined", N_("joined: {held} record(s) are being written by another station process on this run; they stay its own")},
+	{"run.wait-partial", N_("{count} record(s) wait for the card left half written for them: insert it again to finish")},
+	{"run.stopped", N_("stopped")},
+	{"run.readers-stopped", N_("every reader stopped")},
+	/* ---- the steps of a card ---- */
+	{"step.chip-serial", N_("chip serial")},
+	{"step.holder", N_("choose the holder")},
+	{"step.write", N_("PIN, PUK, key and certificate")},
+	{"step.check", N_("read back and sign a challenge")},
+	{"step.journal", N_("journal")},
+	/* ---- a card that failed, and why ---- */
+	{"card.unreadable", N_("the card cannot be read")},
+	{"card.no-chip-serial", N_("the card gives no chip serial (no GlobalPlatform CPLC)")},
+	{"card.no-profile", N_("no card profile fits this card")},
+	{"card.journal-unknown", N_("the journal cannot say whether this card is known")},
+	{"card.marked-lost", N_("this card was marked lost at the service desk (last seen {seen}): it is not written")},
+	{"card.marked-returned", N_("this card was returned at the service desk (last seen {seen}): it is not written")},
+	{"card.marked-retired", N_("this card is retired (last seen {seen}): it is never written again")},
+	{"card.returned-never", N_("this card was returned at the service desk and its card profile does not re-use returned cards: it is retired now, untouched")},
+	{"card.puk-blocked", N_("the card's PUK is blocked: no PIN can ever be set on it again, and it is retired")},
+	{"card.not-blank", N_("the card is not blank (it has a PIN) and this station has no record of it")},
+	{"card.journal-holds", N_("the journal cannot say what this card holds: it is not touched")},
+	{"card.issued", N_("this card already holds the certificate of {holder}; it is not overwritten")},
+	{"card.not-paired", N_("card {chip} is not in the pairing list")},
+	{"card.not-paired-printed", N_("card {chip}, printed {printed}, is not in the pairing list")},
+	{"card.no-record", N_("no record waits for this card")},
+	{"card.claim-failed", N_("the journal could not give this card a holder")},
+	{"card.taken-out", N_("the card was taken out before it was confirmed")},
+	{"card.not-confirmed", N_("the operator did not confirm this card")},
+	{"card.printed-mismatch", N_("this card is printed {journal} in the journal, not {printed}")},
+	{"card.journal-failed", N_("the journal could not record this card")},
+	{"card.key-type", N_("a {key} key does not go on a {profile} card")},
+	{"card.no-secrets", N_("cannot make the card's PIN and PUK (locked memory)")},
+	{"card.pin-unfit", N_("the PIN or PUK given at run start does not suit card profile {profile}")},
+	{"card.needs-puk", N_("the card already has a PIN; rewriting it needs the institution PUK")},
+	{"card.needs-reinstall", N_("the card has a PIN but no PKCS#15 application")},
+	{"card.unknown-puk", N_("a write that stopped halfway left a PUK on this card that was never shown")},
+	{"card.write-failed", N_("the card could not be written")},
+	{"card.check-failed", N_("the card did not pass its check")},
+	{"card.pulled", N_("the card was pulled out while being written")},
+	{"card.done", N_("written and checked")},
+	/* ---- what to do next ---- */
+	{"advice.reinsert", N_("take the card out and insert it again")},
+	{"advice.other-model", N_("use a card of a supported model")},
+	{"advice.add-profile", N_("add a card profile or name one with --profile")},
+	{"advice.doctor", N_("take the card out; check the journal (cardstation doctor)")},
+	{"advice.to-desk", N_("keep the card and hand it to the service desk")},
+	{"advice.never-again", N_("set the card aside: it is not given out again")},
+	{"advice.blank-or-reissue", N_("use a blank card, or a re-issue run")},
+	{"advice.issued", N_("set the card aside: it belongs to its holder (a re-issue run rewrites it)")},
+	{"advice.check-pairing", N_("take the card out; check that the pairing list names this card")},
+	{"advice.queue-empty", N_("take the card out: no one waits for this kind of card")},
+	{"advice.remove", N_("take the card out")},
+	{"advice.back-in-queue", N_("the holder is back in the queue")},
+	{"advice.reprint", N_("check the card in the reader; if it was printed again, run encode with --reprint")},
+	{"advice.restart-puk", N_("set the card aside; a run started with the institution PUK (--puk) can rewrite it")},
+	{"advice.reinstall", N_("set the card aside: its applet must be reinstalled before it can be written")},
+	{"advice.new-pin", N_("stop the run and start it again with a PIN and PUK this card takes")},
+	{"advice.partial", N_("the card is set aside as partial; insert it again to redo it")},
+	{"advice.retired", N_("set the card aside for good: it is never written again")},
+	{"advice.retired-record", N_("set the card aside for good: it is retired, and its holder is back in the queue for the next card")},
+	{"advice.record-aside", N_("the record is set aside; the next holder takes this card")},
+	{"advice.record-back", N_("the record is back in the queue")},
+	{"advice.import-again", N_("import the download again as a new run")},
+	{"advice.stop-doctor", N_("stop the run and check the station (cardstation doctor)")},
+	/* ---- a record of a download that cannot be used (cs_problem.h) ---- */
+	{"problem.malformed-row", N_("a row of the index is malformed")},
+	{"problem.bad-serial", N_("the certificate serial is not a number")},
+	{"problem.duplicate-serial", N_("the serial is on two rows")},
+	{"problem.p12-missing", N_("the PKCS#12 file is missing from the download")},
+	{"problem.p12-orphan", N_("a PKCS#12 file has no row in the index")},
+	{"problem.no-pin-row", N_("the access PIN list has no row for the record")},
+	{"problem.no-index-row", N_("the access PIN list names a record the index does not have")},
+	{"problem.name-mismatch", N_("the index and the access PIN list name different people")},
+	{"problem.p12-unreadable", N_("the PKCS#12 file cannot be read")},
+	{"problem.wrong-pin", N_("the access PIN does not open the PKCS#12 file")},
+	{"problem.serial-mismatch", N_("the certificate's serial is not the index's")},
+	{"problem.key-mismatch", N_("the key does not belong to the certificate")},
+	{"problem.subject-mismatch", N_("the certificate's subject is not the index's")},
+	{"problem.foreign-o", N_("the certificate belongs to another institution")},
+	{"problem.smime-mail-mismatch", N_("the S/MIME certificate's mail is not the index's")},
+	{"problem.expired", N_("the certificate has expired")},
+	{"problem.not-yet-valid", N_("the certificate is not valid yet")},
+	{"problem.p12-too-costly", N_("the PKCS#12 file's key derivation is over the work bound")},
+	{"problem.key-unsupported", N_("no card profile takes this kind of key")},
+	{"problem.live-elsewhere", N_("the certificate is on a card already")},
+	{"problem.not-in-download", N_("the record is not in the run's download any more")},
+	/* ---- verify's reasons (cs_verify_judge.c) ---- */
+	{"verify.card-unreadable", N_("the card cannot be read")},
+	{"verify.unknown-model", N_("no card profile's applet answers on this card: not a card this station writes")},
+	{"verify.no-pin", N_("the card has no PIN: it was never personalised (or the write stopped before the PIN)")},
+	{"verify.pin-blocked", N_("the PIN is blocked: unblock it with the institution PUK")},
+	{"verify.pin-mistyped", N_("the PIN was mistyped: {left} of {max} tries left")},
+	{"verify.pin-refused", N_("the card refused the PIN")},
+	{"verify.no-pkcs15", N_("the card has no PKCS#15 application: blank or wiped")},
+	{"verify.pkcs15-unreadable", N_("OpenSC cannot read the card")},
+	{"verify.no-certificate", N_("the card holds no certificate of its own")},
+	{"verify.journal-unavailable", N_("the journal could not be read: card and certificates were not checked against it")},
+	{"verify.no-chip-serial", N_("the card gives no chip serial: the journal cannot tell which card it is")},
+	{"verify.card-unknown", N_("the journal has no card with chip serial {chip}: this station did not issue it")},
+	{"verify.card-lost", N_("the journal has this card as lost: its certificates were revoked")},
+	{"verify.card-wiped", N_("the journal has this card as returned or wiped ({state}), yet it holds a certificate")},
+	{"verify.bound-cert-missing", N_("the journal bound certificate {serial} to this card, but the card does not hold it")},
+	{"verify.cert-unreadable", N_("certificate object {id} is not a readable X.509 certificate")},
+	{"verify.cert-not-yet-valid", N_("certificate {serial} is not valid before {date}")},
+	{"verify.cert-expired", N_("certificate {serial} expired on {date}")},
+	{"verify.cert-expires-soon", N_("certificate {serial} expires in {days} days ({date})")},
+	{"verify.chain", N_("certificate {serial} does not chain to the CA")},
+	{"verify.no-key", N_("certificate {serial} has no private key beside it on the card")},
+	{"verify.cert-unknown", N_("certificate {serial} is not in the journal")},
+	{"verify.not-bound-card", N_("not the card the journal bound to certificate {serial} ({holder}): that is card {chip}")},
+	{"verify.cert-not-live", N_("the journal has certificate {serial} ({holder}) as {outcome}, on no card")},
+	{"verify.dn-mismatch", N_("the subject of certificate {serial} is not the journal's DN for it ({dn})")},
+	{"verify.key-mismatch", N_("certificate {serial}: the card's key does not match it")},
+	{"verify.key-ok", N_("certificate {serial}: the card signed a fresh challenge ({mechanism}), verified with the certificate's key")},
+	{"verify.several-holders", N_("the card holds certificates of two people: {serial} ({holder}) and {serial2} ({holder2})")},
+	{"verify.chain-unchecked", N_("the chain to the CA was not checked: give --ca FILE")},
+	{"verify.key-untested", N_("the key was not tested: no PIN given (--pin env:VAR or --pin-prompt)")},
+	{"verify.use-yes", N_("{use}: yes ({why})")},
+	{"verify.use-no", N_("{use}: no ({why})")},
+	{"verify.use-unknown", N_("{use}: unknown ({why})")},
+	{"use.nothing-to-judge", N_("no certificate or mechanism list to judge by")},
+	{"use.no-key", N_("no private key on the card")},
+	{"use.key-failed", N_("the key failed the signature check")},
+	{"use.no-client-auth", N_("the certificate lacks clientAuth")},
+	{"use.signatures", N_("{mechanism} signatures")},
+	{"use.no-signature", N_("the card offers no {mechanism} signature")},
+	{"use.tls13-no-pss", N_("TLS 1.3 needs RSA-PSS, which the card does not offer")},
+	{"use.no-email-protection", N_("the certificate lacks emailProtection")},
+	{"use.sign-works", N_("signatures work")},
+	{"use.no-sign", N_("no usable signature mechanism")},
+	{"use.ec-no-decrypt", N_("an EC key does not decrypt S/MIME (key agreement is not offered)")},
+	{"use.decrypt", N_("RSA decryption")},
+	{"use.no-decrypt", N_("the card offers no RSA decryption")},
+	{"use.unknown", N_("unknown use")},
+};
+
+const cs_code_def *cs_code_table(size_t *n)
+{
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+const char *cs_problem_text(cs_problem p)
+{
+	char code[64];
+
+	snprintf(code, sizeof(code), "problem.%s", cs_problem_name(p));
+	return _(cs_code_source(code) ? cs_code_source(code) : "?");
+}
+
+const char *cs_code_source(const char *code)
+{
+	const char *text, *c;
+
+	if (code == NULL)
+		return NULL;
+	/* The error classes' codes are cs_err.c's own. */
+	for (size_t i = 0; (text = cs_err_source(i, &c)) != NULL; i++)
+		if (strcmp(c, code) == 0)
+			return text;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].code, code) == 0)
+			return table[i].text;
+	return NULL;
+}
+
+/* ---- packed parameters ---- */
+
+static void put_clean(char *out, size_t n, size_t *at, const char *s)
+{
+	for (; *s != '\0' && *at + 1 < n; s++)
+		out[(*at)++] = *s == '\t' || *s == '\n' || *s == '\r' ||
+		    *s == CS_PARAM_SEP || *s == '\036' ? ' ' : *s;
+	out[*at] = '\0';
+}
+
+void cs_params_add(char *params, size_t n, const char *name,
+    const char *value)
+{
+	size_t at = strlen(params);
+
+	if (name == NULL || value == NULL || at + strlen(name) + 2 >= n)
+		return;
+	if (at > 0)
+		params[at++] = CS_PARAM_SEP;
+	params[at] = '\0';
+	put_clean(params, n, &at, name);
+	if (at + 1 < n)
+		params[at++] = '=';
+	params[at] = '\0';
+	put_clean(params, n, &at, value);
+}
+
+void cs_params_vpack(char *out, size_t n, va_list ap)
+{
+	const char *name;
+
+	if (n == 0)
+		return;
+	out[0] = '\0';
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		const char *value = va_arg(ap, const char *);
+
+		cs_params_add(out, n, name, value);
+	}
+}
+
+void cs_params_pack(char *out, size_t n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	cs_params_vpack(out, n, ap);
+	va_end(ap);
+}
+
+/* Walk the pairs: fn(name, namelen, value, valuelen). */
+static void each_param(const char *params,
+    void (*fn)(void *, const char *, size_t, const char *, size_t), void *ctx)
+{
+	const char *p = params;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, CS_PARAM_SEP);
+		const char *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		eq = memchr(p, '=', len);
+		if (eq != NULL)
+			fn(ctx, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1);
+		p = end ? end + 1 : NULL;
+	}
+}
+
+struct find { const char *name; char *buf; size_t n; int found; };
+
+static void find_one(void *ctx, const char *k, size_t kl, const char *v,
+    size_t vl)
+{
+	struct find *f = ctx;
+
+	if (!f->found && strlen(f->name) == kl && memcmp(f->name, k, kl) == 0) {
+		snprintf(f->buf, f->n, "%.*s", (int)vl, v);
+		f->found = 1;
+	}
+}
+
+const char *cs_params_get(const char *params, const char *name, char *buf,
+    size_t n)
+{
+	struct find f = {name, buf, n, 0};
+
+	if (n == 0)
+		return NULL;
+	buf[0] = '\0';
+	each_param(params, find_one, &f);
+	return f.found ? buf : NULL;
+}
+
+const char *cs_problem_code(cs_problem p)
+{
+	char code[64];
+
+	snprintf(code, sizeof(code), "problem.%s", cs_problem_name(p));
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].code, code) == 0)
+			return table[i].code;
+	return "problem.unknown";
+}
+
+static char *render(const char *code, const char *params, char *out,
+    size_t n, int translate)
+{
+	const char *src = cs_code_source(code), *t;
+	size_t at = 0;
+
+	if (n == 0)
+		return out;
+	out[0] = '\0';
+	if (src == NULL) {
+		snprintf(out, n, "%s", code ? code : "");
+		return out;
+	}
+	for (t = translate ? _(src) : src; *t != '\0' && at + 1 < n;) {
+		const char *close;
+		char name[32], value[CS_PARAMS_MAX];
+
+		if (*t == '{' && (close = strchr(t, '}')) != NULL &&
+		    (size_t)(close - t) < sizeof(name)) {
+			snprintf(name, sizeof(name), "%.*s", (int)(close - t - 1), t + 1);
+			if (cs_params_get(params, name, value, sizeof(value)) == NULL)
+				snprintf(value, sizeof(value), "?");
+			put_clean(out, n, &at, value);
+			t = close + 1;
+			continue;
+		}
+		out[at++] = *t++;
+	}
+	out[at] = '\0';
+	return out;
+}
+
+char *cs_code_text(const char *code, const char *params, char *out, size_t n)
+{
+	return render(code, params, out, n, 1);
+}
+
+char *cs_say(char *out, size_t n, const char *code, ...)
+{
+	char params[CS_PARAMS_MAX];
+	va_list ap;
+
+	va_start(ap, code);
+	cs_params_vpack(params, sizeof(params), ap);
+	va_end(ap);
+	return cs_code_text(code, params, out, n);
+}
+
+struct json_ctx { FILE *f; int first; };
+
+static void json_one(void *ctx, const char *k, size_t kl, const char *v,
+    size_t vl)
+{
+	struct json_ctx *c = ctx;
+	char key[64], value[CS_PARAMS_MAX];
+
+	snprintf(key, sizeof(key), "%.*s", (int)kl, k);
+	snprintf(value, sizeof(value), "%.*s", (int)vl, v);
+	cs_json_kv(c->f, c->first, key, value);
+	c->first = 0;
+}
+
+void cs_params_json(FILE *f, const char *params)
+{
+	struct json_ctx c = {f, 1};
+
+	fputs("\"params\":{", f);
+	each_param(params, json_one, &c);
+	fputc('}', f);
+}
+
+/* ---- messages ---- */
+
+void cs_msg_set(cs_msg *m, const char *code, ...)
+{
+	va_list ap;
+
+	memset(m, 0, sizeof(*m));
+	m->code = code;
+	va_start(ap, code);
+	cs_params_vpack(m->params, sizeof(m->params), ap);
+	va_end(ap);
+}
+
+static char *compose(const char *code, const char *params, const char *advice,
+    const char *detail, char *out, size_t n, int translate)
+{
+	char text[1024], adv[512];
+	int len;
+
+	render(code, params, text, sizeof(text), translate);
+	len = snprintf(out, n, "%s", text);
+	/* TRANSLATORS: another program's own words after our sentence. */
+	if (detail != NULL && *detail != '\0' && len >= 0 && (size_t)len < n)
+		len += snprintf(out + len, n - (size_t)len, translate ? _(" (%s)") :
+		    " (%s)", detail);
+	/* TRANSLATORS: what to do next, after what happened. */
+	if (advice != NULL && len >= 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, translate ? _(" - %s") :
+		    " - %s", render(advice, NULL, adv, sizeof(adv), translate));
+	return out;
+}
+
+char *cs_msg_text(const cs_msg *m, char *out, size_t n)
+{
+	return compose(m->code, m->params, m->advice, m->detail, out, n, 1);
+}
+
+char *cs_msg_record(const cs_msg *m, char *out, size_t n)
+{
+	char text[1024];
+	int len = snprintf(out, n, "%s: ", m->code ? m->code : "?");
+
+	if (len >= 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, "%s", compose(m->code,
+		    m->params, m->advice, m->detail, text, sizeof(text), 0));
+	return out;
+}
+
+void cs_msg_json_parts(FILE *f, const char *code, const char *params,
+    const char *advice, const char *detail, const char *text)
+{
+	char buf[2048];
+
+	cs_json_kv(f, 1, "code", code);
+	fputc(',', f);
+	cs_params_json(f, params);
+	cs_json_kv(f, 0, "advice", advice);
+	cs_json_kv(f, 0, "detail", detail != NULL && *detail ? detail : NULL);
+	cs_json_kv(f, 0, "text", text != NULL ? text :
+	    compose(code, params, advice, detail, buf, sizeof(buf), 1));
+}
+
+void cs_msg_json(FILE *f, const cs_msg *m)
+{
+	cs_msg_json_parts(f, m->code, m->params, m->advice, m->detail, NULL);
+}
