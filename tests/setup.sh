@@ -11,6 +11,9 @@ PACKAGES=(
 	pcscd opensc opensc-pkcs11
 	# tests: virtual reader, unit tests, tools that check our output
 	vsmartcard-vpcd libcmocka-dev openssl zip unzip sqlite3 util-linux jq bc
+	# PIV cards: Yubico's library and tool (tests/e2e/piv judges the PIV
+	# token with yubico-piv-tool)
+	yubico-piv-tool libykpiv-dev
 	# a clock two days ahead for one process (a certificate expiring
 	# between import and encoding)
 	faketime

@@ -1,6 +1,7 @@
-/* main.c - cardsim: a virtual IsoApplet JavaCard in a vpcd reader.
+/* main.c - cardsim: a virtual IsoApplet JavaCard (or PIV token) in a vpcd
+ * reader.
  *
- *   cardsim --create FILE --serial HEX
+ *   cardsim --create FILE --serial HEX [--applet isoapplet|piv]
  *   cardsim --port P --image FILE [--host H] [--latency real|none]
  *           [--baud N] [--trace FILE|-] [--stats FILE]
  *           [--pull-after N] [--fail-write N]
@@ -13,6 +14,7 @@
 #include "sim_card.h"
 #include "sim_image.h"
 #include "sim_latency.h"
+#include "sim_piv.h"
 #include "sim_trace.h"
 #include "sim_vpcd.h"
 
@@ -44,12 +46,14 @@ struct opts {
 	unsigned long pull_after;
 	unsigned long fail_write;
 	int no_manager;
+	int piv;		/* --applet piv */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-	    "usage: cardsim --create FILE --serial HEX\n"
+	    "usage: cardsim --create FILE --serial HEX "
+	    "[--applet isoapplet|piv]\n"
 	    "       cardsim --port P --image FILE [--host H] "
 	    "[--latency real|none] [--baud N]\n"
 	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
@@ -72,6 +76,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"pull-after", required_argument, NULL, 'P'},
 		{"fail-write", required_argument, NULL, 'F'},
 		{"runtime", required_argument, NULL, 'R'},
+		{"applet", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -97,6 +102,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (strcmp(optarg, "jcardsim") == 0)
 				o->no_manager = 1;
 			else if (strcmp(optarg, "javacard") != 0)
+				return SIM_ERR_USAGE;
+			break;
+		case 'A':
+			if (strcmp(optarg, "piv") == 0)
+				o->piv = 1;
+			else if (strcmp(optarg, "isoapplet") != 0)
 				return SIM_ERR_USAGE;
 			break;
 		default: return SIM_ERR_USAGE;
@@ -127,6 +138,10 @@ static int create(const struct opts *o)
 	}
 	if (sim_card_init_blank(&c, serial) != SIM_OK)
 		return EXIT_FAILURE;
+	if (o->piv && sim_piv_init(&c) != SIM_OK) {
+		sim_card_free(&c);
+		return EXIT_FAILURE;
+	}
 	r = sim_image_save(&c, o->create);
 	sim_card_free(&c);
 	if (r != SIM_OK) {
@@ -149,8 +164,9 @@ static int handle_apdu(struct sim_card *c, const struct opts *o,
 	c->eeprom_bytes = 0;
 	c->crypto_ops = 0;
 	c->keygen_ops = 0;
-	is_write = len >= 2 && c->selected == SIM_SEL_ISOAPPLET &&
-	    sim_applet_is_write(cmd[1]);
+	is_write = len >= 2 && ((c->selected == SIM_SEL_ISOAPPLET &&
+	    sim_applet_is_write(cmd[1])) || (c->selected == SIM_SEL_PIV &&
+	    sim_piv_is_write(cmd[1])));
 	if (is_write)
 		t->st.writes++;
 	if (is_write && o->fail_write != 0 && t->st.writes == o->fail_write) {
@@ -165,7 +181,8 @@ static int handle_apdu(struct sim_card *c, const struct opts *o,
 		perror("cardsim: saving the card image");
 		return SIM_ERR_IO;
 	}
-	ec = c->key[c->key_ref].type == SIM_KEY_EC;
+	ec = c->piv != NULL ? sim_piv_last_ec(c) :
+	    c->key[c->key_ref].type == SIM_KEY_EC;
 	ms = sim_latency_cost(lat, len, r.len + 2, c->eeprom_bytes,
 	    c->crypto_ops, ec, c->keygen_ops);
 	sim_latency_wait(ms);
@@ -244,7 +261,11 @@ static int run(const struct opts *o)
 				sim_card_reset(&c);
 				break;
 			case SIM_VPCD_GET_ATR:
-				r = sim_vpcd_send(fd, default_atr,
+				/* A PIV card shows a YubiKey 5's ATR. */
+				r = c.piv != NULL ?
+				    sim_vpcd_send(fd, sim_piv_atr,
+				    sizeof(sim_piv_atr)) :
+				    sim_vpcd_send(fd, default_atr,
 				    sizeof(default_atr));
 				break;
 			default:

@@ -68,7 +68,8 @@ enum {
 #define SIM_ALG_ECDSA_SHA1	0x21
 
 /* Which applet the card's basic channel talks to. */
-enum sim_applet { SIM_SEL_NONE, SIM_SEL_MANAGER, SIM_SEL_ISOAPPLET };
+enum sim_applet { SIM_SEL_NONE, SIM_SEL_MANAGER, SIM_SEL_ISOAPPLET,
+    SIM_SEL_PIV };
 
 struct sim_blob {
 	uint8_t *v;
@@ -118,6 +119,9 @@ struct sim_card {
 	struct sim_pin puk;
 	struct sim_key key[SIM_KEY_MAX];
 	struct sim_file *mf;
+	/* a PIV card (--applet piv): the PIV applet instead of the IsoApplet
+	 * (sim_piv.c); NULL on an IsoApplet card */
+	struct sim_piv *piv;
 
 	/* how this card's runtime behaves (not saved in the image) */
 	int no_manager;		/* like jcardsim: no card manager, nothing

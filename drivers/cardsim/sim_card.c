@@ -4,6 +4,7 @@
 #include "sim_fs.h"
 #include "sim_gp.h"
 #include "sim_key.h"
+#include "sim_piv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ void sim_card_free(struct sim_card *c)
 	int i;
 
 	sim_applet_deselect(c);
+	sim_piv_free(c);
 	for (i = 0; i < SIM_KEY_MAX; i++)
 		sim_key_clear(&c->key[i]);
 	sim_fs_free(c->mf);
@@ -36,6 +38,7 @@ void sim_card_free(struct sim_card *c)
 void sim_card_reset(struct sim_card *c)
 {
 	sim_applet_deselect(c);
+	sim_piv_deselect(c);
 	c->selected = c->no_manager ? SIM_SEL_NONE : SIM_SEL_MANAGER;
 }
 
@@ -69,8 +72,12 @@ int sim_apdu_parse(const uint8_t *cmd, size_t len, struct sim_apdu *a)
 	return -1;
 }
 
-static int is_applet_aid(const uint8_t *aid, size_t len)
+static int is_applet_aid(const struct sim_card *c, const uint8_t *aid,
+    size_t len)
 {
+	/* A card carries one applet: the PIV applet or the IsoApplet. */
+	if (c->piv != NULL)
+		return sim_piv_is_aid(aid, len);
 	return len >= 5 && len <= sizeof(sim_applet_aid) &&
 	    memcmp(aid, sim_applet_aid, len) == 0;
 }
@@ -81,6 +88,8 @@ static uint16_t dispatch(struct sim_card *c, const struct sim_apdu *a,
 	switch (c->selected) {
 	case SIM_SEL_ISOAPPLET:
 		return sim_applet_process(c, a, r);
+	case SIM_SEL_PIV:
+		return sim_piv_process(c, a, r);
 	case SIM_SEL_MANAGER:
 		return sim_gp_process(c, a, r);
 	default:
@@ -89,6 +98,15 @@ static uint16_t dispatch(struct sim_card *c, const struct sim_apdu *a,
 		 * else is not allowed. */
 		return a->ins == 0xA4 && a->p1 == 0x04 ? 0x6999 : 0x6986;
 	}
+}
+
+/* The selected applet loses its transient state. */
+static void deselect(struct sim_card *c)
+{
+	if (c->selected == SIM_SEL_ISOAPPLET)
+		sim_applet_deselect(c);
+	else if (c->selected == SIM_SEL_PIV)
+		sim_piv_deselect(c);
 }
 
 void sim_card_apdu(struct sim_card *c, const uint8_t *cmd, size_t len,
@@ -111,17 +129,20 @@ void sim_card_apdu(struct sim_card *c, const uint8_t *cmd, size_t len,
 	 * other name goes to the selected applet as a file selection. */
 	if (a.ins == 0xA4 && a.p1 == 0x04 && (a.cla & 0x80) == 0 &&
 	    (a.p2 & 0xF3) == 0 && a.lc > 0) {
-		if (is_applet_aid(a.data, a.lc)) {
-			if (c->selected == SIM_SEL_ISOAPPLET)
-				sim_applet_deselect(c);
-			c->selected = SIM_SEL_ISOAPPLET;
-			sim_applet_select(c, r);
+		if (is_applet_aid(c, a.data, a.lc)) {
+			deselect(c);
+			if (c->piv != NULL) {
+				c->selected = SIM_SEL_PIV;
+				sim_piv_select(c, r);
+			} else {
+				c->selected = SIM_SEL_ISOAPPLET;
+				sim_applet_select(c, r);
+			}
 			r->sw = SW_OK;
 			return;
 		}
 		if (!c->no_manager && sim_gp_is_aid(a.data, a.lc)) {
-			if (c->selected == SIM_SEL_ISOAPPLET)
-				sim_applet_deselect(c);
+			deselect(c);
 			c->selected = SIM_SEL_MANAGER;
 			sim_gp_select(a.data, a.lc, r);
 			r->sw = SW_OK;

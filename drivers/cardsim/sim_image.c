@@ -3,6 +3,7 @@
 #include "sim_card.h"
 #include "sim_fs.h"
 #include "sim_key.h"
+#include "sim_piv.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,7 +16,7 @@
 
 #define IMAGE_MAGIC "cardsim-image 1"
 
-static void put_hex(FILE *f, const uint8_t *v, size_t len)
+void sim_image_put_hex(FILE *f, const uint8_t *v, size_t len)
 {
 	size_t i;
 
@@ -40,7 +41,7 @@ static int hex_val(int ch)
 }
 
 /* Decode hex (or "-" for empty) into a blob. */
-static int get_hex(const char *s, struct sim_blob *b)
+int sim_image_get_hex(const char *s, struct sim_blob *b)
 {
 	size_t n, i;
 	int hi, lo;
@@ -68,7 +69,7 @@ int sim_image_parse_serial(const char *hex, uint8_t out[SIM_SERIAL_LEN])
 	struct sim_blob b = {0};
 	int ret = SIM_ERR_USAGE;
 
-	if (get_hex(hex, &b) == SIM_OK && b.len >= 1 &&
+	if (sim_image_get_hex(hex, &b) == SIM_OK && b.len >= 1 &&
 	    b.len <= SIM_SERIAL_LEN) {
 		memset(out, 0, SIM_SERIAL_LEN);
 		memcpy(out + SIM_SERIAL_LEN - b.len, b.v, b.len);
@@ -81,7 +82,7 @@ int sim_image_parse_serial(const char *hex, uint8_t out[SIM_SERIAL_LEN])
 static void put_pin(FILE *f, const char *name, const struct sim_pin *p)
 {
 	fprintf(f, "%s %d %d %d", name, p->set, p->tries, p->max_tries);
-	put_hex(f, p->value, p->set ? p->len : 0);
+	sim_image_put_hex(f, p->value, p->set ? p->len : 0);
 	fputc('\n', f);
 }
 
@@ -94,8 +95,8 @@ static void put_files(FILE *f, const struct sim_file *df, const char *path)
 		const struct sim_file *c = df->child[i];
 		fprintf(f, "file %s %04x %s", path, c->fid,
 		    c->is_df ? "df" : c->transparent ? "ef" : "rf");
-		put_hex(f, c->fci.v, c->fci.len);
-		put_hex(f, c->data.v, c->data.len);
+		sim_image_put_hex(f, c->fci.v, c->fci.len);
+		sim_image_put_hex(f, c->data.v, c->data.len);
 		fputc('\n', f);
 		if (c->is_df && strlen(path) + 6 < sizeof(sub)) {
 			snprintf(sub, sizeof(sub), "%s/%04x", path, c->fid);
@@ -119,7 +120,7 @@ int sim_image_save(const struct sim_card *c, const char *path)
 	fd = -1;
 	fprintf(f, "%s\n", IMAGE_MAGIC);
 	fputs("serial", f);
-	put_hex(f, c->serial, SIM_SERIAL_LEN);
+	sim_image_put_hex(f, c->serial, SIM_SERIAL_LEN);
 	fprintf(f, "\nstate %d\nimport %d\n", c->state, c->import_allowed);
 	put_pin(f, "pin", &c->pin);
 	put_pin(f, "puk", &c->puk);
@@ -129,10 +130,13 @@ int sim_image_save(const struct sim_card *c, const char *path)
 		fprintf(f, "key %d %s", i,
 		    c->key[i].type == SIM_KEY_RSA ? "rsa" : "ec");
 		for (j = 0; j < 7; j++)
-			put_hex(f, c->key[i].part[j].v, c->key[i].part[j].len);
+			sim_image_put_hex(f, c->key[i].part[j].v,
+			    c->key[i].part[j].len);
 		fputc('\n', f);
 	}
 	put_files(f, c->mf, "3f00");
+	if (c->piv != NULL)
+		sim_piv_save(c, f);
 	fputs("end\n", f);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		goto out;
@@ -192,7 +196,7 @@ static int load_pin(struct sim_pin *p, char **save)
 	p->set = atoi(t[0]);
 	p->tries = atoi(t[1]);
 	p->max_tries = atoi(t[2]);
-	if (get_hex(t[3], &b) != SIM_OK || b.len > SIM_PIN_MAX) {
+	if (sim_image_get_hex(t[3], &b) != SIM_OK || b.len > SIM_PIN_MAX) {
 		sim_blob_free(&b);
 		return SIM_ERR_FORMAT;
 	}
@@ -213,7 +217,8 @@ static int load_line(struct sim_card *c, char *line)
 	if (tok == NULL || strcmp(tok, "end") == 0)
 		return SIM_OK;
 	if (strcmp(tok, "serial") == 0) {
-		if (get_hex(strtok_r(NULL, " \n", &save), &serial) == SIM_OK &&
+		if (sim_image_get_hex(strtok_r(NULL, " \n", &save),
+		    &serial) == SIM_OK &&
 		    serial.len == SIM_SERIAL_LEN) {
 			memcpy(c->serial, serial.v, SIM_SERIAL_LEN);
 			ret = SIM_OK;
@@ -226,6 +231,12 @@ static int load_line(struct sim_card *c, char *line)
 	    (t = strtok_r(NULL, " \n", &save)) != NULL) {
 		c->import_allowed = atoi(t);
 		ret = SIM_OK;
+	} else if (strcmp(tok, "applet") == 0 &&
+	    (t = strtok_r(NULL, " \n", &save)) != NULL &&
+	    strcmp(t, "piv") == 0) {
+		ret = sim_piv_init(c);
+	} else if (strncmp(tok, "piv-", 4) == 0) {
+		ret = sim_piv_load_line(c, tok, &save);
 	} else if (strcmp(tok, "pin") == 0) {
 		ret = load_pin(&c->pin, &save);
 	} else if (strcmp(tok, "puk") == 0) {
@@ -239,7 +250,7 @@ static int load_line(struct sim_card *c, char *line)
 		c->key[idx].type = strcmp(t, "rsa") == 0 ? SIM_KEY_RSA :
 		    SIM_KEY_EC;
 		for (i = 0; i < 7; i++)
-			if (get_hex(strtok_r(NULL, " \n", &save),
+			if (sim_image_get_hex(strtok_r(NULL, " \n", &save),
 			    &c->key[idx].part[i]) != SIM_OK)
 				goto out;
 		ret = SIM_OK;
@@ -249,8 +260,9 @@ static int load_line(struct sim_card *c, char *line)
 		char *kind = strtok_r(NULL, " \n", &save);
 		if (path == NULL || fid == NULL || kind == NULL ||
 		    (parent = find_path(c->mf, path)) == NULL ||
-		    get_hex(strtok_r(NULL, " \n", &save), &fci) != SIM_OK ||
-		    get_hex(strtok_r(NULL, " \n", &save), &data) != SIM_OK)
+		    sim_image_get_hex(strtok_r(NULL, " \n", &save), &fci) != SIM_OK ||
+		    sim_image_get_hex(strtok_r(NULL, " \n", &save),
+		    &data) != SIM_OK)
 			goto out;
 		f = sim_fs_new((uint16_t)strtoul(fid, NULL, 16),
 		    strcmp(kind, "df") == 0, strcmp(kind, "ef") == 0,

@@ -1,7 +1,9 @@
 # testbed.sh - card handling for scripts running inside tests/testbed/testbed.
 #
 #   source "$TB_LIB"
-#   tb_card_create IMAGE SERIALHEX     make a blank card image
+#   tb_card_create IMAGE SERIALHEX [CARDSIM ARGS]
+#                                      make a blank card image (e.g.
+#                                      --applet piv: a PIV token)
 #   tb_insert SLOT IMAGE [CARDSIM ARGS] put the card into reader SLOT, wait
 #                                      until PC/SC sees it
 #   tb_remove SLOT                     pull it out, wait until PC/SC sees none
@@ -43,7 +45,7 @@ tb_wait() {
 }
 
 tb_card_create() {
-	"$TB_CARDSIM" --create "$1" --serial "$2"
+	"$TB_CARDSIM" --create "$1" --serial "$2" "${@:3}"
 }
 
 tb_cardsim_pid() {
