@@ -42,8 +42,12 @@ typedef enum cs_vlevel {
 
 typedef struct cs_vreason {
 	cs_vlevel level;
-	char code[32];   /* stable word for scripts: "not-bound-card" */
-	char text[320];  /* a sentence for the operator */
+	char code[32];   /* stable word for scripts: "not-bound-card"; its
+	                    text is cs_codes.h's "verify.<code>" */
+	char params[512]; /* its parameters, packed (cs_codes.h) */
+	char detail[256]; /* another part's words (OpenSC, the journal) */
+	char text[320];  /* a sentence for the operator, in the locale's
+	                    language */
 } cs_vreason;
 
 typedef struct cs_vcert {
@@ -153,6 +157,10 @@ void cs_verify_card_touch(SCARDCONTEXT ctx, const char *reader,
 /* Facts -> reasons and verdict (pure). */
 void cs_verify_judge(cs_vreport *r);
 
+/* The report as the members of a JSON object (no braces: a front end may
+ * add its own after them): the one shape of `verify --json` and the
+ * kiosk's desk answer (cs_verify_json.c). */
+void cs_vreport_json_members(FILE *f, const cs_vreport *r);
 /* What the card supports, from its mechanisms and its first end-entity
  * certificate: 1 yes, 0 no, -1 unknown; why says on what grounds. */
 typedef enum cs_vuse {

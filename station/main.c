@@ -2,6 +2,9 @@
 #include "cs_cli.h"
 #include "cs_cmd.h"
 #include "cs_run.h"
+#include "cs_codes.h"
+#include "cs_i18n.h"
+#include "cs_json.h"
 #include "cs_secret.h"
 #include "cs_touch.h"
 
@@ -16,29 +19,60 @@ struct subcommand {
 };
 
 static const struct subcommand commands[] = {
-	{"inspect", cmd_inspect, "check a UPKI P12-bulk download pair without a card"},
-	{"run", cmd_run, "import a download pair as an encoding run; list runs"},
-	{"encode", cmd_encode, "write each holder's key and certificate on their card"},
-	{"doctor", cmd_doctor, "diagnose readers, pcscd, OpenSC and the machine"},
-	{"log", cmd_log, "search and export the journal; `log check` finds tampering"},
-	{"verify", cmd_verify, "check a card: identifiers, certificates, journal binding, key"},
-	{"card", cmd_card, "a lost card (revocation request) or a returned card (wipe)"},
-	{"kiosk", cmd_kiosk, "serve the operator's screen on this machine"},
+static int cmd_codes(int argc, char **argv);
+
+	{"inspect", cmd_inspect, N_("check a UPKI P12-bulk download pair without a card")},
+	{"run", cmd_run, N_("import a download pair as an encoding run; list runs")},
+	{"encode", cmd_encode, N_("write each holder's key and certificate on their card")},
+	{"doctor", cmd_doctor, N_("diagnose readers, pcscd, OpenSC and the machine")},
+	{"log", cmd_log, N_("search and export the journal; `log check` finds tampering")},
+	{"verify", cmd_verify, N_("check a card: identifiers, certificates, journal binding, key")},
+	{"card", cmd_card, N_("a lost card (revocation request) or a returned card (wipe)")},
+	{"kiosk", cmd_kiosk, N_("serve the operator's screen on this machine")},
+	{"codes", cmd_codes, N_("list the message codes and their texts in this locale")},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cardstation COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, _("usage: cardstation COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n`cardstation COMMAND --help` tells more.\n");
+		fprintf(f, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+	fprintf(f, _("\n`cardstation COMMAND --help` tells more.\n"));
+}
+
+/* `cardstation codes [--json]`: every code with its text in the locale's
+ * language ({name} for a parameter), for front ends that render codes
+ * themselves and for the people who write the catalogue. */
+static int cmd_codes(int argc, char **argv)
+{
+	size_t n;
+	const cs_code_def *t = cs_code_table(&n);
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		fprintf(stderr, _("usage: cardstation codes [--json]\n"));
+		return CS_EXIT_FAIL;
+	}
+	if (json)
+		fputc('{', stdout);
+	for (size_t i = 0; i < n; i++)
+		if (json) {
+			cs_json_kv(stdout, i == 0, t[i].code, _(t[i].text));
+		} else {
+			printf("%s\t%s\n", t[i].code, _(t[i].text));
+		}
+	if (json)
+		fputs("}\n", stdout);
+	return CS_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
 	if (cs_secret_process_init() != 0) {
-		fprintf(stderr, "cardstation: cannot harden the process "
-		    "(core dumps, secure heap)\n");
+	/* The operator's language, for every message (a worker too). */
+	cs_i18n_init();
+		fprintf(stderr, _("cardstation: cannot harden the process "
+		    "(core dumps, secure heap)\n"));
 		return CS_EXIT_FAIL;
 	}
 	/* Process-wide, so the engine need not: a worker or a pkcs15-init
@@ -61,7 +95,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "cardstation: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, _("cardstation: unknown command '%s'\n"), argv[1]);
 	usage(stderr);
 	return CS_EXIT_FAIL;
 }

@@ -21,6 +21,8 @@ PACKAGES=(
 	umockdev udev duktape
 	# man pages: mandoc checks them (mandoc -T lint)
 	mandoc
+	# install folders: bash-completion.pc names where completions go
+	bash-completion
 	# benchmarks: GNU time for wall time and peak RSS
 	time
 	# fuzzing (tests/fuzz): Clang and its libFuzzer runtime (a Recommends of
