@@ -1,10 +1,10 @@
 /* main.c - the `cardstation` command: dispatch to a subcommand. */
 #include "cs_cli.h"
 #include "cs_cmd.h"
-#include "cs_run.h"
 #include "cs_codes.h"
 #include "cs_i18n.h"
 #include "cs_json.h"
+#include "cs_run.h"
 #include "cs_secret.h"
 #include "cs_touch.h"
 
@@ -18,9 +18,9 @@ struct subcommand {
 	const char *summary;
 };
 
-static const struct subcommand commands[] = {
 static int cmd_codes(int argc, char **argv);
 
+static const struct subcommand commands[] = {
 	{"inspect", cmd_inspect, N_("check a UPKI P12-bulk download pair without a card")},
 	{"run", cmd_run, N_("import a download pair as an encoding run; list runs")},
 	{"encode", cmd_encode, N_("write each holder's key and certificate on their card")},
@@ -68,9 +68,9 @@ static int cmd_codes(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (cs_secret_process_init() != 0) {
 	/* The operator's language, for every message (a worker too). */
 	cs_i18n_init();
+	if (cs_secret_process_init() != 0) {
 		fprintf(stderr, _("cardstation: cannot harden the process "
 		    "(core dumps, secure heap)\n"));
 		return CS_EXIT_FAIL;
@@ -81,12 +81,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && strcmp(argv[1], CS_RUN_WORKER_ARG) == 0)
 		return cs_run_worker_main();
-	if (argc == 2 && strcmp(argv[1], CS_TOUCH_ARG) == 0)
-		return cs_touch_main();
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
 		return cs_cli_version();
 	if (argc == 3 && strcmp(argv[1], "--complete") == 0)
 		return cs_cli_complete(argv[2]);
+	if (argc == 2 && strcmp(argv[1], CS_TOUCH_ARG) == 0)
+		return cs_touch_main();
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
