@@ -174,46 +174,13 @@ static int confirmed(ks_req *rq)
 }
 
 #ifdef KS_HAVE_VERIFY
+/* The report in verify --json's shape (cs_vreport_json_members), and
+ * after a wrong PIN when the card takes the next (ks_guard.c). */
 static void write_report(FILE *f, const cs_vreport *v, int64_t next_try_ms)
 {
 	fputc('{', f);
-	cs_json_kv(f, 1, "verdict", cs_verdict_name(v->verdict));
-	cs_json_kv(f, 0, "reader", v->reader);
-	cs_json_kv(f, 0, "card_error", v->card_error[0] ? v->card_error : NULL);
-	cs_json_kv(f, 0, "chip_serial", v->chip_serial[0] ? v->chip_serial : NULL);
-	cs_json_kv(f, 0, "pkcs15_serial", v->pkcs15_serial[0] ?
-	    v->pkcs15_serial : NULL);
-	cs_json_kv(f, 0, "printed_no", v->printed_no[0] ? v->printed_no : NULL);
-	cs_json_kv(f, 0, "card_state", v->card_state[0] ? v->card_state : NULL);
-	fprintf(f, ",\"card_id\":%lld,\"pin_given\":%s,\"pin_tries\":%d,"
-	    "\"pin_max\":%d", (long long)v->card_id, v->pin_given ? "true" :
-	    "false", v->pin_tries, v->pin_max);
-	cs_json_kv(f, 0, "login_error", v->pin_given && v->login_rc != CS_OK ?
-	    v->login_error : NULL);
-	fputs(",\"certs\":[", f);
-	for (size_t i = 0; i < v->ncerts; i++) {
-		const cs_vcert *c = &v->certs[i];
-
-		fprintf(f, "%s{", i ? "," : "");
-		cs_json_kv(f, 1, "serial", c->serial);
-		cs_json_kv(f, 0, "subject", c->subject);
-		cs_json_kv(f, 0, "not_after", c->not_after);
-		cs_json_kv(f, 0, "holder", c->j_holder[0] ? c->j_holder : NULL);
-		cs_json_kv(f, 0, "mail", c->j_mail[0] ? c->j_mail : NULL);
-		fprintf(f, ",\"is_ca\":%d,\"has_key\":%d,\"signed_ok\":%d,"
-		    "\"days_left\":%ld}", c->is_ca, c->has_key, c->signed_ok,
-		    c->days_left);
-	}
-	fputs("],\"reasons\":[", f);
-	for (size_t i = 0; i < v->nreasons; i++) {
-		fprintf(f, "%s{", i ? "," : "");
-		cs_json_kv(f, 1, "level", cs_vlevel_name(v->reasons[i].level));
-		cs_json_kv(f, 0, "code", v->reasons[i].code);
-		cs_json_kv(f, 0, "text", v->reasons[i].text);
-		fputc('}', f);
-	}
-	/* After a wrong PIN: when the card takes the next (ks_guard.c). */
-	fprintf(f, "],\"next_try_ms\":%" PRId64 "}", next_try_ms);
+	cs_vreport_json_members(f, v);
+	fprintf(f, ",\"next_try_ms\":%" PRId64 "}", next_try_ms);
 }
 #endif
 

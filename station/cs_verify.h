@@ -19,6 +19,7 @@
 #define CS_VERIFY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -153,6 +154,11 @@ void cs_vreport_clear(cs_vreport *r);
 void cs_verify_card_touch(SCARDCONTEXT ctx, const char *reader,
     const char *profiles_dir, const char *pin, time_t now, cs_vreport *r);
 
+
+/* The report as the members of a JSON object (no braces: a front end may
+ * add its own after them): the one shape of `verify --json` and the
+ * kiosk's desk answer (cs_verify_json.c). */
+void cs_vreport_json_members(FILE *f, const cs_vreport *r);
 
 /* Facts -> reasons and verdict (pure). */
 void cs_verify_judge(cs_vreport *r);

@@ -319,12 +319,12 @@
   }
   function reportView(rep, withPin) {
     const v = rep.verdict || 'FAIL';
-    const cert = (rep.certs || []).find((c) => !c.is_ca) || {};
+    const cert = (rep.certificates || []).find((c) => !c.ca) || {};
     const box = el('div', { class: 'verdict v-' + v.toLowerCase() },
       el('div', { class: 'big', text: t('verdict.' + v.toLowerCase()) }),
       el('div', { class: 'holder', text: cert.holder || '' }),
-      el('div', { class: 'ids', text: [rep.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
-    if (withPin) box.append(el('p', { class: 'big', text: cert.signed_ok === 1 ? t('ho.signed') : t('ho.notsigned') }));
+      el('div', { class: 'ids', text: [rep.journal.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
+    if (withPin) box.append(el('p', { class: 'big', text: cert.signature === 'verified' ? t('ho.signed') : t('ho.notsigned') }));
     if (withPin && rep.login_error) box.append(el('p', { class: 'big wrongpin', text: t('ho.wrongpin', { n: rep.pin_tries }) }));
     const ul = el('ul', { class: 'reasons' });
     for (const r of rep.reasons || []) ul.append(el('li', { class: 'r-' + r.level.toLowerCase(), text: r.text }));
@@ -383,7 +383,7 @@
       const rep = await post('/api/verify', f);
       out.replaceChildren(reportView(rep, withPin && f.pin));
       if (rep.next_try_ms > 0) waitFor(where, rep.next_try_ms);
-      if (where === 'ho' && rep.card_id > 0 && rep.verdict !== 'FAIL') offerIdCheck(rep);
+      if (where === 'ho' && rep.journal.card_id > 0 && rep.verdict !== 'FAIL') offerIdCheck(rep);
     } catch (e) {
       out.hidden = true;
       if (!guardSays(e, where, () => verify(where, withPin, pin, true))) fail(e);
@@ -393,7 +393,7 @@
 
   /* --- handover: how the holder was identified ------------------------------- */
   function offerIdCheck(rep) {
-    S.hoCard = rep.card_id;
+    S.hoCard = rep.journal.card_id;
     document.querySelectorAll('#ho-id-methods input').forEach((i) => { i.checked = false; });
     $('ho-id-note').value = '';
     $('ho-id-form').hidden = false;

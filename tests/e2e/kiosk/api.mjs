@@ -260,7 +260,18 @@ stories.two_desks = async () => {
   const maps = readFileSync(`/proc/${process.env.KS_PID}/maps`, 'utf8');
   assert.ok(maps.includes('libmicrohttpd'), 'the maps read are the kiosk\'s');
   assert.ok(!/opensc/i.test(maps), 'the kiosk process has OpenSC mapped');
-  console.log('two_desks: 10 rounds of two verifies at once, each its own card; OpenSC never in the kiosk');
+  // One shape for a report: the command line's `verify --json` and the
+  // kiosk's desk answer say the same of the same card, member by member.
+  const kv = await op.post('/api/verify', { reader: '0' });
+  const cli = spawnSync(process.env.CS_BIN, ['verify', '--reader', process.env.KS_READER,
+    '--ca', path.join(process.env.KS_DL, 'ca.pem'), '--json'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const fromKiosk = kv.json;
+  assert.equal(typeof fromKiosk.next_try_ms, 'number', 'the kiosk adds when the next PIN may come');
+  delete fromKiosk.next_try_ms;
+  assert.ok(fromKiosk.certificates.length > 0 && fromKiosk.journal.card_known, 'a report with a card and its journal');
+  assert.deepEqual(fromKiosk, JSON.parse(cli.stdout), 'verify --json and the kiosk report differ');
+  console.log('two_desks: 10 rounds of two verifies at once, each its own card; OpenSC never in the kiosk; one report shape');
 };
 
 const name = process.argv[2];
