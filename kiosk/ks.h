@@ -19,7 +19,7 @@
  *   ks_run.c     the encoding run: cs_run's events turned into page state;
  *                PIN letters held once in locked memory
  *   ks_api.c     runs, import with inspect's verdicts, journal search, CSV
- *   ks_desk.c    handover and service desk (verify, lost, wipe)
+ *   ks_desk.c    handover and service desk (verify, lost, wipe, PIN reset)
  *
  * Threads: the gate has one thread; the operator's daemon runs one thread
  * per connection (at most KS_OP_CONNS); the page-file daemon one thread
@@ -256,6 +256,8 @@ int ks_run_active(ks_runctl *rc);
 
 /* --- ks_api.c ------------------------------------------------------- */
 enum MHD_Result ks_api_runs(ks_req *rq);
+/* A run's cards need the institution PUK (their profile's puk.mode). */
+int ks_puk_needed(const ks_config *cfg);
 enum MHD_Result ks_api_folders(ks_req *rq);
 enum MHD_Result ks_api_inspect(ks_req *rq);
 enum MHD_Result ks_api_import(ks_req *rq);
@@ -267,6 +269,7 @@ enum MHD_Result ks_api_features(ks_req *rq);
 enum MHD_Result ks_api_verify(ks_req *rq);
 enum MHD_Result ks_api_lost(ks_req *rq);
 enum MHD_Result ks_api_wipe(ks_req *rq);
+enum MHD_Result ks_api_pin_reset(ks_req *rq);
 enum MHD_Result ks_api_handover(ks_req *rq);
 
 /* A query-string argument of the request, or NULL. */

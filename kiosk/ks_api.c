@@ -10,6 +10,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
+#include "cs_profile.h"
 #ifdef KS_HAVE_RUN
 #include "cs_run.h"
 #endif
@@ -97,6 +98,31 @@ static int run_row(void *ctx, const cs_jrun *run)
 	return 0;
 }
 
+/* Whether a run here needs the institution PUK: the profile the kiosk
+ * forces, else any profile a card may turn out to be, says puk.mode =
+ * institution (one PUK for every card, so that the office can reset PINs
+ * and wipe returned cards; without it each card would get a random PUK
+ * nobody at the desk knows). */
+int ks_puk_needed(const ks_config *cfg)
+{
+	const char *dir = cfg->profiles_dir ? cfg->profiles_dir :
+	    cs_profile_dir();
+	cs_profile one, *all = NULL;
+	char why[256];
+	size_t n = 0;
+	int need = 0;
+
+	if (cfg->profile != NULL)
+		return cs_profile_find(dir, cfg->profile, &one, why,
+		    sizeof(why)) == CS_OK && !one.puk_random;
+	if (cs_profile_load_all(dir, &all, &n, why, sizeof(why)) != CS_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		need |= !all[i].puk_random;
+	free(all);
+	return need;
+}
+
 enum MHD_Result ks_api_runs(ks_req *rq)
 {
 	cs_journal *j = NULL;
@@ -116,7 +142,8 @@ enum MHD_Result ks_api_runs(ks_req *rq)
 	}
 	c.j = j;
 	c.first = 1;
-	fputs("{\"runs\":[", c.f);
+	fprintf(c.f, "{\"puk_needed\":%s,\"runs\":[",
+	    ks_puk_needed(ks_cfg(rq->srv)) ? "true" : "false");
 	r = cs_journal_run_list(j, run_row, &c);
 	fputs("]}", c.f);
 	fclose(c.f);
@@ -179,14 +206,51 @@ enum MHD_Result ks_api_folders(ks_req *rq)
 
 /* --- inspect and import --------------------------------------------- */
 
-static const char *dir_arg(ks_req *rq, char *certs, char *pins)
+/* Whether path, with every symbolic link resolved, is one of the kiosk's
+ * roots (--import-root) or inside one: the page names folders, and a
+ * folder (or a zip in it) that leads elsewhere is not one to read. */
+static int in_roots(const ks_config *cfg, const char *path)
 {
-	const char *dir = ks_form_get(rq->form, "dir");
+	char real[PATH_MAX], root[PATH_MAX];
 
-	if (dir == NULL || dir[0] != '/' || strlen(dir) > PATH_MAX - 32 ||
-	    ks_find_pair(dir, certs, PATH_MAX, pins, PATH_MAX) != 0)
-		return NULL;
-	return dir;
+	if (realpath(path, real) == NULL)
+		return 0;
+	for (size_t i = 0; i < cfg->nroots; i++) {
+		size_t n;
+
+		if (realpath(cfg->roots[i], root) == NULL)
+			continue;
+		n = strlen(root);
+		if (strcmp(root, "/") == 0 || (strncmp(real, root, n) == 0 &&
+		    (real[n] == '/' || real[n] == '\0')))
+			return 1;
+	}
+	return 0;
+}
+
+/* The page's folder: *dir, with the pair in it. 0, or the HTTP status of
+ * the refusal (dir_refused answers it). */
+static unsigned dir_arg(ks_req *rq, const char **dir, char *certs, char *pins)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+
+	*dir = ks_form_get(rq->form, "dir");
+	if (*dir == NULL || (*dir)[0] != '/' || strlen(*dir) > PATH_MAX - 32)
+		return 404;
+	if (!in_roots(cfg, *dir))
+		return 403;
+	if (ks_find_pair(*dir, certs, PATH_MAX, pins, PATH_MAX) != 0)
+		return 404;
+	return in_roots(cfg, certs) && in_roots(cfg, pins) ? 0 : 403;
+}
+
+static enum MHD_Result dir_refused(ks_req *rq, unsigned status)
+{
+	if (status == 403)
+		return ks_reply_error(rq, 403, "outside-roots", "this folder is "
+		    "not inside the folders the kiosk was given (--import-root)");
+	return ks_reply_error(rq, 404, "no-pair", "this folder holds no "
+	    "clientAll.zip with clientAllPin.zip or clientPin.zip");
 }
 
 static void bundle_opts(ks_req *rq, cs_bundle_opts *o)
@@ -198,15 +262,15 @@ static void bundle_opts(ks_req *rq, cs_bundle_opts *o)
 enum MHD_Result ks_api_inspect(ks_req *rq)
 {
 	char certs[PATH_MAX], pins[PATH_MAX], why[1024], *buf = NULL;
-	const char *dir = dir_arg(rq, certs, pins);
+	const char *dir;
+	unsigned refused = dir_arg(rq, &dir, certs, pins);
 	cs_bundle_opts o;
 	cs_bundle *b = NULL;
 	size_t len = 0, usable = 0;
 	FILE *f;
 
-	if (dir == NULL)
-		return ks_reply_error(rq, 404, "no-pair", "this folder holds no "
-		    "clientAll.zip with clientAllPin.zip or clientPin.zip");
+	if (refused)
+		return dir_refused(rq, refused);
 	bundle_opts(rq, &o);
 	if (cs_bundle_open(&b, certs, pins, &o, why, sizeof(why)) != CS_OK)
 		return ks_reply_error(rq, 422, "refused", why);
@@ -254,7 +318,8 @@ enum MHD_Result ks_api_import(ks_req *rq)
 {
 #ifdef KS_HAVE_RUN
 	char certs[PATH_MAX], pins[PATH_MAX], why[1024] = "", *buf = NULL;
-	const char *dir = dir_arg(rq, certs, pins);
+	const char *dir;
+	unsigned refused = dir_arg(rq, &dir, certs, pins);
 	const ks_config *cfg = ks_cfg(rq->srv);
 	cs_run_import_args a;
 	cs_bundle_opts o;
@@ -264,9 +329,8 @@ enum MHD_Result ks_api_import(ks_req *rq)
 	FILE *f;
 	int r;
 
-	if (dir == NULL)
-		return ks_reply_error(rq, 404, "no-pair", "this folder holds no "
-		    "clientAll.zip with clientAllPin.zip or clientPin.zip");
+	if (refused)
+		return dir_refused(rq, refused);
 	bundle_opts(rq, &o);
 	memset(&a, 0, sizeof(a));
 	a.journal = cfg->journal;

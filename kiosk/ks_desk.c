@@ -32,6 +32,8 @@
 #include "cs_desk.h"
 #include "cs_revoke.h"
 
+#include <openssl/evp.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,11 +387,109 @@ static void puk_answer(ks_req *rq, const char *card, int r, const char *why)
 	    ks_now_ms());
 }
 
+/* The card the page named (chip=, the card the operator saw in the
+ * confirmation) is the one in the reader: a card swapped in between is
+ * not wiped nor given a PIN. An empty name (a card without a serial)
+ * matches only itself. */
+static int same_card(ks_req *rq, const char *card)
+{
+	const char *want = ks_form_get(rq->form, "chip");
+
+	return want == NULL || *want == '\0' || strcmp(want, card) == 0;
+}
+
+/* The PUK guard, before any PUK goes to the card in reader: *card gets
+ * the guard's name of the card ("" if none answers). KS_GUARD_GO or the
+ * guard's no; *wait_ms with it. */
+static ks_guard_verdict puk_guard(ks_req *rq, const char *reader, char *card,
+    size_t len, int64_t *wait_ms)
+{
+	SCARDCONTEXT ctx;
+	ks_guard_verdict gv = KS_GUARD_GO;
+	int tries;
+
+	card[0] = '\0';
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS)
+		return KS_GUARD_GO;  /* the engine says pcscd is gone */
+	if (card_name(ctx, reader, ks_cfg(rq->srv)->profiles_dir, card, len,
+	    &tries) == CS_OK)
+		gv = ks_guard_check(ks_srv_guard(rq->srv), card, KS_TRY_PUK, -1,
+		    confirmed(rq), ks_now_ms(), wait_ms);
+	SCardReleaseContext(ctx);
+	return gv;
+}
+
+/* The certificates of a card as the page lists them. */
+static void write_certs(FILE *f, const char *key, const cs_desk_certs *c)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (size_t i = 0; i < c->n; i++) {
+		fprintf(f, "%s{", i ? "," : "");
+		cs_json_kv(f, 1, "cert_serial", c->c[i].cert_serial);
+		cs_json_kv(f, 0, "holder", c->c[i].holder);
+		cs_json_kv(f, 0, "mail", c->c[i].mail);
+		cs_json_kv(f, 0, "printed_no", strcmp(c->c[i].printed, "-") ?
+		    c->c[i].printed : NULL);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+/* What a returned card's live certificate becomes: live=request (its UPKI
+ * revocation line, reason= default affiliationChanged, comment=) or
+ * live=revoked (the operator says it is revoked already); neither: the
+ * card is refused with the certificates listed, so the page can ask. */
+static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
+    size_t whylen)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *live = ks_form_get(rq->form, "live");
+	const char *reason_s = ks_form_get(rq->form, "reason");
+	const char *comment = ks_form_get(rq->form, "comment");
+	char *end;
+	long reason = CS_DESK_RETURN_DEFAULT_REASON;
+
+	if (live == NULL || *live == '\0')
+		return CS_OK;
+	if (strcmp(live, "revoked") == 0) {
+		o->live = CS_DESK_LIVE_REVOKED;
+		return CS_OK;
+	}
+	if (strcmp(live, "request") != 0) {
+		snprintf(why, whylen, "live: request or revoked");
+		return CS_ERR_USAGE;
+	}
+	if (cfg->admin_mail == NULL) {
+		snprintf(why, whylen, "the kiosk was started without --admin-mail, "
+		    "which a revocation request needs");
+		return CS_ERR_STATE;
+	}
+	if (reason_s != NULL && *reason_s != '\0' && ((reason = strtol(reason_s,
+	    &end, 10)) < 0 || *end != '\0' || cs_revoke_reason_name((int)reason) ==
+	    NULL)) {
+		snprintf(why, whylen, "reason code");
+		return CS_ERR_USAGE;
+	}
+	if (reason == 0 && (comment == NULL || *comment == '\0')) {
+		snprintf(why, whylen, "reason 0 needs a comment");
+		return CS_ERR_USAGE;
+	}
+	o->live = CS_DESK_LIVE_REQUEST;
+	o->request.reason = (int)reason;
+	o->request.comment = comment != NULL && *comment != '\0' ? comment : NULL;
+	o->request.admin_mail = cfg->admin_mail;
+	return CS_OK;
+}
+
 /* Wipe the returned card in the chosen reader (cs_desk_returned). The
  * institution PUK comes from the operator in this POST body only: the body
  * is locked memory (ks_form.c), the copy handed to the engine is a
  * cs_secret, and both are wiped when the request ends. It is never logged
- * nor put in a reply, and never kept for the next card. */
+ * nor put in a reply, and never kept for the next card. A certificate
+ * still live on the card needs the operator's choice (live_choice): 409
+ * live-cert lists them, and the answer carries the revocation request
+ * (request_b64: CP932 TSV, 15 columns, CRLF) when one was made. */
 enum MHD_Result ks_api_wipe(ks_req *rq)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
@@ -400,38 +500,181 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	cs_desk_return_opts o;
 	cs_desk_return res;
 	SCARDCONTEXT ctx = 0;
+	ks_guard_verdict gv;
 	unsigned status = 422;
 	const char *code = "wipe";
+	int64_t wait = 0;
 	size_t len = 0;
 	FILE *f;
 	int r;
 
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
 	if (puk_s == NULL || *puk_s == '\0')
 		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
 		    "card needs the institution PUK");
+	if ((r = live_choice(rq, &o, why, sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, r == CS_ERR_USAGE ? 400 : 503,
+		    r == CS_ERR_USAGE ? "bad-live" : "not-available", why);
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
 		    "readers", why);
 	status = 422;
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) ==
-	    SCARD_S_SUCCESS) {
-		int tries;
-		int64_t wait = 0;
-		ks_guard_verdict gv = KS_GUARD_GO;
-
-		if (card_name(ctx, reader,
-		    cfg->profiles_dir, card, sizeof(card), &tries) == CS_OK)
-			gv = ks_guard_check(ks_srv_guard(rq->srv), card, KS_TRY_PUK,
-			    -1, confirmed(rq), ks_now_ms(), &wait);
-		SCardReleaseContext(ctx);
-		ctx = 0;
-		if (gv != KS_GUARD_GO)
-			return guard_reply(rq, gv, KS_TRY_PUK, wait);
-	}
+	if ((gv = puk_guard(rq, reader, card, sizeof(card), &wait)) !=
+	    KS_GUARD_GO)
+		return guard_reply(rq, gv, KS_TRY_PUK, wait);
+	if (!same_card(rq, card))
+		return ks_reply_error(rq, 409, "other-card", "another card is in "
+		    "the reader now: check it again");
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
 		return MHD_NO;
 	/* Open the journal first: never wipe a card we cannot journal. */
+	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
+	    sizeof(why))) != CS_OK) {
+		status = 503;
+		code = "journal";
+		goto out;
+	}
+	cs_journal_set_actor(j, rq->sess.account, reader);
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+	    SCARD_S_SUCCESS) {
+		ctx = 0;
+		r = CS_ERR_CARD;
+		status = 503;
+		code = "readers";
+		snprintf(why, sizeof(why), "pcscd does not answer");
+		goto out;
+	}
+	o.reader = reader;
+	o.profiles_dir = cfg->profiles_dir;
+	o.puk = puk;
+	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
+	if (card[0] != '\0')
+		puk_answer(rq, card, r, why);
+	/* A live certificate and no choice yet: nothing changed; the page
+	 * asks the operator. */
+	if (r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
+	    res.ended.n > 0) {
+		status = 409;
+		code = "live-cert";
+	} else if (r == CS_ERR_STATE) {
+		status = 409;
+		code = "card-state";
+	} else if (r == CS_ERR_NOTFOUND) {
+		code = "not-ours";
+	} else if (r == CS_ERR_CARD && strstr(why, "refused the PUK (") != NULL) {
+		code = "puk-refused";
+	}
+out:
+	if (ctx)
+		SCardReleaseContext(ctx);
+	cs_journal_close(j);
+	cs_secret_free(puk);
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		free(res.req);
+		return MHD_NO;
+	}
+	fputc('{', f);
+	if (r != CS_OK) {
+		cs_json_kv(f, 1, "error", code);
+		cs_json_kv(f, 0, "text", why[0] ? why : cs_strerror(r));
+		if (strcmp(code, "live-cert") == 0)
+			write_certs(f, "certs", &res.ended);
+	} else {
+		snprintf(why, sizeof(why), "card %s wiped: PIN reset to a random PIN "
+		    "nobody knows, %d key%s overwritten, PKCS#15 application "
+		    "erased, journaled 'returned'", res.chip_serial[0] ?
+		    res.chip_serial : "(no chip serial)", res.keys, res.keys == 1 ?
+		    "" : "s");
+		cs_json_kv(f, 1, "text", why);
+		cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ?
+		    res.chip_serial : NULL);
+		cs_json_kv(f, 0, "profile", res.profile);
+		fprintf(f, ",\"wiped\":%zu,\"keys\":%d", res.wiped, res.keys);
+		cs_json_kv(f, 0, "live", res.ended.n == 0 ? NULL :
+		    o.live == CS_DESK_LIVE_REQUEST ? "request" : "revoked");
+		write_certs(f, "ended", &res.ended);
+		if (res.req != NULL && res.reqlen > 0) {
+			/* CP932 bytes inside JSON: base64, the page makes the file. */
+			unsigned char *b64 = malloc(4 * ((res.reqlen + 2) / 3) + 1);
+
+			if (b64 != NULL) {
+				EVP_EncodeBlock(b64, (const unsigned char *)res.req,
+				    (int)res.reqlen);
+				cs_json_kv(f, 0, "request_b64", (const char *)b64);
+				free(b64);
+			}
+		}
+	}
+	fputc('}', f);
+	free(res.req);
+	if (fclose(f) != 0) {
+		free(buf);
+		return MHD_NO;
+	}
+	return ks_reply_take(rq, r == CS_OK ? 200 : status, "application/json",
+	    buf, len, NULL);
+}
+
+/* POST /api/pin-reset reader=&puk=&new_pin=&new_pin2=&chip=: the holder
+ * forgot the PIN (or blocked it). The same engine call as `cardstation
+ * card pin-reset` (cs_desk_pin_reset): the journal must have issued the
+ * card to a holder and the card must hold exactly that, or nothing
+ * changes. The holder types the new PIN twice (new_pin, new_pin2), or
+ * with neither a random PIN comes back once in the reply (pin) for a PIN
+ * letter: the reply is then a secret body, wiped when sent. The PUK and
+ * the PINs live in the request's locked body only and go past the guard
+ * like the wipe's PUK. Journaled with the account logged in. */
+enum MHD_Result ks_api_pin_reset(ks_req *rq)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+	const char *puk_s = ks_form_get(rq->form, "puk");
+	const char *p1 = ks_form_get(rq->form, "new_pin");
+	const char *p2 = ks_form_get(rq->form, "new_pin2");
+	char reader[256], why[1024] = "", card[96] = "", *pre = NULL;
+	cs_secret *puk = NULL, *pin = NULL, *out = NULL;
+	cs_journal *j = NULL;
+	cs_desk_pin_opts o;
+	cs_desk_pin res;
+	SCARDCONTEXT ctx = 0;
+	ks_guard_verdict gv;
+	unsigned status = 422;
+	const char *code = "pin-reset";
+	int64_t wait = 0;
+	size_t prelen = 0;
+	FILE *f;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	res.puk_tries = -1;
+	if (puk_s == NULL || *puk_s == '\0')
+		return ks_reply_error(rq, 400, "puk-needed", "a PIN reset needs "
+		    "the institution PUK");
+	if (p1 != NULL && *p1 == '\0')
+		p1 = NULL;
+	if (p2 != NULL && *p2 == '\0')
+		p2 = NULL;
+	/* Typed twice: a typo would lock the holder out again. */
+	if ((p1 != NULL || p2 != NULL) && (p1 == NULL || p2 == NULL ||
+	    strcmp(p1, p2) != 0))
+		return ks_reply_error(rq, 400, "pin-differ", "the two new PINs "
+		    "differ. Nothing changed");
+	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
+	    sizeof(why))) != CS_OK)
+		return ks_reply_error(rq, status, status == 409 ? "busy" :
+		    "readers", why);
+	if ((gv = puk_guard(rq, reader, card, sizeof(card), &wait)) !=
+	    KS_GUARD_GO)
+		return guard_reply(rq, gv, KS_TRY_PUK, wait);
+	if (!same_card(rq, card))
+		return ks_reply_error(rq, 409, "other-card", "another card is in "
+		    "the reader now: check it again");
+	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK ||
+	    (p1 != NULL && cs_secret_from(&pin, p1, strlen(p1)) != CS_OK)) {
+		cs_secret_free(puk);
+		return MHD_NO;
+	}
 	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
 	    sizeof(why))) != CS_OK) {
 		status = 503;
@@ -452,30 +695,92 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	o.reader = reader;
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
-	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
-	if (card[0] != '\0')
-		puk_answer(rq, card, r, why);
+	o.new_pin = pin;
+	r = cs_desk_pin_reset(ctx, j, &o, &res, why, sizeof(why));
+	/* What the card said to the PUK, as the engine counted it. */
+	if (card[0] != '\0' && (r == CS_OK || res.puk_tries >= 0))
+		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, r == CS_OK,
+		    res.puk_tries, ks_now_ms());
+	switch (r) {
+	case CS_OK:
+		break;
+	case CS_ERR_NOTFOUND:
+		code = "card-unknown";
+		status = 409;
+		break;
+	case CS_ERR_STATE:
+		code = "card-state";
+		status = 409;
+		break;
+	case CS_ERR_USAGE:
+		code = "pin-rules";
+		status = 400;
+		break;
+	case CS_ERR_CARD:
+		code = res.puk_tries >= 0 ? "puk-refused" : "pin-reset";
+		break;
+	default:
+		/* CS_ERR_DB with a random PIN: the card has it, the holder
+		 * needs the letter all the same (the reply below). */
+		code = "journal";
+		status = 503;
+		break;
+	}
+	if (r != CS_OK && res.random_pin == NULL) {
+		if ((f = open_memstream(&pre, &prelen)) == NULL)
+			goto out;
+		fputc('{', f);
+		cs_json_kv(f, 1, "error", code);
+		cs_json_kv(f, 0, "text", why[0] ? why : cs_strerror(r));
+		if (res.puk_tries >= 0)
+			fprintf(f, ",\"tries\":%d", res.puk_tries);
+		fputc('}', f);
+		fclose(f);
+		goto out;
+	}
+	/* Done (or done on the card, not in the journal): what the page
+	 * shows; a random PIN goes in a secret body, once. */
+	if ((f = open_memstream(&pre, &prelen)) == NULL)
+		goto out;
+	fputc('{', f);
+	cs_json_kv(f, 1, "holder", res.holder[0] ? res.holder : NULL);
+	cs_json_kv(f, 0, "printed_no", res.printed[0] ? res.printed : NULL);
+	cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ? res.chip_serial :
+	    NULL);
+	cs_json_kv(f, 0, "journal_error", r != CS_OK ? why : NULL);
+	fprintf(f, ",\"random\":%s", res.random_pin != NULL ? "true" : "false");
+	if (fclose(f) != 0) {
+		free(pre);
+		pre = NULL;
+		goto out;
+	}
+	if (cs_secret_new(&out, prelen + (res.random_pin ?
+	    res.random_pin->len : 0) + 16) != CS_OK) {
+		free(pre);
+		pre = NULL;
+		goto out;
+	}
+	out->len = (size_t)snprintf((char *)out->buf, out->cap, "%.*s%s%s%s}",
+	    (int)prelen, pre, res.random_pin ? ",\"pin\":\"" : "",
+	    res.random_pin ? cs_secret_str(res.random_pin) : "",
+	    res.random_pin ? "\"" : "");
+	fprintf(stderr, "cardstation kiosk: %s reset the PIN of card %s (%s)\n",
+	    rq->sess.account, res.chip_serial[0] ? res.chip_serial : "?",
+	    res.random_pin ? "random, for a PIN letter" : "typed by the holder");
 out:
 	if (ctx)
 		SCardReleaseContext(ctx);
 	cs_journal_close(j);
+	cs_secret_free(res.random_pin);
+	cs_secret_free(pin);
 	cs_secret_free(puk);
-	if (r != CS_OK)
-		return ks_reply_error(rq, status, code, why[0] ? why :
-		    cs_strerror(r));
-	if ((f = open_memstream(&buf, &len)) == NULL)
+	if (out != NULL) {
+		free(pre);
+		return ks_reply_secret(rq, out);
+	}
+	if (pre == NULL)
 		return MHD_NO;
-	snprintf(why, sizeof(why), "card %s wiped: PKCS#15 application erased, "
-	    "PIN reset to a random PIN nobody knows, journaled 'returned'",
-	    res.chip_serial[0] ? res.chip_serial : "(no chip serial)");
-	fputc('{', f);
-	cs_json_kv(f, 1, "text", why);
-	cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ? res.chip_serial :
-	    NULL);
-	cs_json_kv(f, 0, "profile", res.profile);
-	fprintf(f, ",\"wiped\":%zu}", res.wiped);
-	fclose(f);
-	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
+	return ks_reply_take(rq, status, "application/json", pre, prelen, NULL);
 }
 
 /* --- handover: how the holder was identified ---------------------------- */

@@ -40,8 +40,15 @@ typedef struct ks_rview {
 	char holder[256], mail[256], staff_no[64], cert_serial[CS_SERIAL_SIZE];
 	int step, steps, confirm;
 	char text[512];
-	char outcome[8];          /* "done" or "failed": the last card's end */
+	char outcome[12];         /* the last card's end: "done", "failed"
+	                             (a holder's card), "refused" (a card
+	                             turned away before it got a holder) or
+	                             "skipped" (the operator's このカードを使わない) */
 	char reason[512];         /* why it failed, kept while it is pulled */
+	char notice[16];          /* refused: the card's journal state (lost,
+	                             returned, issued, retired...), "" unknown */
+	int skipped;              /* the operator refused the card waiting
+	                             for its number: its end is no failure */
 } ks_rview;
 
 typedef struct ks_failure {
@@ -181,6 +188,7 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 		cs_json_kv(f, 0, "text", nz(v->text));
 		cs_json_kv(f, 0, "outcome", nz(v->outcome));
 		cs_json_kv(f, 0, "reason", nz(v->reason));
+		cs_json_kv(f, 0, "notice", nz(v->notice));
 		fprintf(f, ",\"step\":%d,\"steps\":%d,\"confirm\":%s}", v->step,
 		    v->steps, v->confirm ? "true" : "false");
 	}
@@ -399,12 +407,39 @@ fail:
 	memset(l, 0, sizeof(*l));
 }
 
+/* The journal's state of a card by its chip serial ("" if unknown). */
+static void card_notice(ks_runctl *rc, const char *chip, char *out,
+    size_t len)
+{
+	const char *path = cs_journal_path(ks_cfg(rc->srv)->journal);
+	cs_journal *j = NULL;
+	cs_jcard c;
+	char why[256];
+
+	out[0] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (cs_journal_open(&j, path, CS_JOURNAL_RDONLY, why, sizeof(why)) !=
+	    CS_OK)
+		return;
+	if (cs_journal_card_find(j, CS_JKEY_CHIP, chip, &c) == CS_OK) {
+		snprintf(out, len, "%s", cs_jcard_state_name(c.state));
+		cs_jcard_clear(&c);
+	}
+	cs_journal_close(j);
+}
+
 static void on_event(void *ctx, const cs_run_event *ev)
 {
 	ks_runctl *rc = ctx;
 	ks_rview *v = NULL;
-	char hold[256] = "";
+	char hold[256] = "", notice[16] = "";
 
+	/* A card turned away before it got a holder: what the journal says
+	 * of it (read before the lock: the journal is a file). */
+	if (ev->kind == CS_EV_FAILED && ev->reader_index >= 0 &&
+	    (ev->holder == NULL || ev->holder[0] == '\0') &&
+	    ev->chip_serial != NULL && ev->chip_serial[0] != '\0')
+		card_notice(rc, ev->chip_serial, notice, sizeof(notice));
 	pthread_mutex_lock(&rc->lock);
 	if (ev->reader_index >= 0 && (size_t)ev->reader_index < rc->nreaders)
 		v = &rc->rd[ev->reader_index];
@@ -419,7 +454,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0 &&
 		    strcmp(v->outcome, "failed") != 0) {
 			/* A new card starts from nothing. */
-			v->outcome[0] = v->reason[0] = '\0';
+			v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
 			v->chip[0] = v->printed[0] = v->profile[0] = '\0';
 			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
 			v->cert_serial[0] = '\0';
@@ -432,8 +467,10 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		cpy(v->chip, sizeof(v->chip), ev->chip_serial ? ev->chip_serial : "");
 		cpy(v->profile, sizeof(v->profile), ev->profile ? ev->profile : "");
 		cpy(v->state, sizeof(v->state), "reading");
-		v->text[0] = v->outcome[0] = v->reason[0] = '\0';
-		v->step = v->steps = 0;
+		v->text[0] = v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
+		v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
+		v->cert_serial[0] = v->printed[0] = '\0';
+		v->step = v->steps = v->skipped = 0;
 		break;
 	case CS_EV_HOLDER:
 		if (v == NULL)
@@ -454,6 +491,13 @@ static void on_event(void *ctx, const cs_run_event *ev)
 	case CS_EV_STEP:
 		if (v == NULL)
 			break;
+		/* Step 1 is a new card: the last one's holder and end go. */
+		if (ev->step == 1 && (ev->holder == NULL || ev->holder[0] == '\0')) {
+			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
+			v->cert_serial[0] = v->printed[0] = v->chip[0] = '\0';
+			v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
+			v->skipped = 0;
+		}
 		v->confirm = 0;
 		v->step = ev->step;
 		v->steps = ev->steps;
@@ -480,9 +524,21 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		}
 		cpy(v->state, sizeof(v->state), "failed");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
-		cpy(v->outcome, sizeof(v->outcome), "failed");
 		cpy(v->reason, sizeof(v->reason), v->text);
 		v->confirm = 0;
+		/* Not a holder's failure: the operator's このカードを使わない
+		 * (the holder is back in the queue), or a card turned away
+		 * before any record was claimed for it (lost, returned, already
+		 * issued, unreadable): a warning on its reader, no 失敗. */
+		if (v->skipped || (v->holder[0] == '\0' && (ev->holder == NULL ||
+		    ev->holder[0] == '\0'))) {
+			cpy(v->outcome, sizeof(v->outcome), v->skipped ? "skipped" :
+			    "refused");
+			cpy(v->notice, sizeof(v->notice), v->skipped ? "" : notice);
+			v->skipped = 0;
+			break;
+		}
+		cpy(v->outcome, sizeof(v->outcome), "failed");
 		rc->failed++;
 		if (rc->nfail < KS_MAX_FAILURES) {
 			ks_failure *fl = &rc->fail[rc->nfail++];
@@ -605,6 +661,14 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	    !(rq->sess.roles & KS_ROLE_ADMIN))
 		return ks_reply_error(rq, 403, "role", "only an administrator "
 		    "sets the institution PUK");
+	/* The profile wants one institution PUK on every card: an operator
+	 * who may type it must (each card would get a random PUK nobody at
+	 * the desk knows). */
+	if ((rq->sess.roles & KS_ROLE_ADMIN) && (ks_form_get(rq->form, "puk") ==
+	    NULL || *ks_form_get(rq->form, "puk") == '\0') &&
+	    ks_puk_needed(cfg))
+		return ks_reply_error(rq, 400, "puk-needed", "these cards take "
+		    "the institution PUK: type it to start the run");
 	if (secret_field(rq, "pin", &pin) != CS_OK ||
 	    secret_field(rq, "puk", &puk) != CS_OK) {
 		cs_secret_free(pin);
@@ -715,6 +779,7 @@ enum MHD_Result ks_api_run_answer(ks_req *rq)
 		r = cs_run_answer(rc->run, (int)i, refuse ? NULL : printed);
 		if (r == CS_OK) {
 			rc->rd[i].confirm = 0;
+			rc->rd[i].skipped = refuse != NULL;
 			if (refuse == NULL)
 				snprintf(rc->rd[i].printed, sizeof(rc->rd[i].printed),
 				    "%s", printed);
@@ -756,6 +821,7 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 		    rc->rd[i].confirm) {
 			r = cs_run_answer(rc->run, (int)i, NULL);
 			rc->rd[i].confirm = 0;
+			rc->rd[i].skipped = r == CS_OK;
 		}
 	} else if (strcmp(act, "retry") == 0) {
 		if (reader_arg(rq, rc, &i) == 0 &&

@@ -566,6 +566,7 @@ static const struct route {
 	{"POST", "/api/verify", ks_api_verify, E | D},
 	{"POST", "/api/lost", ks_api_lost, D},
 	{"POST", "/api/wipe", ks_api_wipe, D},
+	{"POST", "/api/pin-reset", ks_api_pin_reset, D},
 };
 
 #undef E

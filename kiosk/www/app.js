@@ -13,7 +13,7 @@
 (function () {
   const S = { csrf: '', operator: null, account: null, roles: [], lang: 'ja', idle: 600, run: null,
     letters: [], waiting: -1, es: null, hoCard: null,
-    features: {}, records: null, dir: '', pin: '', lastPing: 0, screen: '' };
+    features: {}, records: null, dir: '', pin: '', lastPing: 0, screen: '', pukNeeded: false, deskRep: null };
   const has = (role) => S.roles.includes(role);
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...kids) => {
@@ -68,11 +68,19 @@
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { b.hidden = true; }, bad ? 8000 : 4000);
   }
+  /* The server's answers carry a code (error): the words are this page's
+   * dictionary's (i18n.js), in the session's language. The server's own
+   * sentence is shown only for a code the dictionary does not know. */
+  function errText(e) {
+    const b = (e && e.body) || {};
+    const code = b.error ? 'err.' + b.error : '';
+    if (b.error === 'puk-refused' && b.tries >= 0) return t(b.tries === 0 ? 'err.puk-refused.0' : 'err.puk-refused.n', { n: b.tries });
+    if (code && KS_TEXT.ja[code]) return t(code);
+    return t('err.generic') + (e && e.message ? e.message : e);
+  }
   function fail(e) {
-    const code = e && e.body && e.body.error ? 'err.' + e.body.error : '';
     if (e && e.status === 503 && e.body && e.body.error === 'not-available') toast(t('na') + e.message, true);
-    else if (code && KS_TEXT.ja[code]) toast(t(code), true);
-    else toast(t('err.generic') + (e && e.message ? e.message : e), true);
+    else toast(errText(e), true);
   }
 
   /* --- screens --------------------------------------------------------- */
@@ -122,6 +130,7 @@
     try {
       const [runs, folders] = await Promise.all([get('/api/runs'),
         has('admin') ? get('/api/folders') : Promise.resolve({ folders: [] })]);
+      S.pukNeeded = !!runs.puk_needed;
       const tb = $('runs').tBodies[0];
       tb.replaceChildren();
       for (const r of runs.runs.slice().reverse()) {
@@ -179,10 +188,20 @@
     startRun = r;
     $('start-run-name').textContent = '#' + r.id + '  ' + (r.folder || '');
     $('start-pin').value = ''; $('start-puk').value = '';
+    $('start-why').hidden = true;
+    $('start-puk-note').hidden = !(S.pukNeeded && !has('admin'));
     $('start-dlg').showModal();
-    $('start-go').focus();
+    if (S.pukNeeded && has('admin')) $('start-puk').focus(); else $('start-go').focus();
   }
-  async function doStart() {
+  /* The institution PUK, when the cards' profile takes one, is not left
+   * empty by an operator who may type it: the dialog stays and says so. */
+  async function doStart(ev) {
+    if (ev) ev.preventDefault();
+    if (S.pukNeeded && has('admin') && !$('start-puk').value) {
+      $('start-why').textContent = t('start.pukneeded'); $('start-why').hidden = false;
+      $('start-puk').focus();
+      return;
+    }
     const f = { run_id: startRun.id };
     if ($('start-pin').value) f.pin = $('start-pin').value;
     if ($('start-puk').value && has('admin')) f.puk = $('start-puk').value;
@@ -210,25 +229,48 @@
     $('run-meter').style.width = usable ? Math.round(100 * (p.done || 0) / usable) + '%' : '0';
     $('run-count').textContent = t('enc.count', { d: p.done || 0, t: usable, q: (p.queued || 0) + (p.claimed || 0) });
     const ask = confirmReader();
-    const shown = ask || run.readers.find((r) => r.holder) || null;
+    /* 次の方: the holder a card is being asked for or written for now;
+     * never one whose card is done (or turned away) and waits to be
+     * taken out. */
+    const busy = (r) => r.holder && !r.outcome && ['reading', 'confirm', 'writing', 'checking'].includes(r.state);
+    const shown = ask || run.readers.find(busy) || null;
     $('next-holder').textContent = shown && shown.holder ? shown.holder : (run.active ? t('enc.wait') : '');
     $('next-ids').textContent = shown ? [shown.staff_no, shown.mail].filter(Boolean).join('   ') : '';
     const cf = $('confirm-form');
     const wasHidden = cf.hidden;
+    const asked = cf.dataset.reader;
     cf.hidden = !ask;
-    if (ask) { cf.dataset.reader = ask.index; if (wasHidden) { $('printed').value = ''; } }
+    if (ask) {
+      cf.dataset.reader = ask.index;
+      if (wasHidden || asked !== String(ask.index)) { $('printed').value = ''; }
+      /* With several readers, which card the number is for. */
+      $('confirm-reader').textContent = t('enc.askreader', { n: ask.index + 1, name: ask.name });
+      $('confirm-label').textContent = t('enc.scanat', { n: ask.index + 1 });
+    }
     const box = $('readers');
     box.replaceChildren();
+    const warn = [];
     for (const r of run.readers) {
       const pct = r.steps ? Math.round(100 * r.step / r.steps) : (r.outcome === 'done' ? 100 : 0);
       const state = r.state || 'waiting';
-      const card = el('div', { class: 'reader st-' + state + (r.outcome ? ' out-' + r.outcome : ''), 'data-reader': r.index },
-        el('div', { class: 'rname', text: r.name }),
-        el('div', { class: 'rstate', text: (r.outcome && (state === 'remove' || r.outcome === 'failed') ? t('st.' + r.outcome) + ' — ' : '') + t('st.' + state) }),
-        el('div', { class: 'rholder', text: r.holder || '' }),
+      const turned = r.outcome === 'refused' || r.outcome === 'skipped';
+      const head = turned ? t('st.' + r.outcome) + (state === 'remove' ? ' — ' + t('st.remove') : '') :
+        (r.outcome && (state === 'remove' || r.outcome === 'failed') ? t('st.' + r.outcome) + ' — ' : '') + t('st.' + state);
+      const card = el('div', { class: 'reader st-' + state + (r.outcome ? ' out-' + r.outcome : '') + (ask && ask.index === r.index ? ' asking' : ''),
+        'data-reader': r.index },
+        el('div', { class: 'rname', text: t('enc.askreader', { n: r.index + 1, name: r.name }) }),
+        el('div', { class: 'rstate', text: head }),
+        el('div', { class: 'rholder', text: turned ? '' : r.holder || '' }),
         el('div', { class: 'meter' }, el('div')),
-        el('div', { class: 'rtext', text: (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
+        el('div', { class: 'rtext', text: turned ? '' : (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
       card.querySelector('.meter > div').style.width = pct + '%';
+      if (turned) {
+        /* A card the run turned away: a warning, not a failure. */
+        const say = r.outcome === 'skipped' ? t('notice.skipped') :
+          KS_TEXT.ja['notice.' + r.notice] ? t('notice.' + r.notice) : t('notice.other');
+        card.append(el('div', { class: 'rnotice', text: say }));
+        if (r.outcome === 'refused') warn.push(el('p', { 'data-notice': r.notice || 'other', text: t('enc.warnat', { n: r.index + 1 }) + say }));
+      }
       if (r.outcome === 'failed') {
         card.append(el('div', { class: 'rreason', text: r.reason || '' }));
         card.append(el('button', { type: 'button', text: t('enc.retry'),
@@ -236,6 +278,8 @@
       }
       box.append(card);
     }
+    $('enc-warn').replaceChildren(...warn);
+    $('enc-warn').hidden = warn.length === 0;
     $('pause').disabled = !run.active; $('cancel-run').disabled = !run.active;
     const ended = run.ended && !run.active;
     $('summary').hidden = !ended;
@@ -284,6 +328,7 @@
       $('l-pin').textContent = l.pin;
       $('l-puk').textContent = l.puk || '';
       $('l-puk-row').hidden = !l.puk;
+      $('l-title').textContent = t('letter.title'); $('l-pinis').textContent = t('letter.pinis');
       show('letter');
       $('l-print').focus();
     } catch (e) { toast(e.status === 410 ? t('letter.gone') : e.message, true); }
@@ -317,17 +362,30 @@
     for (const k of ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'C', '0', '⌫'])
       kp.append(el('button', { type: 'button', class: 'key', text: k, 'data-key': k, onclick: () => keypadPress(k) }));
   }
+  /* A verification reason in the session's language, by its code; the
+   * engine's sentence only where the dictionary has no entry. */
+  function reasonText(r) {
+    return KS_TEXT.ja['vr.' + r.code] ? t('vr.' + r.code) : r.text;
+  }
   function reportView(rep, withPin) {
-    const v = rep.verdict || 'FAIL';
+    let v = rep.verdict || 'FAIL';
     const cert = (rep.certificates || []).find((c) => !c.ca) || {};
+    /* A mistyped PIN says so: the card is not "not to be handed out"
+     * unless something else is wrong with it. */
+    const pinOnly = withPin && rep.login_error && rep.pin_tries > 0 &&
+      !(rep.reasons || []).some((r) => r.level === 'FAIL' && r.code !== 'pin-refused');
+    if (pinOnly) v = 'WARN';
     const box = el('div', { class: 'verdict v-' + v.toLowerCase() },
-      el('div', { class: 'big', text: t('verdict.' + v.toLowerCase()) }),
+      el('div', { class: 'big', text: pinOnly ? t('ho.pinwrong.head') : t('verdict.' + v.toLowerCase()) }),
       el('div', { class: 'holder', text: cert.holder || '' }),
       el('div', { class: 'ids', text: [rep.journal.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
     if (withPin) box.append(el('p', { class: 'big', text: cert.signature === 'verified' ? t('ho.signed') : t('ho.notsigned') }));
     if (withPin && rep.login_error) box.append(el('p', { class: 'big wrongpin', text: t('ho.wrongpin', { n: rep.pin_tries }) }));
     const ul = el('ul', { class: 'reasons' });
-    for (const r of rep.reasons || []) ul.append(el('li', { class: 'r-' + r.level.toLowerCase(), text: r.text }));
+    for (const r of rep.reasons || []) {
+      if (r.code === 'use' && S.lang !== 'en') continue; /* technical detail */
+      ul.append(el('li', { class: 'r-' + r.level.toLowerCase(), 'data-code': r.code, text: reasonText(r) }));
+    }
     box.append(ul);
     return box;
   }
@@ -338,7 +396,7 @@
   const waits = {};
   function waitFor(where, ms) {
     const p = $(where + '-wait'), until = Date.now() + ms;
-    const btns = where === 'ho' ? ['ho-verify'] : ['desk-wipe'];
+    const btns = where === 'ho' ? ['ho-verify'] : ['desk-wipe', 'desk-pin'];
     clearInterval(waits[where]);
     const tick = () => {
       const left = Math.ceil((until - Date.now()) / 1000);
@@ -382,13 +440,17 @@
     try {
       const rep = await post('/api/verify', f);
       out.replaceChildren(reportView(rep, withPin && f.pin));
+      if (where === 'desk') S.deskRep = rep;
       if (rep.next_try_ms > 0) waitFor(where, rep.next_try_ms);
       if (where === 'ho' && rep.journal.card_id > 0 && rep.verdict !== 'FAIL') offerIdCheck(rep);
+      delete f.pin;
+      return rep;
     } catch (e) {
       out.hidden = true;
       if (!guardSays(e, where, () => verify(where, withPin, pin, true))) fail(e);
     }
     delete f.pin;
+    return null;
   }
 
   /* --- handover: how the holder was identified ------------------------------- */
@@ -449,24 +511,130 @@
       $('lost-dlg').close();
       toast(t('lost.done'));
       search();
+      /* The card's verdict on screen was before: read it again. */
+      if (!$('desk-result').hidden) verify('desk', false);
     } catch (e) { $('lost-dlg').close(); fail(e); }
   }
-  async function wipe(confirmLast, pukGiven) {
-    if (!confirmLast && !window.confirm(t('desk.wipeq'))) return;
-    /* The institution PUK resets the holder's PIN; it leaves this page only
-     * in the request body and the field is cleared at once. */
-    const puk = pukGiven !== undefined ? pukGiven : $('desk-puk').value;
-    $('desk-puk').value = '';
-    const f = { reader: $('desk-reader').value || 0, puk: puk };
-    if (confirmLast) f.confirm_last = '1';
+  /* Wipe and PIN reset name the card and its holder before anything goes
+   * to it: the card in the desk's reader is read first (a verify without
+   * PIN), and the server is told which card that was (chip), so a card
+   * swapped in meanwhile is refused. */
+  function deskDone(...lines) {
+    const d = $('desk-done');
+    d.replaceChildren(...lines.filter(Boolean).map((x) => el('p', { text: x })));
+    d.hidden = lines.length === 0;
+  }
+  function cardNames(rep, who, ids) {
+    const cert = (rep.certificates || []).find((c) => !c.ca && c.holder) || {};
+    $(who).textContent = cert.holder ? t('wipe.who', { h: cert.holder }) : t('wipe.nobody');
+    $(ids).textContent = t('wipe.ids', { p: rep.journal.printed_no || '-', c: rep.chip_serial || '-' });
+    return cert.holder || '';
+  }
+  let deskCard = null;
+  async function askWipe(forceLive, certs) {
+    deskDone();
+    const rep = forceLive && deskCard ? deskCard.rep : await verify('desk', false);
+    if (!rep) return;
+    deskCard = { rep, chip: rep.chip_serial || '' };
+    cardNames(rep, 'wipe-who', 'wipe-ids');
+    const live = forceLive || rep.journal.card_state === 'issued';
+    $('wipe-live').hidden = !live;
+    $('wipe-live-certs').textContent = (certs || []).map((c) => c.holder + '  ' + c.cert_serial).join('\n');
+    document.querySelector('#wipe-live input[value=request]').checked = true;
+    $('wipe-reason').value = '3'; $('wipe-comment').value = '';
+    $('wipe-puk').value = '';
+    $('wipe-dlg').showModal();
+    $('wipe-puk').focus();
+  }
+  function b64bytes(b64) {
+    const bin = atob(b64), out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  async function wipe(ev, again) {
+    if (ev) ev.preventDefault();
+    /* The institution PUK leaves this page only in the request body; the
+     * field is cleared at once (the guard's "again" keeps it for the
+     * operator's yes). */
+    let f = again;
+    if (!f) {
+      f = { reader: $('desk-reader').value || 0, puk: $('wipe-puk').value, chip: deskCard ? deskCard.chip : '' };
+      $('wipe-puk').value = '';
+      if (!$('wipe-live').hidden) {
+        const live = document.querySelector('#wipe-live input:checked').value;
+        f.live = live;
+        if (live === 'request') { f.reason = $('wipe-reason').value; f.comment = $('wipe-comment').value.trim(); }
+      }
+      $('wipe-dlg').close();
+    }
     try {
       const rep = await post('/api/wipe', f);
-      $('desk-result').hidden = false;
-      $('desk-result').replaceChildren(el('p', { class: 'big', text: rep.text || 'OK' }));
+      const lines = [t('wipe.done', { c: rep.chip_serial || '-', k: rep.keys })];
+      if (rep.request_b64) {
+        const blob = new Blob([b64bytes(rep.request_b64)], { type: 'text/tab-separated-values' });
+        const a = el('a', { href: URL.createObjectURL(blob), download: 'revocation-' + (rep.chip_serial || 'card') + '.tsv' });
+        document.body.append(a); a.click(); a.remove();
+        lines.push(t('wipe.tsv', { n: (rep.ended || []).length }));
+      } else if (rep.live === 'revoked') lines.push(t('wipe.marked'));
+      await verify('desk', false);
+      deskDone(...lines);
+      if ($('hits').tBodies[0].rows.length) search();
     } catch (e) {
-      if (!guardSays(e, 'desk', () => wipe(true, puk))) fail(e);
+      const retry = { ...f, confirm_last: '1' };
+      if (guardSays(e, 'desk', () => wipe(null, retry))) return;
+      if (e.status === 409 && e.body && e.body.error === 'live-cert') { toast(t('err.live-cert'), true); askWipe(true, e.body.certs); return; }
+      fail(e);
+    } finally { delete f.puk; }
+  }
+  async function askPinReset() {
+    deskDone();
+    const rep = await verify('desk', false);
+    if (!rep) return;
+    deskCard = { rep, chip: rep.chip_serial || '' };
+    cardNames(rep, 'pin-who', 'pin-ids');
+    for (const id of ['pin-new', 'pin-new2', 'pin-puk']) $(id).value = '';
+    document.querySelector('#pin-form input[value=typed]').checked = true;
+    $('pin-typed').hidden = false;
+    $('pin-dlg').showModal();
+    $('pin-new').focus();
+  }
+  async function pinReset(ev, again) {
+    if (ev) ev.preventDefault();
+    let f = again;
+    if (!f) {
+      const random = document.querySelector('#pin-form input[name=pmode]:checked').value === 'random';
+      f = { reader: $('desk-reader').value || 0, puk: $('pin-puk').value, chip: deskCard ? deskCard.chip : '' };
+      if (!random) {
+        const a = $('pin-new').value, b = $('pin-new2').value;
+        if (!a || !b) { toast(t('pinr.empty'), true); return; }
+        if (a !== b) { $('pin-new').value = ''; $('pin-new2').value = ''; toast(t('pinr.differ'), true); $('pin-new').focus(); return; }
+        f.new_pin = a; f.new_pin2 = b;
+      }
+      for (const id of ['pin-new', 'pin-new2', 'pin-puk']) $(id).value = '';
+      $('pin-dlg').close();
     }
-    delete f.puk;
+    try {
+      const rep = await post('/api/pin-reset', f);
+      const who = rep.holder || '';
+      if (rep.pin) {
+        /* A random PIN: shown once, on the letter, then gone. */
+        backFromLetter = 'desk';
+        $('l-holder').textContent = who;
+        $('l-printed').textContent = rep.printed_no || '';
+        $('l-mail').textContent = '';
+        $('l-serial').textContent = '';
+        $('l-pin').textContent = rep.pin;
+        $('l-puk').textContent = ''; $('l-puk-row').hidden = true;
+        $('l-title').textContent = t('letter.resettitle'); $('l-pinis').textContent = t('letter.resetpinis');
+        delete rep.pin;
+        show('letter');
+        $('l-print').focus();
+      }
+      deskDone(t('pinr.done', { h: who }), rep.journal_error ? t('pinr.journal') : null);
+    } catch (e) {
+      const retry = { ...f, confirm_last: '1' };
+      if (!guardSays(e, 'desk', () => pinReset(null, retry))) fail(e);
+    } finally { delete f.puk; delete f.new_pin; delete f.new_pin2; }
   }
 
   /* --- live updates ---------------------------------------------------------- */
@@ -538,7 +706,7 @@
     });
     $('import-form').addEventListener('submit', (ev) => { ev.preventDefault(); inspect(); });
     $('do-import').addEventListener('click', doImport);
-    $('start-go').addEventListener('click', doStart);
+    $('start-form').addEventListener('submit', doStart);
     $('start-cancel').addEventListener('click', () => { $('start-pin').value = ''; $('start-puk').value = ''; $('start-dlg').close(); });
     $('confirm-form').addEventListener('submit', confirmNumber);
     $('skip').addEventListener('click', () => post('/api/run/control', { action: 'skip', reader: $('confirm-form').dataset.reader }).catch(fail));
@@ -555,7 +723,14 @@
     $('ho-nopin').addEventListener('click', () => { S.pin = ''; verify('ho', false); });
     $('search-form').addEventListener('submit', search);
     $('desk-verify').addEventListener('click', () => verify('desk', false));
-    $('desk-wipe').addEventListener('click', () => wipe(false));
+    $('desk-wipe').addEventListener('click', () => askWipe(false));
+    $('wipe-form').addEventListener('submit', wipe);
+    $('wipe-cancel').addEventListener('click', () => { $('wipe-puk').value = ''; $('wipe-dlg').close(); });
+    $('desk-pin').addEventListener('click', askPinReset);
+    $('pin-form').addEventListener('submit', pinReset);
+    $('pin-cancel').addEventListener('click', () => { for (const id of ['pin-new', 'pin-new2', 'pin-puk']) $(id).value = ''; $('pin-dlg').close(); });
+    document.querySelectorAll('#pin-form input[name=pmode]').forEach((r) => r.addEventListener('change', () => {
+      $('pin-typed').hidden = document.querySelector('#pin-form input[name=pmode]:checked').value !== 'typed'; }));
     $('lost-go').addEventListener('click', doLost);
     $('lost-cancel').addEventListener('click', () => $('lost-dlg').close());
     document.addEventListener('keydown', (ev) => {

@@ -30,6 +30,32 @@ function tb(...args) {
   assert.equal(r.status, 0, `tb ${args.join(' ')} failed`);
 }
 const card = (i) => path.join(WORK, `card${i}.img`);
+const PUK = '0123456789abcdef';
+// The card in reader idx signs a fresh challenge with pin (pkcs11-tool
+// --login, the PIN through the environment, never argv), and the
+// signature verifies with the certificate on the card (openssl).
+function signsWith(idx, pin) {
+  const r = spawnSync('bash', ['-c', `
+    source "$TB_LIB"; set -e; R=$(tb_reader ${idx}); D=$(mktemp -d "$KS_WORK/sig.XXXX")
+    pkcs15-tool -r "$R" --read-certificate 01 >"$D/cert.pem" 2>/dev/null
+    openssl x509 -in "$D/cert.pem" -pubkey -noout >"$D/pub.pem"
+    head -c 64 /dev/urandom >"$D/challenge"
+    pkcs11-tool --module opensc-pkcs11.so --slot-description "$R" --login --pin env:KS_P \
+      --sign -m SHA256-RSA-PKCS --id 01 -i "$D/challenge" -o "$D/sig" >/dev/null 2>&1
+    openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/sig" "$D/challenge"
+    rm -rf "$D"`], { env: { ...process.env, KS_P: pin }, encoding: 'utf8', timeout: 60000 });
+  return r.status === 0 && /Verified OK/.test(r.stdout);
+}
+// An element is on screen whole, without scrolling (its box, not pixels).
+async function inViewport(page, sel, what) {
+  const box = await page.locator(sel).first().boundingBox();
+  const vp = page.viewportSize();
+  const scrolled = await page.evaluate(() => window.scrollY);
+  assert.ok(box, `${what}: shown`);
+  assert.equal(scrolled, 0, `${what}: the page is not scrolled`);
+  assert.ok(box.y >= 0 && box.y + box.height <= vp.height && box.x >= 0 && box.x + box.width <= vp.width,
+    `${what} within ${vp.width}x${vp.height} without scrolling (box ${JSON.stringify(box)})`);
+}
 
 // --- the browser ----------------------------------------------------------
 async function browser() {
@@ -104,7 +130,8 @@ async function importAndStart(page, records, refused, puk) {
 // scanner would (digits + Enter into the focused field), wait until done,
 // print the PIN letter. Returns the PIN the letter showed.
 async function encodeCard(page, i, printed, opts = {}) {
-  tb('tb_swap', '0', card(i), ...(opts.cardsim || []));
+  const rd = String(opts.reader || 0);
+  tb('tb_swap', rd, card(i), ...(opts.cardsim || []));
   await page.locator('#confirm-form').waitFor({ state: 'visible', timeout: CARD_T });
   const holder = (await page.locator('#next-holder').innerText()).trim();
   assert.ok(holder.length > 0, 'the next holder is shown');
@@ -112,7 +139,7 @@ async function encodeCard(page, i, printed, opts = {}) {
   await page.keyboard.type(printed);
   await page.keyboard.press('Enter');
   if (opts.expectFail) return holder;
-  await page.locator('.reader.out-done').waitFor({ timeout: CARD_T });
+  await page.locator(`.reader.out-done[data-reader="${rd}"]`).waitFor({ timeout: CARD_T });
   const letter = page.locator('#letters [data-letter]').first();
   await letter.waitFor({ timeout: CARD_T });
   await letter.click();
@@ -236,6 +263,12 @@ const stories = {
       assert.equal(new URL(page.url()).hash, '', 'the page dropped the key from its address');
       assert.equal(await page.getAttribute('html', 'lang'), 'ja');
       assert.equal((await page.locator('#login-form button').innerText()).trim(), 'ログイン');
+      // The name screen shows no menu and no ログアウト (issue 13: the
+      // CSS had overridden [hidden]).
+      for (const sel of ['#nav', '#nav button', '#logout']) {
+        assert.equal(await page.locator(sel).first().isVisible(), false, `${sel} hidden on the login screen`);
+        assert.equal(await page.locator(sel).first().boundingBox(), null, `${sel} takes no room on the login screen`);
+      }
       await snap(page, 'login-ja');
       // Every word the page can show is in Japanese (and in English).
       const missing = await page.evaluate(async () => {
@@ -343,13 +376,16 @@ const stories = {
     const { page } = b;
     try {
       await login(page, 'all');
-      await importAndStart(page, 4, 1);
+      await importAndStart(page, 4, 1, PUK);
       await page.locator('#run-count', { hasText: '0 / 3' }).waitFor();
       await snap(page, 'encode-waiting');
       const seen = new Set();
       for (let i = 1; i <= 3; i++) {
         const r = await encodeCard(page, i, `S-2024-000${i}`, { snap: i === 1 });
         seen.add(r.holder);
+        // Done and still in the reader: 次の方 is not them (issue 13).
+        assert.notEqual((await page.locator('#next-holder').innerText()).trim(), r.holder,
+          '次の方 never shows someone already done');
         if (i < 3) {
           await page.locator('#run-count', { hasText: `${i} / 3` }).waitFor();
           if (i === 1) await snap(page, 'encode-progress');
@@ -424,8 +460,12 @@ const stories = {
       await page.locator('#s-encode').waitFor();
       const { holder, pin } = await encodeCard(page, 1, 'S-2024-0001');
       await runEnded(page);
+      // The counter's screen: 1280x800. The keypad, 確認 and the result
+      // are all on it without scrolling (issue 13).
+      await page.setViewportSize({ width: 1280, height: 800 });
       await page.click('#nav [data-screen=handover]');
       await page.locator('#ho-reader option').first().waitFor({ state: 'attached' });
+      await inViewport(page, '#ho-verify', 'the 確認 button');
       // A mistyped PIN: the holder's own with one digit wrong (a secret too).
       const wrong = String((Number(pin[0]) + 1) % 10) + pin.slice(1);
       appendFileSync(path.join(WORK, 'pins.seen'), wrong + '\n');
@@ -436,6 +476,12 @@ const stories = {
       await page.locator('#ho-result .verdict').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#ho-result').innerText(), /署名できませんでした/);
       assert.match(await page.locator('#ho-result .wrongpin').innerText(), /PINが違います.*残り 2 回/);
+      // A mistyped PIN is not "this card cannot be handed out".
+      assert.doesNotMatch(await page.locator('#ho-result').innerText(), /渡せません/);
+      assert.equal((await page.locator('#ho-result .verdict > .big').first().innerText()).trim(), 'PINが違います');
+      await inViewport(page, '#ho-result .verdict', 'the result of a wrong PIN');
+      await inViewport(page, '#ho-verify', 'the 確認 button beside the result');
+      await page.screenshot({ path: path.join(ART, 'handover-wrong-pin-1280x800.png') });
       assert.equal(await page.locator('#pin-dots').innerText(), '', 'the PIN leaves the page');
       assert.equal(await page.locator('#ho-id-form').isVisible(), false, 'no handover for a card that did not sign');
       // The card waits before it takes the next PIN; the page says so.
@@ -460,6 +506,12 @@ const stories = {
       await page.click('#last-go');
       await page.locator('#ho-result .verdict.v-ok').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#ho-result').innerText(), /署名できました/);
+      await inViewport(page, '#ho-result .verdict', 'the handover result');
+      await inViewport(page, '#ho-verify', 'the 確認 button');
+      await page.screenshot({ path: path.join(ART, 'handover-ok-1280x800.png') });
+      // Every reason in Japanese: no English sentence on the screen.
+      for (const li of await page.locator('#ho-result .reasons li').allInnerTexts())
+        assert.doesNotMatch(li, /\b(the|card|certificate|signed|journal)\b/i, `an English reason: ${li}`);
       // How the holder was identified.
       await page.locator('#ho-id-form').waitFor();
       await snap(page, 'handover-ok');
@@ -543,34 +595,258 @@ const stories = {
       assert.match(cols[3], /^[0-9]+$/, 'column 4 is the serial');
       assert.equal(cols[4], '1', 'reason keyCompromise');
       await page.locator('#hits tbody tr.dim').first().waitFor();
+      // The verdict on screen is read again: the card is lost now.
+      await page.locator('#desk-result li[data-code="card-lost"]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#desk-result').innerText(), /紛失として登録されています/);
       await snap(page, 'desk-lost');
-      // The card comes back. A mistyped institution PUK: the card refuses
-      // it and nothing changes, and the card waits before the next PUK.
-      await page.fill('#desk-puk', 'fedcba9876543210');
-      page.once('dialog', (d) => d.accept());
+      // The card comes back. The confirmation names the card and its
+      // holder; a mistyped institution PUK, sent with Enter: the card
+      // refuses it and nothing changes.
       await page.click('#desk-wipe');
+      await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#wipe-who').innerText(), new RegExp(holder.replace(/\s+/g, '\\s*')));
+      assert.match(await page.locator('#wipe-ids').innerText(), /S-2024-0001/);
+      assert.match(await page.locator('#wipe-ids').innerText(), /4B000001/);
+      assert.equal(await page.locator('#wipe-live').isVisible(), false, 'a lost card has nothing live to decide on');
+      await snap(page, 'desk-wipe-dialog');
+      await page.fill('#wipe-puk', 'fedcba9876543210');
+      await page.press('#wipe-puk', 'Enter');
       // The card has not said how many PUK tries it has left: it may be
       // the last, so the page asks first (issue 12: never spent unasked).
       await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#last-dlg').innerText(), /残り回数が分かりません/);
       await page.click('#last-go');
-      await page.locator('#toast.bad', { hasText: 'PUK' }).waitFor({ timeout: CARD_T });
-      await page.fill('#desk-puk', '0123456789abcdef');
-      page.once('dialog', (d) => d.accept());
+      await page.locator('#toast.bad', { hasText: 'PUKが違います' }).waitFor({ timeout: CARD_T });
       await page.click('#desk-wipe');
+      await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.fill('#wipe-puk', PUK);
+      await page.press('#wipe-puk', 'Enter');
       await page.locator('#desk-wait', { hasText: '秒お待ちください' }).waitFor();
       assert.equal(await page.locator('#desk-wipe').isDisabled(), true);
-      assert.equal(await page.inputValue('#desk-puk'), '', 'the held-back PUK leaves the page too');
+      assert.equal(await page.inputValue('#wipe-puk'), '', 'the held-back PUK leaves the page too');
       await snap(page, 'desk-puk-wait');
       await page.locator('#desk-wait').waitFor({ state: 'hidden', timeout: 15000 });
-      // Wiped with the right PUK for re-issue.
-      await page.fill('#desk-puk', '0123456789abcdef');
-      page.once('dialog', (d) => d.accept());
+      // Wiped with the right PUK for re-issue; the verdict is read again.
       await page.click('#desk-wipe');
-      await page.locator('#desk-result p.big').waitFor({ timeout: CARD_T });
-      assert.match(await page.locator('#desk-result').innerText(), /wiped/);
-      assert.equal(await page.inputValue('#desk-puk'), '', 'the PUK field is cleared');
+      await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.fill('#wipe-puk', PUK);
+      await page.press('#wipe-puk', 'Enter');
+      await page.locator('#desk-done', { hasText: '初期化しました' }).waitFor({ timeout: CARD_T });
+      assert.equal(await page.inputValue('#wipe-puk'), '', 'the PUK field is cleared');
+      assert.equal(await page.locator('#desk-result li[data-code="card-lost"]').count(), 0, 'the old verdict is gone');
       await snap(page, 'desk-wiped');
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
+  },
+  // A run with two readers, as the office works it (issue 13): the start
+  // dialog does not take an empty institution PUK; the printed-number box
+  // names and highlights the reader it asks for; このカードを使わない is
+  // no failure; a finished card and a card marked lost, put in during the
+  // run, get a clear warning, not a holder and not a 失敗.
+  async refused() {
+    const b = await browser();
+    const { page } = b;
+    const api = (method, p, fields) => page.evaluate(async ([m, p, f]) => {
+      const { csrf } = await (await fetch('/api/session')).json();
+      const r = await fetch(p, m === 'GET' ? {} : { method: m, body: new URLSearchParams(f || {}),
+        headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded' } });
+      const text = await r.text();
+      let json = null; try { json = JSON.parse(text); } catch { json = null; }
+      return { status: r.status, json };
+    }, [method, p, fields]);
+    try {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await login(page, 'all');
+      await page.locator('#found button').first().click();
+      await page.locator('#records tbody tr').nth(3).waitFor();
+      // Names stay on one line beside the long serials.
+      const rows = await page.locator('#records tbody tr').all();
+      let longest = 0;
+      for (const row of rows) {
+        const [serial, name] = [row.locator('td').nth(0), row.locator('td').nth(1)];
+        longest = Math.max(longest, (await serial.innerText()).trim().length);
+        const lh = await name.evaluate((e) => parseFloat(getComputedStyle(e).lineHeight));
+        const h = await name.evaluate((e) => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; });
+        assert.equal(h, 1, `the name ${await name.innerText()} is on one line (line height ${lh})`);
+      }
+      assert.ok(longest >= 38, `a serial of ${longest} digits is in the table`);
+      await snap(page, 'inspect-1280');
+      await page.click('#do-import');
+      await page.locator('#start-dlg[open]').waitFor();
+      // An empty institution PUK is refused, by the page and by the server.
+      await page.click('#start-go');
+      await page.locator('#start-why', { hasText: '機関のPUK' }).waitFor();
+      assert.equal(await page.locator('#start-dlg[open]').count(), 1, 'the dialog stays open');
+      const runId = (await api('GET', '/api/runs')).json.runs.at(-1).id;
+      const bare = await api('POST', '/api/run/start', { run_id: String(runId) });
+      assert.deepEqual([bare.status, bare.json.error], [400, 'puk-needed'], 'the server refuses it too');
+      await snap(page, 'start-puk-needed');
+      // Enter in the PUK field starts the run.
+      await page.fill('#start-puk', PUK);
+      appendFileSync(path.join(WORK, 'pins.seen'), PUK + '\n');
+      await page.press('#start-puk', 'Enter');
+      await page.locator('#s-encode').waitFor();
+      await page.locator('#run-count', { hasText: '0 / 3' }).waitFor();
+
+      // A card in the second reader: the box says リーダー 2 and that
+      // reader is highlighted.
+      tb('tb_swap', '1', card(1));
+      await page.locator('#confirm-form').waitFor({ state: 'visible', timeout: CARD_T });
+      assert.match(await page.locator('#confirm-reader').innerText(), /リーダー 2/);
+      assert.match(await page.locator('#confirm-label').innerText(), /リーダー 2/);
+      assert.deepEqual(await page.locator('.reader.asking').evaluateAll((es) => es.map((e) => e.dataset.reader)), ['1']);
+      await snap(page, 'two-readers-ask');
+      // このカードを使わない: no failure, the holder goes back to the queue.
+      await page.click('#skip');
+      await page.locator('.reader.out-skipped[data-reader="1"]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('.reader.out-skipped .rnotice').innerText(), /使わなかった/);
+      let st = (await api('GET', '/api/state')).json;
+      assert.equal(st.session.failed, 0, 'a card left out is not a failure');
+      assert.equal(st.failures.length, 0);
+      assert.equal(await page.locator('.reader.out-failed').count(), 0);
+      await snap(page, 'skipped');
+      // The card goes in again and is written.
+      const { holder } = await encodeCard(page, 1, 'S-2024-0001', { reader: 1 });
+      await page.locator('#run-count', { hasText: '1 / 3' }).waitFor();
+      assert.notEqual((await page.locator('#next-holder').innerText()).trim(), holder, '次の方 is not the holder just done');
+      tb('tb_remove', '1');
+
+      // The finished card, put into the first reader by mistake.
+      const queued = (await api('GET', '/api/state')).json.progress.queued;
+      tb('tb_swap', '0', card(1));
+      await page.locator('#enc-warn [data-notice="issued"]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#enc-warn').innerText(), /リーダー 1：このカードはすでに発行済み/);
+      await page.locator('.reader.out-refused[data-reader="0"]').waitFor();
+      st = (await api('GET', '/api/state')).json;
+      assert.equal(st.session.failed, 0, 'a finished card is no failure');
+      assert.equal(st.progress.queued, queued, 'and took no holder from the queue');
+      assert.equal(st.readers[0].holder, undefined, 'no holder shown for it');
+      await snap(page, 'warn-issued');
+      tb('tb_remove', '0');
+
+      // The holder reports the card lost at the desk meanwhile (the
+      // journal only: the run keeps the readers).
+      const hits = (await api('GET', '/api/search?field=printed&q=S-2024-0001')).json.issuances;
+      const lost = await api('POST', '/api/lost', { issuance: String(hits[0].id), reason: '1' });
+      assert.equal(lost.status, 200, 'marked lost during the run');
+      tb('tb_swap', '0', card(1));
+      await page.locator('#enc-warn [data-notice="lost"]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#enc-warn').innerText(), /紛失として登録されています/);
+      st = (await api('GET', '/api/state')).json;
+      assert.equal(st.session.failed, 0, 'a lost card is no failure');
+      assert.equal(st.progress.queued, queued, 'and took no holder from the queue');
+      await snap(page, 'warn-lost');
+      // The run ends: one done, nothing failed.
+      await page.click('#pause');
+      await runEnded(page);
+      await page.locator('#sum-text', { hasText: '完了 1 枚、失敗 0 件' }).waitFor();
+      assert.equal(await page.locator('#sum-fail tbody tr').count(), 0);
+      await snap(page, 'refused-summary');
+    } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
+  },
+
+  // PIN reset at the desk (issue 10): the holder types a new PIN twice, or
+  // a random one goes to a letter; the card then signs with it (OpenSC and
+  // OpenSSL judge), not with the old one. Then the card comes back while
+  // its certificate is live: the wipe makes the UPKI revocation line
+  // (affiliationChanged), and the journal has it revoked.
+  async pinreset() {
+    const b = await browser();
+    const { page } = b;
+    const NEWPIN = '24681357';
+    try {
+      await login(page, 'all');
+      await importAndStart(page, 1, 0, PUK);
+      const { holder, pin } = await encodeCard(page, 1, 'S-2024-0001');
+      await runEnded(page);
+      await logout(page);
+      await login(page, 'desk', '#s-desk');
+      await page.locator('#desk-reader option').first().waitFor({ state: 'attached' });
+      appendFileSync(path.join(WORK, 'pins.seen'), NEWPIN + '\n');
+      // The holder types the new PIN; twice, and a typo is caught.
+      await page.click('#desk-pin');
+      await page.locator('#pin-dlg[open]').waitFor({ timeout: CARD_T });
+      assert.match(await page.locator('#pin-who').innerText(), new RegExp(holder.replace(/\s+/g, '\\s*')));
+      assert.match(await page.locator('#pin-ids').innerText(), /S-2024-0001/);
+      await page.fill('#pin-new', NEWPIN);
+      await page.fill('#pin-new2', NEWPIN.slice(0, -1) + '9');
+      await page.fill('#pin-puk', PUK);
+      await page.press('#pin-puk', 'Enter');
+      await page.locator('#toast.bad', { hasText: '2回入力したPINが違います' }).waitFor();
+      assert.equal(await page.locator('#pin-dlg[open]').count(), 1, 'the dialog stays for the PINs again');
+      await page.fill('#pin-new', NEWPIN);
+      await page.fill('#pin-new2', NEWPIN);
+      await page.fill('#pin-puk', PUK);
+      await snap(page, 'pin-reset-dialog');
+      await page.press('#pin-puk', 'Enter');
+      // The card's PUK count is not known: the page asks first.
+      await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.click('#last-go');
+      await page.locator('#desk-done', { hasText: '新しいPINを設定しました' }).waitFor({ timeout: CARD_T });
+      for (const id of ['#pin-new', '#pin-new2', '#pin-puk']) assert.equal(await page.inputValue(id), '', `${id} cleared`);
+      await snap(page, 'pin-reset-done');
+      assert.equal(signsWith(0, pin), false, 'the old PIN no longer opens the key');
+      assert.equal(signsWith(0, NEWPIN), true, 'the card signs with the new PIN (pkcs11-tool, openssl)');
+      const v = await page.evaluate(async (p) => {
+        const { csrf } = await (await fetch('/api/session')).json();
+        const r = await fetch('/api/verify', { method: 'POST', body: new URLSearchParams({ reader: '0', pin: p }),
+          headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded' } });
+        return r.json();
+      }, NEWPIN);
+      assert.equal(v.verdict, 'OK', 'verify says OK with the new PIN');
+
+      // A random PIN for a letter, shown once.
+      await page.click('#desk-pin');
+      await page.locator('#pin-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.check('#pin-form input[value=random]');
+      assert.equal(await page.locator('#pin-new').isVisible(), false);
+      await page.fill('#pin-puk', PUK);
+      await page.press('#pin-puk', 'Enter');
+      // A right PUK does not tell the count either: asked again.
+      await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.click('#last-go');
+      await page.locator('#s-letter').waitFor({ timeout: CARD_T });
+      assert.equal((await page.locator('#l-title').innerText()).trim(), '新しいPINのお知らせ');
+      const rnd = (await page.locator('#l-pin').innerText()).trim();
+      assert.match(rnd, /^[0-9]{6,8}$/);
+      appendFileSync(path.join(WORK, 'pins.seen'), rnd + '\n');
+      await snap(page, 'pin-reset-letter');
+      await page.click('#l-done');
+      await page.locator('#s-desk').waitFor();
+      assert.equal(await page.locator('#l-pin').innerText(), '', 'the PIN leaves the page');
+      assert.equal(signsWith(0, rnd), true, 'the card signs with the letter\'s PIN');
+      const notes = spawnSync('sqlite3', [process.env.CARDSTATION_JOURNAL,
+        "SELECT operator FROM events WHERE kind = 'card.pin-reset'"], { encoding: 'utf8' });
+      assert.deepEqual(notes.stdout.trim().split('\n'), [acct('desk').user, acct('desk').user], 'two resets journaled with the desk account');
+
+      // The card comes back, its certificate still live: the wipe asks,
+      // and makes the revocation line (affiliationChanged by default).
+      await page.click('#desk-wipe');
+      await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.locator('#wipe-live').waitFor();
+      assert.equal(await page.inputValue('#wipe-reason'), '3', 'affiliationChanged by default');
+      await page.fill('#wipe-puk', PUK);
+      await snap(page, 'returned-live-dialog');
+      const tsvWait = page.waitForEvent('download');
+      await page.press('#wipe-puk', 'Enter');
+      await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.click('#last-go');
+      const tsv = await tsvWait;
+      const tsvPath = path.join(ART, 'returned-revocation.tsv');
+      await tsv.saveAs(tsvPath);
+      const line = readFileSync(tsvPath, 'latin1');
+      assert.match(line, /\r\n$/, 'CRLF');
+      const cols = line.replace(/\r\n$/, '').split('\t');
+      assert.equal(cols.length, 15, 'fifteen columns');
+      assert.match(cols[3], /^[0-9]+$/, 'column 4 is the serial');
+      assert.equal(cols[4], '3', 'reason affiliationChanged');
+      assert.equal(cols[9], 'pki-admin@academe.example.ac.jp', 'column 10 the administrator');
+      await page.locator('#desk-done', { hasText: '失効申請TSV' }).waitFor({ timeout: CARD_T });
+      await snap(page, 'returned-wiped');
+      const out = spawnSync('sqlite3', [process.env.CARDSTATION_JOURNAL,
+        `SELECT i.outcome, c.state FROM issuances i JOIN cards c ON c.id = i.card_id WHERE i.cert_serial = '${cols[3]}'`],
+        { encoding: 'utf8' });
+      assert.equal(out.stdout.trim(), 'revoked|returned', `the journal has the certificate revoked and the card returned (${out.stderr})`);
+      assert.equal(signsWith(0, rnd), false, 'no key of the holder signs any more');
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },
 };
@@ -579,6 +855,7 @@ const stories = {
 async function lastWords(page) {
   try {
     await snap(page, 'FAILED');
+    console.error('toast at failure:', await page.locator('#toast').innerText().catch(() => ''));
     const st = await page.evaluate(async () => (await fetch('/api/state')).text());
     console.error('state at failure:', st);
   } catch (e) { /* the page is gone */ }

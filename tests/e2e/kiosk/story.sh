@@ -21,7 +21,6 @@ rm -rf "$KS_ART"
 mkdir -p "$KS_WORK/media/usb" "$KS_ART"
 
 kiosk=
-export KS_PID= # the kiosk itself: the process substitution execs it
 cleanup() {
 	ks_kiosk_stop "$kiosk"
 	ks_accounts_remove
@@ -33,7 +32,7 @@ ks_accounts_create "$KS_WORK" || rc=$?
 
 # The download on a "USB stick": four people, one of them refused.
 people=4
-case $story in handover|desk|attacker) people=1 ;; esac
+case $story in handover|desk|pinreset|attacker) people=1 ;; esac
 export KS_DL=$KS_WORK/media/usb/2024-04
 "$CS_BUILD/tests/gen/upkigen" --out "$KS_DL" --people "$people" \
 	$([ "$people" -gt 1 ] && echo --break wrong-pin@$people) >/dev/null
@@ -55,6 +54,7 @@ exec 3< <(exec "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
 	--key-file "$KS_KEYFILE" --pam-confdir "$KS_PAMDIR" --role-groups "$KS_ROLES" \
 	2>"$KS_ART/kiosk.log")
 kiosk=$!
+export KS_PID=$kiosk # the kiosk itself: the process substitution execs it
 # The first line is the address: the server listens once it is printed,
 # and the key file is written before it.
 read -r -t 60 KS_URL <&3 || { echo "kiosk did not start" >&2; cat "$KS_ART/kiosk.log" >&2; exit 1; }
