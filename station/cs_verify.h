@@ -95,7 +95,10 @@ typedef struct cs_vreport {
 	time_t now;
 	char card_error[256];   /* the card could not be read at all */
 	char atr[67];
-	char chip_serial[32];   /* "" when the card has no CPLC */
+	/* The card's identity by its profile: the chip serial (CPLC) or the
+	 * one a station assigned, read from its TokenInfo; "" when none. */
+	char chip_serial[32];
+	char id_source[12];     /* "cplc", "assigned" or "" */
 	char profile[32];       /* "" when no profile's applet answers */
 	int pin_set, pin_tries, pin_max, has_pkcs15;
 	char p11_error[256];    /* OpenSC could not read the PKCS#15 */
@@ -154,7 +157,6 @@ void cs_vreport_clear(cs_vreport *r);
 void cs_verify_card_touch(SCARDCONTEXT ctx, const char *reader,
     const char *profiles_dir, const char *pin, time_t now, cs_vreport *r);
 
-
 /* The report as the members of a JSON object (no braces: a front end may
  * add its own after them): the one shape of `verify --json` and the
  * kiosk's desk answer (cs_verify_json.c). */
@@ -163,10 +165,6 @@ void cs_vreport_json_members(FILE *f, const cs_vreport *r);
 /* Facts -> reasons and verdict (pure). */
 void cs_verify_judge(cs_vreport *r);
 
-/* The report as the members of a JSON object (no braces: a front end may
- * add its own after them): the one shape of `verify --json` and the
- * kiosk's desk answer (cs_verify_json.c). */
-void cs_vreport_json_members(FILE *f, const cs_vreport *r);
 /* What the card supports, from its mechanisms and its first end-entity
  * certificate: 1 yes, 0 no, -1 unknown; why says on what grounds. */
 typedef enum cs_vuse {

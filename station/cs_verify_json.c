@@ -54,6 +54,7 @@ void cs_vreport_json_members(FILE *f, const cs_vreport *r)
 	cs_json_kv(f, 0, "reader", r->reader);
 	cs_json_kv(f, 0, "card_error", r->card_error[0] ? r->card_error : NULL);
 	cs_json_kv(f, 0, "chip_serial", r->chip_serial[0] ? r->chip_serial : NULL);
+	cs_json_kv(f, 0, "id_source", r->id_source[0] ? r->id_source : NULL);
 	cs_json_kv(f, 0, "atr", r->atr);
 	cs_json_kv(f, 0, "profile", r->profile[0] ? r->profile : NULL);
 	cs_json_kv(f, 0, "pkcs15_serial", r->pkcs15_serial[0] ?
