@@ -4,7 +4,8 @@
  *   cardsim --create FILE --serial HEX [--applet isoapplet|piv]
  *   cardsim --port P --image FILE [--host H] [--latency real|none]
  *           [--baud N] [--trace FILE|-] [--stats FILE]
- *           [--pull-after N] [--fail-write N]
+ *           [--pull-after N] [--fail-write N] [--runtime javacard|jcardsim]
+ *           [--manager-aid HEX] [--manager-locked SW]
  *
  * The card stays in the reader until SIGTERM/SIGINT (card removed, exit
  * 0), until vpcd closes the connection (exit 0), or until --pull-after
@@ -46,6 +47,9 @@ struct opts {
 	unsigned long pull_after;
 	unsigned long fail_write;
 	int no_manager;
+	uint8_t manager_aid[16];	/* --manager-aid */
+	size_t manager_aid_len;
+	unsigned manager_sw;		/* --manager-locked */
 	int piv;		/* --applet piv */
 };
 
@@ -58,7 +62,35 @@ static void usage(void)
 	    "[--latency real|none] [--baud N]\n"
 	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
 	    "[--fail-write N]\n"
-	    "               [--runtime javacard|jcardsim]\n");
+	    "               [--runtime javacard|jcardsim] [--manager-aid HEX]\n"
+	    "               [--manager-locked SW]\n");
+}
+
+/* --manager-aid: 5 to 16 bytes of hex. */
+static int parse_aid(const char *hex, uint8_t *out, size_t *len)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 != 0 || n < 10 || n > 32 || strspn(hex,
+	    "0123456789abcdefABCDEF") != n)
+		return SIM_ERR_USAGE;
+	for (size_t i = 0; i < n / 2; i++) {
+		char b[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	*len = n / 2;
+	return SIM_OK;
+}
+
+/* --manager-locked: a status word, 4 hex digits, not 9000 or 61xx. */
+static int parse_sw(const char *hex, unsigned *sw)
+{
+	if (strlen(hex) != 4 || strspn(hex, "0123456789abcdefABCDEF") != 4)
+		return SIM_ERR_USAGE;
+	*sw = (unsigned)strtoul(hex, NULL, 16);
+	return *sw == 0x9000 || (*sw >> 8) == 0x61 || *sw < 0x6000 ?
+	    SIM_ERR_USAGE : SIM_OK;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -76,6 +108,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"pull-after", required_argument, NULL, 'P'},
 		{"fail-write", required_argument, NULL, 'F'},
 		{"runtime", required_argument, NULL, 'R'},
+		{"manager-aid", required_argument, NULL, 'M'},
+		{"manager-locked", required_argument, NULL, 'L'},
 		{"applet", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -108,6 +142,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (strcmp(optarg, "piv") == 0)
 				o->piv = 1;
 			else if (strcmp(optarg, "isoapplet") != 0)
+				return SIM_ERR_USAGE;
+			break;
+		case 'M':
+			if (parse_aid(optarg, o->manager_aid,
+			    &o->manager_aid_len) != SIM_OK)
+				return SIM_ERR_USAGE;
+			break;
+		case 'L':
+			if (parse_sw(optarg, &o->manager_sw) != SIM_OK)
 				return SIM_ERR_USAGE;
 			break;
 		default: return SIM_ERR_USAGE;
@@ -225,6 +268,9 @@ static int run(const struct opts *o)
 		return EXIT_FAILURE;
 	}
 	c.no_manager = o->no_manager;
+	memcpy(c.manager_aid, o->manager_aid, sizeof(c.manager_aid));
+	c.manager_aid_len = o->manager_aid_len;
+	c.manager_cplc_sw = (uint16_t)o->manager_sw;
 	sim_card_reset(&c);
 	if (sim_trace_open(&t, o->trace, o->stats) != SIM_OK) {
 		perror("cardsim: trace");

@@ -126,6 +126,12 @@ struct sim_card {
 	/* how this card's runtime behaves (not saved in the image) */
 	int no_manager;		/* like jcardsim: no card manager, nothing
 				 * selected after reset */
+	/* --manager-aid: the card manager's own AID, instead of the usual
+	 * two (length 0) */
+	uint8_t manager_aid[16];
+	size_t manager_aid_len;
+	/* --manager-locked: GET DATA 9F7F answers this SW, not the CPLC */
+	uint16_t manager_cplc_sw;
 
 	/* transient */
 	enum sim_applet selected;

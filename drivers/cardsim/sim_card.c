@@ -126,9 +126,10 @@ void sim_card_apdu(struct sim_card *c, const uint8_t *cmd, size_t len,
 		return;
 	}
 	/* SELECT by AID is the runtime's: an applet's AID selects it, any
-	 * other name goes to the selected applet as a file selection. */
+	 * other name goes to the selected applet as a file selection. With
+	 * no AID at all, GlobalPlatform selects the card manager. */
 	if (a.ins == 0xA4 && a.p1 == 0x04 && (a.cla & 0x80) == 0 &&
-	    (a.p2 & 0xF3) == 0 && a.lc > 0) {
+	    (a.p2 & 0xF3) == 0) {
 		if (is_applet_aid(c, a.data, a.lc)) {
 			deselect(c);
 			if (c->piv != NULL) {
@@ -141,10 +142,11 @@ void sim_card_apdu(struct sim_card *c, const uint8_t *cmd, size_t len,
 			r->sw = SW_OK;
 			return;
 		}
-		if (!c->no_manager && sim_gp_is_aid(a.data, a.lc)) {
+		if (!c->no_manager && (a.lc == 0 ||
+		    sim_gp_is_aid(c, a.data, a.lc))) {
 			deselect(c);
 			c->selected = SIM_SEL_MANAGER;
-			sim_gp_select(a.data, a.lc, r);
+			sim_gp_select(c, a.data, a.lc, r);
 			r->sw = SW_OK;
 			return;
 		}

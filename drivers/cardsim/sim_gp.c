@@ -9,26 +9,36 @@
 static const uint8_t isd_aid_op[8] = {0xA0, 0, 0, 0x00, 0x03, 0, 0, 0};
 static const uint8_t isd_aid_gp[8] = {0xA0, 0, 0, 0x01, 0x51, 0, 0, 0};
 
-int sim_gp_is_aid(const uint8_t *aid, size_t len)
+int sim_gp_is_aid(const struct sim_card *c, const uint8_t *aid, size_t len)
 {
-	/* A partial AID selects too, as on JavaCard runtimes. */
+	/* A partial AID selects too, as on JavaCard runtimes. A manager
+	 * with an AID of its own (--manager-aid) answers only to that. */
+	if (c->manager_aid_len > 0)
+		return len >= 5 && len <= c->manager_aid_len &&
+		    memcmp(aid, c->manager_aid, len) == 0;
 	return len >= 5 && len <= 8 && (memcmp(aid, isd_aid_op, len) == 0 ||
 	    memcmp(aid, isd_aid_gp, len) == 0);
 }
 
-void sim_gp_select(const uint8_t *aid, size_t len, struct sim_resp *r)
+void sim_gp_select(const struct sim_card *c, const uint8_t *aid, size_t len,
+    struct sim_resp *r)
 {
-	const uint8_t *full = memcmp(aid, isd_aid_gp, len) == 0 ?
+	const uint8_t *full = len == 0 || memcmp(aid, isd_aid_gp, len) == 0 ?
 	    isd_aid_gp : isd_aid_op;
+	size_t flen = 8;
 	uint8_t *p = r->data;
 
+	if (c->manager_aid_len > 0) {
+		full = c->manager_aid;
+		flen = c->manager_aid_len;
+	}
 	/* FCI: DF name, proprietary data with the maximum command length. */
 	*p++ = 0x6F;
-	*p++ = 0x10;
+	*p++ = (uint8_t)(8 + flen);
 	*p++ = 0x84;
-	*p++ = 0x08;
-	memcpy(p, full, 8);
-	p += 8;
+	*p++ = (uint8_t)flen;
+	memcpy(p, full, flen);
+	p += flen;
 	*p++ = 0xA5;
 	*p++ = 0x04;
 	*p++ = 0x9F;
@@ -66,6 +76,9 @@ uint16_t sim_gp_process(const struct sim_card *c, const struct sim_apdu *a,
 		/* Not the card manager's or an applet's AID. */
 		return SW_FILE_NOT_FOUND;
 	case 0xCA:
+		/* A locked manager (--manager-locked SW) refuses with SW. */
+		if (a->p1 == 0x9F && a->p2 == 0x7F && c->manager_cplc_sw != 0)
+			return c->manager_cplc_sw;
 		if (a->p1 == 0x9F && a->p2 == 0x7F) {
 			r->data[0] = 0x9F;
 			r->data[1] = 0x7F;
