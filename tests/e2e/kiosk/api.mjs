@@ -12,7 +12,7 @@
 // accounts of accounts.sh, KS_DL, KS_WORK, TB_LIB. Every wait is on an
 // event the server sends, with a time limit; nothing sleeps.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { Client, raw, form } from './client.mjs';
@@ -120,6 +120,25 @@ const stories = {
     // The operator encodes one card: a PIN letter waits for their session,
     // the issued card stays in the reader.
     const op = await operator('all');
+    // The page names folders: only those inside --import-root are read, by
+    // where they lead once links are followed (a copy of the download sits
+    // outside the root; a link to it, a path through "..", and a folder
+    // inside whose zips are links out are all refused).
+    const outside = path.join(WORK, 'outside');
+    const media = path.join(WORK, 'media');
+    cpSync(process.env.KS_DL, outside, { recursive: true });
+    symlinkSync(outside, path.join(media, 'usb', 'link'));
+    mkdirSync(path.join(media, 'usb', 'zips'));
+    for (const f of readdirSync(outside)) symlinkSync(path.join(outside, f), path.join(media, 'usb', 'zips', f));
+    for (const dir of [outside, path.join(media, 'usb', 'link'), path.join(media, '..', 'outside'), path.join(media, 'usb', 'zips'), '/']) {
+      for (const route of ['/api/inspect', '/api/import']) {
+        const res = await op.post(route, { dir });
+        assert.equal(res.status, 403, `${route} ${dir}: refused (${res.status} ${res.body.slice(0, 120)})`);
+        assert.equal(res.json.error, 'outside-roots');
+      }
+    }
+    assert.equal((await op.get('/api/runs')).json.runs.length, 0, 'no run was imported from outside');
+    assert.equal((await op.post('/api/inspect', { dir: process.env.KS_DL })).status, 200, 'a folder inside the root is read');
     const es = op.events();
     await es.wait('hello', () => true, 10000, 'stream');
     const imp = await op.post('/api/import', { dir: process.env.KS_DL });
