@@ -1,0 +1,107 @@
+/* check_journal.c - is the journal there, readable and with room to grow? */
+#include "dr.h"
+#include "cs_profile.h"
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_child.h"
+#include "cs_i18n.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <winscard.h>
+
+/* --- journal ------------------------------------------------------- */
+
+void cs_doctor_check_journal(cs_findings *fs, const char *path)
+{
+	char dir[4096], want[4096], *slash;
+	struct statvfs vfs;
+	struct stat st;
+	unsigned long long avail, total;
+	cs_finding *f;
+	int exists_dir;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	exists_dir = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	snprintf(want, sizeof(want), "%s", dir);
+	/* Judge the filesystem the journal will live on: the nearest
+	 * directory that exists. */
+	while (stat(dir, &st) != 0 && (slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (statvfs(dir, &vfs) != 0) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("cannot look "
+		    "at the filesystem of %s: %s"), path, strerror(errno));
+		cs_finding_todo(f, _("give --journal a path on a local, "
+		    "writable disk"));
+		return;
+	}
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	total = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
+	if (vfs.f_flag & ST_RDONLY) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("the journal "
+		    "%s is on a read-only filesystem (%s)"), path, dir);
+		cs_finding_todo(f, _("put the journal on a writable disk "
+		    "(--journal PATH) or remount it read-write"));
+	} else if (avail < JOURNAL_FAIL_BYTES) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("only %.1f "
+		    "MiB free for the journal %s (filesystem of %s)"),
+		    avail / MIB, path, dir);
+		cs_finding_todo(f, _("free disk space: the journal must never "
+		    "fail a write in the middle of a card"));
+	} else if (avail < JOURNAL_WARN_BYTES) {
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("%.0f MiB "
+		    "free of %.0f MiB for the journal %s"), avail / MIB,
+		    total / MIB, path);
+		cs_finding_todo(f, _("free disk space before a large run"));
+	} else
+		cs_findings_add(fs, CS_SEV_OK, "journal", _("%.1f GiB free of "
+		    "%.1f GiB for the journal %s"), avail / MIB / 1024,
+		    total / MIB / 1024, path);
+	if (!exists_dir) {
+		f = cs_findings_add(fs, CS_SEV_INFO, "journal", _("the journal's "
+		    "directory %s does not exist yet"), want);
+		cs_finding_todo(f, _("create it for the kiosk user, e.g. "
+		    "`install -d -o kiosk -g cardstation -m 0750 %s`"), want);
+	} else if (access(dir, W_OK) != 0) {
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("this user "
+		    "cannot write in %s"), dir);
+		cs_finding_todo(f, _("run as the kiosk user, or give that "
+		    "user the directory (chown/chmod)"));
+	} else if (stat(path, &st) == 0)
+		cs_findings_add(fs, CS_SEV_INFO, "journal", _("journal %s holds "
+		    "%.1f MiB"), path, st.st_size / MIB);
+}
+
+
+void dr_journal(dr_state *s)
+{
+	cs_doctor_check_journal(s->out, s->o->journal);
+}

@@ -1,0 +1,85 @@
+/* check_setup.c - are the udev rules and the kiosk group in place? */
+#include "dr.h"
+#include "cs_profile.h"
+#include "cs_err.h"
+#include "cs_journal.h"
+#include "cs_child.h"
+#include "cs_i18n.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <winscard.h>
+
+/* --- setup: udev rules and group ----------------------------------- */
+
+static void check_setup(cs_findings *fs, const cs_doctor_opts *o)
+{
+	/* Where udev reads rules; /usr/local is not among them, a common
+	 * trap after `cmake --install` with the default prefix. */
+	static const char *const dirs[] = {"/etc/udev/rules.d",
+	    "/run/udev/rules.d", "/usr/lib/udev/rules.d",
+	    "/lib/udev/rules.d"};
+	char path[256];
+	const char *found = NULL;
+	cs_finding *f;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !found;
+	    i++) {
+		snprintf(path, sizeof(path), "%s/70-cardstation.rules",
+		    dirs[i]);
+		if (access(path, R_OK) == 0)
+			found = dirs[i];
+	}
+	if (found)
+		cs_findings_add(fs, CS_SEV_OK, "setup", _("cardstation's udev "
+		    "rules are installed in %s"), found);
+	else if (access("/usr/local/lib/udev/rules.d/70-cardstation.rules",
+	    R_OK) == 0) {
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
+		    "udev rules are in /usr/local/lib/udev/rules.d, where "
+		    "udev does not read them"));
+		cs_finding_todo(f, _("reinstall with -DCMAKE_INSTALL_PREFIX=/usr "
+		    "or copy the files to /etc/udev/rules.d, then "
+		    "`udevadm control --reload && udevadm trigger`"));
+	} else {
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
+		    "udev rules (70-cardstation.rules) are not installed"));
+		cs_finding_todo(f, _("install them (`cmake --install`, prefix "
+		    "/usr) and run `udevadm control --reload && udevadm "
+		    "trigger`; see docs/kiosk-setup.md"));
+	}
+	if (getgrnam(o->kiosk_group) == NULL) {
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("the group '%s' "
+		    "that the udev and polkit rules grant does not exist"),
+		    o->kiosk_group);
+		cs_finding_todo(f, _("`groupadd --system %s` and add the kiosk "
+		    "user to it (`usermod -aG %s kiosk`)"), o->kiosk_group,
+		    o->kiosk_group);
+	} else
+		cs_findings_add(fs, CS_SEV_OK, "setup", _("group '%s' exists"),
+		    o->kiosk_group);
+}
+
+
+void dr_setup(dr_state *s)
+{
+	check_setup(s->out, s->o);
+}
