@@ -34,7 +34,10 @@ ks_accounts_create "$KS_WORK" || rc=$?
 people=4
 case $story in handover|desk|pinreset|attacker) people=1 ;; esac
 export KS_DL=$KS_WORK/media/usb/2024-04
-"$CS_BUILD/tests/gen/upkigen" --out "$KS_DL" --people "$people" \
+# refused: a seed whose download has 39-digit (S/MIME) serials beside names.
+seed=()
+[ "$story" = refused ] && seed=(--seed 2)
+"$CS_BUILD/tests/gen/upkigen" --out "$KS_DL" --people "$people" "${seed[@]}" \
 	$([ "$people" -gt 1 ] && echo --break wrong-pin@$people) >/dev/null
 for i in 1 2 3; do
 	tb_card_create "$KS_WORK/card$i.img" "4B00000$i" >/dev/null
