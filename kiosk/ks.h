@@ -4,9 +4,11 @@
  * and a JSON API under /api/, with live updates as Server-Sent Events.
  * Parts, each a file:
  *
+ *   ks_app.c     the routes and the run part, handed to the server
  *   ks_server.c  the daemons: listening (loopback or a Unix socket only),
  *                Host check, security headers, sessions, CSRF, idle
- *                timeout, routing with roles, static files
+ *                timeout, routing with roles (of a table it is given),
+ *                static files
  *   ks_gate.c    who gets served: every connection waits here until its
  *                request head is complete; heads with this start's key go
  *                to the operator's daemon, the rest to a small one that
@@ -116,9 +118,37 @@ typedef struct ks_req {
 	ks_form *form;              /* POST only */
 } ks_req;
 
-/* --- ks_server.c ---------------------------------------------------- */
+/* --- ks_app.c ------------------------------------------------------- */
+/* The kiosk put together: ks_server with the routes and the run part.
+ * ks_server.c serves what it is given and calls into none of the parts;
+ * they call it (replies, configuration), so nothing goes round in a
+ * circle. */
 int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
     size_t whylen);
+
+/* --- ks_server.c ---------------------------------------------------- */
+typedef enum MHD_Result (*ks_handler)(ks_req *);
+/* A route names the roles that may use it (0: no login needed). A handler
+ * may narrow further (a run's PUK: admin; a letter: the session that
+ * started the run). */
+typedef struct ks_route {
+	const char *method, *path;
+	ks_handler fn;
+	unsigned roles;
+} ks_route;
+/* What a server serves: its routes, and the part with a state of its own
+ * (the encoding run) made at start and freed at stop. */
+typedef struct ks_app {
+	const ks_route *routes;
+	size_t nroutes;
+	int (*part_new)(ks_runctl **out, ks_server *srv);
+	void (*part_free)(ks_runctl *rc);
+} ks_app;
+int ks_server_open(ks_server **out, const ks_config *cfg, const ks_app *app,
+    char *why, size_t whylen);
+/* Operator login and logout (PAM, sessions): routes of the server's own. */
+enum MHD_Result ks_api_login(ks_req *rq);
+enum MHD_Result ks_api_logout(ks_req *rq);
 /* The address pages use, e.g. "http://127.0.0.1:8470/". */
 const char *ks_server_url(const ks_server *s);
 void ks_server_stop(ks_server *s);

@@ -73,6 +73,7 @@ struct ks_server {
 	uint64_t next_serial;
 	pthread_mutex_t auth_lock;  /* one PAM conversation at a time */
 	ks_hub *hub;
+	ks_app app;                 /* routes and the run part (ks_app.c) */
 	ks_runctl *run;
 	ks_guard *guard;
 	pthread_t keeper;
@@ -379,7 +380,7 @@ static const char *loggable(const char *user)
 /* POST /api/login user=&password=: PAM checks the account; lang= alone
  * switches the language of a logged-in session. The password is in the
  * locked body and only PAM's own copy leaves it. */
-static enum MHD_Result api_login(ks_req *rq)
+enum MHD_Result ks_api_login(ks_req *rq)
 {
 	ks_server *s = rq->srv;
 	const char *user = ks_form_get(rq->form, "user");
@@ -458,7 +459,7 @@ unlock:
 	return api_session(rq, &rq->sess, fresh);
 }
 
-static enum MHD_Result api_logout(ks_req *rq)
+enum MHD_Result ks_api_logout(ks_req *rq)
 {
 	ks_server *s = rq->srv;
 	ks_session *se;
@@ -532,46 +533,8 @@ fail:
 }
 
 /* --- routing -------------------------------------------------------- */
-
-typedef enum MHD_Result (*ks_handler)(ks_req *);
-
-#define E KS_ROLE_ENCODE
-#define D KS_ROLE_DESK
-#define A KS_ROLE_ADMIN
-
-/* Each route names the roles that may use it (0: no login needed). A
- * handler may narrow further (a run's PUK: admin; a letter: the session
- * that started the run). */
-static const struct route {
-	const char *method, *path;
-	ks_handler fn;
-	unsigned roles;
-} routes[] = {
-	{"POST", "/api/login", api_login, 0},
-	{"POST", "/api/logout", api_logout, 0},
-	{"GET", "/api/features", ks_api_features, 0},
-	{"GET", "/api/state", ks_api_run_state, E},
-	{"GET", "/api/readers", ks_api_readers, E | D},
-	{"GET", "/api/runs", ks_api_runs, E | A},
-	{"GET", "/api/folders", ks_api_folders, A},
-	{"POST", "/api/inspect", ks_api_inspect, A},
-	{"POST", "/api/import", ks_api_import, A},
-	{"POST", "/api/run/start", ks_api_run_start, E},
-	{"POST", "/api/run/answer", ks_api_run_answer, E},
-	{"POST", "/api/run/control", ks_api_run_control, E},
-	{"POST", "/api/letter", ks_api_letter, E},
-	{"POST", "/api/handover", ks_api_handover, E},
-	{"GET", "/api/search", ks_api_search, D},
-	{"GET", "/api/export.csv", ks_api_export, D},
-	{"POST", "/api/verify", ks_api_verify, E | D},
-	{"POST", "/api/lost", ks_api_lost, D},
-	{"POST", "/api/wipe", ks_api_wipe, D},
-	{"POST", "/api/pin-reset", ks_api_pin_reset, D},
-};
-
-#undef E
-#undef D
-#undef A
+/* The routes are the application's (ks_app.c): this file serves whatever
+ * table it is given and knows none of the parts behind it. */
 
 static int host_ok(ks_server *s, struct MHD_Connection *c)
 {
@@ -718,20 +681,22 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 			    "the form could not be read");
 		rq->form = ctx->form;
 	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, rq->path) != 0)
+	for (size_t i = 0; i < rq->srv->app.nroutes; i++) {
+		const ks_route *rt = &rq->srv->app.routes[i];
+
+		if (strcmp(rt->path, rq->path) != 0)
 			continue;
-		if (strcmp(routes[i].method, rq->method) != 0 &&
+		if (strcmp(rt->method, rq->method) != 0 &&
 		    !(strcmp(rq->method, "HEAD") == 0 &&
-		    strcmp(routes[i].method, "GET") == 0))
+		    strcmp(rt->method, "GET") == 0))
 			return ks_reply_error(rq, 405, "method", rq->method);
-		if (routes[i].roles != 0 && rq->sess.account[0] == '\0')
+		if (rt->roles != 0 && rq->sess.account[0] == '\0')
 			return ks_reply_error(rq, 401, "login",
 			    "the operator is not logged in");
-		if (routes[i].roles != 0 && (routes[i].roles & rq->sess.roles) == 0)
+		if (rt->roles != 0 && (rt->roles & rq->sess.roles) == 0)
 			return ks_reply_error(rq, 403, "role",
 			    "this account's role may not do this");
-		return routes[i].fn(rq);
+		return rt->fn(rq);
 	}
 	return ks_reply_error(rq, 404, "not-found", rq->path);
 }
@@ -915,8 +880,8 @@ usage:
 	return CS_ERR_USAGE;
 }
 
-int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
-    size_t whylen)
+int ks_server_open(ks_server **out, const ks_config *cfg, const ks_app *app,
+    char *why, size_t whylen)
 {
 	ks_server *s;
 	int r;
@@ -925,6 +890,7 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return CS_ERR_NOMEM;
 	s->cfg = *cfg;
+	s->app = *app;
 	s->lfd = -1;
 	s->door_op.s = s->door_pub.s = s;
 	s->door_pub.pub = 1;
@@ -950,7 +916,7 @@ int ks_server_start(ks_server **out, const ks_config *cfg, char *why,
 		goto fail;
 	if ((r = ks_hub_new(&s->hub)) != CS_OK ||
 	    (r = ks_guard_new(&s->guard)) != CS_OK ||
-	    (r = ks_run_new(&s->run, s)) != CS_OK) {
+	    (r = s->app.part_new(&s->run, s)) != CS_OK) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
@@ -1025,7 +991,8 @@ void ks_server_stop(ks_server *s)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->keeper, NULL);
 	}
-	ks_run_free(s->run);
+	if (s->run != NULL)
+		s->app.part_free(s->run);
 	ks_hub_free(s->hub);
 	ks_guard_free(s->guard);
 	pthread_cond_destroy(&s->stopc);
