@@ -5,6 +5,7 @@
  * not grow with the bundle. */
 #include "cs_bundle.h"
 #include "cs_cmd.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_json.h"
 #include "cs_profile.h"
@@ -167,6 +168,10 @@ static void print_record(const struct inspect_args *a, const struct cards *c,
 		    r->index_line, r->pin_line, p == CS_PROBLEM_NONE ? "true" : "false");
 		cs_json_kv(stdout, 0, "problem", p == CS_PROBLEM_NONE ? NULL :
 		    cs_problem_name(p));
+		/* The code of the message (cs_codes.h); reason is in the
+		 * locale's language. */
+		cs_json_kv(stdout, 0, "code", p == CS_PROBLEM_NONE ? NULL :
+		    cs_problem_code(p));
 		cs_json_kv(stdout, 0, "reason", p == CS_PROBLEM_NONE ? NULL : why);
 		fputc('}', stdout);
 		return;
@@ -272,6 +277,8 @@ int cmd_inspect(int argc, char **argv)
 		if (a.json) {
 			printf("{\"error\":");
 			cs_json_str(stdout, why);
+			printf(",\"code\":");
+			cs_json_str(stdout, cs_err_code(r));
 			printf("}\n");
 		}
 		fprintf(stderr, _("cardstation inspect: refused: %s\n"), why);

@@ -173,7 +173,7 @@ const char *cs_problem_text(cs_problem p)
 	char code[64];
 
 	snprintf(code, sizeof(code), "problem.%s", cs_problem_name(p));
-	return _(cs_code_source(code) ? cs_code_source(code) : "?");
+	return cs_code_source(code) ? _(cs_code_source(code)) : "?";
 }
 
 const char *cs_code_source(const char *code)

@@ -19,6 +19,9 @@ PACKAGES=(
 	faketime
 	# doctor and udev tests: emulated USB devices, udevadm, polkit's JS engine
 	umockdev udev duktape
+	# the operators' language: gettext's msgfmt builds the catalogues (po/),
+	# xgettext and msgcmp check them; locales gives ja_JP.UTF-8
+	gettext locales
 	# man pages: mandoc checks them (mandoc -T lint)
 	mandoc
 	# install folders: bash-completion.pc names where completions go
@@ -45,6 +48,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The Japanese locale the operators use and the tests run commands in
+# (LANG=ja_JP.UTF-8), generated once.
+if ! locale -a 2>/dev/null | grep -qix 'ja_JP.utf8'; then
+	localedef -i ja_JP -f UTF-8 ja_JP.UTF-8 2>/dev/null ||
+		localedef -i ja_JP -f UTF-8 ja_JP.UTF-8 >/dev/null
 fi
 # Debian starts pcscd by socket activation; the tests never use it (each
 # starts its own in a private mount namespace), so it may stay as it is.

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Japanese operators: what a command prints for a person is Japanese under
+# LANG=ja_JP.UTF-8 (codes, file names and identifiers aside), scripts get
+# codes in --json whatever the language, and LANG=C stays English.
+set -euo pipefail
+: "${CS_BIN:?}" "${UPKIGEN:?}" "${CARDSTATION_LOCALEDIR:?}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+locale -a 2>/dev/null | grep -qix 'ja_JP.utf8' ||
+	fail "the ja_JP.UTF-8 locale is not generated (tests/setup.sh does)"
+
+ja() { LC_ALL= LANGUAGE= LC_MESSAGES= LANG=ja_JP.UTF-8 "$CS_BIN" "$@"; }
+en() { LC_ALL= LANGUAGE= LC_MESSAGES= LANG=C "$CS_BIN" "$@"; }
+
+# An English sentence: three English words in a row. What is left once
+# codes (wrong-pin, card.pulled), options (--profiles), paths, serials,
+# mail addresses and the names of programs and standards are taken out.
+english() {
+	sed -E -e 's#[^ ]*/[^ ]*##g' -e 's/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+//g' \
+		-e 's/--?[a-z][a-z0-9-]*//g' -e 's/\b[a-z0-9]+([.-][a-z0-9]+)+\b//g' \
+		-e 's/(OpenSSL|OpenSC|PKCS#(12|15)|UPKI|P12|PIN|PUK|CA|ATR|PC\/SC)//g' |
+		grep -oE '[A-Za-z]{2,}( [A-Za-z]{2,}){2,}' | head -n 3 || true
+}
+
+# The detector itself finds an English sentence.
+[ -n "$(english <<<"the card is set aside as partial")" ] ||
+	fail "the English detector finds nothing"
+
+no_english() { # what label
+	local e
+	e=$(english <<<"$1")
+	[ -z "$e" ] || fail "$2 has English sentences: $e"$'\n'"$1"
+}
+
+inspect() {
+	"$UPKIGEN" --out "$work/b" --people 6 --break wrong-pin@1 --break expired@2 \
+		--break name-mismatch@3 >/dev/null
+	local out rc
+	set +e
+	out=$(ja inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || fail "inspect of a bad download exits $rc, not 1"
+	# The code beside the Japanese reason.
+	grep -q 'wrong-pin: アクセス PIN で PKCS#12 を開けません' <<<"$out" ||
+		fail "no Japanese reason for the wrong PIN: $out"
+	grep -q 'expired: .*期限切れ' <<<"$out" || fail "no Japanese reason for expired: $out"
+	grep -q '使用可 3 件、除外 3 件' <<<"$out" || fail "summary not Japanese: $out"
+	no_english "$out" "inspect's report"
+
+	# --json: the codes, whatever the language; the reason in Japanese.
+	local json
+	json=$(ja inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" --json) || true
+	[ "$(jq -r '[.records[] | select(.problem == "wrong-pin")][0].code' <<<"$json")" = \
+		problem.wrong-pin ] || fail "json: no code for the wrong PIN: $json"
+	jq -r '.records[] | select(.ok | not) | .reason' <<<"$json" | grep -q 'アクセス PIN' ||
+		fail "json: the reason is not Japanese"
+	[ "$(jq -r '.summary.by_problem["expired"]' <<<"$json")" = 1 ] ||
+		fail "json: by_problem keeps its codes"
+
+	# A download refused whole: Japanese on stderr, the code in --json.
+	set +e
+	out=$(ja inspect "$work/b/clientAllPin.zip" "$work/b/clientAll.zip" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "swapped archives exit $rc, not 2"
+	grep -q '2つのアーカイブが逆です' <<<"$out" || fail "swapped: not Japanese: $out"
+	no_english "$out" "the swapped archives' refusal"
+	json=$(ja inspect "$work/b/clientAllPin.zip" "$work/b/clientAll.zip" --json 2>/dev/null) || true
+	[ "$(jq -r .code <<<"$json")" = err.usage ] ||
+		fail "json: a refused download has no code: $json"
+
+	# LANG=C: the same run in English, and the same codes.
+	out=$(en inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" 2>&1) || true
+	grep -q 'REFUSED wrong-pin: the access PIN does not open' <<<"$out" ||
+		fail "LANG=C is not English: $out"
+	! grep -q '[ぁ-んァ-ン]' <<<"$out" || fail "LANG=C printed Japanese: $out"
+}
+
+usage() {
+	local out
+	# The command list and an unknown command, in Japanese.
+	out=$(ja 2>&1) || true
+	grep -q '使い方: cardstation' <<<"$out" || fail "usage not Japanese: $out"
+	no_english "$out" "the command list"
+	out=$(ja nosuch 2>&1) || true
+	grep -q "不明なコマンド 'nosuch'" <<<"$out" || fail "unknown command: $out"
+	# The code table: every code has its Japanese text, and --json is its
+	# dictionary for front ends.
+	out=$(ja codes --json)
+	[ "$(jq -r '."reader.insert"' <<<"$out")" = "カードを入れてください" ] ||
+		fail "codes --json: reader.insert is not Japanese"
+	[ "$(jq -r '."advice.partial"' <<<"$(en codes --json)")" = \
+		"the card is set aside as partial; insert it again to redo it" ] ||
+		fail "codes --json under LANG=C is not English"
+	no_english "$(ja codes | cut -f2)" "the code table"
+}
+
+"$1"
+echo "PASS: $1"
