@@ -14,8 +14,10 @@
 #   baseline  DESIGN.md's three pkcs15-init commands, default opensc.conf;
 #   +sign     the baseline plus `pkcs11-tool --login --sign`.
 #   APDUs from cardsim --stats; the station's APDUs grouped by phase from
-#   cardsim --trace (a pkcs15-init shim on PATH marks where the write
-#   starts and ends).
+#   cardsim --trace, split where its pkcs15-init starts and ends: the
+#   station's own "step 3 of" (writing) and "step 4 of" (checking) lines,
+#   timed as they arrive. (pkcs15-init runs by the absolute path the build
+#   found, so a shim on PATH no longer sees it.)
 # Part 2, cards per hour with 1, 2, 4, 8 readers: one encode process, each
 #   reader fed a fresh blank card as soon as it says DONE, BENCH_PER_READER
 #   cards per reader; CPU of the station (with its pkcs15-init children),
@@ -93,7 +95,7 @@ feed() {
 		echo "$EPOCHREALTIME" >"$dir/inserted.$1.$2"
 	}
 	CARDSIM_ARGS=("$@")
-	exec {fd}< <(exec /usr/bin/time -f "%e %U %S" -o "$dir/encode.time" \
+	exec {fd}< <(exec env LC_ALL=C /usr/bin/time -f "%e %U %S" -o "$dir/encode.time" \
 		"$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK \
 		--operator bench --until-done "${args[@]}" 2>&1)
 	pid=$!
@@ -136,8 +138,8 @@ feed() {
 		fail "only $total of $((nr * per)) cards done (see $dir/encode.log)"
 }
 
-# The station's APDUs of one card by phase, from its trace and the shim's
-# marks: before pkcs15-init (probe, PUK), pkcs15-init, after it (the
+# The station's APDUs of one card by phase, from its trace and its step
+# lines: before pkcs15-init (probe, PUK), pkcs15-init, after it (the
 # PKCS#11 check, the journal). Phase time: card seen -> pkcs15-init starts
 # -> it ends -> DONE.
 phases() { # TRACE MARKS INSERTED DONE
@@ -167,25 +169,20 @@ p11_visible_slot() {
 }
 
 per_card() {
-	local d=$OUTDIR/percard real shim k serial pin p12 s t0 t1 t2 a1 a2 a3 m3
-	rm -rf "$d"; mkdir -p "$d/st" "$d/bl" "$d/shim"
+	local d=$OUTDIR/percard k serial pin p12 s t0 t1 t2 a1 a2 a3 m3
+	rm -rf "$d"; mkdir -p "$d/st" "$d/bl"
 	new_run "$d" "$REPS"
-	# Marks where the station's pkcs15-init starts and ends (~3 ms of bash).
-	real=$(command -v pkcs15-init)
-	cat >"$d/shim/pkcs15-init" <<-EOF
-	#!/bin/bash
-	echo "start \$EPOCHREALTIME" >>"\$BENCH_MARKS"
-	"$real" "\$@"; r=\$?
-	echo "end \$EPOCHREALTIME" >>"\$BENCH_MARKS"
-	exit \$r
-	EOF
-	chmod +x "$d/shim/pkcs15-init"
 	# The station: one process, REPS cards in turn in reader 0.
-	BENCH_MARKS=$d/st/marks PATH=$d/shim:$PATH STATS_DIR=$d/st FEED_FIRST=$PC_SLOT \
-		feed "$d/st" 1 "$REPS" --latency real
-	# Marks per card: the k-th start/end pair.
+	STATS_DIR=$d/st FEED_FIRST=$PC_SLOT feed "$d/st" 1 "$REPS" --latency real
+	# Where its pkcs15-init starts and ends, per card: the k-th "writing"
+	# step line (just before it) and the k-th "checking" line (just after).
 	for ((k = 0; k < REPS; k++)); do
-		sed -n "$((2 * k + 1)),$((2 * k + 2))p" "$d/st/marks" >"$d/st/marks.$k"
+		awk -v k=$((k + 1)) '
+			/\] step 3 of / && ++w == k { print "start", $1 }
+			/\] step 4 of / && ++c == k { print "end", $1 }' \
+			"$d/st/encode.log" >"$d/st/marks.$k"
+		[ "$(wc -l <"$d/st/marks.$k")" -eq 2 ] ||
+			fail "no write/check step lines for card $k (see $d/st/encode.log)"
 	done
 	# The baseline: the same people's keys and certificates, as PKCS#12
 	# with key and own certificate only (the station leaves the CA off the
