@@ -74,6 +74,23 @@ int cs_desk_live_certs(cs_journal *j, int64_t card_id, cs_desk_certs *out)
 	return live_where(j, &f, out);
 }
 
+/* A card by the chip serial the operator typed: as the journal has it
+ * (FFFF-TTTT-SSSSSSSS, or CA-XXXXXX-XXXXXXXX assigned by a station), or as
+ * PKCS#11 and pkcs15-tool show the token's serial (the same hex digits
+ * without dashes, any case). */
+static int find_by_chip(cs_journal *j, const char *chip, cs_jcard *card)
+{
+	char hex[CS_SERIAL_SIZE];
+	int r;
+
+	if ((r = cs_journal_card_find(j, CS_JKEY_CHIP, chip, card)) !=
+	    CS_ERR_NOTFOUND)
+		return r;
+	cs_card_token_serial(chip, hex, sizeof(hex));
+	return hex[0] == '\0' ? CS_ERR_NOTFOUND : cs_journal_card_find(j,
+	    CS_JKEY_PKCS15, hex, card);
+}
+
 int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
     cs_desk_certs *several, char *why, size_t whylen)
 {
@@ -89,9 +106,9 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 		return say(why, whylen, CS_ERR_USAGE, "name the card by one of "
 		    "printed number, chip serial, holder or issuance");
 	if (sel->chip != NULL || sel->printed != NULL) {
-		if (cs_journal_card_find(j, sel->chip ? CS_JKEY_CHIP :
-		    CS_JKEY_PRINTED, sel->chip ? sel->chip : sel->printed, &card) !=
-		    CS_OK)
+		if ((sel->chip != NULL ? find_by_chip(j, sel->chip, &card) :
+		    cs_journal_card_find(j, CS_JKEY_PRINTED, sel->printed,
+		    &card)) != CS_OK)
 			r = say(why, whylen, CS_ERR_NOTFOUND, "the journal has no "
 			    "card with %s %s", sel->chip ? "chip serial" :
 			    "printed number", sel->chip ? sel->chip : sel->printed);
@@ -383,6 +400,8 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
 		return r;
 	in.chip_serial = id->chip_serial[0] ? (char *)id->chip_serial : NULL;
+	in.id_source = id->source == CS_CARD_ID_ASSIGNED ? CS_JCARD_ID_ASSIGNED :
+	    id->source == CS_CARD_ID_CPLC ? CS_JCARD_ID_CPLC : NULL;
 	in.atr = (char *)id->atr;
 	in.model = (char *)profile;
 	in.state = CS_JCARD_RETURNED;
@@ -542,6 +561,12 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	    &st, cwhy, sizeof(cwhy)) != CS_OK)
 		return say(why, whylen, CS_ERR_NOTFOUND, "not a card this station "
 		    "writes, or it does not answer");
+	/* Which card, by the profile's identity sources: one without CPLC is
+	 * known by the identity a station wrote into its TokenInfo (read
+	 * before the wipe erases it). */
+	if ((r = cs_card_identity(ctx, o->reader, &prof, &st, &id, NULL, cwhy,
+	    sizeof(cwhy))) != CS_OK)
+		return say(why, whylen, r, "%s; nothing changed", cwhy);
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",
 	    id.chip_serial);
 	snprintf(res->profile, sizeof(res->profile), "%s", prof.name);

@@ -278,6 +278,8 @@ static int journal_begin(struct worker *w, struct card *c, char *why,
 	int r;
 
 	jc.chip_serial = c->id.chip_serial;
+	jc.id_source = c->id.source == CS_CARD_ID_ASSIGNED ?
+	    CS_JCARD_ID_ASSIGNED : CS_JCARD_ID_CPLC;
 	jc.atr = c->id.atr;
 	jc.model = (char *)c->profile->name;
 	jc.printed_no = c->printed[0] ? c->printed : NULL;
@@ -400,6 +402,19 @@ static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
 	return r;
 }
 
+/* Whether the written card's TokenInfo serial holds an assigned identity
+ * (a chip serial is the chip's whatever TokenInfo says). */
+static int carries_identity(const struct card *c,
+    const cs_token_check_result *res)
+{
+	char want[32];
+
+	if (c->id.source != CS_CARD_ID_ASSIGNED)
+		return 1;
+	cs_card_token_serial(c->id.chip_serial, want, sizeof(want));
+	return strcasecmp(want, res->pkcs15_serial) == 0;
+}
+
 /* Bring the card to where pkcs15-init can write it, then write. */
 static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
     const char *pin, const char *puk, char *why, size_t whylen)
@@ -409,16 +424,12 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	    .key = p12->key, .cert = p12->cert, .chain = p12->chain,
 	    .pin = pin, .puk = puk};
 	char serial[32];
-	size_t k = 0;
 	int r;
 
-	/* TokenInfo carries the chip serial: OpenSC reports it as the
-	 * token's serial number, so any PKCS#11 application sees which card
-	 * this is. */
-	for (const char *s = c->id.chip_serial; *s != '\0' && k + 1 < sizeof(serial); s++)
-		if (*s != '-')
-			serial[k++] = *s;
-	serial[k] = '\0';
+	/* TokenInfo carries the card's identity (the chip serial, or the one
+	 * the station assigned): OpenSC reports it as the token's serial
+	 * number, so any PKCS#11 application sees which card this is. */
+	cs_card_token_serial(c->id.chip_serial, serial, sizeof(serial));
 	wa.serial = serial;
 
 	if (c->applet.pin_set) {
@@ -530,6 +541,14 @@ static int write_and_check(struct worker *w, struct card *c)
 				    "check");
 				r = CS_ERR_MISMATCH;
 			}
+			/* An assigned identity is only in the TokenInfo: a card
+			 * that does not carry it would be nobody's. */
+			if (r == CS_OK && !carries_identity(c, &res)) {
+				snprintf(why, sizeof(why), "the card's PKCS#15 serial "
+				    "is %s, not its identity %s", res.pkcs15_serial,
+				    c->id.chip_serial);
+				r = CS_ERR_MISMATCH;
+			}
 		}
 		if (r == CS_OK) {
 			step(w, c, 5, "checking", "journal");
@@ -566,6 +585,59 @@ static int write_and_check(struct worker *w, struct card *c)
 	return r != CS_OK && problem != NULL && c->iss_id == 0;
 }
 
+/* Which card this is, by its profile's identity sources: the chip's
+ * serial, an identity a station wrote into its TokenInfo before, or (the
+ * profile allowing) a new random one that pkcs15-init writes there. Made
+ * before the journal is asked about the card, so a lost or returned card
+ * without CPLC is known as such. CS_ERR_CARD: the card stopped answering;
+ * other errors: no identity (why says why). */
+static int card_identity(struct worker *w, struct card *c, char *why,
+    size_t whylen)
+{
+	char nocplc[128];
+	int may_assign = 0, r;
+
+	cs_card_no_cplc_why(&c->id, nocplc, sizeof(nocplc));
+	if ((r = cs_card_identity(w->ctx, w->a->reader, c->profile, &c->applet,
+	    &c->id, &may_assign, why, whylen)) != CS_OK)
+		return r;
+	if (c->id.chip_serial[0] != '\0')
+		return CS_OK;
+	if (!may_assign) {
+		snprintf(why, whylen, "%s, and card profile %s assigns no "
+		    "identity", nocplc, c->profile->name);
+		return CS_ERR_NOTFOUND;
+	}
+	/* The identity goes into the TokenInfo that pkcs15-init creates; a
+	 * card with a PIN keeps the PKCS#15 it has (or has none left). */
+	if (c->applet.pin_set) {
+		snprintf(why, whylen, "%s, the card carries no identity a "
+		    "station assigned, and a card that has a PIN cannot be given "
+		    "one", nocplc);
+		return CS_ERR_STATE;
+	}
+	for (int k = 0; k < 4; k++) {
+		cs_jcard seen = {0};
+
+		if ((r = cs_card_assign_identity(&c->id)) != CS_OK) {
+			snprintf(why, whylen, "no random identity for the card");
+			return r;
+		}
+		r = cs_journal_card_find(w->j, CS_JKEY_CHIP, c->id.chip_serial,
+		    &seen);
+		cs_jcard_clear(&seen);
+		if (r == CS_ERR_NOTFOUND)
+			return CS_OK;
+		if (r != CS_OK)
+			break;
+	}
+	c->id.chip_serial[0] = '\0';
+	c->id.source = CS_CARD_ID_NONE;
+	snprintf(why, whylen, "the journal cannot say whether a new identity for "
+	    "this card is free");
+	return CS_ERR_DB;
+}
+
 static void handle_card(struct worker *w)
 {
 	struct card c;
@@ -578,17 +650,18 @@ static void handle_card(struct worker *w)
 		failed(w, &c, why, "take the card out and insert it again");
 		return;
 	}
-	if (c.id.chip_serial[0] == '\0') {
-		failed(w, &c, "the card gives no chip serial (no GlobalPlatform CPLC)",
-		    "use a card of a supported model");
-		return;
-	}
 	if (cs_card_profile_in(w->ctx, w->a->reader, w->profiles, w->nprofiles,
 	    w->o->profile, c.id.atr, &c.prof, &c.applet, why, sizeof(why)) != CS_OK) {
 		failed(w, &c, why, "add a card profile or name one with --profile");
 		return;
 	}
 	c.profile = &c.prof;
+	if ((r = card_identity(w, &c, why, sizeof(why))) != CS_OK) {
+		failed(w, &c, why, r == CS_ERR_CARD ?
+		    "take the card out and insert it again" :
+		    "use a card of a supported model");
+		return;
+	}
 	{
 		cs_run_event ev = {.kind = CS_EV_CARD, .state = "reading"};
 

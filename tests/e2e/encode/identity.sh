@@ -1,0 +1,228 @@
+#!/bin/bash
+# Cards whose chip gives no serial: no card manager at all (cardsim's
+# jcardsim runtime), or a locked one that refuses its CPLC. The station
+# assigns such a card an identity of its own (CA-XXXXXX-XXXXXXXX), writes it
+# into the card's PKCS#15 TokenInfo serial and journals it as assigned;
+# verify, `card lost`, `card returned` and `card pin-reset` find the card
+# by it. A card manager under an unusual AID still gives its CPLC. Every
+# card is judged with OpenSC's tools (pkcs11-tool, pkcs15-tool, raw APDUs
+# with opensc-tool) and OpenSSL, never only by the station's word.
+set -euo pipefail
+# encode.sh's helpers: bundle, encode_bg, wait_for, card_holds, sql,
+# invariants, serial_of, fail.
+source "$(dirname "$0")/encode.sh"
+
+ADMIN=pki-admin@example.ac.jp
+ASSIGNED='CA-[0-9A-F]{6}-[0-9A-F]{8}'
+
+# The identity encode printed for the card it wrote in reader $1 (the N-th
+# DONE line of that reader).
+done_identity() {
+	grep -oE "^\[$1\] DONE .* on card [^ ]+" "$OUT" | tail -n 1 |
+		grep -oE '[^ ]+$'
+}
+
+# The token serial OpenSC's PKCS#11 module shows for the card in slot $1.
+token_serial() {
+	pkcs11-tool --module opensc-pkcs11.so -L 2>/dev/null | awk -v r="$(tb_reader "$1")" '
+		/^Slot / { inslot = index($0, r) > 0 }
+		inslot && /serial num/ { sub(/.*: */, ""); print; exit }'
+}
+
+# The card in slot $1 carries identity $2 (CA-...) in its TokenInfo: as
+# pkcs15-tool and PKCS#11 read it, and as the journal has it.
+carries() {
+	local slot=$1 id=$2 hex p15 p11 j
+	hex=$(tr -d '-' <<<"$id")
+	p15=$(pkcs15-tool -r "$(tb_reader "$slot")" --list-info 2>/dev/null |
+		awk -F': *' '/Serial number/ { print $2; exit }')
+	p11=$(token_serial "$slot")
+	[ "${p15^^}" = "$hex" ] || fail "pkcs15-tool reads serial '$p15', not $hex"
+	[ "${p11^^}" = "$hex" ] || fail "PKCS#11 shows serial '$p11', not $hex"
+	j=$(sql "SELECT id_source || ' ' || upper(pkcs15_serial) FROM cards
+		WHERE chip_serial = '$id'")
+	[ "$j" = "assigned $hex" ] ||
+		fail "the journal has card $id as '$j', not assigned with serial $hex"
+}
+
+# The card in slot $1 gives no CPLC to raw APDUs: SELECT of the card
+# manager's GlobalPlatform AID, then GET DATA 9F7F. $2: the SW that must
+# answer GET DATA after a SELECT that worked, or "none": no card manager
+# answers SELECT (OpenSC's bind selects the IsoApplet first, so "none" is
+# not a particular status word).
+no_cplc() {
+	local out
+	out=$(opensc-tool -r "$(tb_reader "$1")" -s 00A4040008A000000151000000 \
+		-s 80CA9F7F00 2>&1)
+	case $2 in
+	none) ! grep -q 'SW1=0x90, SW2=0x00' <<<"$out" ||
+		fail "the card answers a card manager's SELECT or GET DATA: $out" ;;
+	*) [ "$(grep -c 'SW1=0x90, SW2=0x00' <<<"$out")" = 1 ] &&
+		grep -qE "SW1=0x${2:0:2}, SW2=0x${2:2:2}" <<<"$out" ||
+		fail "GET DATA 9F7F is not refused with $2: $out" ;;
+	esac
+	! grep -qE '^9F 7F' <<<"$out" || fail "the card gave a CPLC: $out"
+}
+
+verify_json() { # SLOT [ARGS]: the report in $W/v.json, exit status in RC
+	local slot=$1
+	shift
+	RC=0
+	"$CS_BIN" verify --reader "$(tb_reader "$slot")" --ca "$W/b/ca.pem" \
+		--json "$@" >"$W/v.json" || RC=$?
+}
+
+# Two cards without a card manager are written, checked and bound to
+# their assigned identities; one is lost, the other handed back.
+jcardsim_lifecycle() {
+	bundle 3
+	card a 00; card b 00
+	tb_insert 0 "$W/a.card" --runtime jcardsim
+	tb_insert 1 "$W/b.card" --runtime jcardsim
+	no_cplc 0 none
+	encode_bg
+	wait_for "^\[0\] DONE .* on card $ASSIGNED"
+	wait_for "^\[1\] DONE .* on card $ASSIGNED"
+	encode_stop
+	local ida idb
+	ida=$(done_identity 0)
+	idb=$(done_identity 1)
+	[ "$ida" != "$idb" ] || fail "two cards were given one identity $ida"
+	carries 0 "$ida"
+	carries 1 "$idb"
+	card_holds 0 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '$ida'")"
+	card_holds 1 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '$idb'")"
+	invariants
+
+	# verify knows the card by its TokenInfo.
+	verify_json 0 --pin env:CS_PIN
+	[ "$RC" = 0 ] || { cat "$W/v.json" >&2; fail "verify: exit $RC"; }
+	[ "$(jq -r '.verdict + " " + .chip_serial + " " + .id_source' "$W/v.json")" = \
+		"OK $ida assigned" ] || { jq . "$W/v.json" >&2; fail "verify did not say OK for $ida"; }
+
+	# Lost: the desk names it by the serial PKCS#11 shows (lower case).
+	local shown
+	shown=$(token_serial 0)
+	[ -n "$shown" ] || fail "no token serial for card a"
+	"$CS_BIN" card lost --chip "${shown,,}" --admin-mail "$ADMIN" \
+		--out "$W/lost.tsv" 2>"$W/err.txt" ||
+		{ cat "$W/err.txt" >&2; fail "card lost by its token serial"; }
+	grep -q "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '$ida'")" "$W/lost.tsv" ||
+		fail "the revocation request does not name card a's certificate"
+	[ "$(sql "SELECT state FROM cards WHERE chip_serial = '$ida'")" = lost ] ||
+		fail "card a is not lost"
+	verify_json 0
+	[ "$RC" = 2 ] || fail "a lost card verified: exit $RC"
+	jq -e '[.reasons[].code] | index("card-lost") != null' "$W/v.json" \
+		>/dev/null || { jq . "$W/v.json" >&2; fail "verify does not say lost"; }
+
+	# Returned: found by its TokenInfo before the wipe erases it; the
+	# same journal row, not a new one.
+	"$CS_BIN" card returned --reader "$(tb_reader 1)" --puk env:CS_PUK \
+		--already-revoked >/dev/null 2>"$W/err.txt" ||
+		{ cat "$W/err.txt" >&2; fail "card returned"; }
+	[ "$(sql "SELECT state FROM cards WHERE chip_serial = '$idb'")" = returned ] ||
+		fail "card b is not returned"
+	[ "$(sql "SELECT count(*) FROM cards")" = 2 ] ||
+		fail "the return made a card row of its own: $(sql "SELECT * FROM cards")"
+	[ "$(sql "SELECT outcome FROM issuances i JOIN cards c ON c.id = i.card_id
+		WHERE c.chip_serial = '$idb'")" = wiped ] ||
+		fail "card b's certificate is not wiped"
+
+	# Both come back to an encode run: the lost one is known by its
+	# TokenInfo and refused; the returned one has no identity left and a
+	# PIN, and is refused; nothing is written, no record is taken.
+	tb_swap 0 "$W/a.card" --runtime jcardsim --trace "$W/trace.a"
+	tb_swap 1 "$W/b.card" --runtime jcardsim --trace "$W/trace.b"
+	encode_bg
+	wait_for '^\[0\] FAILED.*marked lost'
+	wait_for '^\[1\] FAILED.*carries no identity'
+	encode_stop
+	local apdu
+	for apdu in $(grep -h ' > ' "$W/trace.a" "$W/trace.b" | awk '{print $3}'); do
+		case $apdu in
+		??A4*|??CA*|??B0*|??C0*) ;;
+		??20????|??20????00) ;;
+		*) fail "a refused card got $apdu" ;;
+		esac
+	done
+	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued'")" = 1 ] ||
+		fail "the third holder is not in the queue"
+	# (invariants' "done record on one verified card" is not for records
+	# whose card was lost or returned since.)
+	[ -z "$(sql "SELECT cert_serial FROM issuances WHERE outcome IN
+		('writing','verified') GROUP BY cert_serial HAVING count(*) > 1")" ] ||
+		fail "a certificate on two cards"
+	"$CS_BIN" log check >/dev/null || fail "log check"
+}
+
+# A card whose card manager refuses its CPLC (locked: 6982) gets an
+# assigned identity; one whose manager has an unusual AID keeps its chip
+# serial, found after reset and, with another applet selected, by the
+# empty SELECT. The locked one's PIN is reset at the desk, found by its
+# TokenInfo.
+locked_or_renamed_manager() {
+	bundle 2
+	card a 00; card b 5B
+	tb_insert 0 "$W/a.card" --manager-locked 6982
+	tb_insert 1 "$W/b.card" --manager-aid A0000009990001 --trace "$W/trace.b"
+	no_cplc 0 6982
+	opensc-tool -r "$(tb_reader 1)" -s 00A4040008A000000151000000 2>&1 |
+		grep -q 'SW1=0x6A, SW2=0x82' || fail "the renamed manager answers the GP AID"
+	encode_bg
+	wait_for "^\[0\] DONE .* on card $ASSIGNED"
+	wait_for '^\[1\] DONE .* on card 4790-5040-0000005B'
+	encode_stop
+	local ida
+	ida=$(done_identity 0)
+	carries 0 "$ida"
+	[ "$(sql "SELECT id_source FROM cards WHERE chip_serial = '4790-5040-0000005B'")" = cplc ] ||
+		fail "the renamed manager's card is not journaled with its CPLC"
+	card_holds 0 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '$ida'")"
+	card_holds 1 "$(sql "SELECT cert_serial FROM issuances i JOIN cards c ON
+		c.id = i.card_id WHERE c.chip_serial = '4790-5040-0000005B'")"
+
+	# The IsoApplet left selected: the probe reaches the renamed manager
+	# by the empty SELECT (00 A4 04 00 00). opensc-explorer selects it and
+	# keeps a shared connection open meanwhile, so that pcscd does not
+	# power the idle card down (a reset selects the manager again).
+	mkfifo "$W/explorer.in"
+	opensc-explorer -r "$(tb_reader 1)" <"$W/explorer.in" >"$W/explorer.out" 2>&1 &
+	local explorer=$!
+	exec 4>"$W/explorer.in"
+	echo "apdu 00A404000CF276A288BCFBA69D34F31001" >&4
+	timeout 30 bash -c 'exec 3< <(tail -n +1 -f "$0"); t=$!
+		grep -m1 -q "SW1=0x90, SW2=0x00" <&3; r=$?; kill $t; exit $r' \
+		"$W/explorer.out" || fail "opensc-explorer did not select the IsoApplet"
+	: >"$W/trace.b"
+	verify_json 1 --pin env:CS_PIN
+	exec 4>&-
+	wait "$explorer" || true
+	[ "$(jq -r '.verdict + " " + .chip_serial + " " + .id_source' "$W/v.json")" = \
+		"OK 4790-5040-0000005B cplc" ] ||
+		{ jq . "$W/v.json" >&2; fail "verify of the renamed manager's card"; }
+	grep -q ' > 00A4040000' "$W/trace.b" ||
+		fail "the probe sent no empty SELECT"
+
+	# PIN reset on the locked card: found by its TokenInfo, new PIN works.
+	export CS_NEWPIN=864213
+	"$CS_BIN" card pin-reset --reader "$(tb_reader 0)" --puk env:CS_PUK \
+		--new-pin env:CS_NEWPIN >/dev/null 2>"$W/err.txt" ||
+		{ cat "$W/err.txt" >&2; fail "pin-reset of the locked card"; }
+	verify_json 0 --pin env:CS_NEWPIN
+	[ "$(jq -r '.verdict + " " + .chip_serial + " " + .id_source' "$W/v.json")" = \
+		"OK $ida assigned" ] ||
+		{ jq . "$W/v.json" >&2; fail "verify after the PIN reset"; }
+	CS_PIN=$CS_NEWPIN card_holds 0 "$(sql "SELECT cert_serial FROM issuances i
+		JOIN cards c ON c.id = i.card_id WHERE c.chip_serial = '$ida'")"
+	[ "$(sql "SELECT count(*) FROM events WHERE kind = 'card.pin-reset'")" = 1 ] ||
+		fail "the PIN reset is not journaled"
+	invariants
+}
+
+"$1"
+echo "PASS: $1"
