@@ -4,8 +4,11 @@ set -euo pipefail
 source "$TB_LIB"
 W=$TB_DIR/demo
 mkdir -p "$W"
-export CARDSTATION_JOURNAL=$W/journal.db
-export CARDSTATION_PROFILES=$CS_SRC/cardprofiles
+# The bench's own journal, unless CS_DEMO_SYSTEM=1 (tests/package: the
+# installed station with its installed profiles and its journal in
+# /var/lib/cardstation). The card profiles: the station finds its own
+# (the source tree's for a build tree's binary, else the installed ones).
+[ "${CS_DEMO_SYSTEM:-}" = 1 ] || export CARDSTATION_JOURNAL=$W/journal.db
 INST="National Institute of Informatics, Academe Campus"
 # The operator's initial PIN for the new cards and the institution PUK,
 # given through the environment (never on the command line).

@@ -8,5 +8,5 @@
 # (tests/testbed): nothing touches this machine's own pcscd or readers.
 set -euo pipefail
 : "${CS_BIN:?}" "${CS_BUILD:?}" "${CS_SRC:?}"
-export CS_BIN CS_BUILD CS_SRC
+export CS_BIN CS_BUILD CS_SRC CS_DEMO_SYSTEM
 exec "$CS_SRC/tests/testbed/testbed" --readers 1 -- bash "$CS_SRC/tests/demo/cards.sh"
