@@ -19,6 +19,7 @@
 
 #include "cs_err.h"
 #include "cs_journal.h"
+#include "cs_codes.h"
 #include "cs_json.h"
 #include "cs_p12.h"
 #include "cs_reader.h"
@@ -35,6 +36,13 @@
 #define KS_LETTER_TTL_MS (15 * 60 * 1000)
 #define KS_MAX_FAILURES 64
 
+/* A text's code and parameters (cs_codes.h), beside the text in the
+ * kiosk's locale: the page renders the code in the session's language. */
+typedef struct ks_msg {
+	char code[48], advice[48];
+	char params[512], detail[512];
+} ks_msg;
+
 typedef struct ks_rview {
 	char name[256], state[16], chip[64], printed[64], profile[32];
 	char holder[256], mail[256], staff_no[64], cert_serial[CS_SERIAL_SIZE];
@@ -44,7 +52,9 @@ typedef struct ks_rview {
 	                             (a holder's card), "refused" (a card
 	                             turned away before it got a holder) or
 	                             "skipped" (the operator's このカードを使わない) */
+	ks_msg msg;               /* text's code */
 	char reason[512];         /* why it failed, kept while it is pulled */
+	ks_msg reason_msg;        /* reason's code */
 	char notice[16];          /* refused: the card's journal state (lost,
 	                             returned, issued, retired...), "" unknown */
 	int skipped;              /* the operator refused the card waiting
@@ -53,6 +63,7 @@ typedef struct ks_rview {
 
 typedef struct ks_failure {
 	char holder[256], cert_serial[CS_SERIAL_SIZE], reader[256], text[512];
+	ks_msg msg;
 } ks_failure;
 
 typedef struct ks_letter {
@@ -72,6 +83,7 @@ struct ks_runctl {
 	char run_operator[KS_ACCOUNT_MAX]; /* the account that started it */
 	uint64_t run_owner;       /* its session: the letters' owner */
 	char end_text[1024];
+	ks_msg end_msg;
 #ifdef KS_HAVE_RUN
 	cs_run *run;
 	cs_secret *pin, *puk;
@@ -152,6 +164,22 @@ static int letter_for(const ks_letter *l, const ks_session *se)
 	    strcmp(se->account, l->account) == 0;
 }
 
+/* "<prefix>code", "<prefix>params" (an object), "<prefix>advice",
+ * "<prefix>detail"; null or {} when the text has none. */
+static void msg_json(FILE *f, const char *prefix, const ks_msg *m)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%scode", prefix);
+	cs_json_kv(f, 0, key, m->code[0] ? m->code : NULL);
+	fprintf(f, ",\"%sparams\":", prefix);
+	cs_params_json_object(f, m->params);
+	snprintf(key, sizeof(key), "%sadvice", prefix);
+	cs_json_kv(f, 0, key, m->advice[0] ? m->advice : NULL);
+	snprintf(key, sizeof(key), "%sdetail", prefix);
+	cs_json_kv(f, 0, key, m->detail[0] ? m->detail : NULL);
+}
+
 /* The view for one session (its own letters with their ids), or for
  * every page (se NULL: an event; only how many letters wait). */
 static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
@@ -163,6 +191,7 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 	    rc->ended ? "true" : "false");
 	json_int(f, "run_id", rc->run_id);
 	cs_json_kv(f, 0, "end_text", nz(rc->end_text));
+	msg_json(f, "end_", &rc->end_msg);
 	fprintf(f, ",\"stopping\":%s", rc->stop_asked ? "true" : "false");
 	fprintf(f, ",\"progress\":{\"total\":%" PRId64 ",\"refused\":%" PRId64
 	    ",\"queued\":%" PRId64 ",\"claimed\":%" PRId64 ",\"done\":%" PRId64
@@ -186,8 +215,10 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 		cs_json_kv(f, 0, "staff_no", nz(v->staff_no));
 		cs_json_kv(f, 0, "cert_serial", nz(v->cert_serial));
 		cs_json_kv(f, 0, "text", nz(v->text));
+		msg_json(f, "", &v->msg);
 		cs_json_kv(f, 0, "outcome", nz(v->outcome));
 		cs_json_kv(f, 0, "reason", nz(v->reason));
+		msg_json(f, "reason_", &v->reason_msg);
 		cs_json_kv(f, 0, "notice", nz(v->notice));
 		fprintf(f, ",\"step\":%d,\"steps\":%d,\"confirm\":%s}", v->step,
 		    v->steps, v->confirm ? "true" : "false");
@@ -199,6 +230,7 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 		cs_json_kv(f, 0, "cert_serial", nz(rc->fail[i].cert_serial));
 		cs_json_kv(f, 0, "reader", rc->fail[i].reader);
 		cs_json_kv(f, 0, "text", rc->fail[i].text);
+		msg_json(f, "", &rc->fail[i].msg);
 		fputc('}', f);
 	}
 	fprintf(f, "],\"letters\":[");
@@ -350,6 +382,14 @@ static void cpy(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+static void msg_from(ks_msg *m, const cs_run_event *ev)
+{
+	cpy(m->code, sizeof(m->code), ev->code ? ev->code : "");
+	cpy(m->params, sizeof(m->params), ev->params ? ev->params : "");
+	cpy(m->advice, sizeof(m->advice), ev->advice ? ev->advice : "");
+	cpy(m->detail, sizeof(m->detail), ev->detail ? ev->detail : "");
+}
+
 /* Only the characters a PIN policy allows may reach the letter's JSON. */
 static int pin_chars_ok(const char *p)
 {
@@ -449,12 +489,14 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			break;
 		cpy(v->state, sizeof(v->state), ev->state);
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		msg_from(&v->msg, ev);
 		/* A failure stays on screen (a pulled card goes straight from
 		 * failed to waiting) until the next card or Retry. */
 		if (ev->state != NULL && strcmp(ev->state, "waiting") == 0 &&
 		    strcmp(v->outcome, "failed") != 0) {
 			/* A new card starts from nothing. */
 			v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
+			memset(&v->reason_msg, 0, sizeof(v->reason_msg));
 			v->chip[0] = v->printed[0] = v->profile[0] = '\0';
 			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
 			v->cert_serial[0] = '\0';
@@ -468,6 +510,8 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		cpy(v->profile, sizeof(v->profile), ev->profile ? ev->profile : "");
 		cpy(v->state, sizeof(v->state), "reading");
 		v->text[0] = v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
+		memset(&v->msg, 0, sizeof(v->msg));
+		memset(&v->reason_msg, 0, sizeof(v->reason_msg));
 		v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
 		v->cert_serial[0] = v->printed[0] = '\0';
 		v->step = v->steps = v->skipped = 0;
@@ -487,6 +531,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		v->confirm = 1;
 		cpy(v->state, sizeof(v->state), "confirm");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		msg_from(&v->msg, ev);
 		break;
 	case CS_EV_STEP:
 		if (v == NULL)
@@ -496,6 +541,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			v->holder[0] = v->mail[0] = v->staff_no[0] = '\0';
 			v->cert_serial[0] = v->printed[0] = v->chip[0] = '\0';
 			v->outcome[0] = v->reason[0] = v->notice[0] = '\0';
+			memset(&v->reason_msg, 0, sizeof(v->reason_msg));
 			v->skipped = 0;
 		}
 		v->confirm = 0;
@@ -503,6 +549,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		v->steps = ev->steps;
 		cpy(v->state, sizeof(v->state), ev->state ? ev->state : "writing");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		msg_from(&v->msg, ev);
 		if (ev->printed_no)
 			cpy(v->printed, sizeof(v->printed), ev->printed_no);
 		break;
@@ -511,6 +558,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			break;
 		cpy(v->state, sizeof(v->state), "done");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		msg_from(&v->msg, ev);
 		if (ev->printed_no)
 			cpy(v->printed, sizeof(v->printed), ev->printed_no);
 		v->step = v->steps;
@@ -520,11 +568,14 @@ static void on_event(void *ctx, const cs_run_event *ev)
 	case CS_EV_FAILED:
 		if (v == NULL) {
 			cpy(rc->end_text, sizeof(rc->end_text), ev->text);
+			msg_from(&rc->end_msg, ev);
 			break;
 		}
 		cpy(v->state, sizeof(v->state), "failed");
 		cpy(v->text, sizeof(v->text), ev->text ? ev->text : "");
+		msg_from(&v->msg, ev);
 		cpy(v->reason, sizeof(v->reason), v->text);
+		v->reason_msg = v->msg;
 		v->confirm = 0;
 		/* Not a holder's failure: the operator's このカードを使わない
 		 * (the holder is back in the queue), or a card turned away
@@ -547,6 +598,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			cpy(fl->cert_serial, sizeof(fl->cert_serial), v->cert_serial);
 			cpy(fl->reader, sizeof(fl->reader), v->name);
 			cpy(fl->text, sizeof(fl->text), v->text);
+			fl->msg = v->msg;
 		}
 		break;
 	case CS_EV_PIN_LETTER:
@@ -560,6 +612,7 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		break;
 	case CS_EV_END:
 		cpy(rc->end_text, sizeof(rc->end_text), ev->text ? ev->text : "");
+		msg_from(&rc->end_msg, ev);
 		break;
 	}
 	pthread_mutex_unlock(&rc->lock);
@@ -697,6 +750,7 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	rc->nfail = 0;
 	rc->done = rc->failed = rc->ended = rc->stop_asked = rc->cancel_asked = 0;
 	rc->end_text[0] = '\0';
+	memset(&rc->end_msg, 0, sizeof(rc->end_msg));
 	rc->nreaders = n;
 	for (size_t i = 0; i < n; i++) {
 		rc->names[i] = names[i];

@@ -358,13 +358,19 @@ static void json_one(void *ctx, const char *k, size_t kl, const char *v,
 	c->first = 0;
 }
 
-void cs_params_json(FILE *f, const char *params)
+void cs_params_json_object(FILE *f, const char *params)
 {
 	struct json_ctx c = {f, 1};
 
-	fputs("\"params\":{", f);
+	fputc('{', f);
 	each_param(params, json_one, &c);
 	fputc('}', f);
+}
+
+void cs_params_json(FILE *f, const char *params)
+{
+	fputs("\"params\":", f);
+	cs_params_json_object(f, params);
 }
 
 /* ---- messages ---- */

@@ -59,6 +59,8 @@ char *cs_say(char *out, size_t n, const char *code, ...);
 
 /* `"params":{"name":"value",...}` (no leading comma). */
 void cs_params_json(FILE *f, const char *params);
+/* `{"name":"value",...}` alone. */
+void cs_params_json_object(FILE *f, const char *params);
 
 /* One message: what happened (code, params), what to do next (advice, a
  * code without parameters, or NULL) and the other program's words

@@ -2,6 +2,7 @@
  * `cardstation verify --json` and the kiosk's desk answer (kiosk/ks_desk.c)
  * both write it with cs_vreport_json_members. */
 #include "cs_verify.h"
+#include "cs_codes.h"
 #include "cs_json.h"
 
 #include <stdio.h>
@@ -89,6 +90,13 @@ void cs_vreport_json_members(FILE *f, const cs_vreport *r)
 		fprintf(f, "%s{", i ? "," : "");
 		cs_json_kv(f, 1, "level", cs_vlevel_name(r->reasons[i].level));
 		cs_json_kv(f, 0, "code", r->reasons[i].code);
+		/* text in the locale's language; the code's parameters and
+		 * another part's words for a front end that renders the code
+		 * ("verify.<code>" of cs_codes.h) in its own. */
+		fputc(',', f);
+		cs_params_json(f, r->reasons[i].params);
+		cs_json_kv(f, 0, "detail", r->reasons[i].detail[0] ?
+		    r->reasons[i].detail : NULL);
 		cs_json_kv(f, 0, "text", r->reasons[i].text);
 		fputc('}', f);
 	}

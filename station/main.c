@@ -48,10 +48,15 @@ static int cmd_codes(int argc, char **argv)
 	size_t n;
 	const cs_code_def *t = cs_code_table(&n);
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int help = argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0);
 
 	if (argc > 2 || (argc == 2 && !json)) {
-		fprintf(stderr, _("usage: cardstation codes [--json]\n"));
-		return CS_EXIT_FAIL;
+		fprintf(help ? stdout : stderr, _("usage: cardstation codes "
+		    "[--json]\n\nEvery message code with its text in this "
+		    "locale's language.\n\n  --json    one JSON object, code to "
+		    "text\n"));
+		return help ? CS_EXIT_OK : CS_EXIT_FAIL;
 	}
 	if (json)
 		fputc('{', stdout);
