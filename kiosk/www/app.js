@@ -379,7 +379,7 @@
       el('div', { class: 'big', text: pinOnly ? t('ho.pinwrong.head') : t('verdict.' + v.toLowerCase()) }),
       el('div', { class: 'holder', text: cert.holder || '' }),
       el('div', { class: 'ids', text: [rep.journal.printed_no, rep.chip_serial, cert.serial].filter(Boolean).join('   ') }));
-    if (withPin) box.append(el('p', { class: 'big', text: cert.signature === 'verified' ? t('ho.signed') : t('ho.notsigned') }));
+    if (withPin && !pinOnly) box.append(el('p', { class: 'big', text: cert.signature === 'verified' ? t('ho.signed') : t('ho.notsigned') }));
     if (withPin && rep.login_error) box.append(el('p', { class: 'big wrongpin', text: t('ho.wrongpin', { n: rep.pin_tries }) }));
     const ul = el('ul', { class: 'reasons' });
     for (const r of rep.reasons || []) {
