@@ -7,7 +7,13 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${CS_BUILD_DIR:-$src/build-demo}
 
 "$src/tests/setup.sh"
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+# One line for the build too; its output only when it fails.
+echo "demo: building in $build"
+mkdir -p "$build"
+if ! { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    cmake --build "$build" -j"$(nproc)"; } >"$build/demo-build.log" 2>&1; then
+	tail -n 40 "$build/demo-build.log" >&2
+	exit 1
+fi
 export CS_BIN="$build/station/cardstation" CS_SRC="$src" CS_BUILD="$build"
 exec bash "$src/tests/demo/story.sh"
