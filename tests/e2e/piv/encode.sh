@@ -1,0 +1,69 @@
+#!/bin/bash
+# cardstation encodes one person onto a PIV token (cardsim --applet piv):
+# the card is chosen as PIV by its AID, written through libykpiv and
+# checked by the station through OpenSC's PIV driver. Then judged by tools
+# we did not write: yubico-piv-tool shows the certificate in 9a and signs
+# with the holder's PIN; pkcs15-tool reads the certificate whose serial is
+# the download's; OpenSSL verifies a PKCS#11 signature with it. The card's
+# management key is the one docs/piv.md derives from the institution PUK
+# and the card's identity; the factory key, PIN and PUK no longer work.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+: "${CS_BIN:?}" "${UPKIGEN:?}"
+
+export CARDSTATION_JOURNAL=$WORK/journal.db
+export CS_PIN=246810 CS_PUK=13572468
+INST="National Institute of Informatics, Academe Campus"
+OUT=$WORK/encode.out
+sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
+failo() { sed 's/^/  | /' "$OUT" >&2; fail "$@"; }
+
+"$UPKIGEN" --out "$WORK/b" --people 1 >/dev/null
+"$CS_BIN" run new "$WORK/b/clientAll.zip" "$WORK/b/clientAllPin.zip" \
+	--institution "$INST" --operator tester >/dev/null || [ $? -eq 1 ] || fail "run new"
+SERIAL=$(awk -F'\t' 'NR == 2 { print $1 }' "$WORK/b/expect.tsv")
+
+tb_card_create "$WORK/piv.card" 00BC614E --applet piv
+tb_insert 0 "$WORK/piv.card"
+R=$(tb_reader 0)
+timeout 120 "$CS_BIN" encode --run 1 --reader 0 --pin env:CS_PIN --puk env:CS_PUK \
+	--operator tester --until-done </dev/null >"$OUT" 2>&1 || failo "encode failed"
+grep -q "DONE .* on card YK-12345678" "$OUT" || failo "not done on the YubiKey serial's card"
+[ "$(sql "SELECT c.model FROM cards c JOIN issuances i ON i.card_id = c.id
+	WHERE i.outcome = 'verified'")" = piv ] || failo "the journal does not name the piv profile"
+[ "$(sql "SELECT i.cert_serial FROM issuances i WHERE i.outcome = 'verified'")" = "$SERIAL" ] ||
+	failo "the journal's certificate is not the download's"
+
+# yubico-piv-tool: the certificate in 9a, the holder's PIN signs.
+yubico-piv-tool -r "$R" -a status >"$WORK/status" 2>&1 || fail "status"
+grep -A1 "^Slot 9a:" "$WORK/status" | grep -q "RSA2048" || fail "no key in 9a: $(cat "$WORK/status")"
+grep -q "^CHUID:	30" "$WORK/status" || fail "no CHUID"
+grep -q "^CCC:	f0" "$WORK/status" || fail "no CCC"
+pkcs15-tool -r "$R" --read-certificate 01 >"$WORK/cert.pem" 2>/dev/null || fail "pkcs15-tool read"
+yubico-piv-tool -r "$R" -a verify-pin -P "$CS_PIN" -a test-signature -s 9a \
+	<"$WORK/cert.pem" >"$WORK/ts" 2>&1 || fail "test-signature: $(cat "$WORK/ts")"
+
+# The certificate's serial is the download's.
+got=$(openssl x509 -in "$WORK/cert.pem" -noout -serial | sed 's/^serial=//')
+want=$(printf 'obase=16; %s\n' "$SERIAL" | BC_LINE_LENGTH=0 bc)
+[ "${got#0}" = "${want#0}" ] || fail "certificate serial $got, download's $want"
+
+# PKCS#11 through OpenSC's PIV driver: a signature OpenSSL verifies.
+openssl x509 -in "$WORK/cert.pem" -pubkey -noout >"$WORK/pub.pem"
+head -c 64 /dev/urandom >"$WORK/challenge"
+OPENSC_CONF=$(piv_opensc_conf) pkcs11-tool --module "$P11" --slot-index 0 --login \
+	--pin env:CS_PIN --sign -m SHA256-RSA-PKCS --id 01 -i "$WORK/challenge" \
+	-o "$WORK/sig" >/dev/null 2>&1 || fail "the card does not sign with the PIN"
+openssl dgst -sha256 -verify "$WORK/pub.pem" -signature "$WORK/sig" "$WORK/challenge" |
+	grep -q "Verified OK" || fail "the signature does not verify"
+
+# Factory secrets are gone; the derived management key is the card's.
+yubico-piv-tool -r "$R" -a verify-pin -P "$PIN" >/dev/null 2>&1 && fail "default PIN still works"
+yubico-piv-tool -r "$R" -a set-ccc >/dev/null 2>&1 && fail "default management key still works"
+mgm=$(printf 'cardstation PIV management key 9B\0YK-12345678' |
+	openssl dgst -sha256 -mac HMAC -macopt "key:$CS_PUK" | sed 's/.*= //' | cut -c1-48)
+yubico-piv-tool -r "$R" --key="$mgm" -a set-ccc >/dev/null 2>&1 ||
+	fail "the management key derived from the PUK is refused"
+yubico-piv-tool -r "$R" -a change-puk -P "$CS_PUK" -N "$CS_PUK" >/dev/null 2>&1 ||
+	fail "the institution PUK is not the card's"
+echo "encode ok"
