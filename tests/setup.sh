@@ -31,8 +31,10 @@ PACKAGES=(
 	# fuzzing (tests/fuzz): Clang and its libFuzzer runtime (a Recommends of
 	# clang-14 only, so named here)
 	clang-14 libclang-rt-14-dev
-	# kiosk: its web server library; its browser tests (Chromium, Node, a Japanese font)
-	libmicrohttpd-dev chromium nodejs fonts-ipafont-gothic
+	# kiosk: its web server library; its browser tests (Chromium, Node) and
+	# the screen's font: Noto Sans CJK JP, Japanese with proportional Latin
+	# letters (kiosk/www/style.css)
+	libmicrohttpd-dev chromium nodejs fonts-noto-cjk
 	# kiosk: operators log in with their machine accounts through PAM
 	libpam0g-dev
 )
