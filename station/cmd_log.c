@@ -9,6 +9,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 	    "       cardstation log handovers [--journal PATH] [--run ID] [--chip S]\n"
 	    "                     [--holder S] [--csv | --csv-cp932 | --json]\n"
 	    "       cardstation log check [--journal PATH] [--json]\n"
+	    "       cardstation log --expiring DAYS [--journal PATH] [--run ID]\n"
+	    "                     [--csv | --csv-cp932 | --json]\n"
 	    "\n"
 	    "Lists every card issuance in the journal that matches all the\n"
 	    "options given: holder, mail, certificate serial, chip serial,\n"
@@ -57,6 +60,9 @@ static void usage(FILE *f)
 	    "  --printed S      printed card number\n"
 	    "  --run ID         issuances of one run\n"
 	    "  --live           only certificates live on a card\n"
+	    "  --expiring DAYS  live (verified) certificates that expire within\n"
+	    "                   DAYS days or have expired, soonest first: holder,\n"
+	    "                   mail, certificate, chip, printed number, not_after\n"
 	    "  --csv            CSV, UTF-8 (RFC 4180)\n"
 	    "  --csv-cp932      CSV, CP932 for spreadsheets in Japan; a character\n"
 	    "                   CP932 lacks is written as \xe3\x80\x93 and reported\n"
@@ -78,7 +84,7 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct log_args *a)
 {
 	enum { O_JOURNAL = 256, O_HOLDER, O_MAIL, O_SERIAL, O_CHIP, O_PRINTED,
-	    O_RUN, O_LIVE, O_CSV, O_CP932, O_JSON, O_HELP };
+	    O_RUN, O_LIVE, O_EXPIRING, O_CSV, O_CP932, O_JSON, O_HELP };
 	static const struct option longopts[] = {
 		{"journal", required_argument, NULL, O_JOURNAL},
 		{"holder", required_argument, NULL, O_HOLDER},
@@ -88,6 +94,7 @@ static int parse_args(int argc, char **argv, struct log_args *a)
 		{"printed", required_argument, NULL, O_PRINTED},
 		{"run", required_argument, NULL, O_RUN},
 		{"live", no_argument, NULL, O_LIVE},
+		{"expiring", required_argument, NULL, O_EXPIRING},
 		{"csv", no_argument, NULL, O_CSV},
 		{"csv-cp932", no_argument, NULL, O_CP932},
 		{"json", no_argument, NULL, O_JSON},
@@ -108,11 +115,23 @@ static int parse_args(int argc, char **argv, struct log_args *a)
 		case O_CHIP: a->filter.chip_serial = optarg; break;
 		case O_PRINTED: a->filter.printed_no = optarg; break;
 		case O_LIVE: a->filter.live_only = true; break;
+		case O_EXPIRING:
+			errno = 0;
+			a->filter.expiring_days = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    a->filter.expiring_days < 0 ||
+			    a->filter.expiring_days > 36500) {
+				fprintf(stderr, _("cardstation log: --expiring takes a "
+				    "number of days (0-36500), not '%s'\n"), optarg);
+				return -1;
+			}
+			a->filter.expiring = true;
+			break;
 		case O_RUN:
 			a->filter.run_id = strtoll(optarg, &end, 10);
 			if (*end != '\0' || a->filter.run_id <= 0) {
-				fprintf(stderr, "cardstation log: --run takes a run "
-				    "number, not '%s'\n", optarg);
+				fprintf(stderr, _("cardstation log: --run takes a run "
+				    "number, not '%s'\n"), optarg);
 				return -1;
 			}
 			break;
@@ -136,26 +155,26 @@ static int parse_args(int argc, char **argv, struct log_args *a)
 		optind++;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "cardstation log: unexpected '%s'\n", argv[optind]);
+		fprintf(stderr, _("cardstation log: unexpected '%s'\n"), argv[optind]);
 		return -1;
 	}
 	if (nfmt > 1) {
-		fprintf(stderr, "cardstation log: choose one of --csv, --csv-cp932, "
-		    "--json\n");
+		fprintf(stderr, _("cardstation log: choose one of --csv, --csv-cp932, "
+		    "--json\n"));
 		return -1;
 	}
 	if (a->handovers && (a->filter.mail || a->filter.cert_serial ||
-	    a->filter.printed_no || a->filter.live_only)) {
-		fprintf(stderr, "cardstation log handovers: takes --run, --chip, "
-		    "--holder, a format and --journal\n");
+	    a->filter.printed_no || a->filter.live_only || a->filter.expiring)) {
+		fprintf(stderr, _("cardstation log handovers: takes --run, --chip, "
+		    "--holder, a format and --journal\n"));
 		return -1;
 	}
 	if (a->check && (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932 ||
 	    a->filter.holder || a->filter.mail || a->filter.cert_serial ||
 	    a->filter.chip_serial || a->filter.printed_no || a->filter.run_id ||
-	    a->filter.live_only)) {
-		fprintf(stderr, "cardstation log check: takes only --journal and "
-		    "--json\n");
+	    a->filter.live_only || a->filter.expiring)) {
+		fprintf(stderr, _("cardstation log check: takes only --journal and "
+		    "--json\n"));
 		return -1;
 	}
 	return 0;
@@ -184,8 +203,8 @@ static int print_one(void *ctx, const cs_jissuance_view *v)
 
 	switch (o->fmt) {
 	case FMT_TEXT:
-		printf("%" PRId64 "\t%s\t%-11s %s <%s>\tcert %s\tchip %s\tprinted "
-		    "%s\treader %s\toperator %s%s%s\n", v->iss.id,
+		printf(_("%" PRId64 "\t%s\t%-11s %s <%s>\tcert %s\tchip %s\tprinted "
+		    "%s\treader %s\toperator %s%s%s\n"), v->iss.id,
 		    dash(v->iss.started), cs_jissue_outcome_name(v->iss.outcome),
 		    dash(v->iss.holder), dash(v->iss.mail), dash(v->iss.cert_serial),
 		    dash(v->chip_serial), dash(v->printed_no), dash(v->iss.reader),
@@ -205,27 +224,85 @@ static int print_one(void *ctx, const cs_jissuance_view *v)
 	return r;
 }
 
+/* --- expiring: who needs a renewal ------------------------------------ */
+
+#define EX_COLS 8
+
+static const char *const ex_names[EX_COLS] = {
+	"issuance", "holder", "mail", "cert_serial", "chip_serial", "printed_no",
+	"not_after", "run",
+};
+
+static int print_expiring(void *ctx, const cs_jissuance_view *v)
+{
+	struct log_out *o = ctx;
+	char id[24], run[24];
+	const char *f[EX_COLS];
+	int r = CS_OK;
+
+	snprintf(id, sizeof(id), "%" PRId64, v->iss.id);
+	snprintf(run, sizeof(run), "%" PRId64, v->run_id);
+	f[0] = id;
+	f[1] = v->iss.holder;
+	f[2] = v->iss.mail;
+	f[3] = v->iss.cert_serial;
+	f[4] = v->chip_serial;
+	f[5] = v->printed_no;
+	f[6] = v->not_after;
+	f[7] = v->run_id ? run : NULL;
+	switch (o->fmt) {
+	case FMT_TEXT:
+		printf(_("%s\t%s\t%s <%s>\tcert %s\tchip %s\tprinted %s\n"),
+		    f[0], dash(f[6]), dash(f[1]), dash(f[2]), dash(f[3]),
+		    dash(f[4]), dash(f[5]));
+		break;
+	case FMT_CSV:
+	case FMT_CSV_CP932:
+		r = cs_jexport_csv_line(stdout, ex_names, f, EX_COLS,
+		    o->fmt == FMT_CSV ? CS_JCSV_UTF8 : CS_JCSV_CP932, v->iss.id,
+		    warn_cp932, o);
+		break;
+	case FMT_JSON:
+		printf("%s{\"issuance\":%s", o->rows ? "," : "", id);
+		for (int i = 1; i < EX_COLS - 1; i++)
+			cs_json_kv(stdout, 0, ex_names[i], f[i]);
+		printf(",\"run\":%s}", f[7] ? f[7] : "null");
+		break;
+	}
+	o->rows++;
+	return r;
+}
+
 static int list(cs_journal *j, const struct log_args *a)
 {
 	struct log_out o = {a->fmt, 0, 0, "issuance"};
 	int r;
 
-	if (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932)
-		cs_jexport_csv_header(stdout, a->fmt == FMT_CSV ? CS_JCSV_UTF8 :
-		    CS_JCSV_CP932);
-	else if (a->fmt == FMT_JSON)
+	if (a->fmt == FMT_CSV || a->fmt == FMT_CSV_CP932) {
+		if (a->filter.expiring)
+			cs_jexport_csv_line(stdout, ex_names, ex_names, EX_COLS,
+			    a->fmt == FMT_CSV ? CS_JCSV_UTF8 : CS_JCSV_CP932, 0, NULL,
+			    NULL);
+		else
+			cs_jexport_csv_header(stdout, a->fmt == FMT_CSV ?
+			    CS_JCSV_UTF8 : CS_JCSV_CP932);
+	} else if (a->fmt == FMT_JSON)
 		fputc('[', stdout);
-	r = cs_journal_issuances(j, &a->filter, print_one, &o);
+	r = cs_journal_issuances(j, &a->filter, a->filter.expiring ?
+	    print_expiring : print_one, &o);
 	if (a->fmt == FMT_JSON)
 		fputs("]\n", stdout);
 	if (fflush(stdout) != 0 && r == CS_OK)
 		r = CS_ERR_IO;
 	if (r != CS_OK) {
-		fprintf(stderr, "cardstation log: %s\n", cs_strerror(r));
+		fprintf(stderr, _("cardstation log: %s\n"), cs_strerror(r));
 		return CS_EXIT_FAIL;
 	}
-	if (o.rows == 0 && a->fmt == FMT_TEXT)
-		fprintf(stderr, "cardstation log: no issuance matches\n");
+	if (o.rows == 0 && a->fmt == FMT_TEXT && a->filter.expiring)
+		fprintf(stderr, _("cardstation log: no live certificate expires "
+		    "within %" PRId64 " days\n"), a->filter.expiring_days);
+	else if (o.rows == 0 && a->fmt == FMT_TEXT)
+		fprintf(stderr, _("cardstation log: no issuance matches\n"));
 	return o.replaced > 0 ? CS_EXIT_SOME : CS_EXIT_OK;
 }
 
@@ -241,7 +318,7 @@ static void print_finding(void *ctx, const cs_jfinding *f)
 	if (!o->json) {
 		printf("TAMPERED %s", f->table);
 		if (f->row_id)
-			printf(" row %" PRId64, f->row_id);
+			printf(_(" row %" PRId64), f->row_id);
 		if (f->column)
 			printf(" column %s", f->column);
 		printf(": %s\n", f->what);
@@ -270,7 +347,7 @@ static int check(cs_journal *j, const char *path, bool json)
 	if (r != CS_OK) {
 		if (json)
 			fputs("]}\n", stdout);
-		fprintf(stderr, "cardstation log check: %s\n", why);
+		fprintf(stderr, _("cardstation log check: %s\n"), why);
 		return CS_EXIT_FAIL;
 	}
 	if (json) {
@@ -280,12 +357,12 @@ static int check(cs_journal *j, const char *path, bool json)
 		cs_json_str(stdout, res.head);
 		fputs("}\n", stdout);
 	} else if (res.findings == 0)
-		printf("journal %s intact: %" PRId64 " events, %" PRId64 " rows "
-		    "match their events\nhead hash %s\n", path, res.events, res.rows,
+		printf(_("journal %s intact: %" PRId64 " events, %" PRId64 " rows "
+		    "match their events\nhead hash %s\n"), path, res.events, res.rows,
 		    res.head);
 	else
-		printf("journal %s TAMPERED: %" PRId64 " findings (%" PRId64
-		    " events, %" PRId64 " rows read)\n", path, res.findings,
+		printf(_("journal %s TAMPERED: %" PRId64 " findings (%" PRId64
+		    " events, %" PRId64 " rows read)\n"), path, res.findings,
 		    res.events, res.rows);
 	return res.findings ? CS_EXIT_SOME : CS_EXIT_OK;
 }
@@ -353,8 +430,8 @@ static int print_handover(void *ctx, const cs_jnote_view *n)
 	v[12] = n->field[0] || n->field[2] ? n->field[5] : n->text;
 	switch (h->o.fmt) {
 	case FMT_TEXT:
-		printf("%s\t%s\t%-16s %s\tcert %s\tchip %s\tprinted %s\tPIN "
-		    "checked %s\toperator %s%s%s\n", v[0], dash(v[1]), dash(v[8]),
+		printf(_("%s\t%s\t%-16s %s\tcert %s\tchip %s\tprinted %s\tPIN "
+		    "checked %s\toperator %s%s%s\n"), v[0], dash(v[1]), dash(v[8]),
 		    dash(v[6]), dash(v[7]), dash(v[4]), dash(v[5]), dash(v[9]),
 		    dash(v[11]), v[12] ? "\tnote " : "", v[12] ? v[12] : "");
 		break;
@@ -399,12 +476,12 @@ static int handovers(cs_journal *j, const struct log_args *a)
 	if (fflush(stdout) != 0 && r == CS_OK)
 		r = CS_ERR_IO;
 	if (r != CS_OK) {
-		fprintf(stderr, "cardstation log: the handovers cannot be read: "
-		    "%s\n", cs_strerror(r));
+		fprintf(stderr, _("cardstation log: the handovers cannot be read: "
+		    "%s\n"), cs_strerror(r));
 		return CS_EXIT_FAIL;
 	}
 	if (h.o.rows == 0 && a->fmt == FMT_TEXT)
-		fprintf(stderr, "cardstation log: no handover matches\n");
+		fprintf(stderr, _("cardstation log: no handover matches\n"));
 	return h.o.replaced > 0 ? CS_EXIT_SOME : CS_EXIT_OK;
 }
 
@@ -423,7 +500,7 @@ int cmd_log(int argc, char **argv)
 	path = cs_journal_path(a.journal);
 	if ((r = cs_journal_open(&j, path, CS_JOURNAL_RDONLY, why,
 	    sizeof(why))) != CS_OK) {
-		fprintf(stderr, "cardstation log: %s\n", why[0] ? why :
+		fprintf(stderr, _("cardstation log: %s\n"), why[0] ? why :
 		    cs_strerror(r));
 		return CS_EXIT_FAIL;
 	}

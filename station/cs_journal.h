@@ -140,6 +140,7 @@ typedef struct cs_jissuance_view {
 	cs_jissuance iss;
 	int64_t run_id;
 	char *chip_serial, *pkcs15_serial, *printed_no;
+	char *not_after;         /* the record's certificate expiry, or NULL */
 } cs_jissuance_view;
 
 typedef struct cs_jfilter {
@@ -150,6 +151,10 @@ typedef struct cs_jfilter {
 	const char *printed_no;
 	int64_t run_id, card_id; /* 0: any */
 	bool live_only;          /* outcome writing or verified */
+	/* Only verified certificates whose not_after is within expiring_days
+	 * days from now (or past), soonest first: who needs a renewal. */
+	bool expiring;
+	int64_t expiring_days;
 } cs_jfilter;
 
 typedef struct cs_jprogress {
@@ -296,6 +301,21 @@ int cs_journal_card_find(cs_journal *j, cs_jkey key, const char *value,
     cs_jcard *out);
 int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
     const char *reason, char *why, size_t whylen);
+/* The card can never be written again (its profile does not re-use it, or
+ * it failed for good): it becomes 'retired' with reason, an issuance still
+ * 'writing' on it 'failed', and every record that waited for it
+ * (pending_card_id) goes back to the queue free for any card, so that no
+ * run waits for it. *released (may be NULL) counts those records. A
+ * record the caller has claimed for the card is the caller's to release,
+ * in the same transaction. */
+int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
+    int64_t *released, char *why, size_t whylen);
+/* The card now holds issuance keep_id (verified): every other verified
+ * issuance on it ends, 'superseded' when it was the same holder's (same
+ * mail, or same name when either has no mail: a renewal), 'wiped' when
+ * another holder's. Each gets an event saying which took its place. */
+int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
+    char *why, size_t whylen);
 void cs_jcard_clear(cs_jcard *c);
 
 /* --- issuances ------------------------------------------------------ */

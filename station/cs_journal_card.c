@@ -2,6 +2,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_i18n.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -167,11 +168,129 @@ int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
 	if (rc != SQLITE_OK)
 		r = jr_err(j, rc, why, whylen, "cannot change the card");
 	else if (sqlite3_changes(j->db) == 0) {
-		jr_why(why, whylen, "no card %" PRId64, id);
+		jr_why(why, whylen, _("no card %" PRId64), id);
 		r = CS_ERR_NOTFOUND;
 	} else
 		r = jr_event(j, "card.state", "cards", id, 0, 0, id, reason);
 	return jr_tx_leave(j, r, why, whylen);
+}
+
+/* A change made of other calls of this API: they nest (as savepoints)
+ * only inside a cs_journal_begin transaction, so one is opened when the
+ * caller has none. */
+static int compound_enter(cs_journal *j, bool *outer, char *why,
+    size_t whylen)
+{
+	*outer = !j->in_tx;
+	return *outer ? cs_journal_begin(j, why, whylen) :
+	    jr_tx_enter(j, why, whylen);
+}
+
+static int compound_leave(cs_journal *j, bool outer, int r, char *why,
+    size_t whylen)
+{
+	if (!outer)
+		return jr_tx_leave(j, r, why, whylen);
+	if (r != CS_OK) {
+		cs_journal_rollback(j);
+		return r;
+	}
+	return cs_journal_commit(j, why, whylen);
+}
+
+int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
+    int64_t *released, char *why, size_t whylen)
+{
+	bool outer;
+	sqlite3_stmt *st;
+	char note[512];
+	int64_t n = 0;
+	int r, rc;
+
+	if (released != NULL)
+		*released = 0;
+	if ((r = compound_enter(j, &outer, why, whylen)) != CS_OK)
+		return r;
+	snprintf(note, sizeof(note), "its card was retired: %s",
+	    reason ? reason : "it cannot be written again");
+	/* A write in progress on it is over. */
+	if ((rc = jr_prepare(j, &st, "SELECT id FROM issuances WHERE card_id = "
+	    "?1 AND outcome = 'writing'", "i", id)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot read the card's issuances");
+		goto out;
+	}
+	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW)
+		r = cs_journal_issuance_end(j, sqlite3_column_int64(st, 0),
+		    CS_JISSUE_FAILED, note, why, whylen);
+	sqlite3_finalize(st);
+	if (r != CS_OK)
+		goto out;
+	/* Every record that waited for this card: free for any card now. */
+	if ((rc = jr_prepare(j, &st, "SELECT id, run_id FROM records WHERE "
+	    "pending_card_id = ?1 AND state = 'queued'", "i", id)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot read the records");
+		goto out;
+	}
+	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t rid = sqlite3_column_int64(st, 0);
+		int64_t run = sqlite3_column_int64(st, 1);
+
+		rc = jr_run(j, "UPDATE records SET pending_card_id = NULL, reason = "
+		    "?2 WHERE id = ?1", "is", rid, note);
+		if (rc != SQLITE_OK)
+			r = jr_err(j, rc, why, whylen, "cannot release the record");
+		else if ((r = jr_event(j, "record.release", "records", rid, run,
+		    rid, id, note)) == CS_OK)
+			n++;
+	}
+	sqlite3_finalize(st);
+	if (r == CS_OK)
+		r = cs_journal_card_set_state(j, id, CS_JCARD_RETIRED, reason, why,
+		    whylen);
+out:
+	r = compound_leave(j, outer, r, why, whylen);
+	if (released != NULL && r == CS_OK)
+		*released = n;
+	return r;
+}
+
+int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
+    char *why, size_t whylen)
+{
+	cs_jissuance keep;
+	bool outer;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = compound_enter(j, &outer, why, whylen)) != CS_OK)
+		return r;
+	if ((r = cs_journal_issuance_get(j, keep_id, &keep)) != CS_OK) {
+		jr_why(why, whylen, _("no issuance %" PRId64), keep_id);
+		goto out;
+	}
+	if ((rc = jr_prepare(j, &st, "SELECT id, (mail IS NOT NULL AND ?3 IS NOT "
+	    "NULL AND mail = ?3 COLLATE NOCASE) OR ((mail IS NULL OR ?3 IS NULL) "
+	    "AND holder IS NOT NULL AND holder = ?4) FROM issuances WHERE "
+	    "card_id = ?1 AND id <> ?2 AND outcome = 'verified'", "iiss", id,
+	    keep_id, keep.mail, keep.holder)) != SQLITE_OK) {
+		r = jr_err(j, rc, why, whylen, "cannot read the card's issuances");
+		goto out;
+	}
+	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW) {
+		int same = sqlite3_column_int(st, 1);
+		char note[256];
+
+		snprintf(note, sizeof(note), "%s: certificate %s (issuance %"
+		    PRId64 ") was written onto the same card", same ?
+		    "renewed" : "re-issued to another holder", keep.cert_serial,
+		    keep_id);
+		r = cs_journal_issuance_end(j, sqlite3_column_int64(st, 0), same ?
+		    CS_JISSUE_SUPERSEDED : CS_JISSUE_WIPED, note, why, whylen);
+	}
+	sqlite3_finalize(st);
+out:
+	cs_jissuance_clear(&keep);
+	return compound_leave(j, outer, r, why, whylen);
 }
 
 /* --- issuances ------------------------------------------------------ */
@@ -220,6 +339,7 @@ void cs_jissuance_view_clear(cs_jissuance_view *v)
 	free(v->chip_serial);
 	free(v->pkcs15_serial);
 	free(v->printed_no);
+	free(v->not_after);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -251,13 +371,13 @@ static void explain_live(cs_journal *j, const char *serial, char *why,
 	int64_t iss = 0;
 
 	if (cs_journal_cert_live_card(j, serial, &card, &iss) != CS_OK) {
-		jr_why(why, whylen, "certificate %s is already live on a card",
+		jr_why(why, whylen, _("certificate %s is already live on a card"),
 		    serial);
 		return;
 	}
-	jr_why(why, whylen, "certificate %s is already live on card %" PRId64
+	jr_why(why, whylen, _("certificate %s is already live on card %" PRId64
 	    " (chip %s, printed %s; issuance %" PRId64 "): it is never put on "
-	    "two cards", serial, card.id, card.chip_serial ? card.chip_serial :
+	    "two cards"), serial, card.id, card.chip_serial ? card.chip_serial :
 	    "-", card.printed_no ? card.printed_no : "-", iss);
 	cs_jcard_clear(&card);
 }
@@ -272,7 +392,7 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 	int r, rc;
 
 	if (serial == NULL || *serial == '\0') {
-		jr_why(why, whylen, "an issuance needs the certificate serial");
+		jr_why(why, whylen, _("an issuance needs the certificate serial"));
 		return CS_ERR_USAGE;
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
@@ -284,18 +404,18 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 		goto out;
 	}
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		jr_why(why, whylen, "no record %" PRId64, in->record_id);
+		jr_why(why, whylen, _("no record %" PRId64), in->record_id);
 		r = CS_ERR_NOTFOUND;
 	} else if (strcmp((const char *)sqlite3_column_text(st, 0),
 	    "claimed") != 0) {
-		jr_why(why, whylen, "record %" PRId64 " is %s: claim it before "
-		    "writing a card", in->record_id, sqlite3_column_text(st, 0));
+		jr_why(why, whylen, _("record %" PRId64 " is %s: claim it before "
+		    "writing a card"), in->record_id, sqlite3_column_text(st, 0));
 		r = CS_ERR_STATE;
 	} else if (sqlite3_column_int(st, 2) == 0) {
 		/* Another station judged this one gone and took the claim back:
 		 * writing now could put its certificate on two cards. */
-		jr_why(why, whylen, "record %" PRId64 " is no longer claimed by "
-		    "this station", in->record_id);
+		jr_why(why, whylen, _("record %" PRId64 " is no longer claimed by "
+		    "this station"), in->record_id);
 		r = CS_ERR_STATE;
 	} else
 		run_id = sqlite3_column_int64(st, 1);
@@ -315,7 +435,7 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 		if (r == CS_ERR_MISMATCH)
 			explain_live(j, serial, why, whylen);
 		else if (r == CS_ERR_NOTFOUND)
-			jr_why(why, whylen, "no card %" PRId64, in->card_id);
+			jr_why(why, whylen, _("no card %" PRId64), in->card_id);
 		goto out;
 	}
 	iid = sqlite3_last_insert_rowid(j->db);
@@ -351,11 +471,11 @@ int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
 	if ((r = cs_journal_issuance_get(j, id, &iss)) != CS_OK) {
-		jr_why(why, whylen, "no issuance %" PRId64, id);
+		jr_why(why, whylen, _("no issuance %" PRId64), id);
 		goto out;
 	}
 	if (!may_end(iss.outcome, o)) {
-		jr_why(why, whylen, "issuance %" PRId64 " is %s; it cannot become %s",
+		jr_why(why, whylen, _("issuance %" PRId64 " is %s; it cannot become %s"),
 		    id, cs_jissue_outcome_name(iss.outcome),
 		    cs_jissue_outcome_name(o));
 		r = CS_ERR_STATE;
@@ -392,8 +512,10 @@ int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
 
 	/* LEFT JOINs: a search must still show an issuance whose card or
 	 * record row is damaged; `log check` tells why. */
+	/* not_after is stored as "2027-03-31 14:59:59Z" (cs_p12): text in
+	 * that form sorts and compares as time. */
 	rc = jr_prepare(j, &st, "SELECT " ISS_COLS ", r.run_id, c.chip_serial, "
-	    "c.pkcs15_serial, c.printed_no FROM issuances i "
+	    "c.pkcs15_serial, c.printed_no, r.not_after FROM issuances i "
 	    "LEFT JOIN records r ON r.id = i.record_id "
 	    "LEFT JOIN cards c ON c.id = i.card_id WHERE "
 	    "(?1 IS NULL OR instr(lower(i.holder), lower(?1)) > 0) AND "
@@ -403,10 +525,15 @@ int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
 	    "(?5 IS NULL OR c.printed_no = ?5) AND "
 	    "(?6 IS NULL OR r.run_id = ?6) AND "
 	    "(?7 IS NULL OR i.card_id = ?7) AND "
-	    "(?8 = 0 OR i.outcome IN ('writing', 'verified')) ORDER BY i.id",
-	    "sssssnni", f->holder, f->mail, jr_serial(f->cert_serial),
+	    "(?8 = 0 OR i.outcome IN ('writing', 'verified')) AND "
+	    "(?9 = 0 OR (i.outcome = 'verified' AND r.not_after <= "
+	    "strftime('%Y-%m-%d %H:%M:%SZ', 'now', ?10 || ' days'))) "
+	    "ORDER BY CASE WHEN ?9 THEN r.not_after END, i.id",
+	    "sssssnnii", f->holder, f->mail, jr_serial(f->cert_serial),
 	    f->chip_serial, f->printed_no, f->run_id, f->card_id,
-	    (int64_t)f->live_only);
+	    (int64_t)f->live_only, (int64_t)f->expiring);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, f->expiring ? f->expiring_days : 0);
 	if (rc != SQLITE_OK)
 		return jr_err(j, rc, NULL, 0, "");
 	while (r == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -418,6 +545,7 @@ int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
 		v.chip_serial = jr_next_str(&c);
 		v.pkcs15_serial = jr_next_str(&c);
 		v.printed_no = jr_next_str(&c);
+		v.not_after = jr_next_str(&c);
 		if ((r = c.err) == CS_OK)
 			r = fn(ctx, &v);
 		cs_jissuance_view_clear(&v);

@@ -2,6 +2,7 @@
 #include "cs_profile.h"
 #include "cs_err.h"
 #include "cs_paths.h"
+#include "cs_i18n.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -215,6 +216,17 @@ static int set_key(cs_profile *p, const char *key, const char *v)
 		return set_key_types(p, v);
 	if (strcmp(key, "identity") == 0)
 		return set_identity(p, v);
+	if (strcmp(key, "reuse") == 0) {
+		static const char *const names[] = {"never", "reinstall",
+		    "institution-puk"};
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(v, names[i]) == 0) {
+				p->reuse = (cs_profile_reuse)i;
+				return CS_OK;
+			}
+		return CS_ERR_FORMAT;
+	}
 	return CS_ERR_NOTFOUND;
 }
 
@@ -227,7 +239,7 @@ int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen)
 
 	memset(p, 0, sizeof(*p));
 	if (f == NULL) {
-		snprintf(why, whylen, "%s: cannot be read", path);
+		snprintf(why, whylen, _("%s: cannot be read"), path);
 		return CS_ERR_IO;
 	}
 	while (r == CS_OK && fgets(line, sizeof(line), f) != NULL) {
@@ -237,8 +249,8 @@ int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen)
 		/* A line cut by the buffer would be read as two: the tail of a
 		 * long comment would become a setting. */
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(why, whylen, "%s:%u: the line is longer than %zu "
-			    "bytes", path, lineno, sizeof(line) - 2);
+			snprintf(why, whylen, _("%s:%u: the line is longer than %zu "
+			    "bytes"), path, lineno, sizeof(line) - 2);
 			r = CS_ERR_FORMAT;
 			break;
 		}
@@ -248,7 +260,7 @@ int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen)
 		if (*s == '\0')
 			continue;
 		if ((eq = strchr(s, '=')) == NULL) {
-			snprintf(why, whylen, "%s:%u: expected key = value", path, lineno);
+			snprintf(why, whylen, _("%s:%u: expected key = value"), path, lineno);
 			r = CS_ERR_FORMAT;
 			break;
 		}
@@ -263,9 +275,9 @@ int cs_profile_load(const char *path, cs_profile *p, char *why, size_t whylen)
 	    p->pin_min == 0 || p->pin_max < p->pin_min || p->puk_len == 0 ||
 	    p->pin_charset[0] == '\0' || p->puk_charset[0] == '\0' ||
 	    p->key_id[0] == '\0' || p->auth_id[0] == '\0')) {
-		snprintf(why, whylen, "%s: name, opensc.driver, pin.min/max, "
+		snprintf(why, whylen, _("%s: name, opensc.driver, pin.min/max, "
 		    "pin.charset, puk.length, puk.charset, auth.id and key.id are "
-		    "required", path);
+		    "required"), path);
 		r = CS_ERR_FORMAT;
 	}
 	return r;
@@ -288,7 +300,7 @@ int cs_profile_load_all(const char *dir, cs_profile **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	if (d == NULL) {
-		snprintf(why, whylen, "%s: no card profiles there", dir);
+		snprintf(why, whylen, _("%s: no card profiles there"), dir);
 		return CS_ERR_NOTFOUND;
 	}
 	while (r == CS_OK && (e = readdir(d)) != NULL) {
@@ -335,7 +347,7 @@ int cs_profile_find(const char *dir, const char *name, cs_profile *p,
 			r = CS_OK;
 		}
 	if (r != CS_OK)
-		snprintf(why, whylen, "no card profile '%s' in %s", name, dir);
+		snprintf(why, whylen, _("no card profile '%s' in %s"), name, dir);
 	free(all);
 	return r;
 }
@@ -404,12 +416,12 @@ cs_problem cs_profile_key_problem(const cs_profile *ps, size_t n,
 	if (cs_profile_takers(ps, n, key_type, takers, takerslen) > 0)
 		return CS_PROBLEM_NONE;
 	if (n == 0) {
-		snprintf(why, whylen, "the key is %s and no card profile is "
-		    "loaded to take it", kt);
+		snprintf(why, whylen, _("the key is %s and no card profile is "
+		    "loaded to take it"), kt);
 		return CS_PROBLEM_KEY_UNSUPPORTED;
 	}
-	pos = (size_t)snprintf(why, whylen, "the key is %s and no card "
-	    "profile takes it (", kt);
+	pos = (size_t)snprintf(why, whylen, _("the key is %s and no card "
+	    "profile takes it ("), kt);
 	for (size_t i = 0; i < n && pos < whylen; i++) {
 		pos += (size_t)snprintf(why + pos, whylen - pos, "%s%s takes ",
 		    i > 0 ? "; " : "", ps[i].name);
@@ -439,16 +451,16 @@ static int check(const char *what, const char *charset, unsigned min,
 
 	if (n < min || n > max) {
 		if (min == max)
-			snprintf(why, whylen, "the %s must be exactly %u characters",
+			snprintf(why, whylen, _("the %s must be exactly %u characters"),
 			    what, min);
 		else
-			snprintf(why, whylen, "the %s must be %u to %u characters",
+			snprintf(why, whylen, _("the %s must be %u to %u characters"),
 			    what, min, max);
 		return CS_ERR_FORMAT;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!in_charset(charset, (unsigned char)s[i])) {
-			snprintf(why, whylen, "the %s may hold only %s", what,
+			snprintf(why, whylen, _("the %s may hold only %s"), what,
 			    strcmp(charset, "digits") == 0 ? "digits" :
 			    strcmp(charset, "hex") == 0 ? "hexadecimal digits" :
 			    "letters and digits");

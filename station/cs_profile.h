@@ -21,6 +21,14 @@ typedef enum cs_profile_idsrc {
 	                             the card's PKCS#15 TokenInfo serial */
 } cs_profile_idsrc;
 
+/* Whether and how a card returned at the desk is written again. */
+typedef enum cs_profile_reuse {
+	CS_PROFILE_REUSE_NEVER,    /* it is retired when it comes back */
+	CS_PROFILE_REUSE_REINSTALL, /* once its applet was reinstalled (blank) */
+	CS_PROFILE_REUSE_PUK       /* with the institution PUK, if it kept its
+	                              PKCS#15 application; else as reinstall */
+} cs_profile_reuse;
+
 typedef struct cs_profile {
 	char name[32];
 	char description[96];
@@ -41,6 +49,8 @@ typedef struct cs_profile {
 	 * takes rsa-2048 only: the one type every supported card holds. */
 	char key_types[CS_PROFILE_MAX_KEY_TYPES][24];
 	unsigned nkey_types;
+	/* `reuse = never | reinstall | institution-puk`; never without it. */
+	cs_profile_reuse reuse;
 	/* The card's identity sources in order (`identity = cplc, assigned`):
 	 * the first that gives one wins; with `assigned` listed, a card that
 	 * carries none gets one. A profile without the line: cplc only. */

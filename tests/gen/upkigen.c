@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+
 #include "cs_err.h"
 #include "gen_out.h"
 #include "gen_people.h"
@@ -35,6 +38,7 @@ struct opts {
 	size_t nktype;
 	const char *expires[MAX_BREAKS];
 	size_t nexpires;
+	int renewal;
 };
 
 static void usage(FILE *f)
@@ -46,7 +50,7 @@ static void usage(FILE *f)
 	    "               [--key-pool K] [--utf8] [--break CASE[@I]]...\n"
 	    "               [--archive-break CASE[@pin]]... "
 	    "[--key-type TYPE[@I]]...\n"
-	    "               [--expires-in SECONDS[@I]]...\n"
+	    "               [--expires-in SECONDS[@I]]... [--renewal]\n"
 	    "record breaks: p12-missing p12-orphan wrong-pin no-pin-row "
 	    "no-index-row\n"
 	    "  no-index-row+p12 name-mismatch serial-mismatch key-mismatch\n"
@@ -59,7 +63,9 @@ static void usage(FILE *f)
 	    "ec-p256 ec-p384\n  (for everyone, or for person I; a later one "
 	    "wins)\n"
 	    "--expires-in: valid now, expired SECONDS from now (a certificate "
-	    "that\n  expires between import and encoding)\n");
+	    "that\n  expires between import and encoding)\n"
+	    "--renewal: the same people (same --seed) with certificates renewed\n"
+	    "  today: each serial plus 2^32, notBefore today, so a later notAfter\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -87,6 +93,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"utf8", no_argument, NULL, 'u'},
 		{"key-type", required_argument, NULL, 't'},
 		{"expires-in", required_argument, NULL, 'e'},
+		{"renewal", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -150,6 +157,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (o->nexpires == MAX_BREAKS)
 				return CS_ERR_USAGE;
 			o->expires[o->nexpires++] = optarg;
+			break;
+		case 'r':
+			o->renewal = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -387,6 +397,34 @@ static int apply_archive_breaks(const struct opts *o, gen_zip *certs,
 	return CS_OK;
 }
 
+/* --renewal: everyone's certificate issued again today under a serial of
+ * its own (the old one plus 2^32), as the CA renews: a later notAfter. */
+static int apply_renewal(gen_person *pp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned carry = 1;
+		BIGNUM *bn;
+		char *dec;
+
+		for (int b = (int)sizeof(pp[i].serial) - 5; b >= 0 && carry; b--) {
+			unsigned v = pp[i].serial[b] + carry;
+
+			pp[i].serial[b] = (unsigned char)v;
+			carry = v >> 8;
+		}
+		if ((bn = BN_bin2bn(pp[i].serial, sizeof(pp[i].serial), NULL)) ==
+		    NULL || (dec = BN_bn2dec(bn)) == NULL) {
+			BN_free(bn);
+			return CS_ERR_NOMEM;
+		}
+		snprintf(pp[i].serial_dec, sizeof(pp[i].serial_dec), "%s", dec);
+		OPENSSL_free(dec);
+		BN_free(bn);
+		pp[i].days_ago = 0;
+	}
+	return CS_OK;
+}
+
 /* --expires-in SECONDS[@I]: a good certificate that expires soon. */
 static int apply_expiries(const struct opts *o, gen_person *pp, char *why,
     size_t whylen)
@@ -498,6 +536,8 @@ int main(int argc, char **argv)
 	}
 	if ((r = apply_key_types(&o, pp, why, sizeof(why))) != CS_OK ||
 	    (r = apply_expiries(&o, pp, why, sizeof(why))) != CS_OK)
+		goto out;
+	if (o.renewal && (r = apply_renewal(pp, o.people)) != CS_OK)
 		goto out;
 	if ((r = gen_pki_new(&k, o.key_pool, o.institution, time(NULL))) !=
 	    CS_OK) {
