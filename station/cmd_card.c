@@ -375,9 +375,9 @@ static int card_returned(int argc, char **argv)
 		usage(stderr);
 		return CS_EXIT_FAIL;
 	}
-	if (cs_cli_secret(a.puk_spec, "institution PUK", &puk, why,
+	if (cs_cli_secret(a.puk_spec, N_("institution PUK"), &puk, why,
 	    sizeof(why)) != CS_OK ||
-	    (a.pin_spec != NULL && cs_cli_secret(a.pin_spec, "new PIN", &pin,
+	    (a.pin_spec != NULL && cs_cli_secret(a.pin_spec, N_("new PIN"), &pin,
 	    why, sizeof(why)) != CS_OK)) {
 		fprintf(stderr, _("cardstation card returned: %s\n"), why);
 		goto out;
@@ -486,10 +486,10 @@ static int pin_new(const char *spec, cs_secret **pin, char *why, size_t whylen)
 	cs_secret *again = NULL;
 	int r;
 
-	if ((r = cs_cli_secret(spec, "new PIN", pin, why, whylen)) != CS_OK ||
+	if ((r = cs_cli_secret(spec, N_("new PIN"), pin, why, whylen)) != CS_OK ||
 	    strcmp(spec, "prompt") != 0)
 		return r;
-	if ((r = cs_cli_secret(spec, "new PIN again", &again, why, whylen)) !=
+	if ((r = cs_cli_secret(spec, N_("new PIN again"), &again, why, whylen)) !=
 	    CS_OK)
 		return r;
 	if ((*pin)->len != again->len || CRYPTO_memcmp((*pin)->buf, again->buf,
@@ -552,7 +552,7 @@ static int card_pin_reset(int argc, char **argv)
 		    "--new-pin env:VAR\n"));
 		return CS_EXIT_FAIL;
 	}
-	if (cs_cli_secret(a.puk_spec, "institution PUK", &puk, why,
+	if (cs_cli_secret(a.puk_spec, N_("institution PUK"), &puk, why,
 	    sizeof(why)) != CS_OK || (a.pin_spec != NULL &&
 	    pin_new(a.pin_spec, &pin, why, sizeof(why)) != CS_OK)) {
 		fprintf(stderr, _("cardstation card pin-reset: %s\n"), why);

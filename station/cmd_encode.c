@@ -117,8 +117,9 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		break;
 	case CS_EV_FAILED:
 		c->failures++;
-		printf(_("[%d] FAILED %s: %s\n"), ev->reader_index, who,
-		    ev->text ? ev->text : "");
+		/* The code too: what the operator reads out to the desk. */
+		printf(_("[%d] FAILED %s: %s [%s]\n"), ev->reader_index, who,
+		    ev->text ? ev->text : "", ev->code ? ev->code : "-");
 		break;
 	case CS_EV_PIN_LETTER:
 		show_letter(ev);
@@ -262,9 +263,9 @@ int cmd_encode(int argc, char **argv)
 		usage(stderr);
 		return CS_EXIT_FAIL;
 	}
-	if ((pinspec && cs_cli_secret(pinspec, "initial card PIN", &pin, why,
+	if ((pinspec && cs_cli_secret(pinspec, N_("initial card PIN"), &pin, why,
 	    sizeof(why)) != CS_OK) || (pukspec && cs_cli_secret(pukspec,
-	    "institution PUK", &puk, why, sizeof(why)) != CS_OK)) {
+	    N_("institution PUK"), &puk, why, sizeof(why)) != CS_OK)) {
 		fprintf(stderr, _("cardstation encode: %s\n"), why);
 		goto out;
 	}

@@ -194,8 +194,9 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 		}
 		pinlen = strlen(row.field[2]);
 		if (pinlen == 0 || pinlen > PIN_MAX) {
-			snprintf(why, whylen, _("%s line %zu: the access PIN is %s"),
-			    b->pin_name, row.line, pinlen ? "too long" : "empty");
+			snprintf(why, whylen, pinlen ? _("%s line %zu: the access "
+			    "PIN is too long") : _("%s line %zu: the access PIN is "
+			    "empty"), b->pin_name, row.line);
 			r = CS_ERR_FORMAT;
 			goto out;
 		}

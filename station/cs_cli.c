@@ -100,6 +100,7 @@ int cs_cli_secret(const char *spec, const char *what, cs_secret **out,
 	int r;
 
 	*out = NULL;
+	what = _(what); /* the callers mark it with N_() */
 	if (strcmp(spec, "prompt") == 0)
 		return from_tty(what, out, why, whylen);
 	if (strncmp(spec, "env:", 4) != 0 || spec[4] == '\0') {

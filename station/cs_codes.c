@@ -58,7 +58,7 @@ static const cs_code_def table[] = {
 	{"card.journal-failed", N_("the journal could not record this card")},
 	{"card.key-type", N_("a {key} key does not go on a {profile} card")},
 	{"card.no-secrets", N_("cannot make the card's PIN and PUK (locked memory)")},
-	{"card.pin-unfit", N_("the PIN or PUK given at run start does not suit card profile {profile}")},
+	{"card.pin-unfit", N_("the PIN or PUK given at run start does not suit this card")},
 	{"card.needs-puk", N_("the card already has a PIN; rewriting it needs the institution PUK")},
 	{"card.needs-reinstall", N_("the card has a PIN but no PKCS#15 application")},
 	{"card.unknown-puk", N_("a write that stopped halfway left a PUK on this card that was never shown")},
@@ -76,13 +76,13 @@ static const cs_code_def table[] = {
 	{"advice.blank-or-reissue", N_("use a blank card, or a re-issue run")},
 	{"advice.issued", N_("set the card aside: it belongs to its holder (a re-issue run rewrites it)")},
 	{"advice.check-pairing", N_("take the card out; check that the pairing list names this card")},
-	{"advice.queue-empty", N_("take the card out: no one waits for this kind of card")},
+	{"advice.queue-empty", N_("no one is left to encode on this kind of card: take the card out")},
 	{"advice.remove", N_("take the card out")},
 	{"advice.back-in-queue", N_("the holder is back in the queue")},
 	{"advice.reprint", N_("check the card in the reader; if it was printed again, run encode with --reprint")},
 	{"advice.restart-puk", N_("set the card aside; a run started with the institution PUK (--puk) can rewrite it")},
 	{"advice.reinstall", N_("set the card aside: its applet must be reinstalled before it can be written")},
-	{"advice.new-pin", N_("stop the run and start it again with a PIN and PUK this card takes")},
+	{"advice.new-pin", N_("stop the run and start it again with a PIN and PUK that card profile {profile} takes")},
 	{"advice.partial", N_("the card is set aside as partial; insert it again to redo it")},
 	{"advice.retired", N_("set the card aside for good: it is never written again")},
 	{"advice.retired-record", N_("set the card aside for good: it is retired, and its holder is back in the queue for the next card")},
@@ -401,7 +401,7 @@ static char *compose(const char *code, const char *params, const char *advice,
 	/* TRANSLATORS: what to do next, after what happened. */
 	if (advice != NULL && len >= 0 && (size_t)len < n)
 		snprintf(out + len, n - (size_t)len, translate ? _(" - %s") :
-		    " - %s", render(advice, NULL, adv, sizeof(adv), translate));
+		    " - %s", render(advice, params, adv, sizeof(adv), translate));
 	return out;
 }
 

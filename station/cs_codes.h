@@ -63,8 +63,8 @@ void cs_params_json(FILE *f, const char *params);
 void cs_params_json_object(FILE *f, const char *params);
 
 /* One message: what happened (code, params), what to do next (advice, a
- * code without parameters, or NULL) and the other program's words
- * (detail, never translated). */
+ * code rendered with the same parameters, or NULL) and the other
+ * program's words (detail, never translated). */
 typedef struct cs_msg {
 	const char *code;
 	const char *advice;
