@@ -226,6 +226,30 @@ static void a_line_too_long_is_refused_not_split(void **state)
 	assert_non_null(strstr(why, ":10:"));
 }
 
+/* reuse: whether a returned card is written again. None given: never;
+ * IsoApplet: once its applet was reinstalled; a bad word names the line. */
+static void reuse_says_how_a_returned_card_is_written_again(void **state)
+{
+	cs_profile p;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(load("plain", "", &p, why, sizeof(why)), CS_OK);
+	assert_int_equal(p.reuse, CS_PROFILE_REUSE_NEVER);
+	assert_int_equal(load("puk", "reuse = institution-puk\n", &p, why,
+	    sizeof(why)), CS_OK);
+	assert_int_equal(p.reuse, CS_PROFILE_REUSE_PUK);
+	assert_int_equal(load("never", "reuse = never\n", &p, why,
+	    sizeof(why)), CS_OK);
+	assert_int_equal(p.reuse, CS_PROFILE_REUSE_NEVER);
+	assert_int_equal(load("bad", "reuse = sometimes\n", &p, why,
+	    sizeof(why)), CS_ERR_FORMAT);
+	assert_non_null(strstr(why, "bad value for 'reuse'"));
+	assert_int_equal(cs_profile_find(getenv("CS_PROFILES_SRC"), "isoapplet",
+	    &p, why, sizeof(why)), CS_OK);
+	assert_int_equal(p.reuse, CS_PROFILE_REUSE_REINSTALL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +261,7 @@ int main(void)
 		cmocka_unit_test(a_key_no_profile_takes_is_key_unsupported),
 		cmocka_unit_test(a_random_pin_is_never_shorter_than_pin_min),
 		cmocka_unit_test(a_line_too_long_is_refused_not_split),
+		cmocka_unit_test(reuse_says_how_a_returned_card_is_written_again),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
