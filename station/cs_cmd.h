@@ -43,5 +43,6 @@ int cmd_log(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_kiosk(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 #endif

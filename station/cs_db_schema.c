@@ -111,7 +111,7 @@ const struct cs_db_table cs_db_tables[] = {
 	{"runs", RUNS, "ittttttttt"},
 	{"cards", CARDS, "ittttttttt"},
 	{"owners", OWNERS, "itttiittt"},
-	{"records", RECORDS, "iiittttttttttiiit"},
+	{"records", RECORDS, "iiitttttttttttiiit"},
 	{"issuances", ISSUANCES, "iiittttttttt"},
 	{"events", EVENTS, "itiiitttttt"},
 };

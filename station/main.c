@@ -29,6 +29,7 @@ static const struct subcommand commands[] = {
 	{"verify", cmd_verify, N_("check a card: identifiers, certificates, journal binding, key")},
 	{"card", cmd_card, N_("a lost card (revocation request) or a returned card (wipe)")},
 	{"kiosk", cmd_kiosk, N_("serve the operator's screen on this machine")},
+	{"journal", cmd_journal, N_("copy the journal between SQLite and PostgreSQL")},
 	{"codes", cmd_codes, N_("list the message codes and their texts in this locale")},
 };
 

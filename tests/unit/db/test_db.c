@@ -21,6 +21,7 @@
 #include "cs_db.h"
 #include "cs_db_schema.h"
 #include "cs_err.h"
+#include "cs_journal.h"
 
 static char why[1024];
 
@@ -110,6 +111,25 @@ static void placeholders_become_dollars(void **state)
 	assert_int_equal(cs_db_pg_sql("a = ?99999", out, sizeof(out), &n),
 	    CS_ERR_USAGE);
 	assert_int_equal(cs_db_pg_sql("SELECT ?", out, 8, &n), CS_ERR_LIMIT);
+}
+
+/* The copy's table list: one kind per column, and the columns the journal
+ * snapshots (a column missing here would not be copied). */
+static void tables_have_a_kind_per_column(void **state)
+{
+	(void)state;
+	assert_int_equal(cs_db_ntables, 6);
+	for (size_t t = 0; t < cs_db_ntables; t++) {
+		size_t n = 0;
+
+		while (cs_db_tables[t].cols[n] != NULL)
+			n++;
+		if (n != strlen(cs_db_tables[t].kinds))
+			fail_msg("%s: %zu columns, %zu kinds", cs_db_tables[t].name, n,
+			    strlen(cs_db_tables[t].kinds));
+		assert_string_equal(cs_db_tables[t].cols[0], "id");
+		assert_int_equal(cs_db_tables[t].kinds[0], 'i');
+	}
 }
 
 static void which_backend(void **state)
@@ -502,16 +522,76 @@ static void pg_claims_skip_locked(void **state)
 	cs_db_close(c);
 }
 
+/* The copy's table list is the SQLite journal's tables as this version
+ * creates them (cs_journal_open on a new file) and the PostgreSQL
+ * schema's: the same columns in the same order, integers and texts alike.
+ * A migration added on one side only fails here. */
+static void schemas_agree_with_the_table_list(void **state)
+{
+	char path[64];
+	cs_journal *j = NULL;
+	cs_db *lite, *pgdb;
+	cs_db_stmt *st;
+
+	(void)state;
+	lite = lite_open(path, sizeof(path));
+	cs_db_close(lite);
+	unlink(path);
+	if (cs_journal_open(&j, path, 0, why, sizeof(why)) != CS_OK)
+		fail_msg("journal: %s", why);
+	assert_int_equal(cs_journal_version(j), CS_DB_PG_VERSION);
+	cs_journal_close(j);
+	assert_int_equal(cs_db_open(&lite, path, CS_DB_RDONLY, why, sizeof(why)),
+	    CS_OK);
+	pgdb = pg_open("t_parity", true);
+	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
+		assert_int_equal(cs_db_exec(pgdb, cs_db_pg_migrations[k]), CS_OK);
+	for (size_t t = 0; t < cs_db_ntables; t++) {
+		const struct cs_db_table *tb = &cs_db_tables[t];
+		int i = 0;
+
+		assert_int_equal(cs_db_prepare(lite, "SELECT name, type FROM "
+		    "pragma_table_info(?) ORDER BY cid", &st), CS_OK);
+		cs_db_bind_text(st, 1, tb->name);
+		for (i = 0; cs_db_step(st) == CS_DB_ROW; i++) {
+			assert_non_null(tb->cols[i]);
+			assert_string_equal(cs_db_column_text(st, 0), tb->cols[i]);
+			assert_string_equal(cs_db_column_text(st, 1),
+			    tb->kinds[i] == 'i' ? "INTEGER" : "TEXT");
+		}
+		assert_null(tb->cols[i]);
+		cs_db_finalize(st);
+		assert_int_equal(cs_db_prepare(pgdb, "SELECT column_name, data_type "
+		    "FROM information_schema.columns WHERE table_schema = "
+		    "current_schema() AND table_name = ? ORDER BY ordinal_position",
+		    &st), CS_OK);
+		cs_db_bind_text(st, 1, tb->name);
+		for (i = 0; cs_db_step(st) == CS_DB_ROW; i++) {
+			assert_non_null(tb->cols[i]);
+			assert_string_equal(cs_db_column_text(st, 0), tb->cols[i]);
+			assert_string_equal(cs_db_column_text(st, 1),
+			    tb->kinds[i] == 'i' ? "bigint" : "text");
+		}
+		assert_null(tb->cols[i]);
+		cs_db_finalize(st);
+	}
+	cs_db_close(lite);
+	cs_db_close(pgdb);
+	lite_remove(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(placeholders_become_dollars),
 		cmocka_unit_test(which_backend),
+		cmocka_unit_test(tables_have_a_kind_per_column),
 		cmocka_unit_test(sqlite_backend),
 		cmocka_unit_test(pg_backend),
 		cmocka_unit_test(pg_password_refused),
 		cmocka_unit_test(pg_lost_connection),
 		cmocka_unit_test(pg_schema_guards),
+		cmocka_unit_test(schemas_agree_with_the_table_list),
 		cmocka_unit_test(pg_claims_skip_locked),
 	};
 

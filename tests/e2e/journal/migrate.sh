@@ -1,0 +1,130 @@
+#!/bin/bash
+# migrate.sh - a SQLite journal into PostgreSQL and back, with its chain.
+#   1. a journal with a day's history (log_mkjournal: verified, failed,
+#      interrupted, refused, a name CP932 lacks) and a `run new` of a
+#      generated download; log check passes
+#   2. migrate to PostgreSQL ($CS_PG_URI, the tests' own server): every row
+#      there, the chain head row is the last event
+#   3. migrate back to a new SQLite file: 0600, log check passes with the
+#      same head, log --json, run list and every table read the same
+#   4. refusals, each leaving nothing written: a non-empty target, an
+#      existing SQLite file, a source edited behind the station's back (on
+#      either side), a URI with a password, two SQLite files
+set -euo pipefail
+: "${CS_BIN:?}" "${CS_MKJOURNAL:?}" "${CS_PG_URI:?}" "${CS_PG_DIR:?}" "${CS_PGTEST:?}" "${CS_BUILD:?}"
+command -v sqlite3 >/dev/null || { echo "needs sqlite3 (tests/setup.sh)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+expect_rc() { # WHAT WANT GOT
+	if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
+}
+expect() { # WHAT REGEX FILE
+	if grep -qE -- "$2" "$3"; then ok "$1"; else bad "$1: no /$2/ in"; cat "$3"; fi
+}
+same() { # WHAT FILE1 FILE2
+	if cmp -s "$2" "$3"; then ok "$1"; else bad "$1: differ"; diff "$2" "$3" | head -20; fi
+}
+pg() { # DB SQL: one value per line
+	"$CS_PGTEST" psql "$CS_PG_DIR" "$1" -At -c "$2"
+}
+PGDB=e2e_journal_migrate
+A=$tmp/a/journal.db
+B=$tmp/b/journal.db
+
+echo "== 1. a journal with history"
+"$CS_MKJOURNAL" "$A"
+"$CS_BUILD/tests/gen/upkigen" --out "$tmp/dl" --people 6 >/dev/null
+rc=0; "$CS_BIN" run new "$tmp/dl/clientAll.zip" "$tmp/dl/clientAllPin.zip" \
+	--journal "$A" --operator tester >"$tmp/runnew" 2>&1 || rc=$?
+[ $rc -le 1 ] && ok "run new on the journal (exit $rc)" || { bad "run new: exit $rc"; cat "$tmp/runnew"; }
+"$CS_BIN" log check --journal "$A" >"$tmp/check.a"
+headA=$(grep -oE '[0-9a-f]{64}' "$tmp/check.a" | tail -1)
+[ -n "$headA" ] && ok "the source passes log check (head ${headA:0:12}...)" || bad "no head in: $(cat "$tmp/check.a")"
+nev=$(sqlite3 "$A" "SELECT count(*) FROM events")
+nrec=$(sqlite3 "$A" "SELECT count(*) FROM records")
+[ "$nrec" -ge 11 ] && ok "$nrec records, $nev events" || bad "only $nrec records"
+
+echo "== 2. into PostgreSQL"
+rc=0; "$CS_BIN" journal migrate "$A" "$CS_PG_URI" >"$tmp/m1" 2>&1 || rc=$?
+expect_rc "migrate SQLite -> PostgreSQL" 0 $rc
+expect "it says what it copied" "copied .* $nrec records, .* and $nev events" "$tmp/m1"
+expect "and the head" "head $headA" "$tmp/m1"
+for t in runs cards owners records issuances events; do
+	[ "$(pg $PGDB "SELECT count(*) FROM $t")" = "$(sqlite3 "$A" "SELECT count(*) FROM $t")" ] &&
+		ok "$t: every row on the server" || bad "$t: counts differ"
+done
+[ "$(pg $PGDB "SELECT last_id || ' ' || hash FROM chain_head")" = "$nev $headA" ] &&
+	ok "the chain head row is the last event" || bad "chain_head: $(pg $PGDB "SELECT * FROM chain_head")"
+[ "$(pg $PGDB "SELECT max(version) FROM schema_version")" = 3 ] && ok "schema version 3" || bad "schema version"
+# Events byte for byte: detail and hashes are text on both sides.
+pg $PGDB "SELECT id, at, kind, detail, prev_hash, hash FROM events ORDER BY id" >"$tmp/ev.pg"
+sqlite3 -separator '|' "$A" "SELECT id, at, kind, detail, prev_hash, hash FROM events ORDER BY id" >"$tmp/ev.a"
+same "events byte for byte on the server" "$tmp/ev.a" "$tmp/ev.pg"
+# New rows continue after the copied ids.
+[ "$(pg $PGDB "SELECT nextval(pg_get_serial_sequence('records', 'id'))")" = $((nrec + 1)) ] &&
+	ok "record ids continue after the copy" || bad "records' sequence not moved on"
+
+echo "== 3. back into a new SQLite file"
+rc=0; "$CS_BIN" journal migrate "$CS_PG_URI" "$B" >"$tmp/m2" 2>&1 || rc=$?
+expect_rc "migrate PostgreSQL -> SQLite" 0 $rc
+[ "$(stat -c %a "$B")" = 600 ] && ok "the new journal is 0600" || bad "mode $(stat -c %a "$B")"
+rc=0; "$CS_BIN" log check --journal "$B" >"$tmp/check.b" || rc=$?
+expect_rc "log check on the copy" 0 $rc
+expect "the same head" "$headA" "$tmp/check.b"
+"$CS_BIN" log --journal "$A" --json >"$tmp/log.a"
+"$CS_BIN" log --journal "$B" --json >"$tmp/log.b"
+[ "$(jq length "$tmp/log.a")" -ge 5 ] && ok "log --json lists $(jq length "$tmp/log.a") issuances" || bad "log --json short"
+same "log --json of both" "$tmp/log.a" "$tmp/log.b"
+"$CS_BIN" run list --journal "$A" >"$tmp/runs.a"
+"$CS_BIN" run list --journal "$B" >"$tmp/runs.b"
+same "run list of both" "$tmp/runs.a" "$tmp/runs.b"
+for t in runs cards owners records issuances events; do
+	sqlite3 "$A" "SELECT * FROM $t ORDER BY id" >"$tmp/t.a"
+	sqlite3 "$B" "SELECT * FROM $t ORDER BY id" >"$tmp/t.b"
+	same "$t identical after the round trip" "$tmp/t.a" "$tmp/t.b"
+done
+
+echo "== 4. refusals"
+rc=0; "$CS_BIN" journal migrate "$A" "$CS_PG_URI" >"$tmp/r1" 2>&1 || rc=$?
+expect_rc "into a journal that is not empty" 2 $rc
+expect "says so" "not empty" "$tmp/r1"
+[ "$(pg $PGDB "SELECT count(*) FROM events")" = "$nev" ] && ok "the server's journal unchanged" || bad "the server's events changed"
+
+rc=0; "$CS_BIN" journal migrate "$CS_PG_URI" "$B" >"$tmp/r2" 2>&1 || rc=$?
+expect_rc "over an existing SQLite journal" 2 $rc
+expect "says so" "exists" "$tmp/r2"
+"$CS_BIN" log check --journal "$B" >/dev/null && ok "which stays whole" || bad "the existing file was harmed"
+
+T=$tmp/t/journal.db
+mkdir -p "$tmp/t"
+cp "$A" "$T"
+sqlite3 "$T" "UPDATE records SET state = 'queued' WHERE state = 'done'"
+U2=$("$CS_PGTEST" createdb "$CS_PG_DIR" e2e_journal_migrate2)
+rc=0; "$CS_BIN" journal migrate "$T" "$U2" >"$tmp/r3" 2>&1 || rc=$?
+expect_rc "a source edited behind the station's back" 2 $rc
+expect "names the edit" "changed behind the station's back.*records row" "$tmp/r3"
+[ "$(pg e2e_journal_migrate2 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")" = 0 ] &&
+	ok "nothing was written on the server" || bad "tables left on the server"
+
+# An edit on the server is caught when the copy comes back: the new file
+# fails the station's check and is removed.
+pg $PGDB "UPDATE records SET holder = 'SOMEONE ELSE' WHERE id = 1" >/dev/null
+C=$tmp/c/journal.db
+rc=0; "$CS_BIN" journal migrate "$CS_PG_URI" "$C" >"$tmp/r4" 2>&1 || rc=$?
+expect_rc "a server journal edited behind the station's back" 2 $rc
+expect "names the edit" "records row 1 column holder" "$tmp/r4"
+[ ! -e "$C" ] && ok "no half copy left" || bad "$C left behind"
+
+rc=0; "$CS_BIN" journal migrate "$A" "postgresql://station:s3cret@localhost/cardstation" >"$tmp/r5" 2>&1 || rc=$?
+expect_rc "a URI with a password" 2 $rc
+expect "says where a password goes" "\.pgpass" "$tmp/r5"
+grep -q s3cret "$tmp/r5" && bad "the password was repeated" || ok "the password is not repeated"
+
+rc=0; "$CS_BIN" journal migrate "$A" "$tmp/d.db" >"$tmp/r6" 2>&1 || rc=$?
+expect_rc "two SQLite files" 2 $rc
+[ ! -e "$tmp/d.db" ] && ok "nothing created" || bad "$tmp/d.db created"
+
+exit $fail
