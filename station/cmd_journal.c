@@ -2,7 +2,7 @@
  *
  *   journal migrate FROM TO   copy a SQLite journal into PostgreSQL, or a
  *                             PostgreSQL journal into a new SQLite file
- *   journal init URI          create the journal's schema in an empty
+ *   journal init [--journal URI]  create the journal's schema in an empty
  *                             PostgreSQL database
  *
  * A copy is exact: every row of runs, cards, owners, records, issuances
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "%s", _(
 	    "usage: cardstation journal migrate FROM TO\n"
-	    "       cardstation journal init URI\n"
+	    "       cardstation journal init [--journal URI]\n"
 	    "\n"
 	    "`journal migrate` copies a journal between SQLite and PostgreSQL,\n"
 	    "with its rows, ids and event hash chain intact. FROM and TO are a\n"
@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	    "\n"
 	    "`journal init` creates the journal's tables in an empty PostgreSQL\n"
 	    "database, as the role that will own them (docs/postgresql.md).\n"
+	    "  --journal URI   the database (default $" CS_JOURNAL_ENV ")\n"
 	    "\n"
 	    "Passwords never go in the URI: use ~/.pgpass, $PGPASSFILE, peer\n"
 	    "authentication on the Unix socket or a client certificate.\n"
@@ -513,8 +514,11 @@ int cmd_journal(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "migrate") == 0)
 		return migrate(argv[2], argv[3]);
-	if (argc == 3 && strcmp(argv[1], "init") == 0)
-		return init(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "init") == 0)
+		return init(cs_journal_path(NULL));
+	if (argc == 4 && strcmp(argv[1], "init") == 0 &&
+	    strcmp(argv[2], "--journal") == 0)
+		return init(argv[3]);
 	usage(stderr);
 	return CS_EXIT_FAIL;
 }

@@ -127,4 +127,19 @@ rc=0; "$CS_BIN" journal migrate "$A" "$tmp/d.db" >"$tmp/r6" 2>&1 || rc=$?
 expect_rc "two SQLite files" 2 $rc
 [ ! -e "$tmp/d.db" ] && ok "nothing created" || bad "$tmp/d.db created"
 
+echo "== 5. journal init"
+U3=$("$CS_PGTEST" createdb "$CS_PG_DIR" e2e_journal_migrate3)
+rc=0; CARDSTATION_JOURNAL=$U3 "$CS_BIN" journal init >"$tmp/i1" 2>&1 || rc=$?
+expect_rc "init on an empty database (\$CARDSTATION_JOURNAL)" 0 $rc
+[ "$(pg e2e_journal_migrate3 "SELECT max(version) FROM schema_version")" = 3 ] &&
+	ok "the schema is there, version 3" || bad "no schema after init"
+rc=0; "$CS_BIN" journal init --journal "$U3" >"$tmp/i2" 2>&1 || rc=$?
+expect_rc "init again (--journal)" 2 $rc
+expect "says so" "already has" "$tmp/i2"
+# An initialised, empty journal takes a migration.
+rc=0; "$CS_BIN" journal migrate "$A" "$U3" >"$tmp/i3" 2>&1 || rc=$?
+expect_rc "migrate into an initialised journal" 0 $rc
+rc=0; "$CS_BIN" journal init --journal "$tmp/x.db" >"$tmp/i4" 2>&1 || rc=$?
+expect_rc "init of a SQLite path" 2 $rc
+
 exit $fail
