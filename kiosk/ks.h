@@ -288,6 +288,7 @@ int ks_run_active(ks_runctl *rc);
 enum MHD_Result ks_api_runs(ks_req *rq);
 /* A run's cards need the institution PUK (their profile's puk.mode). */
 int ks_puk_needed(const ks_config *cfg);
+enum MHD_Result ks_api_codes(ks_req *rq);
 enum MHD_Result ks_api_folders(ks_req *rq);
 enum MHD_Result ks_api_inspect(ks_req *rq);
 enum MHD_Result ks_api_import(ks_req *rq);

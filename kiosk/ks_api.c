@@ -9,6 +9,8 @@
 #include "cs_bundle.h"
 #include "cs_err.h"
 #include "cs_journal.h"
+#include "cs_codes.h"
+#include "cs_i18n.h"
 #include "cs_json.h"
 #include "cs_profile.h"
 #ifdef KS_HAVE_RUN
@@ -18,6 +20,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,6 +154,54 @@ enum MHD_Result ks_api_runs(ks_req *rq)
 	if (r != CS_OK) {
 		free(buf);
 		return ks_reply_error(rq, 503, "journal", cs_strerror(r));
+	}
+	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
+}
+
+/* --- the engine's words --------------------------------------------- */
+
+/* GET /api/codes?lang=ja|en: every message code the engine sends (the run
+ * view's code, reason_code, end_code, advice) with its text in that
+ * language, {name} where a parameter goes, from the engine's own gettext
+ * catalogue (po/): one source for each sentence, the page only fills in
+ * the parameters. The language is this thread's alone (uselocale), so
+ * other requests keep theirs. */
+enum MHD_Result ks_api_codes(ks_req *rq)
+{
+	const char *lang = ks_arg(rq, "lang");
+	const cs_code_def *tab;
+	locale_t loc, old = (locale_t)0;
+	char *buf = NULL;
+	size_t n, len = 0;
+	FILE *f;
+
+	if (lang == NULL || *lang == '\0')
+		lang = rq->sess.lang[0] ? rq->sess.lang : "ja";
+	if (strcmp(lang, "ja") != 0 && strcmp(lang, "en") != 0)
+		return ks_reply_error(rq, 400, "bad-lang", "ja or en");
+	loc = newlocale(LC_MESSAGES_MASK | LC_CTYPE_MASK, strcmp(lang, "ja") == 0 ?
+	    "ja_JP.UTF-8" : "C.UTF-8", (locale_t)0);
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		if (loc != (locale_t)0)
+			freelocale(loc);
+		return MHD_NO;
+	}
+	if (loc != (locale_t)0)
+		old = uselocale(loc);
+	tab = cs_code_table(&n);
+	fputs("{\"lang\":", f);
+	cs_json_str(f, loc != (locale_t)0 ? lang : "en");
+	fputs(",\"codes\":{", f);
+	for (size_t i = 0; i < n; i++)
+		cs_json_kv(f, i == 0, tab[i].code, _(tab[i].text));
+	fputs("}}", f);
+	if (loc != (locale_t)0) {
+		uselocale(old);
+		freelocale(loc);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return MHD_NO;
 	}
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
 }

@@ -12,6 +12,7 @@ static const ks_route routes[] = {
 	{"POST", "/api/login", ks_api_login, 0},
 	{"POST", "/api/logout", ks_api_logout, 0},
 	{"GET", "/api/features", ks_api_features, 0},
+	{"GET", "/api/codes", ks_api_codes, E | D | A},
 	{"GET", "/api/state", ks_api_run_state, E},
 	{"GET", "/api/readers", ks_api_readers, E | D},
 	{"GET", "/api/runs", ks_api_runs, E | A},

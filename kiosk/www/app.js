@@ -33,6 +33,26 @@
     for (const [k, v] of Object.entries(vars || {})) s = s.replace('{' + k + '}', v);
     return s;
   }
+  /* The engine's messages travel as a code with parameters (the run
+   * view's code/params/advice/detail, reason_*, end_*). Their words are the
+   * engine's catalogue in the session's language (GET /api/codes): one
+   * source for each sentence; the page fills in the parameters. The other
+   * program's words (detail) stay as they came, beside the sentence. */
+  function codeText(code, params) {
+    const tpl = (S.codes || {})[code];
+    if (tpl == null) return null;
+    return tpl.replace(/\{([A-Za-z0-9_]+)\}/g, (m, k) => (params && params[k] != null ? String(params[k]) : m));
+  }
+  function engineText(o, prefix, fallback) {
+    const main = o[prefix + 'code'] ? codeText(o[prefix + 'code'], o[prefix + 'params']) : null;
+    if (main == null) return fallback || '';
+    const d = o[prefix + 'detail'], a = o[prefix + 'advice'];
+    const advice = a ? codeText(a, o[prefix + 'params']) : null;
+    return main + (d ? ' (' + d + ')' : '') + (advice ? t('engine.then') + advice : '');
+  }
+  async function loadCodes() {
+    try { S.codes = (await get('/api/codes?lang=' + S.lang)).codes || {}; } catch (e) { S.codes = {}; }
+  }
   function translate() {
     document.documentElement.lang = S.lang;
     document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
@@ -113,6 +133,7 @@
     return may;
   }
   function loggedIn() {
+    loadCodes().then(() => { if (S.screen === 'encode') renderRun(); });
     $('nav').hidden = false; $('logout').hidden = false;
     $('who').textContent = S.operator + ' (' + S.account + ')';
     const may = applyRoles();
@@ -262,7 +283,8 @@
         el('div', { class: 'rstate', text: head }),
         el('div', { class: 'rholder', text: turned ? '' : r.holder || '' }),
         el('div', { class: 'meter' }, el('div')),
-        el('div', { class: 'rtext', text: turned ? '' : (r.steps ? t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + (r.text || '') }));
+        el('div', { class: 'rtext', text: turned ? '' : (r.steps && !['waiting', 'remove', 'failed'].includes(state) ?
+          t('enc.step', { s: r.step, n: r.steps }) + '  ' : '') + engineText(r, '', r.text) }));
       card.querySelector('.meter > div').style.width = pct + '%';
       if (turned) {
         /* A card the run turned away: a warning, not a failure. */
@@ -272,7 +294,7 @@
         if (r.outcome === 'refused') warn.push(el('p', { 'data-notice': r.notice || 'other', text: t('enc.warnat', { n: r.index + 1 }) + say }));
       }
       if (r.outcome === 'failed') {
-        card.append(el('div', { class: 'rreason', text: r.reason || '' }));
+        card.append(el('div', { class: 'rreason', text: engineText(r, 'reason_', r.reason) }));
         card.append(el('button', { type: 'button', text: t('enc.retry'),
           onclick: () => post('/api/run/control', { action: 'retry', reader: r.index }).catch(fail) }));
       }
@@ -287,12 +309,12 @@
     $('enc-idle').hidden = run.active || ended;
     if (ended) {
       $('sum-text').textContent = t('enc.sumtext', { d: (run.session || {}).done || 0, f: (run.session || {}).failed || 0 });
-      $('sum-end').textContent = run.end_text || '';
+      $('sum-end').textContent = engineText(run, 'end_', run.end_text);
       const tb = $('sum-fail').tBodies[0];
       tb.replaceChildren();
       for (const f of run.failures || [])
         tb.append(el('tr', { class: 'bad' }, el('td', { text: f.holder || '-' }), el('td', { class: 'mono', text: f.cert_serial || '' }),
-          el('td', { text: f.text })));
+          el('td', { text: engineText(f, '', f.text) })));
       $('sum-csv').href = '/api/export.csv?run=' + run.run_id;
     }
     if (S.screen === 'encode') focusConfirm();
@@ -685,6 +707,7 @@
     document.querySelectorAll('#nav button').forEach((b) => b.addEventListener('click', () => show(b.dataset.screen)));
     $('lang').addEventListener('click', async () => {
       S.lang = S.lang === 'ja' ? 'en' : 'ja'; translate(); renderRun();
+      if (S.operator) loadCodes().then(renderRun);
       if (S.operator) post('/api/login', { lang: S.lang }).catch(() => {});
       if (S.screen === 'start') loadStart();
     });

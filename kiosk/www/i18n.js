@@ -169,6 +169,7 @@ window.KS_TEXT = {
     'vr.pkcs15-unreadable': '証明書の領域（PKCS#15）を読み取れません。',
     'vr.several-holders': 'このカードには複数の人の証明書があります。',
     'vr.unknown-model': 'この端末で書き込むカードの種類ではありません。',
+    'engine.then': '。',
     'err.generic': 'エラー：', 'na': 'この機能はまだ使えません：',
   },
   en: {
@@ -340,6 +341,7 @@ window.KS_TEXT = {
     'vr.pkcs15-unreadable': 'The PKCS#15 application cannot be read.',
     'vr.several-holders': 'This card holds certificates of several people.',
     'vr.unknown-model': 'Not a kind of card this station writes.',
+    'engine.then': ' - ',
     'err.generic': 'Error: ', 'na': 'Not available yet: ',
   },
 };

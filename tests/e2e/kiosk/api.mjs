@@ -48,6 +48,7 @@ const ROUTES = [
   ['GET', '/api/readers', null, ['enc', 'desk']],
   ['GET', '/api/runs', null, ['enc', 'adm']],
   ['GET', '/api/folders', null, ['adm']],
+  ['GET', '/api/codes?lang=ja', null, ['enc', 'desk', 'adm']],
   ['POST', '/api/inspect', { dir: '/nonexistent' }, ['adm']],
   ['POST', '/api/import', { dir: '/nonexistent' }, ['adm']],
   ['POST', '/api/run/start', { run_id: '999999' }, ['enc']],

@@ -419,6 +419,9 @@ const stories = {
       await page.locator('.reader.out-failed').waitFor({ timeout: CARD_T });
       const text = await page.locator('.reader.out-failed .rreason').innerText();
       assert.ok(text.trim().length > 0, 'the failure says why');
+      // In Japanese, by the engine's code; OpenSC's own words only as the
+      // detail in parentheses (issue 13).
+      assert.doesNotMatch(text.replace(/\([^)]*\)/g, ''), /[A-Za-z]{4,}/, `the failure in Japanese: ${text}`);
       await snap(page, 'encode-failed');
       await page.click('.reader.out-failed button');
       // The same card goes back in: it is wiped and written again.
@@ -685,6 +688,15 @@ const stories = {
       await page.press('#start-puk', 'Enter');
       await page.locator('#s-encode').waitFor();
       await page.locator('#run-count', { hasText: '0 / 3' }).waitFor();
+      // The engine's words come by code from its own catalogue, in the
+      // session's language: no English step line on the Japanese screen.
+      const ja = (await api('GET', '/api/codes?lang=ja')).json.codes;
+      const en = (await api('GET', '/api/codes?lang=en')).json.codes;
+      assert.equal(en['reader.insert'], 'insert a card');
+      assert.ok(ja['reader.insert'] && !/[a-z]{3}/.test(ja['reader.insert']), `reader.insert in Japanese: ${ja['reader.insert']}`);
+      await page.locator('.reader[data-reader="0"] .rtext', { hasText: ja['reader.insert'] }).waitFor();
+      for (const txt of await page.locator('.reader .rtext').allInnerTexts())
+        assert.doesNotMatch(txt, /insert a card/, 'no English step line');
 
       // A card in the second reader: the box says リーダー 2 and that
       // reader is highlighted.
