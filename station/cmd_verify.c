@@ -9,6 +9,7 @@
 #include "cs_json.h"
 #include "cs_reader.h"
 #include "cs_verify.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,8 +100,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		switch (c) {
 		case O_READER:
 			if (a->nreaders == MAX_READERS) {
-				fprintf(stderr, "cardstation verify: at most %d "
-				    "readers\n", MAX_READERS);
+				fprintf(stderr, _("cardstation verify: at most %d "
+				    "readers\n"), MAX_READERS);
 				return -1;
 			}
 			a->readers[a->nreaders++] = optarg;
@@ -123,8 +124,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case O_SOON:
 			a->soon_days = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || a->soon_days <= 0) {
-				fprintf(stderr, "cardstation verify: --soon takes a "
-				    "number of days\n");
+				fprintf(stderr, _("cardstation verify: --soon takes a "
+				    "number of days\n"));
 				return -1;
 			}
 			break;
@@ -136,24 +137,24 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "cardstation verify: unexpected '%s'\n",
+		fprintf(stderr, _("cardstation verify: unexpected '%s'\n"),
 		    argv[optind]);
 		return -1;
 	}
 	if (!a->handover && a->nreaders > 1) {
-		fprintf(stderr, "cardstation verify: one --reader (several only "
-		    "with --handover)\n");
+		fprintf(stderr, _("cardstation verify: one --reader (several only "
+		    "with --handover)\n"));
 		return -1;
 	}
 	if (a->pin_spec != NULL && strcmp(a->pin_spec, "prompt") != 0 &&
 	    strncmp(a->pin_spec, "env:", 4) != 0) {
-		fprintf(stderr, "cardstation verify: --pin takes env:VAR; a PIN "
-		    "is never written on the command line\n");
+		fprintf(stderr, _("cardstation verify: --pin takes env:VAR; a PIN "
+		    "is never written on the command line\n"));
 		return -1;
 	}
 	return 0;
 twice:
-	fprintf(stderr, "cardstation verify: --pin or --pin-prompt, once\n");
+	fprintf(stderr, _("cardstation verify: --pin or --pin-prompt, once\n"));
 	return -1;
 }
 
@@ -172,67 +173,70 @@ static const char *dash(const char *s)
 
 static void print_text(FILE *f, const cs_vreport *r)
 {
-	fprintf(f, "Card in %s\n", r->reader);
+	fprintf(f, _("Card in %s\n"), r->reader);
 	if (r->card_error[0] == '\0') {
-		fprintf(f, "  chip serial    %s\n", dash(r->chip_serial));
+		fprintf(f, _("  chip serial    %s%s\n"), dash(r->chip_serial),
+		    strcmp(r->id_source, "assigned") == 0 ?
+		    _(" (assigned by the station: the chip gives none)") : "");
 		fprintf(f, "  ATR            %s\n", dash(r->atr));
-		fprintf(f, "  profile        %s\n", r->profile[0] ? r->profile :
-		    "(none: no known applet)");
-		fprintf(f, "  PKCS#15 serial %s\n", dash(r->pkcs15_serial));
+		fprintf(f, _("  profile        %s\n"), r->profile[0] ? r->profile :
+		    _("(none: no known applet)"));
+		fprintf(f, _("  PKCS#15 serial %s\n"), dash(r->pkcs15_serial));
 		if (r->pin_set && r->pin_tries >= 0)
-			fprintf(f, "  PIN            %d of %d tries left\n",
+			fprintf(f, _("  PIN            %d of %d tries left\n"),
 			    r->pin_tries, r->pin_max);
 		else
-			fprintf(f, "  PIN            %s\n", r->pin_set ? "set" :
-			    "not set");
+			fprintf(f, _("  PIN            %s\n"), r->pin_set ? _("set") :
+			    _("not set"));
 		if (r->journal_error[0] != '\0')
-			fprintf(f, "  journal        not read: %s\n", r->journal_error);
+			fprintf(f, _("  journal        not read: %s\n"), r->journal_error);
 		else if (r->card_known)
-			fprintf(f, "  journal        card %s, printed number %s\n",
+			fprintf(f, _("  journal        card %s, printed number %s\n"),
 			    r->card_state, dash(r->printed_no));
 		else
-			fprintf(f, "  journal        unknown card\n");
+			fprintf(f, _("  journal        unknown card\n"));
 	}
 	for (size_t i = 0; i < r->ncerts; i++) {
 		const cs_vcert *c = &r->certs[i];
 
-		fprintf(f, "Certificate %zu (ID %s, %s)\n", i + 1, dash(c->id),
+		fprintf(f, _("Certificate %zu (ID %s, %s)\n"), i + 1, dash(c->id),
 		    dash(c->label));
 		if (!c->parsed) {
-			fprintf(f, "  (not a readable certificate)\n");
+			fprintf(f, _("  (not a readable certificate)\n"));
 			continue;
 		}
-		fprintf(f, "  serial         %s%s\n", c->serial, c->is_ca ?
-		    " (a CA certificate)" : "");
-		fprintf(f, "  subject        %s\n", c->subject);
-		fprintf(f, "  issuer         %s\n", c->issuer);
-		fprintf(f, "  valid          %s to %s (%ld days left)\n",
+		fprintf(f, _("  serial         %s%s\n"), c->serial, c->is_ca ?
+		    _(" (a CA certificate)") : "");
+		fprintf(f, _("  subject        %s\n"), c->subject);
+		fprintf(f, _("  issuer         %s\n"), c->issuer);
+		fprintf(f, _("  valid          %s to %s (%ld days left)\n"),
 		    c->not_before, c->not_after, c->days_left);
 		if (c->is_ca)
 			continue;
-		fprintf(f, "  key            %s, %s\n", dash(c->key_type),
-		    c->has_key > 0 ? "private key on the card" : c->has_key == 0 ?
-		    "NO private key" : "private key not seen (no login)");
-		fprintf(f, "  chain          %s%s\n", c->chain > 0 ? "to the CA" :
-		    c->chain == 0 ? "BROKEN: " : "not checked",
+		fprintf(f, _("  key            %s, %s\n"), dash(c->key_type),
+		    c->has_key > 0 ? _("private key on the card") : c->has_key == 0 ?
+		    _("NO private key") : _("private key not seen (no login)"));
+		fprintf(f, _("  chain          %s%s\n"), c->chain > 0 ? _("to the CA") :
+		    c->chain == 0 ? _("BROKEN: ") : _("not checked"),
 		    c->chain == 0 ? c->chain_error : "");
 		if (r->journal_error[0] == '\0') {
 			if (!c->j_known)
-				fprintf(f, "  journal        not in the journal\n");
+				fprintf(f, _("  journal        not in the journal\n"));
 			else {
-				fprintf(f, "  holder         %s <%s>\n", dash(c->j_holder),
+				fprintf(f, _("  holder         %s <%s>\n"), dash(c->j_holder),
 				    dash(c->j_mail));
-				fprintf(f, "  bound to       %s\n", c->j_bound_here > 0 ?
-				    "this card" : c->j_bound_here == 0 ?
+				fprintf(f, _("  bound to       %s\n"), c->j_bound_here > 0 ?
+				    _("this card") : c->j_bound_here == 0 ?
 				    c->j_bound_chip : c->j_outcome);
 			}
 		}
-		fprintf(f, "  signature      %s%s%s\n", c->signed_ok > 0 ?
-		    "verified, " : c->signed_ok == 0 ? "FAILED: " : "not tested",
+		fprintf(f, _("  signature      %s%s%s\n"), c->signed_ok > 0 ?
+		    _("verified, ") : c->signed_ok == 0 ? _("FAILED: ") :
+		    _("not tested"),
 		    c->signed_ok > 0 ? c->mechanism : c->signed_ok == 0 ?
 		    c->sign_error : "", "");
 	}
-	fprintf(f, "Verdict: %s\n", cs_verdict_name(r->verdict));
+	fprintf(f, _("Verdict: %s\n"), cs_verdict_name(r->verdict));
 	for (size_t i = 0; i < r->nreasons; i++)
 		fprintf(f, "  %-4s %-20s %s\n", cs_vlevel_name(r->reasons[i].level),
 		    r->reasons[i].code, r->reasons[i].text);
@@ -270,25 +274,25 @@ static int setup(struct ctx *c)
 		c->j = NULL;
 	if (ca != NULL && *ca != '\0' &&
 	    cs_verify_load_ca(ca, &c->ca, why, sizeof(why)) != CS_OK) {
-		fprintf(stderr, "cardstation verify: --ca %s\n", why);
+		fprintf(stderr, _("cardstation verify: --ca %s\n"), why);
 		return -1;
 	}
 	/* --pin-prompt asks per card (the holder types it), env: once. */
 	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") != 0 &&
-	    cs_cli_secret(c->a.pin_spec, "PIN", &c->pin, why, sizeof(why)) !=
+	    cs_cli_secret(c->a.pin_spec, N_("PIN"), &c->pin, why, sizeof(why)) !=
 	    CS_OK) {
-		fprintf(stderr, "cardstation verify: %s\n", why);
+		fprintf(stderr, _("cardstation verify: %s\n"), why);
 		return -1;
 	}
 	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
 	    &c->pcsc)) != SCARD_S_SUCCESS) {
-		fprintf(stderr, "cardstation verify: PC/SC: %s (is pcscd "
-		    "running?)\n", pcsc_stringify_error(rv));
+		fprintf(stderr, _("cardstation verify: PC/SC: %s (is pcscd "
+		    "running?)\n"), pcsc_stringify_error(rv));
 		return -1;
 	}
 	if (cs_reader_list_get(c->pcsc, &c->readers) != CS_OK ||
 	    c->readers.n == 0) {
-		fprintf(stderr, "cardstation verify: no reader\n");
+		fprintf(stderr, _("cardstation verify: no reader\n"));
 		return -1;
 	}
 	return 0;
@@ -320,9 +324,9 @@ static cs_verdict verify_one(struct ctx *c, const char *reader,
 	o.profiles_dir = c->a.profiles;
 	o.soon_days = c->a.soon_days;
 	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") == 0) {
-		if (cs_cli_secret("prompt", "Holder's PIN (empty: skip the "
-		    "key test)", &typed, why, sizeof(why)) != CS_OK)
-			fprintf(stderr, "cardstation verify: %s\n", why);
+		if (cs_cli_secret("prompt", N_("Holder's PIN (empty: skip the "
+		    "key test)"), &typed, why, sizeof(why)) != CS_OK)
+			fprintf(stderr, _("cardstation verify: %s\n"), why);
 		else if (typed->len > 0)
 			o.pin = cs_secret_str(typed);
 	} else if (c->pin != NULL)
@@ -345,7 +349,7 @@ static int pick_reader(struct ctx *c, const char **name)
 	if (c->a.nreaders == 1) {
 		if (cs_reader_select(&c->readers, c->a.readers[0], &idx, msg,
 		    sizeof(msg)) != CS_OK) {
-			fprintf(stderr, "cardstation verify: %s\n", msg);
+			fprintf(stderr, _("cardstation verify: %s\n"), msg);
 			return -1;
 		}
 		*name = c->readers.r[idx].name;
@@ -364,8 +368,8 @@ static int pick_reader(struct ctx *c, const char **name)
 	}
 	if (with_card == 1)
 		return 0;
-	fprintf(stderr, "cardstation verify: %s; name the reader with "
-	    "--reader SPEC:\n", with_card ? "several readers hold a card" :
+	fprintf(stderr, _("cardstation verify: %s; name the reader with "
+	    "--reader SPEC:\n"), with_card ? "several readers hold a card" :
 	    "no reader holds a card");
 	for (size_t i = 0; i < c->readers.n; i++)
 		fprintf(stderr, "  %zu  %s\n", i, c->readers.r[i].name);
@@ -440,7 +444,7 @@ static void print_summary(const struct ctx *c, const struct tally *t)
 		}
 		printf("]}}\n");
 	} else {
-		printf("Handover summary: %ld cards, %ld OK, %ld WARN, %ld FAIL\n",
+		printf(_("Handover summary: %ld cards, %ld OK, %ld WARN, %ld FAIL\n"),
 		    total, t->n[0], t->n[1], t->n[2]);
 		for (size_t i = 0; i < t->nfails; i++)
 			printf("  FAIL %s\n", t->fails[i]);
@@ -468,7 +472,7 @@ static int handover(struct ctx *c)
 	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
 	    pipe2(p, O_CLOEXEC) != 0) {
-		fprintf(stderr, "cardstation verify: %s\n", strerror(errno));
+		fprintf(stderr, _("cardstation verify: %s\n"), strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < c->readers.n && nw < MAX_READERS; i++) {
@@ -479,7 +483,7 @@ static int handover(struct ctx *c)
 				break;
 			if (cs_reader_select(&c->readers, c->a.readers[nw], &idx,
 			    msg, sizeof(msg)) != CS_OK) {
-				fprintf(stderr, "cardstation verify: %s\n", msg);
+				fprintf(stderr, _("cardstation verify: %s\n"), msg);
 				goto out;
 			}
 		}
@@ -491,17 +495,17 @@ static int handover(struct ctx *c)
 		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
 		    &w[nw].pcsc) != SCARD_S_SUCCESS ||
 		    pthread_create(&w[nw].t, NULL, watch_reader, &w[nw]) != 0) {
-			fprintf(stderr, "cardstation verify: cannot watch %s\n",
+			fprintf(stderr, _("cardstation verify: cannot watch %s\n"),
 			    w[nw].reader);
 			goto out;
 		}
 		w[nw++].started = 1;
 	}
 	if (!c->a.json) {
-		fprintf(stderr, "Handover: put each card into ");
+		fprintf(stderr, _("Handover: put each card into "));
 		for (size_t i = 0; i < nw; i++)
 			fprintf(stderr, "%s%s", i ? " or " : "", w[i].reader);
-		fprintf(stderr, "; Ctrl-C or Ctrl-D ends the day.\n");
+		fprintf(stderr, _("; Ctrl-C or Ctrl-D ends the day.\n"));
 	}
 	while (!stop) {
 		struct pollfd pf[3] = {

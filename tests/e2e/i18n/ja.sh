@@ -15,25 +15,7 @@ locale -a 2>/dev/null | grep -qix 'ja_JP.utf8' ||
 ja() { LC_ALL= LANGUAGE= LC_MESSAGES= LANG=ja_JP.UTF-8 "$CS_BIN" "$@"; }
 en() { LC_ALL= LANGUAGE= LC_MESSAGES= LANG=C "$CS_BIN" "$@"; }
 
-# An English sentence: three English words in a row. What is left once
-# codes (wrong-pin, card.pulled), options (--profiles), paths, serials,
-# mail addresses and the names of programs and standards are taken out.
-english() {
-	sed -E -e 's#[^ ]*/[^ ]*##g' -e 's/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+//g' \
-		-e 's/--?[a-z][a-z0-9-]*//g' -e 's/\b[a-z0-9]+([.-][a-z0-9]+)+\b//g' \
-		-e 's/(OpenSSL|OpenSC|PKCS#(12|15)|UPKI|P12|PIN|PUK|CA|ATR|PC\/SC)//g' |
-		grep -oE '[A-Za-z]{2,}( [A-Za-z]{2,}){2,}' | head -n 3 || true
-}
-
-# The detector itself finds an English sentence.
-[ -n "$(english <<<"the card is set aside as partial")" ] ||
-	fail "the English detector finds nothing"
-
-no_english() { # what label
-	local e
-	e=$(english <<<"$1")
-	[ -z "$e" ] || fail "$2 has English sentences: $e"$'\n'"$1"
-}
+source "$(dirname "$0")/english.sh"
 
 inspect() {
 	"$UPKIGEN" --out "$work/b" --people 6 --break wrong-pin@1 --break expired@2 \
