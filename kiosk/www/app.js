@@ -50,6 +50,13 @@
     const advice = a ? codeText(a, o[prefix + 'params']) : null;
     return main + (d ? ' (' + d + ')' : '') + (advice ? t('engine.then') + advice : '');
   }
+  /* A refused record: the problem's sentence in the session's language
+   * (code problem.<name>); the engine's own sentence, which names the
+   * file or field, in English only. */
+  function problemText(r) {
+    const ja = S.lang !== 'en' ? codeText('problem.' + r.problem) : null;
+    return ja || r.reason || '';
+  }
   async function loadCodes() {
     try { S.codes = (await get('/api/codes?lang=' + S.lang)).codes || {}; } catch (e) { S.codes = {}; }
   }
@@ -187,7 +194,7 @@
         tb.append(el('tr', { class: r.ok ? 'ok' : 'bad' }, el('td', { class: 'mono', text: r.serial || '-' }),
           el('td', { text: r.holder || '-' }), el('td', { text: r.mail || '-' }), el('td', { text: r.profile || '-' }),
           el('td', { text: (r.not_after || '').slice(0, 10) }),
-          el('td', { text: r.ok ? t('rec.ok') : r.problem + ': ' + r.reason })));
+          el('td', { text: r.ok ? t('rec.ok') : r.problem + ': ' + problemText(r) })));
       }
       $('verdict').hidden = false;
       $('do-import').disabled = s.usable === 0;
