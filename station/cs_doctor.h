@@ -50,7 +50,7 @@ cs_severity cs_findings_worst(const cs_findings *fs);
 const char *cs_severity_name(cs_severity sev);
 
 /* Checks by name, for --skip and --only. */
-#define CS_DOCTOR_CHECKS "clock journal setup pcscd readers usb opensc"
+#define CS_DOCTOR_CHECKS "clock journal journal-server setup pcscd readers usb opensc"
 
 typedef struct cs_doctor_opts {
 	const char *journal;      /* journal database path */
@@ -78,6 +78,9 @@ int cs_doctor_run(const cs_doctor_opts *o, cs_findings *out);
 void cs_doctor_check_clock(cs_findings *fs, time_t now, time_t built,
     int ntp_synced);
 void cs_doctor_check_journal(cs_findings *fs, const char *path);
+/* A journal on PostgreSQL (target a libpq URI; nothing for a path): the
+ * server answers, the schema version, the clock skew to the server. */
+void cs_doctor_check_journal_server(cs_findings *fs, const char *target);
 
 /* How pcscd runs, for the USB permission check. */
 typedef struct cs_pcscd_proc {

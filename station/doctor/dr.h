@@ -67,6 +67,7 @@ extern const size_t dr_nchecks;
 
 void dr_clock(dr_state *s);
 void dr_journal(dr_state *s);
+void dr_journal_server(dr_state *s);
 void dr_setup(dr_state *s);
 void dr_pcscd(dr_state *s);
 void dr_usb_locate(dr_state *s);

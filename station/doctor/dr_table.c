@@ -5,6 +5,9 @@
 const dr_check dr_checks[] = {
 	{"clock", dr_clock, 0},
 	{"journal", dr_journal, 0},
+	/* A journal on PostgreSQL: before the pcscd gate, whose skipping
+	 * ends the walk; it has nothing to do with the readers. */
+	{"journal-server", dr_journal_server, 0},
 	{"setup", dr_setup, 0},
 	/* The rest depends on pcscd; skipping it skips them too. */
 	{"pcscd", dr_pcscd, DR_GATE},

@@ -20,6 +20,7 @@
 
 #include "cs_db.h"
 #include "cs_db_schema.h"
+#include "cs_doctor.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 
@@ -580,6 +581,68 @@ static void schemas_agree_with_the_table_list(void **state)
 	lite_remove(path);
 }
 
+/* The doctor's check of a journal on PostgreSQL, finding by finding. */
+static const cs_finding *finding(const cs_findings *fs, const char *part)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (strstr(fs->f[i].what, part) != NULL)
+			return &fs->f[i];
+	for (size_t i = 0; i < fs->n; i++)
+		print_message("  %s: %s\n", cs_severity_name(fs->f[i].sev),
+		    fs->f[i].what);
+	fail_msg("no finding says '%s'", part);
+	return NULL;
+}
+
+static void doctor_journal_server(void **state)
+{
+	cs_findings fs = {0};
+	char uri[1024];
+	cs_db *db;
+
+	(void)state;
+	/* A SQLite journal: nothing to say. */
+	cs_doctor_check_journal_server(&fs, "/var/lib/cardstation/journal.db");
+	assert_int_equal(fs.n, 0);
+	/* A database without the journal: the server answers, the schema is
+	 * missing, the clocks (one machine) agree. */
+	db = pg_open("public", false);
+	assert_int_equal(cs_db_exec(db, "DROP TABLE IF EXISTS schema_version"),
+	    CS_OK);
+	cs_doctor_check_journal_server(&fs, pg_uri());
+	assert_int_equal(finding(&fs, "answers (PostgreSQL 15")->sev, CS_SEV_OK);
+	assert_int_equal(finding(&fs, "holds no journal")->sev, CS_SEV_FAIL);
+	assert_non_null(strstr(finding(&fs, "holds no journal")->todo,
+	    "journal init"));
+	assert_int_equal(finding(&fs, "clocks agree")->sev, CS_SEV_OK);
+	cs_findings_free(&fs);
+	memset(&fs, 0, sizeof(fs));
+	/* This version's schema; then one from a newer cardstation. */
+	assert_int_equal(cs_db_exec(db, "CREATE TABLE schema_version (version "
+	    "bigint PRIMARY KEY, applied text NOT NULL); INSERT INTO "
+	    "schema_version VALUES (3, 'x')"), CS_OK);
+	cs_doctor_check_journal_server(&fs, pg_uri());
+	assert_int_equal(finding(&fs, "schema version 3")->sev, CS_SEV_OK);
+	assert_int_equal(cs_findings_worst(&fs), CS_SEV_OK);
+	cs_findings_free(&fs);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(cs_db_exec(db, "INSERT INTO schema_version VALUES "
+	    "(4, 'x')"), CS_OK);
+	cs_doctor_check_journal_server(&fs, pg_uri());
+	assert_int_equal(finding(&fs, "schema version 4")->sev, CS_SEV_FAIL);
+	cs_findings_free(&fs);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(cs_db_exec(db, "DROP TABLE schema_version"), CS_OK);
+	cs_db_close(db);
+	/* No server there: one failure saying so, nothing else tried. */
+	snprintf(uri, sizeof(uri), "postgresql:///nothing?host=/nonexistent");
+	cs_doctor_check_journal_server(&fs, uri);
+	assert_int_equal(fs.n, 1);
+	assert_int_equal(fs.f[0].sev, CS_SEV_FAIL);
+	assert_non_null(strstr(fs.f[0].what, "cannot connect"));
+	cs_findings_free(&fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +656,7 @@ int main(void)
 		cmocka_unit_test(pg_schema_guards),
 		cmocka_unit_test(schemas_agree_with_the_table_list),
 		cmocka_unit_test(pg_claims_skip_locked),
+		cmocka_unit_test(doctor_journal_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,139 @@
+/* check_journal_server.c - a journal on PostgreSQL: does the server answer,
+ * does its schema match this cardstation, and do the station's and the
+ * server's clocks agree? A SQLite journal has nothing to check here. */
+#include "dr.h"
+#include "cs_db.h"
+#include "cs_db_schema.h"
+#include "cs_err.h"
+#include "cs_i18n.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK "journal-server"
+/* Stations stamp the events with their own clocks: beyond this, two
+ * stations' events read out of order, and a server certificate may look
+ * not yet valid or expired. */
+#define SKEW_WARN_MS 2000
+#define SKEW_FAIL_MS 60000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t query_int(cs_db *db, const char *sql, int *r)
+{
+	cs_db_stmt *st;
+	int64_t v = 0;
+
+	if ((*r = cs_db_prepare(db, sql, &st)) != CS_OK)
+		return 0;
+	if ((*r = cs_db_step(st)) == CS_DB_ROW) {
+		v = cs_db_column_int(st, 0);
+		*r = CS_OK;
+	} else if (*r == CS_DB_DONE)
+		*r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
+	return v;
+}
+
+static void clock_skew(cs_findings *fs, cs_db *db)
+{
+	int64_t before, after, server, skew, mag;
+	cs_finding *f;
+	int r;
+
+	before = now_ms();
+	server = query_int(db, "SELECT CAST(floor(extract(epoch FROM "
+	    "clock_timestamp()) * 1000) AS bigint)", &r);
+	after = now_ms();
+	if (r != CS_OK) {
+		f = cs_findings_add(fs, CS_SEV_WARN, CHECK, _("cannot read the "
+		    "journal server's clock: %s"), cs_db_errmsg(db));
+		cs_finding_todo(f, _("check that the role may run SELECT"));
+		return;
+	}
+	/* The server read its clock between before and after. */
+	skew = server - (before + (after - before) / 2);
+	mag = skew < 0 ? -skew : skew;
+	if (mag > SKEW_FAIL_MS || mag > SKEW_WARN_MS) {
+		f = cs_findings_add(fs, mag > SKEW_FAIL_MS ? CS_SEV_FAIL :
+		    CS_SEV_WARN, CHECK, _("this station's clock is %.1f s %s the "
+		    "journal server's"), (double)mag / 1000,
+		    skew > 0 ? _("behind") : _("ahead of"));
+		cs_finding_todo(f, _("synchronise both clocks with NTP "
+		    "(`timedatectl set-ntp true`): every station stamps its "
+		    "events with its own clock"));
+	} else
+		cs_findings_add(fs, CS_SEV_OK, CHECK, _("clocks agree with the "
+		    "journal server within %.1f s (round trip %.0f ms)"),
+		    (double)mag / 1000, (double)(after - before));
+}
+
+void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
+{
+	char why[512] = "";
+	cs_db *db = NULL;
+	cs_finding *f;
+	int64_t v;
+	int r;
+
+	if (!cs_db_is_uri(target))
+		return;
+	if ((r = cs_db_open(&db, target, CS_DB_RDONLY, why, sizeof(why))) !=
+	    CS_OK) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, "%s", why);
+		cs_finding_todo(f, r == CS_ERR_USAGE ? _("correct the journal's "
+		    "URI (docs/postgresql.md)") : _("start the server or reach "
+		    "it: check the URI's host and database, pg_hba.conf, the "
+		    "role, and ~/.pgpass or the client certificate"));
+		return;
+	}
+	{
+		char ver[64] = "?";
+		cs_db_stmt *st;
+
+		if (cs_db_prepare(db, "SELECT current_setting('server_version')",
+		    &st) == CS_OK) {
+			if (cs_db_step(st) == CS_DB_ROW)
+				snprintf(ver, sizeof(ver), "%s",
+				    cs_db_column_text(st, 0));
+			cs_db_finalize(st);
+		}
+		cs_findings_add(fs, CS_SEV_OK, CHECK, _("the journal server "
+		    "answers (PostgreSQL %s)"), ver);
+	}
+	v = query_int(db, "SELECT coalesce(max(version), 0) FROM "
+	    "schema_version", &r);
+	if (r != CS_OK) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, _("the database holds "
+		    "no journal: %s"), cs_db_errmsg(db));
+		cs_finding_todo(f, _("create it: `cardstation journal init "
+		    "--journal URI` as the owning role, or copy a SQLite journal "
+		    "with `cardstation journal migrate`"));
+	} else if (v != CS_DB_PG_VERSION) {
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, _("the journal has "
+		    "schema version %lld; this cardstation knows %d"),
+		    (long long)v, CS_DB_PG_VERSION);
+		cs_finding_todo(f, "%s", v > CS_DB_PG_VERSION ? _("use the "
+		    "cardstation that wrote it, or a newer one, on every "
+		    "station") : _("upgrade the schema with the cardstation that "
+		    "made it before this one writes"));
+	} else
+		cs_findings_add(fs, CS_SEV_OK, CHECK, _("journal schema version "
+		    "%lld"), (long long)v);
+	clock_skew(fs, db);
+	cs_db_close(db);
+}
+
+void dr_journal_server(dr_state *s)
+{
+	cs_doctor_check_journal_server(s->out, s->o->journal);
+}
