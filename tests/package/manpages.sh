@@ -12,9 +12,11 @@ fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 
 # Options a --help text names: every --word (but --help itself).
-help_opts() { grep -oE -- '(^|[^[:alnum:]-])--[a-z][a-z0-9-]*' | sed 's/^.*--/--/' | grep -vx -- --help | sort -u; }
+help_opts() { { grep -oE -- '(^|[^[:alnum:]-])--[a-z][a-z0-9-]*' || true; } |
+	sed 's/^.*--/--/' | { grep -vx -- --help || true; } | sort -u; }
 # Options a page names: every `Fl -word`.
-page_opts() { grep -oE 'Fl -[a-z][a-z0-9-]*' "$1" | sed 's/^Fl /-/' | grep -vx -- --help | sort -u; }
+page_opts() { { grep -oE 'Fl -[a-z][a-z0-9-]*' "$1" || true; } | sed 's/^Fl /-/' |
+	{ grep -vx -- --help || true; } | sort -u; }
 same() { # WHAT LEFT-NAME LEFT RIGHT-NAME RIGHT
 	local only
 	only=$(comm -23 <(echo "$3") <(echo "$5") | tr '\n' ' ')
@@ -34,7 +36,6 @@ for s in $subs; do
 		continue
 	fi
 	h=$("$CS_BIN" "$s" --help | help_opts)
-	[ -n "$h" ] || bad "cardstation $s --help names no option"
 	same "cardstation $s" "--help" "$h" "cardstation-$s.1" "$(page_opts "$page")"
 	grep -q "^\.Xr cardstation-$s 1" "$man/cardstation.1" ||
 		bad "cardstation.1 does not refer to cardstation-$s(1)"
