@@ -340,18 +340,46 @@ static int journal_done(struct worker *w, struct card *c,
  * A record that failed before any write for a reason every card would
  * meet (problem set) is set aside, so the queue moves on; any other goes
  * back to the queue. */
+/* A card given a new identity for this write that does not carry it now
+ * (the write stopped before pkcs15-init made its TokenInfo): it will be
+ * known by another identity when it comes back, so no record may wait for
+ * this one. Nothing of the record reached it either: the key goes in only
+ * after the PKCS#15 application exists. A card that cannot be read (pulled
+ * out) is not judged. */
+static int identity_lost(struct worker *w, const struct card *c)
+{
+	cs_applet_state st;
+	cs_card_id id = c->id;
+	char why[256];
+
+	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now ||
+	    cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
+	    &st, why, sizeof(why)) != CS_OK)
+		return 0;
+	if (!st.has_pkcs15)
+		return 1;
+	return cs_card_identity(w->ctx, w->a->reader, c->profile, &st, &id,
+	    NULL, why, sizeof(why)) == CS_OK &&
+	    strcmp(id.chip_serial, c->id.chip_serial) != 0;
+}
+
 static void journal_failed(struct worker *w, struct card *c,
     const char *problem, const char *reason)
 {
 	char why[256];
+	int lost = c->iss_id != 0 && identity_lost(w, c);
 
 	if (cs_journal_begin(w->j, why, sizeof(why)) != CS_OK)
 		return;
 	if (c->iss_id != 0) {
 		cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED, reason,
 		    why, sizeof(why));
-		cs_journal_record_release_pending(w->j, c->rec.id, c->j.id, reason,
-		    why, sizeof(why));
+		if (lost)
+			cs_journal_record_release(w->j, c->rec.id, reason, why,
+			    sizeof(why));
+		else
+			cs_journal_record_release_pending(w->j, c->rec.id, c->j.id,
+			    reason, why, sizeof(why));
 	} else if (problem != NULL)
 		cs_journal_record_set_aside(w->j, c->rec.id, problem, reason, why,
 		    sizeof(why));

@@ -224,5 +224,34 @@ locked_or_renamed_manager() {
 	invariants
 }
 
+# A card without a chip serial whose write fails before pkcs15-init made
+# its TokenInfo does not carry the identity it was given: inserted again it
+# is a new card to the station, and its holder's record must not wait for
+# the old identity (one record: it would wait for ever).
+assigned_write_fails() {
+	bundle 1
+	card a 00
+	encode_bg --reader 0
+	wait_for '^\[0\] waiting'
+	# The first write (the station's PUK) answers 6581, memory failure.
+	tb_insert 0 "$W/a.card" --runtime jcardsim --fail-write 1
+	wait_for '^\[0\] FAILED'
+	local first
+	first=$(sql "SELECT chip_serial FROM cards")
+	[[ $first =~ ^$ASSIGNED$ ]] || fail "no assigned identity for the card: $first"
+	[ "$(sql "SELECT count(*) FROM records WHERE pending_card_id IS NOT NULL
+		AND state = 'queued'")" = 0 ] ||
+		fail "the record waits for an identity no card carries"
+	tb_swap 0 "$W/a.card" --runtime jcardsim
+	wait_for "^\[0\] DONE .* on card $ASSIGNED"
+	encode_stop
+	local id
+	id=$(done_identity 0)
+	[ "$id" != "$first" ] || fail "the card came back with identity $first"
+	carries 0 "$id"
+	card_holds 0 "$(serial_of 1)"
+	invariants
+}
+
 "$1"
 echo "PASS: $1"
