@@ -9,6 +9,7 @@ PACKAGES=(
 	# what the CMake files look for
 	build-essential cmake pkg-config debhelper gettext
 	libpcsclite-dev libp11-kit-dev libzip-dev libssl-dev libsqlite3-dev libusb-1.0-0-dev
+	libpq-dev
 	libykpiv-dev libmicrohttpd-dev libpam0g-dev
 	# (their .pc files say where udev rules, units and completions go)
 	udev systemd bash-completion
@@ -20,6 +21,9 @@ PACKAGES=(
 	# yubico-piv-tool; the library the station writes them with is built
 	# against, above)
 	yubico-piv-tool
+	# a journal shared by stations: the tests start a PostgreSQL 15 server
+	# of their own (tests/pg/pgtest.sh: initdb, pg_ctl, psql)
+	postgresql-15
 	# a clock two days ahead for one process (a certificate expiring
 	# between import and encoding)
 	faketime

@@ -142,4 +142,29 @@ expect_rc "migrate into an initialised journal" 0 $rc
 rc=0; "$CS_BIN" journal init --journal "$tmp/x.db" >"$tmp/i4" 2>&1 || rc=$?
 expect_rc "init of a SQLite path" 2 $rc
 
+echo "== 6. a station's role (docs/postgresql.md): works, cannot delete or rewrite"
+roles() { "$CS_PGTEST" psql "$CS_PG_DIR" $PGDB -v ON_ERROR_STOP=1 -c "$1"; }
+roles "DROP ROLE IF EXISTS counter1; DROP ROLE IF EXISTS cardstation_station;
+CREATE ROLE cardstation_station NOLOGIN;
+GRANT USAGE ON SCHEMA public TO cardstation_station;
+GRANT SELECT, INSERT, UPDATE ON runs, records, cards, issuances, owners TO cardstation_station;
+GRANT SELECT, INSERT ON events TO cardstation_station;
+GRANT SELECT, UPDATE ON chain_head TO cardstation_station;
+GRANT SELECT ON schema_version TO cardstation_station;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO cardstation_station;
+CREATE ROLE counter1 LOGIN IN ROLE cardstation_station;" >/dev/null
+as_station() { "$CS_PGTEST" psql "$CS_PG_DIR" $PGDB -c "SET ROLE counter1" -c "$1" 2>&1; }
+as_station "BEGIN; SELECT last_id FROM chain_head FOR UPDATE;
+UPDATE records SET state = 'claimed', claimed_by = 'R' WHERE id = (SELECT id FROM records
+ WHERE state = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id;
+INSERT INTO cards (chip_serial, state, first_seen, last_seen) VALUES ('FFEE', 'blank', 'x', 'x') RETURNING id;
+ROLLBACK;" >"$tmp/role1" && ok "the station's role locks the chain, claims, adds a card" ||
+	{ bad "the station's role cannot work"; cat "$tmp/role1"; }
+for sql in "DELETE FROM events WHERE id = 1" "UPDATE events SET detail = '{}' WHERE id = 1" 	"DELETE FROM issuances" "TRUNCATE records CASCADE" "DROP INDEX issuances_live_cert"; do
+	if as_station "$sql" >"$tmp/role2"; then bad "the station's role may: $sql"
+	else grep -qE "permission denied|must be owner" "$tmp/role2" && ok "refused to a station: $sql" ||
+		{ bad "$sql failed otherwise"; cat "$tmp/role2"; }
+	fi
+done
+
 exit $fail
