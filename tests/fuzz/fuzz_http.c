@@ -354,6 +354,8 @@ STUB(ks_api_search, "/api/search")
 STUB(ks_api_export, "/api/export.csv")
 STUB(ks_api_lost, "/api/lost")
 STUB(ks_api_wipe, "/api/wipe")
+STUB(ks_api_pin_reset, "/api/pin-reset")
+STUB(ks_api_codes, "/api/codes")
 
 /* verify records the card it checked for the session, as ks_desk.c does
  * (card_id=N stands for the card in the reader). */
