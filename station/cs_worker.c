@@ -352,7 +352,10 @@ static int identity_lost(struct worker *w, const struct card *c)
 	cs_card_id id = c->id;
 	char why[256];
 
+	/* Only where the identity lives in the PKCS#15 TokenInfo: a PIV
+	 * card keeps it elsewhere (cs_piv.c) and is never judged here. */
 	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now ||
+	    cs_piv_is_profile(c->profile) ||
 	    cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
 	    &st, why, sizeof(why)) != CS_OK)
 		return 0;
