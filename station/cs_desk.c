@@ -546,6 +546,7 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	res->puk_tries = -1;
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
 		return say(why, whylen, CS_ERR_USAGE, "wiping a card needs its "
 		    "reader and the institution PUK");
@@ -590,9 +591,9 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	/* A card without a PIN has nobody's secret and no key (the applet
 	 * makes keys only after a VERIFY): erase is enough. The PUK goes first
 	 * so that a wrong one leaves the card as it was. */
-	if (st.pin_set && (r = cs_card_reset_pin(ctx, o->reader, prof.match_aid,
-	    cs_secret_str(o->puk), cs_secret_str(pin), cwhy, sizeof(cwhy))) !=
-	    CS_OK) {
+	if (st.pin_set && (r = cs_card_reset_pin_tries(ctx, o->reader,
+	    prof.match_aid, cs_secret_str(o->puk), cs_secret_str(pin),
+	    &res->puk_tries, cwhy, sizeof(cwhy))) != CS_OK) {
 		say(why, whylen, r, "%s; nothing changed", cwhy);
 		goto out;
 	}

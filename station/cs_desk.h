@@ -131,6 +131,9 @@ typedef struct cs_desk_return {
 	char profile[32];
 	size_t wiped;                /* live issuances turned 'wiped' */
 	int keys;                    /* key references overwritten */
+	int puk_tries;               /* the PUK was refused (CS_ERR_CARD): the
+	                                tries the card has left, 0 blocked;
+	                                else -1 */
 	/* The certificates that were live: 'revoked' with a request line
 	 * each (live = REQUEST), else 'wiped'. */
 	cs_desk_certs ended;
