@@ -49,7 +49,7 @@ static void usage(FILE *f)
 	    "\n"
 	    "`journal init` creates the journal's tables in an empty PostgreSQL\n"
 	    "database, as the role that will own them (docs/postgresql.md).\n"
-	    "  --journal URI   the database (default $" CS_JOURNAL_ENV ")\n"
+	    "  --journal URI   the database (default $CARDSTATION_JOURNAL)\n"
 	    "\n"
 	    "Passwords never go in the URI: use ~/.pgpass, $PGPASSFILE, peer\n"
 	    "authentication on the Unix socket or a client certificate.\n"

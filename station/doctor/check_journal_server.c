@@ -64,10 +64,16 @@ static void clock_skew(cs_findings *fs, cs_db *db)
 	skew = server - (before + (after - before) / 2);
 	mag = skew < 0 ? -skew : skew;
 	if (mag > SKEW_FAIL_MS || mag > SKEW_WARN_MS) {
-		f = cs_findings_add(fs, mag > SKEW_FAIL_MS ? CS_SEV_FAIL :
-		    CS_SEV_WARN, CHECK, _("this station's clock is %.1f s %s the "
-		    "journal server's"), (double)mag / 1000,
-		    skew > 0 ? _("behind") : _("ahead of"));
+		cs_severity sev = mag > SKEW_FAIL_MS ? CS_SEV_FAIL : CS_SEV_WARN;
+
+		if (skew > 0)
+			f = cs_findings_add(fs, sev, CHECK, _("this station's clock "
+			    "is %.1f s behind the journal server's"),
+			    (double)mag / 1000);
+		else
+			f = cs_findings_add(fs, sev, CHECK, _("this station's clock "
+			    "is %.1f s ahead of the journal server's"),
+			    (double)mag / 1000);
 		cs_finding_todo(f, _("synchronise both clocks with NTP "
 		    "(`timedatectl set-ntp true`): every station stamps its "
 		    "events with its own clock"));
