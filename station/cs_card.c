@@ -2,6 +2,7 @@
 #include "cs_card.h"
 #include "cs_err.h"
 #include "cs_i18n.h"
+#include "cs_piv.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -435,6 +436,9 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 	unsigned short sw = 0;
 	int r;
 
+	/* PIV has no PKCS#15 files: its wipe is cs_piv_wipe. */
+	if (cs_piv_is_aid(aid_hex))
+		return CS_OK;
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
 		return r;
 	if (pin != NULL && ((r = verify_pin(h, proto, pin, &sw)) != CS_OK ||
@@ -473,6 +477,9 @@ int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
 
 	if (puk_tries != NULL)
 		*puk_tries = -1;
+	if (cs_piv_is_aid(aid_hex))
+		return cs_piv_reset_pin(ctx, reader, puk, new_pin, puk_tries, why,
+		    whylen);
 	if (pl != 16 || nl > 16) {
 		snprintf(why, whylen, _("the PUK must be 16 characters"));
 		return CS_ERR_USAGE;
@@ -546,6 +553,9 @@ int cs_card_overwrite_keys(SCARDCONTEXT ctx, const char *reader,
 	int r, held[ISO_KEY_REFS];
 
 	*overwritten = 0;
+	/* PIV: PIN and PUK blocked, then RESET: no key left at all. */
+	if (cs_piv_is_aid(aid_hex))
+		return cs_piv_wipe(ctx, reader, pin, overwritten, why, whylen);
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
 		return r;
 	if ((r = verify_pin(h, proto, pin, &sw)) != CS_OK || sw != 0x9000) {
@@ -643,6 +653,10 @@ int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
 		if (all[i].match_aid[0] != '\0' && cs_card_applet_state(ctx, reader,
 		    all[i].match_aid, st, why, whylen) == CS_OK) {
 			*out = all[i];
+			/* A PIV card's state is its own, not an IsoApplet's. */
+			if (cs_piv_is_profile(out))
+				return cs_piv_applet_state(ctx, reader, st, why,
+				    whylen);
 			return CS_OK;
 		}
 	}
@@ -859,6 +873,23 @@ int cs_card_identity(SCARDCONTEXT ctx, const char *reader,
 
 	if (may_assign != NULL)
 		*may_assign = 0;
+	/* A PIV card: its YubiKey serial, else a station's identity in its
+	 * CHUID, before the CPLC (cs_piv.h). */
+	if (cs_piv_is_profile(p)) {
+		cs_card_id piv = *id;
+
+		piv.chip_serial[0] = '\0';
+		piv.source = CS_CARD_ID_NONE;
+		if ((r = cs_piv_identity(ctx, reader, &piv, why, whylen)) != CS_OK)
+			return r;
+		if (piv.chip_serial[0] != '\0') {
+			snprintf(id->chip_serial, sizeof(id->chip_serial), "%s",
+			    piv.chip_serial);
+			id->source = piv.source;
+			id->assigned_now = 0;
+			return CS_OK;
+		}
+	}
 	/* The probe read the CPLC; the profile says whether it counts. */
 	snprintf(cplc_id, sizeof(cplc_id), "%s", id->source ==
 	    CS_CARD_ID_CPLC ? id->chip_serial : "");

@@ -3,6 +3,7 @@
 #include "cs_err.h"
 #include "cs_i18n.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -340,5 +341,120 @@ out:
 		piv_close(&c);
 	OPENSSL_free(der);
 	OPENSSL_cleanse(mgm, sizeof(mgm));
+	return r;
+}
+
+int cs_piv_is_aid(const char *aid_hex)
+{
+	static const char pix[] = "A000000308";
+
+	if (aid_hex == NULL || strlen(aid_hex) < sizeof(pix) - 1)
+		return 0;
+	for (size_t i = 0; i < sizeof(pix) - 1; i++)
+		if (toupper((unsigned char)aid_hex[i]) != pix[i])
+			return 0;
+	return 1;
+}
+
+int cs_piv_reset_pin(SCARDCONTEXT ctx, const char *reader, const char *puk,
+    const char *new_pin, int *puk_tries, char *why, size_t whylen)
+{
+	struct piv c;
+	int tries = -1, r;
+	ykpiv_rc yr;
+
+	if (puk_tries != NULL)
+		*puk_tries = -1;
+	if ((r = piv_open(ctx, reader, &c, why, whylen)) != CS_OK)
+		return r;
+	yr = ykpiv_unblock_pin(c.st, puk, strlen(puk), new_pin, strlen(new_pin),
+	    &tries);
+	piv_close(&c);
+	if (yr == YKPIV_OK)
+		return CS_OK;
+	if (yr == YKPIV_WRONG_PIN || yr == YKPIV_PIN_LOCKED) {
+		if (puk_tries != NULL)
+			*puk_tries = yr == YKPIV_PIN_LOCKED ? 0 : tries;
+		snprintf(why, whylen, _("%s: the card refused the PUK (%d tries "
+		    "left)"), reader, yr == YKPIV_PIN_LOCKED ? 0 : tries);
+		return CS_ERR_CARD;
+	}
+	snprintf(why, whylen, _("%s: the card refused the new PIN (%s)"), reader,
+	    ykpiv_strerror(yr));
+	return CS_ERR_CARD;
+}
+
+/* A PIN or PUK value that is not known: 8 digits, the k-th of a series,
+ * never equal to known. */
+static void other_than(const char *known, unsigned k, char out[16])
+{
+	unsigned v = (12345670u + k * 7919u) % 100000000u;
+
+	snprintf(out, 16, "%08u", v);
+	if (known != NULL && strcmp(out, known) == 0)
+		snprintf(out, 16, "%08u", (v + 1) % 100000000u);
+}
+
+int cs_piv_wipe(SCARDCONTEXT ctx, const char *reader, const char *pin,
+    int *wiped, char *why, size_t whylen)
+{
+	struct piv c;
+	char wrong[16];
+	int tries = 1, r;
+	unsigned k;
+	ykpiv_rc yr = YKPIV_OK;
+
+	*wiped = 0;
+	if ((r = piv_open(ctx, reader, &c, why, whylen)) != CS_OK)
+		return r;
+	/* The PIN: wrong values until it is blocked (a PIV card allows at
+	 * most 255 tries; YubiKey 15). */
+	for (k = 0; k < 256 && yr != YKPIV_PIN_LOCKED; k++) {
+		other_than(pin, k, wrong);
+		yr = ykpiv_verify(c.st, wrong, &tries);
+		if (yr != YKPIV_WRONG_PIN && yr != YKPIV_PIN_LOCKED)
+			break;
+	}
+	if (yr != YKPIV_PIN_LOCKED) {
+		snprintf(why, whylen, _("%s: the card's PIN could not be blocked "
+		    "(%s)"), reader, ykpiv_strerror(yr));
+		r = CS_ERR_CARD;
+		goto out;
+	}
+	/* The PUK: nobody here knows it; a value that happens to be it sets
+	 * a PIN nobody knows and restores its tries: try another. */
+	for (k = 0, yr = YKPIV_OK; k < 256 && yr != YKPIV_PIN_LOCKED; k++) {
+		char pin2[16];
+
+		other_than(NULL, k, wrong);
+		other_than(NULL, k + 7, pin2);
+		yr = ykpiv_unblock_pin(c.st, wrong, strlen(wrong), pin2,
+		    strlen(pin2), &tries);
+		if (yr == YKPIV_OK) {
+			/* That was the PUK: the PIN must be blocked again. */
+			snprintf(why, whylen, _("%s: the PUK was guessed while "
+			    "blocking it; wipe the card again"), reader);
+			r = CS_ERR_STATE;
+			goto out;
+		}
+		if (yr != YKPIV_WRONG_PIN && yr != YKPIV_PIN_LOCKED)
+			break;
+	}
+	if (yr != YKPIV_PIN_LOCKED) {
+		snprintf(why, whylen, _("%s: the card's PUK could not be blocked "
+		    "(%s)"), reader, ykpiv_strerror(yr));
+		r = CS_ERR_CARD;
+		goto out;
+	}
+	if ((yr = ykpiv_util_reset(c.st)) != YKPIV_OK) {
+		snprintf(why, whylen, _("%s: the card refused RESET with its PIN "
+		    "and PUK blocked (%s)"), reader, ykpiv_strerror(yr));
+		r = CS_ERR_CARD;
+		goto out;
+	}
+	*wiped = 1;
+	r = CS_OK;
+out:
+	piv_close(&c);
 	return r;
 }

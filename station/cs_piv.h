@@ -57,6 +57,21 @@ int cs_piv_identity(SCARDCONTEXT ctx, const char *reader, cs_card_id *id,
 int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
     const char *identity, char *why, size_t whylen);
 
+/* Whether aid_hex (a profile's match.aid) is the PIV application's: the
+ * card functions of cs_card.h that take an AID hand such a card to the
+ * three below. */
+int cs_piv_is_aid(const char *aid_hex);
+/* RESET RETRY COUNTER with the PUK: a new PIN. On a wrong PUK, *puk_tries
+ * (may be NULL) gets the tries left (0: blocked), else -1. */
+int cs_piv_reset_pin(SCARDCONTEXT ctx, const char *reader, const char *puk,
+    const char *new_pin, int *puk_tries, char *why, size_t whylen);
+/* Leave no usable key: block the PIN (pin: the PIN it has now, so that the
+ * values tried are surely wrong) and the PUK, then RESET (INS FB): keys,
+ * certificates and objects gone, PIN, PUK and management key back to the
+ * factory defaults. *wiped: 1 when the card was reset. */
+int cs_piv_wipe(SCARDCONTEXT ctx, const char *reader, const char *pin,
+    int *wiped, char *why, size_t whylen);
+
 /* The management key of the card with this identity under this
  * institution PUK: 24 bytes into key. */
 int cs_piv_mgm_key(const char *puk, const char *identity,

@@ -637,15 +637,6 @@ static int card_identity(struct worker *w, struct card *c, char *why,
 	int may_assign = 0, r;
 
 	cs_card_no_cplc_why(&c->id, nocplc, sizeof(nocplc));
-	/* A PIV card: its YubiKey serial, or a station's CHUID, before the
-	 * CPLC. */
-	if (cs_piv_is_profile(c->profile)) {
-		if ((r = cs_piv_identity(w->ctx, w->a->reader, &c->id, why,
-		    whylen)) != CS_OK)
-			return r;
-		if (c->id.chip_serial[0] != '\0')
-			return CS_OK;
-	}
 	if ((r = cs_card_identity(w->ctx, w->a->reader, c->profile, &c->applet,
 	    &c->id, &may_assign, why, whylen)) != CS_OK)
 		return r;
@@ -704,12 +695,6 @@ static void handle_card(struct worker *w)
 		return;
 	}
 	c.profile = &c.prof;
-	/* A PIV card's state is its own, not an IsoApplet's (cs_piv.h). */
-	if (cs_piv_is_profile(c.profile) && cs_piv_applet_state(w->ctx,
-	    w->a->reader, &c.applet, why, sizeof(why)) != CS_OK) {
-		failed(w, &c, why, "take the card out and insert it again");
-		return;
-	}
 	if ((r = card_identity(w, &c, why, sizeof(why))) != CS_OK) {
 		failed(w, &c, why, r == CS_ERR_CARD ?
 		    "take the card out and insert it again" :

@@ -11,23 +11,13 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 : "${CS_BIN:?}" "${UPKIGEN:?}"
 
-export CARDSTATION_JOURNAL=$WORK/journal.db
-export CS_PIN=246810 CS_PUK=13572468
-INST="National Institute of Informatics, Academe Campus"
-OUT=$WORK/encode.out
-sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
-failo() { sed 's/^/  | /' "$OUT" >&2; fail "$@"; }
-
-"$UPKIGEN" --out "$WORK/b" --people 1 >/dev/null
-"$CS_BIN" run new "$WORK/b/clientAll.zip" "$WORK/b/clientAllPin.zip" \
-	--institution "$INST" --operator tester >/dev/null || [ $? -eq 1 ] || fail "run new"
+RUN=$(piv_run_new b 1 1)
 SERIAL=$(awk -F'\t' 'NR == 2 { print $1 }' "$WORK/b/expect.tsv")
 
 tb_card_create "$WORK/piv.card" 00BC614E --applet piv
 tb_insert 0 "$WORK/piv.card"
 R=$(tb_reader 0)
-timeout 120 "$CS_BIN" encode --run 1 --reader 0 --pin env:CS_PIN --puk env:CS_PUK \
-	--operator tester --until-done </dev/null >"$OUT" 2>&1 || failo "encode failed"
+piv_encode "$RUN"
 grep -q "DONE .* on card YK-12345678" "$OUT" || failo "not done on the YubiKey serial's card"
 [ "$(sql "SELECT c.model FROM cards c JOIN issuances i ON i.card_id = c.id
 	WHERE i.outcome = 'verified'")" = piv ] || failo "the journal does not name the piv profile"
@@ -66,4 +56,13 @@ yubico-piv-tool -r "$R" --key="$mgm" -a set-ccc >/dev/null 2>&1 ||
 	fail "the management key derived from the PUK is refused"
 yubico-piv-tool -r "$R" -a change-puk -P "$CS_PUK" -N "$CS_PUK" >/dev/null 2>&1 ||
 	fail "the institution PUK is not the card's"
+# The station's own verify knows the card by its YubiKey serial, finds
+# its certificate and key through OpenSC's PIV driver, and says the key
+# does TLS 1.3 client authentication (RSA-PSS, which OpenSC pads itself).
+"$CS_BIN" verify --reader "$R" --pin env:CS_PIN --ca "$WORK/b/ca.pem" --json \
+	>"$WORK/verify.json" 2>&1 || { cat "$WORK/verify.json" >&2; fail "cardstation verify"; }
+jq -e --arg s "$SERIAL" '.verdict == "OK" and .chip_serial == "YK-12345678" and
+	.profile == "piv" and .certificates[0].serial == $s and
+	.certificates[0].signature == "verified" and .uses["tls1.3-client-auth"] == true' \
+	"$WORK/verify.json" >/dev/null || { cat "$WORK/verify.json" >&2; fail "verify's report"; }
 echo "encode ok"

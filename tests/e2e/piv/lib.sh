@@ -44,3 +44,28 @@ piv_sw() {
 	opensc-tool -r "$R" "${args[@]}" 2>&1 |
 		sed -n 's/^Received (SW1=0x\(..\), SW2=0x\(..\)).*/\1\2/p'
 }
+
+# ---- the station (tests that run cardstation; need CS_BIN and UPKIGEN) ----
+INST="National Institute of Informatics, Academe Campus"
+OUT=$WORK/encode.out
+export CARDSTATION_JOURNAL=$WORK/journal.db
+export CS_PIN=246810 CS_PUK=13572468
+sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
+failo() { sed 's/^/  | /' "$OUT" >&2; fail "$@"; }
+
+# A download of N people (upkigen, seed S) imported as a new run; prints
+# the run's number.
+piv_run_new() { # DIR N SEED
+	"$UPKIGEN" --out "$WORK/$1" --people "$2" --seed "$3" >/dev/null
+	"$CS_BIN" run new "$WORK/$1/clientAll.zip" "$WORK/$1/clientAllPin.zip" \
+		--institution "$INST" --operator tester >/dev/null || [ $? -eq 1 ] ||
+		fail "run new"
+	sql "SELECT max(id) FROM runs"
+}
+
+# Encode run RUN on the card in slot 0 until every record is done.
+piv_encode() { # RUN
+	timeout 120 "$CS_BIN" encode --run "$1" --reader 0 --pin env:CS_PIN \
+		--puk env:CS_PUK --operator tester --until-done </dev/null >"$OUT" 2>&1 ||
+		failo "encode failed"
+}
