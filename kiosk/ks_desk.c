@@ -361,32 +361,6 @@ out:
 	    req, len, "attachment; filename=\"revocation.tsv\"");
 }
 
-/* What the card said to the PUK. The engine reports a refusal in words
- * with the card's status word, "refused the PUK (63C4...": 63Cx is a
- * wrong PUK with x tries left, 6983 a blocked one. Nothing else there is
- * a PUK try. */
-static void puk_answer(ks_req *rq, const char *card, int r, const char *why)
-{
-	const char *p = strstr(why, "refused the PUK (");
-	int left = -1;
-
-	if (r == CS_OK) {
-		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, 1, -1,
-		    ks_now_ms());
-		return;
-	}
-	if (p == NULL)
-		return;
-	p += strlen("refused the PUK (");
-	if (strncmp(p, "63C", 3) == 0 && p[3] != '\0' && strchr("0123456789ABCDEF",
-	    p[3]) != NULL)
-		left = p[3] <= '9' ? p[3] - '0' : p[3] - 'A' + 10;
-	else if (strncmp(p, "6983", 4) == 0)
-		left = 0;
-	ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, 0, left,
-	    ks_now_ms());
-}
-
 /* The card the page named (chip=, the card the operator saw in the
  * confirmation) is the one in the reader: a card swapped in between is
  * not wiped nor given a PIN. An empty name (a card without a serial)
@@ -510,6 +484,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
+	res.puk_tries = -1;
 	if (puk_s == NULL || *puk_s == '\0')
 		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
 		    "card needs the institution PUK");
@@ -550,8 +525,10 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
 	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
-	if (card[0] != '\0')
-		puk_answer(rq, card, r, why);
+	/* What the card said to the PUK: right, or wrong with tries left. */
+	if (card[0] != '\0' && (r == CS_OK || res.puk_tries >= 0))
+		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, r == CS_OK,
+		    res.puk_tries, ks_now_ms());
 	/* A live certificate and no choice yet: nothing changed; the page
 	 * asks the operator. */
 	if (r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
@@ -563,7 +540,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 		code = "card-state";
 	} else if (r == CS_ERR_NOTFOUND) {
 		code = "not-ours";
-	} else if (r == CS_ERR_CARD && strstr(why, "refused the PUK (") != NULL) {
+	} else if (r == CS_ERR_CARD && res.puk_tries >= 0) {
 		code = "puk-refused";
 	}
 out:
@@ -581,6 +558,8 @@ out:
 		cs_json_kv(f, 0, "text", why[0] ? why : cs_strerror(r));
 		if (strcmp(code, "live-cert") == 0)
 			write_certs(f, "certs", &res.ended);
+		if (res.puk_tries >= 0)
+			fprintf(f, ",\"tries\":%d", res.puk_tries);
 	} else {
 		snprintf(why, sizeof(why), "card %s wiped: PIN reset to a random PIN "
 		    "nobody knows, %d key%s overwritten, PKCS#15 application "

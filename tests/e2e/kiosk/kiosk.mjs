@@ -623,7 +623,9 @@ const stories = {
       await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#last-dlg').innerText(), /残り回数が分かりません/);
       await page.click('#last-go');
-      await page.locator('#toast.bad', { hasText: 'PUKが違います' }).waitFor({ timeout: CARD_T });
+      // The card's own count (the IsoApplet's PUK has 5 tries), whatever
+      // the server's language.
+      await page.locator('#toast.bad', { hasText: 'PUKが違います。PUKの残りは 4 回です' }).waitFor({ timeout: CARD_T });
       await page.click('#desk-wipe');
       await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
       await page.fill('#wipe-puk', PUK);

@@ -51,7 +51,11 @@ idle=600
 # Every reader of the bench (two for two_desks), named one by one.
 readers=()
 for ((i = 0; i < TB_READERS; i++)); do readers+=(--reader "$(tb_reader "$i")"); done
-exec 3< <(exec "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
+# The desk story's kiosk speaks Japanese itself (its engine sentences
+# translated): what the page needs still comes as codes and numbers.
+kiosk_env=()
+[ "$story" = desk ] && kiosk_env=(env LANG=ja_JP.UTF-8)
+exec 3< <(exec "${kiosk_env[@]}" "$CS_BIN" kiosk --listen 127.0.0.1:0 --www "$CS_SRC/kiosk/www" \
 	--import-root "$KS_WORK/media" "${readers[@]}" --idle "$idle" \
 	--ca "$KS_DL/ca.pem" --admin-mail pki-admin@academe.example.ac.jp \
 	--key-file "$KS_KEYFILE" --pam-confdir "$KS_PAMDIR" --role-groups "$KS_ROLES" \
