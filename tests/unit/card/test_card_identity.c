@@ -394,6 +394,7 @@ static void a_profile_names_its_identity_sources_in_order(void **state)
 	assert_int_equal(load("identity = serial\n", &p), CS_ERR_FORMAT);
 	assert_int_equal(load("identity =\n", &p), CS_ERR_FORMAT);
 	/* The station's own profile: the chip's serial, else its own. */
+	assert_non_null(getenv("CS_PROFILES_SRC"));
 	assert_int_equal(cs_profile_find(getenv("CS_PROFILES_SRC"), "isoapplet",
 	    &p, why, sizeof(why)), CS_OK);
 	s = cs_profile_identity(&p, &n);
