@@ -232,8 +232,9 @@ static int card_lost(int argc, char **argv)
 		    "card %s\n"), done.c[i].cert_serial, done.c[i].holder,
 		    done.c[i].mail, done.c[i].chip);
 	fprintf(stderr, _("%zu request line(s)%s%s; %s\n"), done.n,
-	    a.out ? " in " : "", a.out ? a.out : "", a.dry_run ?
-	    "dry run: the journal is unchanged" : "the card is journaled lost");
+	    a.out ? _(" in ") : "", a.out ? a.out : "", a.dry_run ?
+	    _("dry run: the journal is unchanged") :
+	    _("the card is journaled lost"));
 	rc = CS_EXIT_OK;
 out:
 	cs_journal_close(j);
@@ -406,23 +407,23 @@ static int card_returned(int argc, char **argv)
 		fprintf(stderr, _("cardstation card returned: %s%s%s\n"),
 		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why,
 		    r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
-		    res.ended.n > 0 ? " (--admin-mail MAIL [--reason N] for the "
-		    "request, or --already-revoked)" : "");
+		    res.ended.n > 0 ? _(" (--admin-mail MAIL [--reason N] for the "
+		    "request, or --already-revoked)") : "");
 		goto out;
 	}
 	for (size_t i = 0; i < res.ended.n; i++)
 		fprintf(stderr, _("%s: certificate %s, %s <%s>\n"),
-		    o.live == CS_DESK_LIVE_REQUEST ? "revocation requested" :
-		    "revoked already", res.ended.c[i].cert_serial,
+		    o.live == CS_DESK_LIVE_REQUEST ? _("revocation requested") :
+		    _("revoked already"), res.ended.c[i].cert_serial,
 		    res.ended.c[i].holder, res.ended.c[i].mail);
 	if (res.ended.n > 0 && o.live == CS_DESK_LIVE_REQUEST)
 		fprintf(stderr, _("%zu request line(s)%s%s\n"), res.ended.n,
-		    o.request.out_path ? " in " : "", o.request.out_path ?
+		    o.request.out_path ? _(" in ") : "", o.request.out_path ?
 		    o.request.out_path : "");
 	fprintf(stderr, _("card %s wiped: PIN reset (%s), %d key%s overwritten, "
 	    "PKCS#15 application erased, journaled 'returned'\n"),
-	    res.chip_serial[0] ? res.chip_serial : "(no chip serial)",
-	    a.pin_spec ? "to --new-pin" : "to a random PIN nobody knows",
+	    res.chip_serial[0] ? res.chip_serial : _("(no chip serial)"),
+	    a.pin_spec ? _("to --new-pin") : _("to a random PIN nobody knows"),
 	    res.keys, res.keys == 1 ? "" : "s");
 	free(res.req);
 	rc = CS_EXIT_OK;
@@ -576,8 +577,9 @@ static int card_pin_reset(int argc, char **argv)
 	}
 	fprintf(stderr, _("card %s (%s%s%s): new PIN set%s. Key and certificate "
 	    "unchanged.\n"), res.chip_serial[0] ? res.chip_serial :
-	    "(no chip serial)", res.holder, res.printed[0] ? ", printed " : "",
-	    res.printed, res.random_pin != NULL ? ", shown once above" : "");
+	    _("(no chip serial)"), res.holder, res.printed[0] ? _(", printed ") :
+	    "", res.printed, res.random_pin != NULL ? _(", shown once above") :
+	    "");
 	rc = CS_EXIT_OK;
 out:
 	if (ctx)
