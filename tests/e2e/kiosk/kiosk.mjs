@@ -276,7 +276,14 @@ const stories = {
       }
       await snap(page, 'login-ja');
       // Every word the page can show is in Japanese (and in English).
-      const missing = await page.evaluate(async () => {
+      const judge = ['cs_verify_judge.c', 'cs_verify.c'].map((f) => readFileSync(path.join(process.env.CS_SRC, 'station', f), 'utf8')).join('\n');
+      const vcodes = new Set();
+      for (const m of judge.matchAll(/CS_VL_[A-Z]+,\s*(?:[^",;]*\?\s*)?"([a-z0-9-]+)"(?:\s*:\s*"([a-z0-9-]+)")?/g)) {
+        vcodes.add(m[1]); if (m[2]) vcodes.add(m[2]);
+      }
+      vcodes.delete('use'); // the uses of the key: technical, English only
+      assert.ok(vcodes.size >= 25 && vcodes.has('pin-mistyped') && vcodes.has('pin-refused'), `verify's codes read: ${[...vcodes]}`);
+      const missing = await page.evaluate(async (vcodes) => {
         const src = (await (await fetch('/app.js')).text()) + (await (await fetch('/')).text());
         const keys = new Set();
         for (const m of src.matchAll(/data-i18n(?:-ph)?="([^"]+)"/g)) keys.add(m[1]);
@@ -286,11 +293,18 @@ const stories = {
           'st.remove', 'verdict.ok', 'verdict.warn', 'verdict.fail', 'guard.last.pin', 'guard.last.puk',
           'guard.lasttext.pin', 'guard.lasttext.puk', 'guard.unknown.puk', 'guard.unknowntext.puk',
           'guard.blocked.pin', 'guard.blocked.puk',
-          'login.bad', 'login.norole', 'login.account']) keys.add(k);
+          'login.bad', 'login.norole', 'login.account', 'st.refused', 'st.skipped', 'engine.then',
+          'err.puk-refused.n', 'err.puk-refused.0', 'ho.pinwrong.head', 'letter.resettitle', 'letter.resetpinis',
+          'notice.lost', 'notice.returned', 'notice.wiped', 'notice.issued', 'notice.retired', 'notice.other',
+          'notice.skipped']) keys.add(k);
+        // Every verification reason the engine can give (its codes, read
+        // from its source by the test): rendered by code from the page's
+        // dictionary (vr.<code>).
+        for (const c of vcodes) keys.add('vr.' + c);
         for (const m of src.matchAll(/'(err\.[a-z-]+)'/g)) keys.add(m[1]);
         // 'st.' + state: a prefix, its keys are listed above.
         return [...keys].filter((k) => !k.endsWith('.') && (!window.KS_TEXT.ja[k] || !window.KS_TEXT.en[k]));
-      });
+      }, [...vcodes]);
       assert.deepEqual(missing, [], 'words without a Japanese or English text');
       await page.click('#lang');
       await page.locator('#login-form button', { hasText: 'Log in' }).waitFor();
