@@ -133,6 +133,16 @@ int cs_db_rollback(cs_db *db);
  * prepared again). SQLite: nothing to do. */
 int cs_db_reconnect(cs_db *db, char *why, size_t whylen);
 
+/* JSON text exactly as SQLite's json_object() and json_quote() write it
+ * (cs_db_json.c), so that an event detail made on PostgreSQL is the same
+ * bytes as one made on SQLite. cs_db_json_row: an object of the current
+ * row of st, columns named cols (NULL-terminated) of kinds ('i' integer,
+ * 't' text), in that order; cs_db_json_string: one string (NULL: null).
+ * The caller frees the text. */
+int cs_db_json_row(cs_db_stmt *st, const char *const *cols,
+    const char *kinds, char **out);
+char *cs_db_json_string(const char *s);
+
 /* Placeholders ? and ?N outside literals, quoted names and comments
  * become $N (a bare ? takes the highest number so far plus one, as in
  * SQLite). *nparams gets the highest number. CS_ERR_LIMIT if out is too

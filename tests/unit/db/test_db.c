@@ -71,7 +71,7 @@ static cs_db *lite_open(char *path, size_t len)
 
 static void lite_remove(const char *path)
 {
-	char side[64];
+	char side[96];
 
 	unlink(path);
 	snprintf(side, sizeof(side), "%s-wal", path);
@@ -581,6 +581,79 @@ static void schemas_agree_with_the_table_list(void **state)
 	lite_remove(path);
 }
 
+/* Event details made in C (for PostgreSQL) are SQLite's json_object()
+ * text byte for byte: every control byte, quotes, backslashes, UTF-8
+ * (𠮷 needs four bytes), DEL, empty, NULL, integers of any sign. The
+ * same rows read back from PostgreSQL give the same text. */
+static void json_as_sqlite_writes_it(void **state)
+{
+	static const char *const cols[] = {"id", "v", "n", NULL};
+	char path[64], all[128], *mine;
+	const char *texts[] = {all, "", "\"quoted\" \\ back/slash",
+		"髙﨑 花子 𠮷田 〜−‖ ①", "\x7f tab\there\r\n", "\x01\x1f\x0b", NULL};
+	cs_db *lite, *pgdb;
+	cs_db_stmt *st, *ins;
+	int64_t nums[] = {0, -1, INT64_C(9223372036854775807), 42, 7, -99, 5};
+	int rows = 0;
+
+	(void)state;
+	for (int c = 1; c < 128; c++)
+		all[c - 1] = (char)c;
+	all[127] = '\0';
+	lite = lite_open(path, sizeof(path));
+	pgdb = pg_open("t_json", true);
+	assert_int_equal(cs_db_exec(lite, "CREATE TABLE j (id INTEGER PRIMARY "
+	    "KEY, v TEXT, n INTEGER)"), CS_OK);
+	assert_int_equal(cs_db_exec(pgdb, "CREATE TABLE j (id bigint PRIMARY "
+	    "KEY, v text, n bigint)"), CS_OK);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		for (int k = 0; k < 2; k++) {
+			cs_db *db = k ? pgdb : lite;
+
+			assert_int_equal(cs_db_prepare(db, "INSERT INTO j VALUES "
+			    "(?, ?, ?)", &ins), CS_OK);
+			cs_db_bind_int(ins, 1, (int64_t)i + 1);
+			cs_db_bind_text(ins, 2, texts[i]);
+			if (i == 6)
+				cs_db_bind_null(ins, 3);
+			else
+				cs_db_bind_int(ins, 3, nums[i]);
+			assert_int_equal(cs_db_step(ins), CS_DB_DONE);
+			cs_db_finalize(ins);
+		}
+	assert_int_equal(cs_db_prepare(lite, "SELECT id, v, n, json_object('id', "
+	    "id, 'v', v, 'n', n), json_quote(v) FROM j ORDER BY id", &st), CS_OK);
+	assert_int_equal(cs_db_prepare(pgdb, "SELECT id, v, n FROM j ORDER BY id",
+	    &ins), CS_OK);
+	while (cs_db_step(st) == CS_DB_ROW) {
+		const char *want = cs_db_column_text(st, 3);
+
+		assert_int_equal(cs_db_json_row(st, cols, "iti", &mine), CS_OK);
+		if (strcmp(mine, want) != 0)
+			fail_msg("row %lld:\n  sqlite %s\n  mine   %s",
+			    (long long)cs_db_column_int(st, 0), want, mine);
+		free(mine);
+		assert_non_null(mine = cs_db_json_string(cs_db_column_text(st, 1)));
+		assert_string_equal(mine, cs_db_column_text(st, 4));
+		free(mine);
+		/* The same row from PostgreSQL. */
+		assert_int_equal(cs_db_step(ins), CS_DB_ROW);
+		assert_int_equal(cs_db_json_row(ins, cols, "iti", &mine), CS_OK);
+		assert_string_equal(mine, want);
+		free(mine);
+		rows++;
+	}
+	assert_int_equal(rows, 7);
+	assert_non_null(mine = cs_db_json_string(NULL));
+	assert_string_equal(mine, "null");
+	free(mine);
+	cs_db_finalize(st);
+	cs_db_finalize(ins);
+	cs_db_close(lite);
+	cs_db_close(pgdb);
+	lite_remove(path);
+}
+
 /* The doctor's check of a journal on PostgreSQL, finding by finding. */
 static const cs_finding *finding(const cs_findings *fs, const char *part)
 {
@@ -657,6 +730,7 @@ int main(void)
 		cmocka_unit_test(schemas_agree_with_the_table_list),
 		cmocka_unit_test(pg_claims_skip_locked),
 		cmocka_unit_test(doctor_journal_server),
+		cmocka_unit_test(json_as_sqlite_writes_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
