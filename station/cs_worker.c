@@ -596,6 +596,7 @@ static int write_and_check(struct worker *w, struct card *c)
 	}
 	if (r == CS_OK) {
 		cs_run_event ev = {.kind = CS_EV_DONE, .state = "done"};
+		char done_params[128];
 
 		pin_letter(w, c, cs_secret_str(pin), cs_secret_str(puk));
 		ev.chip_serial = c->id.chip_serial;
@@ -605,6 +606,12 @@ static int write_and_check(struct worker *w, struct card *c)
 		ev.cert_serial = c->rec.serial;
 		ev.profile = c->profile->name;
 		ev.text = res.pkcs15_serial;
+		/* text stays the token's serial (what front ends show); the
+		 * code says what happened, for a front end's own words. */
+		ev.code = "card.done";
+		cs_params_pack(done_params, sizeof(done_params), "pkcs15_serial",
+		    res.pkcs15_serial, NULL);
+		ev.params = done_params;
 		send_ev(w, &ev);
 	} else {
 		int pulled = card_state(w) != CS_READER_EV_INSERTED;
