@@ -14,10 +14,10 @@
 #   baseline  DESIGN.md's three pkcs15-init commands, default opensc.conf;
 #   +sign     the baseline plus `pkcs11-tool --login --sign`.
 #   APDUs from cardsim --stats; the station's APDUs grouped by phase from
-#   cardsim --trace, split where its pkcs15-init starts and ends: the
-#   station's own "step 3 of" (writing) and "step 4 of" (checking) lines,
-#   timed as they arrive. (pkcs15-init runs by the absolute path the build
-#   found, so a shim on PATH no longer sees it.)
+#   cardsim --trace, split at the station's own "step 3 of" (writing: its
+#   PUK, then pkcs15-init) and "step 4 of" (checking) lines, timed as they
+#   arrive. (pkcs15-init runs by the absolute path the build found, so a
+#   shim on PATH no longer sees it.)
 # Part 2, cards per hour with 1, 2, 4, 8 readers: one encode process, each
 #   reader fed a fresh blank card as soon as it says DONE, BENCH_PER_READER
 #   cards per reader; CPU of the station (with its pkcs15-init children),
@@ -139,16 +139,16 @@ feed() {
 }
 
 # The station's APDUs of one card by phase, from its trace and its step
-# lines: before pkcs15-init (probe, PUK), pkcs15-init, after it (the
-# PKCS#11 check, the journal). Phase time: card seen -> pkcs15-init starts
-# -> it ends -> DONE.
+# lines: before writing (probe), writing (the PUK, pkcs15-init), after it
+# (the PKCS#11 check, the journal). Phase time: card seen -> writing starts
+# -> checking starts -> DONE.
 phases() { # TRACE MARKS INSERTED DONE
 	awk -v marks="$2" -v t0="$3" -v t3="$4" '
 	BEGIN { while ((getline l < marks) > 0) { split(l, f, " ");
 		if (f[1] == "start") s = f[2]; else e = f[2] } }
 	$2 == ">" { p = ($1 < s) ? 1 : ($1 <= e ? 2 : 3);
 		n[p]++; ins[p, substr($3, 3, 2)]++ }
-	END { name[1] = "station probe+PUK"; name[2] = "pkcs15-init"
+	END { name[1] = "station probe"; name[2] = "PUK+pkcs15-init"
 		name[3] = "PKCS#11 check"; ms[1] = s - t0; ms[2] = e - s; ms[3] = t3 - e
 		for (p = 1; p <= 3; p++)
 			printf "    %-18s %4d APDUs %6d ms  (SELECT %d, READ BINARY %d, " \
@@ -257,7 +257,7 @@ per_card() {
 			"$(ratio "$st_a" "$bls_a")" "$(ratio "$st_ms" "$bls_ms")"
 		echo "baseline APDUs per step (card 0): create-pkcs15, store-pin, store-private-key, sign:" \
 			"$(cut -d' ' -f1-4 "$d/bl/result.0")"
-		echo "station, card 0, by phase (cardsim --trace, split where pkcs15-init starts and ends):"
+		echo "station, card 0, by phase (cardsim --trace, split at its writing and checking steps):"
 		phases "$d/st/card.0.0.trace" "$d/st/marks.0" "$(cat "$d/st/inserted.0.0")" \
 			"$(cat "$d/st/done.0.0")"
 		echo "station APDUs per card: $(cut -d' ' -f1 "$d/st/results" | tr '\n' ' ')" \
