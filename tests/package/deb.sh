@@ -29,6 +29,8 @@ for p in cardstation cardstation-kiosk; do
 done
 [ ! -e /var/lib/cardstation ] ||
 	die "/var/lib/cardstation exists already: the test would mix its journal with it"
+! getent group cardstation >/dev/null ||
+	die "the group cardstation exists already: the package's purge would remove it"
 
 t=$(mktemp -d /tmp/cs-package.XXXXXX)
 nlog=0
