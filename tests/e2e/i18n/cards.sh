@@ -1,8 +1,8 @@
 #!/bin/bash
 # Japanese at the cards: encode (a card pulled out mid-write, a card that
-# is someone's already), verify and doctor under LANG=ja_JP.UTF-8 tell the
-# operator in Japanese, each failure with its code and the advice true for
-# that card; the same commands under LANG=C stay English. Runs in the test
+# is someone's already), verify (each verdict), doctor and the desk (a lost
+# card) under LANG=ja_JP.UTF-8 tell the operator in Japanese, each failure
+# with its code and the advice true for that card; under LANG=C, English. Runs in the test
 # bench (private pcscd, vpcd, cardsim).
 set -euo pipefail
 : "${CS_SRC:?}"
@@ -74,6 +74,14 @@ encode_verify_doctor() {
 	jq -e '.reasons[] | select(.code == "use") | .params.use' <<<"$v" >/dev/null ||
 		fail "verify --json: a reason without its parameters"
 
+	# Each verdict: OK with the CA and the PIN (the key signs), FAIL once
+	# the card is lost (below); WARN above.
+	v=$("$CS_BIN" verify --reader "$(tb_reader 0)" --ca "$W/b/ca.pem" \
+		--pin env:CS_PIN 2>&1) || fail "verify OK: $v"
+	grep -q '^判定: OK' <<<"$v" || fail "no OK verdict: $v"
+	grep -q 'カードが新しいチャレンジに署名し' <<<"$v" || fail "key-ok not Japanese: $v"
+	no_english "$(own_words <<<"$v" | grep -v 'CN=')" "verify's OK report"
+
 	# doctor: its findings in Japanese (commands to type aside).
 	v=$("$CS_BIN" doctor --skip usb,setup 2>&1) || true
 	grep -q 'リーダー 0' <<<"$v" || fail "doctor is not Japanese: $v"
@@ -85,6 +93,10 @@ encode_verify_doctor() {
 	grep -q '失効を申請しました' <<<"$v" || fail "card lost is not Japanese: $v"
 	no_english "$(own_words <<<"$v")" "card lost"
 	[ -s "$W/lost.tsv" ] || fail "no revocation request written"
+	v=$("$CS_BIN" verify --reader "$(tb_reader 0)" 2>&1) && fail "a lost card passes verify"
+	grep -q '^判定: FAIL' <<<"$v" || fail "no FAIL verdict: $v"
+	grep -q '台帳ではこのカードは紛失扱いで' <<<"$v" || fail "card-lost not Japanese: $v"
+	no_english "$(own_words <<<"$v" | grep -v 'CN=')" "verify's FAIL report"
 
 	# LANG=C: English, and no Japanese but the holders' names.
 	in_english
