@@ -1,7 +1,9 @@
 /* cs_worker.c - one reader's worker: wait for a card, bind it to a record,
  * write, check, journal. See cs_run.h for the story of a card. */
 #include "cs_card.h"
+#include "cs_codes.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 #include "cs_pairing.h"
 #include "cs_piv.h"
 #include "cs_profile.h"
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,7 @@ struct worker {
 	char ctl[512];     /* unread answer bytes from the coordinator */
 	size_t ctllen;
 	int quit;
+	cs_msg m;          /* why the card failed, as a code, when known */
 };
 
 /* Everything known of the card in the reader now. */
@@ -55,34 +59,49 @@ static void send_ev(struct worker *w, cs_run_event *ev)
 	cs_wire_send(w->a->ev_fd, ev);
 }
 
-static void reader_state(struct worker *w, const char *state, const char *text)
+/* A reader's state: its code (cs_codes.h), and another part's words
+ * (detail) when they say why. */
+static void reader_state(struct worker *w, const char *state, const char *code,
+    const char *detail)
 {
-	cs_run_event ev = {.kind = CS_EV_READER, .state = state, .text = text};
+	cs_msg m;
+	char text[1024];
+	cs_run_event ev = {.kind = CS_EV_READER, .state = state, .code = code,
+	    .detail = detail};
 
+	cs_msg_set(&m, code, NULL);
+	if (detail != NULL)
+		snprintf(m.detail, sizeof(m.detail), "%s", detail);
+	ev.text = cs_msg_text(&m, text, sizeof(text));
 	send_ev(w, &ev);
 }
 
 static void step(struct worker *w, const struct card *c, int n, const char *state,
-    const char *text)
+    const char *code)
 {
+	char text[256];
 	cs_run_event ev = {.kind = CS_EV_STEP, .state = state, .step = n,
-	    .steps = STEPS, .text = text};
+	    .steps = STEPS, .code = code};
 
+	ev.text = cs_code_text(code, NULL, text, sizeof(text));
 	ev.chip_serial = c->id.chip_serial;
 	ev.holder = c->rec.holder;
 	ev.cert_serial = c->rec.serial;
 	send_ev(w, &ev);
 }
 
-static void failed(struct worker *w, const struct card *c, const char *why,
-    const char *todo)
+/* A card that failed: m says why (a code and its parameters), what to do
+ * next and another part's words. The journal keeps the code. */
+static void failed_msg(struct worker *w, const struct card *c, const cs_msg *m)
 {
-	char text[1024];
+	char text[1024], note[1400];
 	cs_run_event ev = {.kind = CS_EV_FAILED, .state = "failed"};
 
-	snprintf(text, sizeof(text), "%s%s%s", why, todo ? " - " : "",
-	    todo ? todo : "");
-	ev.text = text;
+	ev.text = cs_msg_text(m, text, sizeof(text));
+	ev.code = m->code;
+	ev.params = m->params;
+	ev.advice = m->advice;
+	ev.detail = m->detail[0] ? m->detail : NULL;
 	ev.chip_serial = c->id.chip_serial[0] ? c->id.chip_serial : NULL;
 	ev.holder = c->rec.holder;
 	ev.mail = c->rec.mail;
@@ -90,7 +109,42 @@ static void failed(struct worker *w, const struct card *c, const char *why,
 	ev.profile = c->profile ? c->profile->name : NULL;
 	send_ev(w, &ev);
 	if (w->j != NULL)
-		cs_journal_note(w->j, w->run.id, c->j.id, "card.failed", text, NULL, 0);
+		cs_journal_note(w->j, w->run.id, c->j.id, "card.failed",
+		    cs_msg_record(m, note, sizeof(note)), NULL, 0);
+}
+
+/* The same from parts: failed(w, c, advice, detail, code, name, value,
+ * ..., NULL). */
+static void failed(struct worker *w, const struct card *c, const char *advice,
+    const char *detail, const char *code, ...)
+{
+	cs_msg m;
+	va_list ap;
+
+	memset(&m, 0, sizeof(m));
+	m.code = code;
+	m.advice = advice;
+	if (detail != NULL)
+		snprintf(m.detail, sizeof(m.detail), "%s", detail);
+	va_start(ap, code);
+	cs_params_vpack(m.params, sizeof(m.params), ap);
+	va_end(ap);
+	failed_msg(w, c, &m);
+}
+
+/* Say why in code (into w->m) and in words (into why). */
+static void say(struct worker *w, char *why, size_t whylen, const char *advice,
+    const char *code, ...)
+{
+	va_list ap;
+
+	memset(&w->m, 0, sizeof(w->m));
+	w->m.code = code;
+	w->m.advice = advice;
+	va_start(ap, code);
+	cs_params_vpack(w->m.params, sizeof(w->m.params), ap);
+	va_end(ap);
+	cs_code_text(code, w->m.params, why, whylen);
 }
 
 /* ---- answers from the coordinator ---- */
@@ -180,8 +234,9 @@ static int claim_paired(struct worker *w, struct card *c, char *why,
 	if (p == NULL && w->o->confirm_printed && confirm(w, c) == CS_OK)
 		p = cs_pairing_by_printed(&w->pairing, c->printed);
 	if (p == NULL) {
-		snprintf(why, whylen, "card %s%s%s is not in the pairing list",
-		    c->id.chip_serial, c->printed[0] ? ", printed " : "", c->printed);
+		say(w, why, whylen, "advice.check-pairing", c->printed[0] ?
+		    "card.not-paired-printed" : "card.not-paired", "chip",
+		    c->id.chip_serial, "printed", c->printed, NULL);
 		return CS_ERR_NOTFOUND;
 	}
 	if (p->printed_no[0] != '\0')
@@ -206,13 +261,15 @@ static int claim_record(struct worker *w, struct card *c, char *why,
 		/* The only guard against rewriting a card that holds a live
 		 * certificate: a journal that cannot answer refuses the card. */
 		if ((r = cs_journal_issuances(w->j, &filt, on_issuance, &f)) != CS_OK) {
-			snprintf(why, whylen, "the journal cannot say what this card "
-			    "holds (%s): it is not touched", cs_strerror(r));
+			say(w, why, whylen, "advice.doctor", "card.journal-holds",
+			    NULL);
+			snprintf(w->m.detail, sizeof(w->m.detail), "%s",
+			    cs_strerror(r));
 			return r;
 		}
 		if (f.live && !w->o->reissue) {
-			snprintf(why, whylen, "this card already holds the certificate "
-			    "of %s; it is not overwritten", f.holder);
+			say(w, why, whylen, "advice.issued", "card.issued", "holder",
+			    f.holder, NULL);
 			return CS_ERR_STATE;
 		}
 		if (f.last_record != 0 &&
@@ -326,6 +383,9 @@ static int journal_done(struct worker *w, struct card *c,
 	if (r == CS_OK)
 		r = cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_VERIFIED,
 		    NULL, why, whylen);
+	/* A re-issue: what the card held before is no longer on it. */
+	if (r == CS_OK)
+		r = cs_journal_card_replaced(w->j, c->j.id, c->iss_id, why, whylen);
 	if (r == CS_OK)
 		r = cs_journal_record_done(w->j, c->rec.id, c->j.id, why, whylen);
 	if (r == CS_OK)
@@ -335,54 +395,34 @@ static int journal_done(struct worker *w, struct card *c,
 	return r;
 }
 
-/* The card stays 'partial' and the record goes back to the queue tied to
+/* A card that failed for good (for_good) is retired and its record goes
+ * back to the queue free for the next card. Otherwise the card stays
+ * 'partial' and the record goes back to the queue tied to
  * it: no other card may take that certificate until this one is redone.
  * A record that failed before any write for a reason every card would
  * meet (problem set) is set aside, so the queue moves on; any other goes
  * back to the queue. */
-/* A card given a new identity for this write that does not carry it now
- * (the write stopped before pkcs15-init made its TokenInfo): it will be
- * known by another identity when it comes back, so no record may wait for
- * this one. Nothing of the record reached it either: the key goes in only
- * after the PKCS#15 application exists. A card that cannot be read (pulled
- * out) is not judged. */
-static int identity_lost(struct worker *w, const struct card *c)
-{
-	cs_applet_state st;
-	cs_card_id id = c->id;
-	char why[256];
-
-	/* Only where the identity lives in the PKCS#15 TokenInfo: a PIV
-	 * card keeps it elsewhere (cs_piv.c) and is never judged here. */
-	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now ||
-	    cs_piv_is_profile(c->profile) ||
-	    cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
-	    &st, why, sizeof(why)) != CS_OK)
-		return 0;
-	if (!st.has_pkcs15)
-		return 1;
-	return cs_card_identity(w->ctx, w->a->reader, c->profile, &st, &id,
-	    NULL, why, sizeof(why)) == CS_OK &&
-	    strcmp(id.chip_serial, c->id.chip_serial) != 0;
-}
-
 static void journal_failed(struct worker *w, struct card *c,
-    const char *problem, const char *reason)
+    const char *problem, int for_good, const char *reason)
 {
 	char why[256];
-	int lost = c->iss_id != 0 && identity_lost(w, c);
 
 	if (cs_journal_begin(w->j, why, sizeof(why)) != CS_OK)
 		return;
-	if (c->iss_id != 0) {
+	if (for_good && c->j.id != 0) {
+		/* Never writable again: nobody may wait for it. */
+		if (c->iss_id != 0)
+			cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED,
+			    reason, why, sizeof(why));
+		cs_journal_record_release(w->j, c->rec.id, reason, why,
+		    sizeof(why));
+		cs_journal_card_retire(w->j, c->j.id, reason, NULL, why,
+		    sizeof(why));
+	} else if (c->iss_id != 0) {
 		cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED, reason,
 		    why, sizeof(why));
-		if (lost)
-			cs_journal_record_release(w->j, c->rec.id, reason, why,
-			    sizeof(why));
-		else
-			cs_journal_record_release_pending(w->j, c->rec.id, c->j.id,
-			    reason, why, sizeof(why));
+		cs_journal_record_release_pending(w->j, c->rec.id, c->j.id, reason,
+		    why, sizeof(why));
 	} else if (problem != NULL)
 		cs_journal_record_set_aside(w->j, c->rec.id, problem, reason, why,
 		    sizeof(why));
@@ -418,8 +458,7 @@ static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
 			r = cs_profile_random_puk(p, puk);
 	}
 	if (r != CS_OK) {
-		snprintf(why, whylen, "cannot make the card's PIN and PUK (locked "
-		    "memory)");
+		say(w, why, whylen, "advice.stop-doctor", "card.no-secrets", NULL);
 		return r;
 	}
 	/* A PIN or PUK typed at run start must suit this card's profile. */
@@ -428,10 +467,37 @@ static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
 		char sub[200];
 
 		snprintf(sub, sizeof(sub), "%s", why);
-		snprintf(why, whylen, "%s (card profile %s): give another at run "
-		    "start", sub, p->name);
+		say(w, why, whylen, "advice.new-pin", "card.pin-unfit", "profile",
+		    p->name, NULL);
+		snprintf(w->m.detail, sizeof(w->m.detail), "%s", sub);
 	}
 	return r;
+}
+
+/* A card given a new identity for this write that does not carry it now
+ * (the write stopped before pkcs15-init made its TokenInfo): it will be
+ * known by another identity when it comes back, so no record may wait for
+ * this one. Nothing of the record reached it either: the key goes in only
+ * after the PKCS#15 application exists. A card that cannot be read (pulled
+ * out) is not judged. */
+static int identity_lost(struct worker *w, const struct card *c)
+{
+	cs_applet_state st;
+	cs_card_id id = c->id;
+	char why[256];
+
+	/* Only where the identity lives in the PKCS#15 TokenInfo: a PIV
+	 * card keeps it elsewhere (cs_piv.c) and is never judged here. */
+	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now ||
+	    cs_piv_is_profile(c->profile) ||
+	    cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
+	    &st, why, sizeof(why)) != CS_OK)
+		return 0;
+	if (!st.has_pkcs15)
+		return 1;
+	return cs_card_identity(w->ctx, w->a->reader, c->profile, &st, &id,
+	    NULL, why, sizeof(why)) == CS_OK &&
+	    strcmp(id.chip_serial, c->id.chip_serial) != 0;
 }
 
 /* Whether the written card's TokenInfo serial holds an assigned identity
@@ -476,18 +542,30 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 		 * after its PIN was set): the applet keeps its PIN and PUK for
 		 * life, so the PUK sets a new PIN and key and certificate are
 		 * replaced. */
-		if (w->o->puk == NULL) {
-			snprintf(why, whylen, "the card already has a PIN; rewriting it "
-			    "needs the institution PUK (--puk)");
+		int puk_tries;
+
+		if (!c->applet.has_pkcs15) {
+			say(w, why, whylen, "advice.retired-record",
+			    "card.needs-reinstall", NULL);
 			return CS_ERR_STATE;
 		}
-		if ((r = cs_card_reset_pin(w->ctx, w->a->reader, pf->match_aid, puk,
-		    pin, why, whylen)) != CS_OK)
-			return r;
-		if (!c->applet.has_pkcs15) {
-			snprintf(why, whylen, "the card has a PIN but no PKCS#15 "
-			    "application: its applet must be reinstalled");
+		if (w->o->puk == NULL) {
+			say(w, why, whylen, "advice.restart-puk", "card.needs-puk",
+			    NULL);
 			return CS_ERR_STATE;
+		}
+		if ((r = cs_card_reset_pin_tries(w->ctx, w->a->reader,
+		    pf->match_aid, puk, pin, &puk_tries, why, whylen)) != CS_OK) {
+			/* No PUK try left: nobody can ever set a PIN on it. */
+			if (puk_tries == 0) {
+				char sub[512];
+
+				snprintf(sub, sizeof(sub), "%s", why);
+				say(w, why, whylen, "advice.retired-record",
+				    "card.puk-blocked", NULL);
+				snprintf(w->m.detail, sizeof(w->m.detail), "%s", sub);
+			}
+			return r;
 		}
 		wa.rekey = 1;
 	} else {
@@ -504,9 +582,8 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 		    &was_set, why, whylen)) != CS_OK)
 			return r;
 		if (was_set && w->o->puk == NULL) {
-			snprintf(why, whylen, "a write that stopped halfway left a PUK "
-			    "on this card that was never shown: set the card aside "
-			    "(its applet must be reinstalled)");
+			say(w, why, whylen, "advice.retired-record",
+			    "card.unknown-puk", NULL);
 			return CS_ERR_STATE;
 		}
 		wa.puk = NULL;
@@ -534,6 +611,20 @@ static void pin_letter(struct worker *w, const struct card *c, const char *pin,
 }
 
 
+/* Whether a card that failed with code can never be written again by a
+ * station: it is retired, not left partial for a retry. */
+static int fails_for_good(const char *code)
+{
+	static const char *const codes[] = {"card.puk-blocked",
+	    "card.needs-reinstall", "card.unknown-puk"};
+
+	for (size_t i = 0; code != NULL && i < sizeof(codes) / sizeof(codes[0]);
+	    i++)
+		if (strcmp(code, codes[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* 1 when the record was set aside before anything touched the card: the
  * same card may take the next holder at once. */
 static int write_and_check(struct worker *w, struct card *c)
@@ -548,36 +639,49 @@ static int write_and_check(struct worker *w, struct card *c)
 	cs_problem pr;
 	int r = CS_ERR_NOTFOUND;
 
+	memset(&w->m, 0, sizeof(w->m));
 	if (br == NULL) {
-		snprintf(why, sizeof(why), "serial %s is not usable in the "
-		    "download any more", c->rec.serial);
+		say(w, why, sizeof(why), NULL, cs_problem_code(
+		    CS_PROBLEM_NOT_IN_DOWNLOAD), "serial", c->rec.serial, NULL);
 		problem = cs_problem_name(CS_PROBLEM_NOT_IN_DOWNLOAD);
 	} else if ((pr = cs_bundle_load(w->b, br, &w->bopts, &p12, &info, why,
 	    sizeof(why))) != CS_PROBLEM_NONE) {
+		char sub[sizeof(why)];
+
 		r = CS_ERR_CRYPTO;
 		problem = cs_problem_name(pr); /* expired since import, ... */
+		snprintf(sub, sizeof(sub), "%s", why);
+		say(w, why, sizeof(why), NULL, cs_problem_code(pr), "serial",
+		    c->rec.serial, NULL);
+		snprintf(w->m.detail, sizeof(w->m.detail), "%s", sub);
 	} else if (!cs_profile_takes_key(c->profile, info.key_type)) {
 		/* Another card may take it: back in the queue, untouched. */
-		snprintf(why, sizeof(why), "a %s key does not go on a %s card",
-		    info.key_type, c->profile->name);
+		say(w, why, sizeof(why), NULL, "card.key-type", "key",
+		    info.key_type, "profile", c->profile->name, NULL);
 		r = CS_ERR_STATE;
 	} else if ((r = card_secrets(w, c->profile, &pin, &puk, why,
 	    sizeof(why))) == CS_OK &&
 	    (r = journal_begin(w, c, why, sizeof(why))) != CS_OK) {
 		/* Live on another card already (the download imported twice):
 		 * no card will ever take it in this run. */
-		if (r == CS_ERR_MISMATCH && c->iss_id == 0)
+		if (r == CS_ERR_MISMATCH && c->iss_id == 0) {
 			problem = cs_problem_name(CS_PROBLEM_LIVE_ELSEWHERE);
+			w->m.code = cs_problem_code(CS_PROBLEM_LIVE_ELSEWHERE);
+		} else if (w->m.code == NULL) {
+			w->m.code = "card.journal-failed";
+		}
 	} else if (r == CS_OK) {
-		step(w, c, 3, "writing", "PIN, PUK, key and certificate");
+		step(w, c, 3, "writing", "step.write");
 		if ((r = write_card(w, c, p12, cs_secret_str(pin),
 		    cs_secret_str(puk), why, sizeof(why))) == CS_OK) {
-			step(w, c, 4, "checking", "read back and sign a challenge");
+			step(w, c, 4, "checking", "step.check");
 			r = cs_token_check(c->profile, p12->cert, cs_secret_str(pin),
 			    &res, why, sizeof(why));
+			if (r != CS_OK || !(res.cert_matches && res.signature_ok))
+				w->m.code = "card.check-failed";
 			if (r == CS_OK && !(res.cert_matches && res.signature_ok)) {
-				snprintf(why, sizeof(why), "the card did not pass its "
-				    "check");
+				cs_code_text("card.check-failed", NULL, why,
+				    sizeof(why));
 				r = CS_ERR_MISMATCH;
 			}
 			/* An assigned identity is only in the TokenInfo: a card
@@ -586,12 +690,16 @@ static int write_and_check(struct worker *w, struct card *c)
 				snprintf(why, sizeof(why), "the card's PKCS#15 serial "
 				    "is %s, not its identity %s", res.pkcs15_serial,
 				    c->id.chip_serial);
+				w->m.code = "card.check-failed";
 				r = CS_ERR_MISMATCH;
 			}
+		} else if (w->m.code == NULL) {
+			w->m.code = "card.write-failed";
 		}
 		if (r == CS_OK) {
-			step(w, c, 5, "checking", "journal");
-			r = journal_done(w, c, &res, why, sizeof(why));
+			step(w, c, 5, "checking", "step.journal");
+			if ((r = journal_done(w, c, &res, why, sizeof(why))) != CS_OK)
+				w->m.code = "card.journal-failed";
 		}
 	}
 	if (r == CS_OK) {
@@ -614,21 +722,109 @@ static int write_and_check(struct worker *w, struct card *c)
 		ev.params = done_params;
 		send_ev(w, &ev);
 	} else {
-		int pulled = card_state(w) != CS_READER_EV_INSERTED;
-		char reason[1100];
+		int pulled = card_state(w) != CS_READER_EV_INSERTED, gone;
+		char reason[1400];
+		cs_msg m = w->m;
 
-		snprintf(reason, sizeof(reason), "%s%s", pulled ?
-		    "the card was pulled out while being written: " : "", why);
-		journal_failed(w, c, problem, reason);
-		failed(w, c, reason, c->iss_id != 0 ?
-		    "the card is set aside as partial; insert it again to redo it" :
-		    problem != NULL ? "the record is set aside; the next holder "
-		    "takes this card" : "the record is back in the queue");
+		/* Our own sentence says what happened; the other part's words
+		 * (OpenSC, the journal) are the detail. */
+		if (m.code == NULL || m.detail[0] == '\0') {
+			char own[1024];
+
+			cs_code_text(m.code, m.params, own, sizeof(own));
+			if (m.code == NULL || strcmp(own, why) != 0)
+				snprintf(m.detail, sizeof(m.detail), "%s", why);
+		}
+		if (m.code == NULL)
+			m.code = "card.write-failed";
+		if (pulled) {
+			m.code = "card.pulled";
+			m.params[0] = '\0';
+		}
+		/* What to do next, true for this card: one that can never be
+		 * written as it is keeps its own advice. */
+		if (m.advice == NULL || pulled)
+			m.advice = c->iss_id != 0 ? "advice.partial" :
+			    problem != NULL ? "advice.record-aside" :
+			    "advice.record-back";
+		/* A card that can never be written again is retired: its
+		 * advice must not send it back into a reader. */
+		gone = !pulled && c->j.id != 0 && (fails_for_good(m.code) ||
+		    identity_lost(w, c));
+		if (gone)
+			m.advice = "advice.retired-record";
+		journal_failed(w, c, problem, gone, cs_msg_record(&m, reason,
+		    sizeof(reason)));
+		failed_msg(w, c, &m);
 	}
 	cs_p12_free(p12);
 	cs_secret_free(pin);
 	cs_secret_free(puk);
 	return r != CS_OK && problem != NULL && c->iss_id == 0;
+}
+
+/* Retire a card that can never be written again, before any APDU that
+ * changes it, and say so. */
+static void retire_untouched(struct worker *w, struct card *c,
+    const char *code, const char *advice)
+{
+	char why[256], reason[400];
+	cs_msg m;
+
+	cs_msg_set(&m, code, NULL);
+	m.advice = advice;
+	if (cs_journal_card_retire(w->j, c->j.id, cs_msg_record(&m, reason,
+	    sizeof(reason)), NULL, why, sizeof(why)) != CS_OK)
+		snprintf(m.detail, sizeof(m.detail), "%s", why);
+	failed_msg(w, c, &m);
+}
+
+/* A card the journal knows, judged on its journal state and the applet's
+ * before any APDU that changes it: 1 when it is refused (and said so).
+ * Lost and retired cards are never written; a returned one as its
+ * profile's `reuse` says; one whose applet has a PIN but no PKCS#15
+ * application can never be written by a station and is retired. */
+static int refused_by_state(struct worker *w, struct card *c)
+{
+	const char *seen = c->j.last_seen ? c->j.last_seen : "?";
+	int blank = !c->applet.pin_set && !c->applet.has_pkcs15;
+
+	switch (c->j.state) {
+	case CS_JCARD_LOST:
+		failed(w, c, "advice.to-desk", NULL, "card.marked-lost", "seen",
+		    seen, "state", cs_jcard_state_name(c->j.state), NULL);
+		return 1;
+	case CS_JCARD_RETIRED:
+		failed(w, c, "advice.retired", NULL, "card.marked-retired",
+		    "seen", seen, NULL);
+		return 1;
+	case CS_JCARD_RETURNED:
+		if (c->profile->reuse == CS_PROFILE_REUSE_NEVER) {
+			retire_untouched(w, c, "card.returned-never", "advice.retired");
+			return 1;
+		}
+		/* Its applet reinstalled: a blank card. */
+		if (blank)
+			return 0;
+		if (c->profile->reuse == CS_PROFILE_REUSE_PUK &&
+		    c->applet.has_pkcs15) {
+			if (w->o->puk != NULL)
+				return 0;
+			failed(w, c, "advice.restart-puk", NULL, "card.needs-puk",
+			    NULL);
+			return 1;
+		}
+		failed(w, c, "advice.reinstall", NULL, "card.marked-returned",
+		    "seen", seen, "state", cs_jcard_state_name(c->j.state), NULL);
+		return 1;
+	default:
+		break;
+	}
+	if (c->applet.pin_set && !c->applet.has_pkcs15) {
+		retire_untouched(w, c, "card.needs-reinstall", "advice.retired");
+		return 1;
+	}
+	return 0;
 }
 
 /* Which card this is, by its profile's identity sources: the chip's
@@ -691,21 +887,23 @@ static void handle_card(struct worker *w)
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	step(w, &c, 1, "reading", "chip serial");
+	step(w, &c, 1, "reading", "step.chip-serial");
 	if ((r = cs_card_probe(w->ctx, w->a->reader, &c.id, why, sizeof(why))) != CS_OK) {
-		failed(w, &c, why, "take the card out and insert it again");
+		failed(w, &c, "advice.reinsert", why, "card.unreadable", NULL);
 		return;
 	}
 	if (cs_card_profile_in(w->ctx, w->a->reader, w->profiles, w->nprofiles,
 	    w->o->profile, c.id.atr, &c.prof, &c.applet, why, sizeof(why)) != CS_OK) {
-		failed(w, &c, why, "add a card profile or name one with --profile");
+		failed(w, &c, "advice.add-profile", why, "card.no-profile", NULL);
 		return;
 	}
 	c.profile = &c.prof;
 	if ((r = card_identity(w, &c, why, sizeof(why))) != CS_OK) {
-		failed(w, &c, why, r == CS_ERR_CARD ?
-		    "take the card out and insert it again" :
-		    "use a card of a supported model");
+		if (r == CS_ERR_CARD)
+			failed(w, &c, "advice.reinsert", why, "card.unreadable", NULL);
+		else
+			failed(w, &c, "advice.other-model", why,
+			    "card.no-chip-serial", NULL);
 		return;
 	}
 	{
@@ -721,35 +919,30 @@ static void handle_card(struct worker *w)
 	    &c.j)) != CS_OK) {
 		memset(&c.j, 0, sizeof(c.j));
 		if (r != CS_ERR_NOTFOUND) {
-			failed(w, &c, "the journal cannot say whether this card is known",
-			    "take the card out; check the journal (cardstation doctor)");
+			failed(w, &c, "advice.doctor", NULL, "card.journal-unknown",
+			    NULL);
 			goto out;
 		}
 	}
-	if (c.j.id != 0 && (c.j.state == CS_JCARD_LOST ||
-	    c.j.state == CS_JCARD_RETURNED)) {
-		char text[256];
-
-		snprintf(text, sizeof(text), "this card was marked %s at the service "
-		    "desk (last seen %s): it is not written", cs_jcard_state_name(
-		    c.j.state), c.j.last_seen ? c.j.last_seen : "?");
-		failed(w, &c, text, c.j.state == CS_JCARD_LOST ?
-		    "keep the card and hand it to the service desk" :
-		    "set the card aside: it is not given out again");
+	if (c.j.id != 0 && refused_by_state(w, &c))
 		goto out;
-	}
 	/* A personalised card the journal does not know is someone's card:
 	 * never touched without a re-issue. */
 	if (c.applet.pin_set && c.j.id == 0 && !w->o->reissue) {
-		failed(w, &c, "the card is not blank (it has a PIN) and this station "
-		    "has no record of it", "use a blank card, or a re-issue run");
+		failed(w, &c, "advice.blank-or-reissue", NULL, "card.not-blank",
+		    NULL);
 		goto out;
 	}
 again:
-	step(w, &c, 2, "reading", "choose the holder");
+	step(w, &c, 2, "reading", "step.holder");
+	memset(&w->m, 0, sizeof(w->m));
 	if ((r = claim_record(w, &c, why, sizeof(why))) != CS_OK) {
-		failed(w, &c, why, r == CS_ERR_NOTFOUND ? "no one is left to encode" :
-		    "take the card out");
+		if (w->m.code != NULL)
+			failed_msg(w, &c, &w->m);
+		else
+			failed(w, &c, r == CS_ERR_NOTFOUND ? "advice.queue-empty" :
+			    "advice.remove", why, r == CS_ERR_NOTFOUND ?
+			    "card.no-record" : "card.claim-failed", NULL);
 		goto out;
 	}
 	{
@@ -767,9 +960,8 @@ again:
 		cs_journal_record_release(w->j, c.rec.id, r == CS_ERR_NOTFOUND ?
 		    "the card was taken out before it was confirmed" :
 		    "the operator did not confirm the card", why, sizeof(why));
-		failed(w, &c, r == CS_ERR_NOTFOUND ? "card taken out" :
-		    "the operator did not confirm this card",
-		    "the holder is back in the queue");
+		failed(w, &c, "advice.back-in-queue", NULL, r == CS_ERR_NOTFOUND ?
+		    "card.taken-out" : "card.not-confirmed", NULL);
 		goto out;
 	}
 	/* A known card under another printed number is a mix-up at the
@@ -781,10 +973,8 @@ again:
 		if (!w->o->reprint) {
 			cs_journal_record_release(w->j, c.rec.id, "the printed number "
 			    "did not match the card's", why, sizeof(why));
-			snprintf(text, sizeof(text), "this card is printed %s in the "
-			    "journal, not %s", c.j.printed_no, c.printed);
-			failed(w, &c, text, "check the card in the reader; if it was "
-			    "printed again, run encode with --reprint");
+			failed(w, &c, "advice.reprint", NULL, "card.printed-mismatch",
+			    "journal", c.j.printed_no, "printed", c.printed, NULL);
 			goto out;
 		}
 		snprintf(text, sizeof(text), "printed again: %s, before %s",
@@ -792,7 +982,8 @@ again:
 		if (cs_journal_note(w->j, w->run.id, c.j.id, "card.reprint", text,
 		    why, sizeof(why)) != CS_OK) {
 			cs_journal_record_release(w->j, c.rec.id, why, NULL, 0);
-			failed(w, &c, why, "take the card out");
+			failed(w, &c, "advice.doctor", why, "card.journal-failed",
+			    NULL);
 			goto out;
 		}
 	}
@@ -821,13 +1012,13 @@ static int same_archives(const cs_jrun *run, char *why, size_t whylen)
 		char hex[65];
 
 		if (paths[i] == NULL || cs_run_file_sha256(paths[i], hex) != CS_OK) {
-			snprintf(why, whylen, "the run's archive %s cannot be read",
-			    paths[i] ? paths[i] : "?");
+			cs_say(why, whylen, "run.archive-unreadable", "file",
+			    paths[i] ? paths[i] : "?", NULL);
 			return CS_ERR_IO;
 		}
 		if (sums[i] == NULL || strcmp(hex, sums[i]) != 0) {
-			snprintf(why, whylen, "%s has changed since the run was "
-			    "imported: import it as a new run", paths[i]);
+			cs_say(why, whylen, "run.archive-changed", "file", paths[i],
+			    NULL);
 			return CS_ERR_MISMATCH;
 		}
 	}
@@ -853,13 +1044,16 @@ static int setup(struct worker *w, char *why, size_t whylen)
 		char line[8];
 
 		if (!said)
-			reader_state(w, "waiting", why);
+			reader_state(w, "waiting", "reader.busy", why);
 		(void)read_answer(w, 1000, line, sizeof(line));
 	}
 	if (r != CS_OK)
 		return r;
 	if ((r = cs_journal_run_get(w->j, w->o->run_id, &w->run)) != CS_OK) {
-		snprintf(why, whylen, "no run %" PRId64 " in the journal", w->o->run_id);
+		char run[24];
+
+		snprintf(run, sizeof(run), "%" PRId64, w->o->run_id);
+		cs_say(why, whylen, "run.not-found", "run", run, NULL);
 		return r;
 	}
 	if ((r = same_archives(&w->run, why, whylen)) != CS_OK ||
@@ -872,8 +1066,10 @@ static int setup(struct worker *w, char *why, size_t whylen)
 		return r;
 	if (w->run.mode == CS_JMODE_PAIRING) {
 		if (w->o->pairing_csv == NULL) {
-			snprintf(why, whylen, "run %" PRId64 " is in pairing-list mode: "
-			    "give the list with --pairing FILE", w->run.id);
+			char run[24];
+
+			snprintf(run, sizeof(run), "%" PRId64, w->run.id);
+			cs_say(why, whylen, "run.needs-pairing", "run", run, NULL);
 			return CS_ERR_USAGE;
 		}
 		if ((r = cs_pairing_load(w->o->pairing_csv, &w->pairing, why,
@@ -882,7 +1078,7 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	}
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &w->ctx) !=
 	    SCARD_S_SUCCESS) {
-		snprintf(why, whylen, "pcscd does not answer");
+		cs_say(why, whylen, "reader.no-pcscd", NULL);
 		return CS_ERR_CARD;
 	}
 	return CS_OK;
@@ -896,14 +1092,17 @@ int cs_worker_main(const cs_worker_args *a)
 	char why[1024];
 	int r, next_card = 0;
 
-	snprintf(why, sizeof(why), "OpenSSL's legacy provider cannot be loaded");
-	if (cs_p12_init(&pv) != CS_OK || (r = setup(&w, why, sizeof(why))) != CS_OK) {
-		reader_state(&w, "failed", why);
+	if (cs_p12_init(&pv) != CS_OK) {
+		reader_state(&w, "failed", "reader.no-legacy-provider", NULL);
+		w.quit = 2;
+	} else if ((r = setup(&w, why, sizeof(why))) != CS_OK) {
+		/* why is this station's own sentence, in the locale's words. */
+		reader_state(&w, "failed", "reader.cannot-start", why);
 		w.quit = 2;
 	}
 	cs_reader_watch_init(&rw, a->reader);
 	if (!w.quit)
-		reader_state(&w, "waiting", "insert a card");
+		reader_state(&w, "waiting", "reader.insert", NULL);
 	while (!w.quit) {
 		cs_reader_event ev;
 
@@ -911,20 +1110,20 @@ int cs_worker_main(const cs_worker_args *a)
 		if (w.quit)
 			break;
 		if (!next_card && cs_reader_wait(w.ctx, &rw, 250, &ev) != CS_OK) {
-			reader_state(&w, "failed", "pcscd stopped answering");
+			reader_state(&w, "failed", "reader.pcscd-lost", NULL);
 			break;
 		}
 		if (next_card)
 			ev = CS_READER_EV_INSERTED;
 		next_card = 0;
 		if (ev == CS_READER_EV_GONE) {
-			reader_state(&w, "failed", "the reader is gone");
+			reader_state(&w, "failed", "reader.gone", NULL);
 			break;
 		}
 		if (ev != CS_READER_EV_INSERTED || rw.mute)
 			continue;
 		handle_card(&w);
-		reader_state(&w, "remove", "take the card out");
+		reader_state(&w, "remove", "reader.remove", NULL);
 		/* Until the card leaves; a card swapped for another at once
 		 * comes back as an insertion: that is the next card. */
 		while (!w.quit) {
@@ -938,7 +1137,7 @@ int cs_worker_main(const cs_worker_args *a)
 			check_quit(&w);
 		}
 		if (!w.quit)
-			reader_state(&w, "waiting", "insert a card");
+			reader_state(&w, "waiting", "reader.insert", NULL);
 	}
 	if (w.ctx != 0)
 		SCardReleaseContext(w.ctx);
@@ -964,8 +1163,8 @@ int cs_run_worker_main(void)
 	r = cs_wire_start_recv(CS_WORKER_START_FD, &st);
 	close(CS_WORKER_START_FD);
 	if (r != CS_OK) {
-		dprintf(STDERR_FILENO, "cardstation: %s is started by encode, not "
-		    "by hand\n", CS_RUN_WORKER_ARG);
+		dprintf(STDERR_FILENO, _("cardstation: %s is started by encode, not "
+		    "by hand\n"), CS_RUN_WORKER_ARG);
 		return 2;
 	}
 	a.o = &st.o;

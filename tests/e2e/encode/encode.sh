@@ -55,17 +55,22 @@ encode_stop() {
 
 sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
 
-# The journal's promises: no certificate live on two cards; each done
-# record on exactly one verified card.
+# The journal's promises: no certificate live on two cards; no card with
+# two live certificates; each done record on exactly one verified card, or
+# its certificate taken off by a re-issue (superseded or wiped).
 invariants() {
 	local twice
 	twice=$(sql "SELECT cert_serial FROM issuances WHERE outcome IN
 		('writing','verified') GROUP BY cert_serial HAVING count(*) > 1")
 	[ -z "$twice" ] || fail "certificate on two cards: $twice"
+	twice=$(sql "SELECT card_id FROM issuances WHERE outcome = 'verified'
+		GROUP BY card_id HAVING count(*) > 1")
+	[ -z "$twice" ] || fail "card $twice has two live certificates"
 	[ "$(sql "SELECT count(*) FROM records r WHERE state = 'done' AND
 		(SELECT count(*) FROM issuances i WHERE i.record_id = r.id AND
-		 outcome = 'verified') != 1")" -eq 0 ] ||
-		fail "a done record without exactly one verified card"
+		 outcome = 'verified') != 1 AND NOT EXISTS (SELECT 1 FROM issuances
+		 i WHERE i.record_id = r.id AND outcome IN ('superseded', 'wiped'))")" \
+		-eq 0 ] || fail "a done record without exactly one verified card"
 	"$CS_BIN" log check >/dev/null || fail "the journal's chain is broken"
 }
 
@@ -644,7 +649,7 @@ returned_or_lost_card() {
 	tb_swap 0 "$W/a.card" --trace "$W/trace.a"
 	tb_swap 1 "$W/b.card" --trace "$W/trace.b"
 	encode_bg
-	wait_for 'FAILED.*marked returned.*set the card aside'
+	wait_for 'FAILED.*returned at the service desk.*set the card aside'
 	wait_for 'FAILED.*marked lost.*service desk'
 	encode_stop
 	# Only reads went to the cards: SELECT (A4), GET DATA (CA/CB), GET
