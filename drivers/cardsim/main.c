@@ -1,7 +1,7 @@
 /* main.c - cardsim: a virtual IsoApplet JavaCard (or PIV token) in a vpcd
  * reader.
  *
- *   cardsim --create FILE --serial HEX [--applet isoapplet|piv]
+ *   cardsim --create FILE --serial HEX [--applet isoapplet|piv|piv-generic]
  *   cardsim --port P --image FILE [--host H] [--latency real|none]
  *           [--baud N] [--trace FILE|-] [--stats FILE]
  *           [--pull-after N] [--fail-write N] [--runtime javacard|jcardsim]
@@ -50,14 +50,14 @@ struct opts {
 	uint8_t manager_aid[16];	/* --manager-aid */
 	size_t manager_aid_len;
 	unsigned manager_sw;		/* --manager-locked */
-	int piv;		/* --applet piv */
+	int piv;		/* --applet piv: 1; piv-generic: 2 */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 	    "usage: cardsim --create FILE --serial HEX "
-	    "[--applet isoapplet|piv]\n"
+	    "[--applet isoapplet|piv|piv-generic]\n"
 	    "       cardsim --port P --image FILE [--host H] "
 	    "[--latency real|none] [--baud N]\n"
 	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
@@ -141,6 +141,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'A':
 			if (strcmp(optarg, "piv") == 0)
 				o->piv = 1;
+			else if (strcmp(optarg, "piv-generic") == 0)
+				o->piv = 2;
 			else if (strcmp(optarg, "isoapplet") != 0)
 				return SIM_ERR_USAGE;
 			break;
@@ -181,7 +183,7 @@ static int create(const struct opts *o)
 	}
 	if (sim_card_init_blank(&c, serial) != SIM_OK)
 		return EXIT_FAILURE;
-	if (o->piv && sim_piv_init(&c) != SIM_OK) {
+	if (o->piv && sim_piv_init(&c, o->piv == 2) != SIM_OK) {
 		sim_card_free(&c);
 		return EXIT_FAILURE;
 	}
@@ -308,7 +310,7 @@ static int run(const struct opts *o)
 				break;
 			case SIM_VPCD_GET_ATR:
 				/* A PIV card shows a YubiKey 5's ATR. */
-				r = c.piv != NULL ?
+				r = sim_piv_is_yubikey(&c) ?
 				    sim_vpcd_send(fd, sim_piv_atr,
 				    sizeof(sim_piv_atr)) :
 				    sim_vpcd_send(fd, default_atr,

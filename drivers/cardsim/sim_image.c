@@ -233,8 +233,8 @@ static int load_line(struct sim_card *c, char *line)
 		ret = SIM_OK;
 	} else if (strcmp(tok, "applet") == 0 &&
 	    (t = strtok_r(NULL, " \n", &save)) != NULL &&
-	    strcmp(t, "piv") == 0) {
-		ret = sim_piv_init(c);
+	    (strcmp(t, "piv") == 0 || strcmp(t, "piv-generic") == 0)) {
+		ret = sim_piv_init(c, strcmp(t, "piv-generic") == 0);
 	} else if (strncmp(tok, "piv-", 4) == 0) {
 		ret = sim_piv_load_line(c, tok, &save);
 	} else if (strcmp(tok, "pin") == 0) {

@@ -66,6 +66,7 @@ struct sim_piv {
 	struct sim_pin pin, puk;
 	uint8_t mgm[24];
 	uint8_t mgm_touch;
+	int generic;		/* no YubiKey serial, JavaCard ATR */
 	struct piv_key key[PIV_SLOTS];
 	struct piv_obj obj[PIV_OBJ_MAX];
 	/* transient */
@@ -162,14 +163,20 @@ static void factory(struct sim_piv *p)
 	p->mgm_touch = 0;
 }
 
-int sim_piv_init(struct sim_card *c)
+int sim_piv_init(struct sim_card *c, int generic)
 {
-	if (c->piv != NULL)
-		return SIM_OK;
-	if ((c->piv = calloc(1, sizeof(*c->piv))) == NULL)
-		return SIM_ERR_NOMEM;
-	factory(c->piv);
+	if (c->piv == NULL) {
+		if ((c->piv = calloc(1, sizeof(*c->piv))) == NULL)
+			return SIM_ERR_NOMEM;
+		factory(c->piv);
+	}
+	c->piv->generic = generic;
 	return SIM_OK;
+}
+
+int sim_piv_is_yubikey(const struct sim_card *c)
+{
+	return c->piv != NULL && !c->piv->generic;
 }
 
 void sim_piv_free(struct sim_card *c)
@@ -1012,6 +1019,8 @@ static uint16_t dispatch(struct sim_card *c, struct sim_piv *p,
 		r->len = sizeof(version);
 		return SW_OK;
 	case 0xF8:
+		if (p->generic)
+			return SW_INS_NOT_SUPPORTED;
 		memcpy(r->data, c->serial, SIM_SERIAL_LEN);
 		r->len = SIM_SERIAL_LEN;
 		return SW_OK;
@@ -1083,7 +1092,7 @@ void sim_piv_save(const struct sim_card *c, FILE *f)
 	const struct sim_piv *p = c->piv;
 	int i, j;
 
-	fputs("applet piv\n", f);
+	fputs(p->generic ? "applet piv-generic\n" : "applet piv\n", f);
 	save_pin(f, "piv-pin", &p->pin);
 	save_pin(f, "piv-puk", &p->puk);
 	fprintf(f, "piv-mgm %d", p->mgm_touch);

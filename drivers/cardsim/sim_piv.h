@@ -17,8 +17,12 @@
  * know the card by it. */
 extern const uint8_t sim_piv_atr[23];
 
-/* A blank (factory state) PIV applet on card c. */
-int sim_piv_init(struct sim_card *c);
+/* A blank (factory state) PIV applet on card c. generic: a JavaCard PIV
+ * applet with YubiKey's import but no YubiKey serial (GET SERIAL answers
+ * 6D00) and the JavaCard ATR (`--applet piv-generic`). */
+int sim_piv_init(struct sim_card *c, int generic);
+/* Whether the card shows a YubiKey (its ATR): a PIV card, not generic. */
+int sim_piv_is_yubikey(const struct sim_card *c);
 void sim_piv_free(struct sim_card *c);
 /* Whether aid (len bytes, a prefix of at least 5 bytes) names the applet. */
 int sim_piv_is_aid(const uint8_t *aid, size_t len);
