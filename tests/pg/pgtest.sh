@@ -7,6 +7,7 @@
 #
 #   pgtest.sh start DIR           a fresh cluster in DIR, started (pg_ctl -w)
 #   pgtest.sh stop DIR            stop it (pg_ctl -w -m fast) and remove DIR
+#   pgtest.sh restart DIR         stop and start it again (sessions are cut)
 #   pgtest.sh createdb DIR NAME   a fresh, empty database NAME; prints its URI
 #   pgtest.sh uri DIR NAME        the libpq URI of database NAME
 #   pgtest.sh with-db DIR NAME -- COMMAND...
@@ -113,6 +114,14 @@ stop() {
 	rm -rf "$dir"
 }
 
+restart() { # the server goes away and comes back (pg_ctl -w), data kept
+	[ -f "$data/postmaster.pid" ] || die "no test server running in $dir"
+	as_server "$PGBIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 -m fast restart >/dev/null ||
+		{ cat "$dir/server.log" >&2; die "the server did not restart"; }
+	"$PGBIN/pg_isready" -q -h "$sock" -d postgres -U "$ROLE" ||
+		die "the server restarted but does not answer on $sock"
+}
+
 createdb() { # NAME
 	local name=$1
 	[[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || die "database name '$name': lowercase letters, digits and _"
@@ -125,6 +134,7 @@ createdb() { # NAME
 case $cmd in
 start) start ;;
 stop) stop ;;
+restart) restart ;;
 createdb) [ $# -eq 1 ] || die "usage: pgtest.sh createdb DIR NAME"; createdb "$1" ;;
 uri) [ $# -eq 1 ] || die "usage: pgtest.sh uri DIR NAME"; uri "$1" ;;
 with-db)
