@@ -33,7 +33,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardstation card lost (--printed N | --chip HEX | --holder NAME)\n"
+	    _("usage: cardstation card lost (--printed N | --chip HEX | --holder NAME)\n"
 	    "                             --admin-mail MAIL [--reason CODE]\n"
 	    "                             [--comment TEXT] [--out FILE]\n"
 	    "                             [--journal PATH] [--dry-run]\n"
@@ -77,7 +77,7 @@ static void usage(FILE *f)
 	    "--profiles DIR: card profiles (default $CARDSTATION_PROFILES or the\n"
 	    "installed cardprofiles folder).\n"
 	    "\n"
-	    "Exit status: 0 done, 2 usage error or nothing done.\n");
+	    "Exit status: 0 done, 2 usage error or nothing done.\n"));
 }
 
 /* ---- lost ---- */

@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardstation doctor [--json] [--journal PATH] "
+	    _("usage: cardstation doctor [--json] [--journal PATH] "
 	    "[--profiles DIR]\n"
 	    "                          [--skip CHECK,...]\n\n"
 	    "Checks the station: %s.\n"
@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	    "                   the installed cardprofiles folder)\n"
 	    "  --skip LIST      checks to leave out (comma separated)\n\n"
 	    "Exit status: 0 all fine, 1 warnings or failures found, "
-	    "2 doctor could not run.\n", CS_DOCTOR_CHECKS);
+	    "2 doctor could not run.\n"), CS_DOCTOR_CHECKS);
 }
 
 static void print_json(FILE *f, const cs_findings *fs)

@@ -38,7 +38,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardstation encode --run ID [options]\n"
+	    _("usage: cardstation encode --run ID [options]\n"
 	    "\n"
 	    "Waits for cards in the readers and writes each holder's key and\n"
 	    "certificate, one worker per reader. Ctrl-C stops after the cards\n"
@@ -61,7 +61,7 @@ static void usage(FILE *f)
 	    "  --reissue          rewrite cards that already hold a key\n"
 	    "  --reprint          accept a known card under a new printed number\n"
 	    "                     (the card was printed again; both are kept)\n"
-	    "  --until-done       stop when every record is encoded\n");
+	    "  --until-done       stop when every record is encoded\n"));
 }
 
 static void show_letter(const cs_run_event *ev)

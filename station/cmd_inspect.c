@@ -36,7 +36,7 @@ struct cards {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardstation inspect clientAll.zip clientAllPin.zip [options]\n"
+	    _("usage: cardstation inspect clientAll.zip clientAllPin.zip [options]\n"
 	    "\n"
 	    "Reads a UPKI P12-bulk download pair in memory and checks every\n"
 	    "record: index and PIN rows, access PIN, certificate serial, key,\n"
@@ -52,7 +52,7 @@ static void usage(FILE *f)
 	    "  --max-ratio N        ratio 100 for files over 64 KiB)\n"
 	    "\n"
 	    "Exit status: 0 every record usable, 1 some refused, 2 the archives\n"
-	    "themselves were refused or the command was misused.\n");
+	    "themselves were refused or the command was misused.\n"));
 }
 
 static int parse_u64(const char *s, uint64_t *out)

@@ -32,7 +32,7 @@ static const char *ks_www_dir(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardstation kiosk [options]\n"
+	    _("usage: cardstation kiosk [options]\n"
 	    "\n"
 	    "Serves the operator's screen on this machine only: start a run or\n"
 	    "import a download, encode cards, hand them over, the service desk.\n"
@@ -64,7 +64,7 @@ static void usage(FILE *f)
 	    "                      (default cardstation)\n"
 	    "\n"
 	    "Without the key nothing of the API answers: start the browser with\n"
-	    "kiosk-browser, which reads --key-file.\n", ks_www_dir());
+	    "kiosk-browser, which reads --key-file.\n"), ks_www_dir());
 }
 
 static int add(const char **list, size_t *n, size_t max, const char *v)
