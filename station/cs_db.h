@@ -32,7 +32,10 @@
  * chain head, docs/postgresql.md), taken right after. CS_DB_TX_READ is
  * one consistent snapshot: SQLite's BEGIN, PostgreSQL's REPEATABLE READ
  * READ ONLY. SAVEPOINT, ROLLBACK TO and RELEASE are the same SQL on both
- * (cs_db_exec).
+ * (cs_db_exec). On PostgreSQL a statement that fails aborts the whole
+ * transaction (SQLite goes on): wrap a step that may fail in a savepoint
+ * and roll back to it; cs_db_commit of an aborted transaction fails
+ * (CS_ERR_DB) instead of PostgreSQL's silent rollback.
  *
  * Failures return a cs_err; cs_db_fail() says which kind, so that a caller
  * can retry (busy), pause and reconnect (lost) or name the refused row

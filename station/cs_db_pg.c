@@ -102,6 +102,16 @@ static int pg_exec(cs_db *db, const char *sql)
 	PGresult *res = PQexec(CONN(db), sql);
 	int r = judged(db, res);
 
+	/* A COMMIT of a transaction a failed statement aborted answers
+	 * "ROLLBACK", not an error: SQLite would have committed the rest, so
+	 * say plainly that nothing of it was kept. */
+	if (r == CS_OK && strcmp(sql, "COMMIT") == 0 &&
+	    strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		db_failed(db, CS_DB_FAIL_OTHER, "25P02", "%s", _("the transaction "
+		    "had failed before its commit: the server rolled all of it "
+		    "back"));
+		r = CS_ERR_DB;
+	}
 	PQclear(res);
 	return r;
 }

@@ -325,6 +325,19 @@ static void pg_backend(void **state)
 	assert_int_equal(cs_db_exec(db, "SELEKT 1"), CS_ERR_DB);
 	assert_int_equal(cs_db_last_fail(db), CS_DB_FAIL_OTHER);
 	assert_string_equal(cs_db_sqlstate(db), "42601");
+	/* A statement that fails inside a transaction, without a savepoint,
+	 * aborts it on PostgreSQL (SQLite would go on): its COMMIT is a
+	 * failure saying nothing was kept, not a silent rollback. */
+	{
+		int64_t n = count_people(db);
+
+		assert_int_equal(cs_db_begin(db, CS_DB_TX_WRITE), CS_OK);
+		assert_int_equal(insert_name(db, "H", 9, 0), CS_DB_DONE);
+		assert_int_equal(insert_name(db, "H", 10, 0), CS_ERR_MISMATCH);
+		assert_int_equal(cs_db_commit(db), CS_ERR_DB);
+		assert_non_null(strstr(cs_db_errmsg(db), "rolled all of it back"));
+		assert_int_equal(count_people(db), n);
+	}
 	/* A serialization failure or deadlock: busy, the transaction may be
 	 * tried again. */
 	assert_int_equal(cs_db_exec(db, "DO $$ BEGIN RAISE EXCEPTION 'x' USING "
