@@ -1,6 +1,7 @@
 /* cs_child.c - start, watch and reap another program (see cs_child.h). */
 #include "cs_child.h"
 #include "cs_err.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,7 +150,7 @@ int cs_child_start(const cs_child_spec *s, cs_child *c, char *why,
 	c->pid = -1;
 	c->pidfd = -1;
 	if (s->path == NULL || s->path[0] != '/' || s->nfds > MAX_FDS) {
-		snprintf(why, whylen, "cannot run %s: not an absolute path",
+		snprintf(why, whylen, _("cannot run %s: not an absolute path"),
 		    s->path ? s->path : "(none)");
 		return CS_ERR_USAGE;
 	}
@@ -190,7 +191,7 @@ int cs_child_start(const cs_child_spec *s, cs_child *c, char *why,
 	if (n == (ssize_t)sizeof(e)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		snprintf(why, whylen, "cannot run %s: %s", s->path, strerror(e));
+		snprintf(why, whylen, _("cannot run %s: %s"), s->path, strerror(e));
 		return CS_ERR_NOTFOUND;
 	}
 	c->pid = pid;

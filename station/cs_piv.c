@@ -82,7 +82,7 @@ static int piv_open(SCARDCONTEXT ctx, const char *reader, struct piv *c,
 		c->in_tx = 1;
 	if (ykpiv_init(&c->st, 0) != YKPIV_OK) {
 		piv_close(c);
-		snprintf(why, whylen, "libykpiv could not start");
+		snprintf(why, whylen, _("libykpiv could not start"));
 		return CS_ERR_NOMEM;
 	}
 	/* libykpiv selects nothing on a card it is handed: SELECT here, then
@@ -263,12 +263,12 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 	why[0] = '\0';
 	if (a->puk == NULL || a->pin == NULL || identity == NULL ||
 	    *identity == '\0') {
-		snprintf(why, whylen, "a PIV card needs a PIN, a PUK and an "
-		    "identity");
+		snprintf(why, whylen, _("a PIV card needs a PIN, a PUK and an "
+		    "identity"));
 		return CS_ERR_USAGE;
 	}
 	if ((r = cs_piv_mgm_key(a->puk, identity, mgm)) != CS_OK) {
-		snprintf(why, whylen, "no management key for %s", identity);
+		snprintf(why, whylen, _("no management key for %s"), identity);
 		return r;
 	}
 	if ((r = piv_open(ctx, a->reader, &c, why, whylen)) != CS_OK)

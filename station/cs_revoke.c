@@ -2,6 +2,7 @@
 #include "cs_revoke.h"
 #include "cs_err.h"
 #include "cs_p12.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -38,38 +39,38 @@ int cs_revoke_check(const cs_revoke_row *r, char *why, size_t whylen)
 	char canon[CS_SERIAL_SIZE];
 
 	if (r->dn == NULL || *r->dn == '\0') {
-		snprintf(why, whylen, "column 1: the subject DN is empty");
+		snprintf(why, whylen, _("column 1: the subject DN is empty"));
 		return CS_ERR_FORMAT;
 	}
 	if (r->serial == NULL || cs_serial_canon(r->serial, canon,
 	    sizeof(canon)) != CS_OK || strcmp(canon, r->serial) != 0) {
-		snprintf(why, whylen, "column 4: '%s' is not a decimal serial",
+		snprintf(why, whylen, _("column 4: '%s' is not a decimal serial"),
 		    r->serial ? r->serial : "");
 		return CS_ERR_FORMAT;
 	}
 	if (cs_revoke_reason_name(r->reason) == NULL) {
-		snprintf(why, whylen, "column 5: %d is not a reason the service "
-		    "accepts (0, 1, 3, 4, 5)", r->reason);
+		snprintf(why, whylen, _("column 5: %d is not a reason the service "
+		    "accepts (0, 1, 3, 4, 5)"), r->reason);
 		return CS_ERR_USAGE;
 	}
 	if (r->reason == 0 && (r->comment == NULL || *r->comment == '\0')) {
-		snprintf(why, whylen, "column 6: reason 0 (unspecified) needs a "
-		    "comment");
+		snprintf(why, whylen, _("column 6: reason 0 (unspecified) needs a "
+		    "comment"));
 		return CS_ERR_USAGE;
 	}
 	if (r->admin_mail == NULL || !mail_ok(r->admin_mail)) {
-		snprintf(why, whylen, "column 10: '%s' is not an administrator "
-		    "mail", r->admin_mail ? r->admin_mail : "");
+		snprintf(why, whylen, _("column 10: '%s' is not an administrator "
+		    "mail"), r->admin_mail ? r->admin_mail : "");
 		return CS_ERR_USAGE;
 	}
 	if (r->user_mail != NULL && *r->user_mail != '\0' &&
 	    !mail_ok(r->user_mail)) {
-		snprintf(why, whylen, "column 14: '%s' is not a mail",
+		snprintf(why, whylen, _("column 14: '%s' is not a mail"),
 		    r->user_mail);
 		return CS_ERR_FORMAT;
 	}
 	if (bad_chars(r->dn) || bad_chars(r->comment)) {
-		snprintf(why, whylen, "a field holds a tab or a line break");
+		snprintf(why, whylen, _("a field holds a tab or a line break"));
 		return CS_ERR_FORMAT;
 	}
 	return CS_OK;
@@ -85,11 +86,11 @@ static int put(iconv_t cd, const char *s, char **op, size_t *ol,
 	iconv(cd, NULL, NULL, NULL, NULL);
 	if (iconv(cd, &ip, &il, op, ol) == (size_t)-1) {
 		if (errno == E2BIG) {
-			snprintf(why, whylen, "the line is too long");
+			snprintf(why, whylen, _("the line is too long"));
 			return CS_ERR_LIMIT;
 		}
-		snprintf(why, whylen, "%s: '%s' has a character CP932 cannot "
-		    "write", col, s);
+		snprintf(why, whylen, _("%s: '%s' has a character CP932 cannot "
+		    "write"), col, s);
 		return CS_ERR_FORMAT;
 	}
 	return CS_OK;
@@ -107,7 +108,7 @@ int cs_revoke_format(const cs_revoke_row *r, char *out, size_t cap,
 	if ((rc = cs_revoke_check(r, why, whylen)) != CS_OK)
 		return rc;
 	if ((cd = iconv_open("CP932", "UTF-8")) == (iconv_t)-1) {
-		snprintf(why, whylen, "this system's iconv has no CP932");
+		snprintf(why, whylen, _("this system's iconv has no CP932"));
 		return CS_ERR_FORMAT;
 	}
 	snprintf(reason, sizeof(reason), "%d", r->reason);
@@ -139,7 +140,7 @@ int cs_revoke_write(FILE *f, const cs_revoke_row *r, char *why, size_t whylen)
 	    whylen)) != CS_OK)
 		return rc;
 	if (fwrite(line, 1, n, f) != n) {
-		snprintf(why, whylen, "cannot write the request: %s",
+		snprintf(why, whylen, _("cannot write the request: %s"),
 		    strerror(errno));
 		return CS_ERR_IO;
 	}

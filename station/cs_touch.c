@@ -6,6 +6,7 @@
 #include "cs_io.h"
 #include "cs_secret.h"
 #include "cs_wire.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -68,8 +69,8 @@ int cs_touch_main(void)
 		rc = cs_wire_get_head(REQUEST_FD, T_END, &n);
 	close(REQUEST_FD);
 	if (rc != CS_OK || reader == NULL || now_s == NULL) {
-		fprintf(stderr, "cardstation: %s is started by the station "
-		    "itself, not by hand\n", CS_TOUCH_ARG);
+		fprintf(stderr, _("cardstation: %s is started by the station "
+		    "itself, not by hand\n"), CS_TOUCH_ARG);
 		rc = CS_ERR_USAGE;
 		goto out;
 	}
@@ -211,8 +212,8 @@ int cs_touch_card(const char *reader, const char *profiles_dir,
 
 	memset(r, 0, sizeof(*r));
 	if (realpath("/proc/self/exe", self) == NULL) {
-		snprintf(why, whylen, "cannot find the station's own program: "
-		    "%s", strerror(errno));
+		snprintf(why, whylen, _("cannot find the station's own program: "
+		    "%s"), strerror(errno));
 		return CS_ERR_IO;
 	}
 	if (pipe2(req, O_CLOEXEC) != 0) {
@@ -254,8 +255,9 @@ int cs_touch_card(const char *reader, const char *profiles_dir,
 		rc = CS_ERR_IO;
 	if (rc != CS_OK) {
 		cs_vreport_clear(r);
-		snprintf(why, whylen, "the card check %s", c.timed_out ?
-		    "did not finish in time: stopped" : "ended without a report");
+		snprintf(why, whylen, "%s", c.timed_out ? _("the card check did "
+		    "not finish in time: stopped") : _("the card check ended "
+		    "without a report"));
 	}
 	return rc;
 }

@@ -687,8 +687,8 @@ static int write_and_check(struct worker *w, struct card *c)
 			/* An assigned identity is only in the TokenInfo: a card
 			 * that does not carry it would be nobody's. */
 			if (r == CS_OK && !carries_identity(c, &res)) {
-				snprintf(why, sizeof(why), "the card's PKCS#15 serial "
-				    "is %s, not its identity %s", res.pkcs15_serial,
+				snprintf(why, sizeof(why), _("the card's PKCS#15 serial "
+				    "is %s, not its identity %s"), res.pkcs15_serial,
 				    c->id.chip_serial);
 				w->m.code = "card.check-failed";
 				r = CS_ERR_MISMATCH;
@@ -846,23 +846,23 @@ static int card_identity(struct worker *w, struct card *c, char *why,
 	if (c->id.chip_serial[0] != '\0')
 		return CS_OK;
 	if (!may_assign) {
-		snprintf(why, whylen, "%s, and card profile %s assigns no "
-		    "identity", nocplc, c->profile->name);
+		snprintf(why, whylen, _("%s, and card profile %s assigns no "
+		    "identity"), nocplc, c->profile->name);
 		return CS_ERR_NOTFOUND;
 	}
 	/* The identity goes into the TokenInfo that pkcs15-init creates; a
 	 * card with a PIN keeps the PKCS#15 it has (or has none left). */
 	if (c->applet.pin_set) {
-		snprintf(why, whylen, "%s, the card carries no identity a "
+		snprintf(why, whylen, _("%s, the card carries no identity a "
 		    "station assigned, and a card that has a PIN cannot be given "
-		    "one", nocplc);
+		    "one"), nocplc);
 		return CS_ERR_STATE;
 	}
 	for (int k = 0; k < 4; k++) {
 		cs_jcard seen = {0};
 
 		if ((r = cs_card_assign_identity(&c->id)) != CS_OK) {
-			snprintf(why, whylen, "no random identity for the card");
+			snprintf(why, whylen, _("no random identity for the card"));
 			return r;
 		}
 		r = cs_journal_card_find(w->j, CS_JKEY_CHIP, c->id.chip_serial,
@@ -875,8 +875,8 @@ static int card_identity(struct worker *w, struct card *c, char *why,
 	}
 	c->id.chip_serial[0] = '\0';
 	c->id.source = CS_CARD_ID_NONE;
-	snprintf(why, whylen, "the journal cannot say whether a new identity for "
-	    "this card is free");
+	snprintf(why, whylen, _("the journal cannot say whether a new identity for "
+	    "this card is free"));
 	return CS_ERR_DB;
 }
 
