@@ -2,6 +2,7 @@
 #include "cs_cli.h"
 #include "cs_cmd.h"
 #include "cs_codes.h"
+#include "cs_err.h"
 #include "cs_i18n.h"
 #include "cs_json.h"
 #include "cs_run.h"
@@ -67,6 +68,17 @@ static int cmd_codes(int argc, char **argv)
 		} else {
 			printf("%s\t%s\n", t[i].code, _(t[i].text));
 		}
+	/* The error classes, which cs_err.c keeps with its own codes. */
+	for (size_t i = 0; ; i++) {
+		const char *code, *text = cs_err_source(i, &code);
+
+		if (text == NULL)
+			break;
+		if (json)
+			cs_json_kv(stdout, 0, code, _(text));
+		else
+			printf("%s\t%s\n", code, _(text));
+	}
 	if (json)
 		fputs("}\n", stdout);
 	return CS_EXIT_OK;

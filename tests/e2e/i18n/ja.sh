@@ -79,6 +79,9 @@ usage() {
 		"the card is set aside as partial; insert it again to redo it" ] ||
 		fail "codes --json under LANG=C is not English"
 	no_english "$(ja codes | cut -f2)" "the code table"
+	# The error classes are listed too.
+	[ "$(jq -r '."err.io"' <<<"$out")" = "入出力エラー" ] ||
+		fail "codes --json: err.io is not listed in Japanese"
 }
 
 "$1"
