@@ -363,13 +363,15 @@ out:
 
 /* The card the page named (chip=, the card the operator saw in the
  * confirmation) is the one in the reader: a card swapped in between is
- * not wiped nor given a PIN. An empty name (a card without a serial)
- * matches only itself. */
+ * not wiped nor given a PIN. A card known here only by its ATR (no chip
+ * serial; verify may show an identity the station assigned) cannot be
+ * told from another of its model, and is not checked. */
 static int same_card(ks_req *rq, const char *card)
 {
 	const char *want = ks_form_get(rq->form, "chip");
 
-	return want == NULL || *want == '\0' || strcmp(want, card) == 0;
+	return want == NULL || *want == '\0' || card[0] == '\0' ||
+	    strncmp(card, "atr:", 4) == 0 || strcmp(want, card) == 0;
 }
 
 /* The PUK guard, before any PUK goes to the card in reader: *card gets
