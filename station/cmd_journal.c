@@ -395,9 +395,15 @@ static int migrate(const char *from, const char *to)
 	/* SQLite: the write lock, so that nothing changes between the trust
 	 * below and the copy (on a read-only file, a snapshot). PostgreSQL:
 	 * one snapshot. */
-	if ((r = cs_db_begin(src, to_pg && cs_db_backend_of(src) ==
-	    CS_DB_SQLITE ? CS_DB_TX_WRITE : CS_DB_TX_READ)) != CS_OK &&
-	    (r = cs_db_begin(src, CS_DB_TX_READ)) != CS_OK) {
+	r = cs_db_begin(src, to_pg ? CS_DB_TX_WRITE : CS_DB_TX_READ);
+	if (r != CS_OK && to_pg && cs_db_last_fail(src) == CS_DB_FAIL_BUSY) {
+		snprintf(why, sizeof(why), _("%s is being written by a station "
+		    "(it stayed locked for 30 s): stop the stations, then "
+		    "migrate"), from);
+		goto out;
+	}
+	/* A file this user may only read: its snapshot. */
+	if (r != CS_OK && (r = cs_db_begin(src, CS_DB_TX_READ)) != CS_OK) {
 		cs_db_why(src, r, why, sizeof(why), _("cannot read the source"));
 		goto out;
 	}

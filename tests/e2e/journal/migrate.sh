@@ -123,6 +123,29 @@ expect_rc "a URI with a password" 2 $rc
 expect "says where a password goes" "\.pgpass" "$tmp/r5"
 grep -q s3cret "$tmp/r5" && bad "the password was repeated" || ok "the password is not repeated"
 
+# A station writing the source: its write lock held (sqlite3 on a fifo,
+# BEGIN IMMEDIATE answered before migrate starts); migrate waits the busy
+# time out, then refuses and writes nothing.
+mkfifo "$tmp/lockfifo"
+sqlite3 "$A" <"$tmp/lockfifo" >"$tmp/lockout" &
+lockpid=$!
+exec 7>"$tmp/lockfifo"
+echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+# (tail -f outlives grep until its next write: stopped here; the timeout
+# only turns a hang into a failure)
+timeout 30 bash -c 'exec 3< <(tail -n +1 -f "$0"); t=$!
+	grep -q -m1 locked <&3; r=$?; kill $t; exit $r' "$tmp/lockout" ||
+	bad "sqlite3 never took the lock"
+U4=$("$CS_PGTEST" createdb "$CS_PG_DIR" e2e_journal_migrate4)
+rc=0; "$CS_BIN" journal migrate "$A" "$U4" >"$tmp/r7" 2>&1 || rc=$?
+echo "ROLLBACK;" >&7
+exec 7>&-
+wait $lockpid || true
+expect_rc "a source a station is writing" 2 $rc
+expect "says to stop the stations" "being written by a station.*stop the stations" "$tmp/r7"
+[ "$(pg e2e_journal_migrate4 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")" = 0 ] &&
+	ok "nothing was written on the server" || bad "tables left on the server"
+
 rc=0; "$CS_BIN" journal migrate "$A" "$tmp/d.db" >"$tmp/r6" 2>&1 || rc=$?
 expect_rc "two SQLite files" 2 $rc
 [ ! -e "$tmp/d.db" ] && ok "nothing created" || bad "$tmp/d.db created"
