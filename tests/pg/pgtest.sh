@@ -17,14 +17,18 @@
 #
 # Authentication is peer on the socket, as docs/postgresql.md recommends
 # for stations: the cluster's superuser role is cstest, and the Unix users
-# root (the tests) and nobody may log in as it (pg_ident.conf). No
+# that started it and that runs it (root and nobody) may log in as it
+# (pg_ident.conf). No
 # password anywhere. Databases are UTF8 with the C collation: bytewise
 # order and ASCII-only case folding, what SQLite's BINARY and NOCASE do.
 # No sleeps: pg_ctl -w waits for the server, pg_isready confirms it.
 set -euo pipefail
 
 PGBIN=${CS_PGBIN:-/usr/lib/postgresql/15/bin}
-RUNAS=${CS_PG_RUNAS:-nobody}
+# As root (the tests): the server runs as nobody. As anyone else: as that
+# user (PostgreSQL refuses to run as root, and only root may switch).
+if [ "$(id -u)" = 0 ]; then RUNAS=${CS_PG_RUNAS:-nobody}; else RUNAS=$(id -un); fi
+CLIENT=$(id -un)
 ROLE=cstest
 
 die() { echo "pgtest: $*" >&2; exit 2; }
@@ -75,7 +79,7 @@ start() {
 	done
 	# The socket's path must fit sockaddr_un (107 bytes).
 	[ ${#sock} -le 90 ] || die "socket directory $sock is too long for a Unix socket; use a shorter build path"
-	chown "$RUNAS" "$dir"
+	[ "$RUNAS" = "$CLIENT" ] || chown "$RUNAS" "$dir"
 	chmod 0700 "$dir"
 	as_server mkdir -m 0700 "$sock"
 	as_server "$PGBIN/initdb" -D "$data" -U "$ROLE" -E UTF8 --locale=C \
@@ -95,7 +99,7 @@ EOF
 local all all peer map=cstest
 EOF
 	as_server tee "$data/pg_ident.conf" >/dev/null <<EOF
-cstest root $ROLE
+cstest $CLIENT $ROLE
 cstest $RUNAS $ROLE
 EOF
 	as_server "$PGBIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
