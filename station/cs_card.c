@@ -650,13 +650,12 @@ int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
 	for (size_t i = 0; i < n; i++) {
 		if (forced != NULL && strcmp(all[i].name, forced) != 0)
 			continue;
-		if (all[i].match_aid[0] != '\0' && cs_card_applet_state(ctx, reader,
-		    all[i].match_aid, st, why, whylen) == CS_OK) {
+		/* A PIV card's state is its own, not an IsoApplet's. */
+		if (all[i].match_aid[0] != '\0' && (cs_piv_is_profile(&all[i]) ?
+		    cs_piv_applet_state(ctx, reader, st, why, whylen) :
+		    cs_card_applet_state(ctx, reader, all[i].match_aid, st, why,
+		    whylen)) == CS_OK) {
 			*out = all[i];
-			/* A PIV card's state is its own, not an IsoApplet's. */
-			if (cs_piv_is_profile(out))
-				return cs_piv_applet_state(ctx, reader, st, why,
-				    whylen);
 			return CS_OK;
 		}
 	}

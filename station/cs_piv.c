@@ -63,7 +63,6 @@ static int piv_open(SCARDCONTEXT ctx, const char *reader, struct piv *c,
 	static const unsigned char piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08};
 	unsigned char resp[256];
 	unsigned long rlen = sizeof(resp);
-	char ver[32];
 	DWORD proto;
 	LONG rv;
 	int sw = 0;
@@ -85,13 +84,11 @@ static int piv_open(SCARDCONTEXT ctx, const char *reader, struct piv *c,
 		snprintf(why, whylen, _("libykpiv could not start"));
 		return CS_ERR_NOMEM;
 	}
-	/* libykpiv selects nothing on a card it is handed: SELECT here, then
-	 * GET VERSION, which libykpiv keeps (its GET SERIAL depends on it). */
+	/* libykpiv selects nothing on a card it is handed: SELECT here. */
 	if ((yr = ykpiv_connect_with_external_card(c->st, (uintptr_t)ctx,
 	    (uintptr_t)c->h)) != YKPIV_OK ||
 	    (yr = ykpiv_transfer_data(c->st, select, piv_aid, sizeof(piv_aid),
-	    resp, &rlen, &sw)) != YKPIV_OK || sw != 0x9000 ||
-	    (yr = ykpiv_get_version(c->st, ver, sizeof(ver))) != YKPIV_OK) {
+	    resp, &rlen, &sw)) != YKPIV_OK || sw != 0x9000) {
 		snprintf(why, whylen, _("%s: the PIV application does not answer "
 		    "(%s, %04X)"), reader, ykpiv_strerror(yr), (unsigned)sw);
 		piv_close(c);
@@ -151,13 +148,22 @@ int cs_piv_identity(SCARDCONTEXT ctx, const char *reader, cs_card_id *id,
     char *why, size_t whylen)
 {
 	struct piv c;
+	static const unsigned char get_serial[4] = {0x00, 0xF8, 0x00, 0x00};
+	unsigned char sbuf[16];
+	unsigned long slen = sizeof(sbuf);
 	ykpiv_cardid cid;
 	uint32_t serial = 0;
-	int r;
+	int r, sw = 0;
 
 	if ((r = piv_open(ctx, reader, &c, why, whylen)) != CS_OK)
 		return r;
-	if (ykpiv_get_serial(c.st, &serial) == YKPIV_OK && serial != 0) {
+	/* GET SERIAL (YubiKey 5): sent as is, libykpiv's own would ask the
+	 * firmware version first. */
+	if (ykpiv_transfer_data(c.st, get_serial, sbuf, 0, sbuf, &slen, &sw) ==
+	    YKPIV_OK && sw == 0x9000 && slen == 4)
+		serial = (uint32_t)sbuf[0] << 24 | (uint32_t)sbuf[1] << 16 |
+		    (uint32_t)sbuf[2] << 8 | sbuf[3];
+	if (serial != 0) {
 		/* The chip's own number, as the CPLC is on a JavaCard. */
 		snprintf(id->chip_serial, sizeof(id->chip_serial), "YK-%" PRIu32,
 		    serial);
