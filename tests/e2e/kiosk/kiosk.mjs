@@ -852,6 +852,22 @@ const stories = {
         "SELECT operator FROM events WHERE kind = 'card.pin-reset'"], { encoding: 'utf8' });
       assert.deepEqual(notes.stdout.trim().split('\n'), [acct('desk').user, acct('desk').user], 'two resets journaled with the desk account');
 
+      // The server holds the page to the card it named, and to a choice
+      // for a live certificate: nothing changes without them.
+      const deskPost = (p, f) => page.evaluate(async ([p, f]) => {
+        const { csrf } = await (await fetch('/api/session')).json();
+        const r = await fetch(p, { method: 'POST', body: new URLSearchParams(f),
+          headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/x-www-form-urlencoded' } });
+        return { status: r.status, json: await r.json() };
+      }, [p, f]);
+      const swapped = await deskPost('/api/pin-reset', { reader: '0', puk: PUK, chip: '4790-5040-4B00FFFF', confirm_last: '1',
+        new_pin: '13572468', new_pin2: '13572468' });
+      assert.deepEqual([swapped.status, swapped.json.error], [409, 'other-card'], 'a card other than the one named is not touched');
+      const undecided = await deskPost('/api/wipe', { reader: '0', puk: PUK, confirm_last: '1' });
+      assert.deepEqual([undecided.status, undecided.json.error], [409, 'live-cert'], 'a live certificate needs the operator\'s choice');
+      assert.equal(undecided.json.certs.length, 1, 'the live certificate is named');
+      assert.equal(undecided.json.certs[0].holder, holder);
+      assert.equal(signsWith(0, rnd), true, 'neither request changed the card');
       // The card comes back, its certificate still live: the wipe asks,
       // and makes the revocation line (affiliationChanged by default).
       await page.click('#desk-wipe');
