@@ -645,6 +645,11 @@
     try {
       const rep = await post('/api/pin-reset', f);
       const who = rep.holder || '';
+      /* The verdict on screen (say, a blocked PIN) is read again first. */
+      const pinNow = rep.pin;
+      delete rep.pin;
+      await verify('desk', false);
+      rep.pin = pinNow;
       if (rep.pin) {
         /* A random PIN: shown once, on the letter, then gone. */
         backFromLetter = 'desk';
