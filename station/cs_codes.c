@@ -168,14 +168,6 @@ const cs_code_def *cs_code_table(size_t *n)
 	return table;
 }
 
-const char *cs_problem_text(cs_problem p)
-{
-	char code[64];
-
-	snprintf(code, sizeof(code), "problem.%s", cs_problem_name(p));
-	return cs_code_source(code) ? _(cs_code_source(code)) : "?";
-}
-
 const char *cs_code_source(const char *code)
 {
 	const char *text, *c;
@@ -421,21 +413,15 @@ char *cs_msg_record(const cs_msg *m, char *out, size_t n)
 	return out;
 }
 
-void cs_msg_json_parts(FILE *f, const char *code, const char *params,
-    const char *advice, const char *detail, const char *text)
+void cs_msg_json(FILE *f, const cs_msg *m)
 {
 	char buf[2048];
 
-	cs_json_kv(f, 1, "code", code);
+	cs_json_kv(f, 1, "code", m->code);
 	fputc(',', f);
-	cs_params_json(f, params);
-	cs_json_kv(f, 0, "advice", advice);
-	cs_json_kv(f, 0, "detail", detail != NULL && *detail ? detail : NULL);
-	cs_json_kv(f, 0, "text", text != NULL ? text :
-	    compose(code, params, advice, detail, buf, sizeof(buf), 1));
-}
-
-void cs_msg_json(FILE *f, const cs_msg *m)
-{
-	cs_msg_json_parts(f, m->code, m->params, m->advice, m->detail, NULL);
+	cs_params_json(f, m->params);
+	cs_json_kv(f, 0, "advice", m->advice);
+	cs_json_kv(f, 0, "detail", m->detail[0] ? m->detail : NULL);
+	cs_json_kv(f, 0, "text", compose(m->code, m->params, m->advice,
+	    m->detail, buf, sizeof(buf), 1));
 }

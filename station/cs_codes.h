@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cs_problem.h"
+
 #define CS_PARAM_SEP '\037'
 #define CS_PARAMS_MAX 1024
 
@@ -31,11 +33,8 @@ const cs_code_def *cs_code_table(size_t *n);
 /* English source text of code; NULL when the code is not in the table. */
 const char *cs_code_source(const char *code);
 
-/* The English of a refused record's problem (cs_problem.h), in the
- * locale's language: code "problem.<cs_problem_name>". */
-#include "cs_problem.h"
-const char *cs_problem_text(cs_problem p);
-/* Its code, "problem.wrong-pin" (a static string). */
+/* The code of a refused record's problem (cs_problem.h):
+ * "problem.wrong-pin", a static string. */
 const char *cs_problem_code(cs_problem p);
 
 /* Pack name/value pairs (a NULL name ends the list; a NULL value is
@@ -82,8 +81,5 @@ char *cs_msg_record(const cs_msg *m, char *out, size_t n);
  * "code", "params", "advice", "detail", and "text" in the locale's
  * language. */
 void cs_msg_json(FILE *f, const cs_msg *m);
-/* The same, from the parts as they travel in events. */
-void cs_msg_json_parts(FILE *f, const char *code, const char *params,
-    const char *advice, const char *detail, const char *text);
 
 #endif
