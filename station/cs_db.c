@@ -6,6 +6,7 @@
 #include "cs_err.h"
 #include "cs_i18n.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,65 @@ int cs_db_prepare(cs_db *db, const char *sql, cs_db_stmt **out)
 {
 	*out = NULL;
 	return db->ops->prepare(db, sql, out);
+}
+
+static int bind_va(cs_db_stmt *st, const char *fmt, va_list ap)
+{
+	int r = CS_OK;
+
+	for (int k = 1; fmt != NULL && fmt[k - 1] != '\0' && r == CS_OK; k++)
+		switch (fmt[k - 1]) {
+		case 'i':
+			r = cs_db_bind_int(st, k, va_arg(ap, int64_t));
+			break;
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+
+			r = v ? cs_db_bind_int(st, k, v) : cs_db_bind_null(st, k);
+			break;
+		}
+		case 's':
+			r = cs_db_bind_text(st, k, va_arg(ap, const char *));
+			break;
+		default:
+			r = CS_ERR_USAGE;
+		}
+	return r;
+}
+
+int cs_db_prepare_fmt(cs_db *db, cs_db_stmt **out, const char *sql,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if ((r = cs_db_prepare(db, sql, out)) != CS_OK)
+		return r;
+	va_start(ap, fmt);
+	r = bind_va(*out, fmt, ap);
+	va_end(ap);
+	if (r != CS_OK) {
+		cs_db_finalize(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int cs_db_run_fmt(cs_db *db, const char *sql, const char *fmt, ...)
+{
+	cs_db_stmt *st;
+	va_list ap;
+	int r;
+
+	if ((r = cs_db_prepare(db, sql, &st)) != CS_OK)
+		return r;
+	va_start(ap, fmt);
+	r = bind_va(st, fmt, ap);
+	va_end(ap);
+	while (r == CS_OK && (r = cs_db_step(st)) == CS_DB_ROW)
+		r = CS_OK;
+	cs_db_finalize(st);
+	return r == CS_DB_DONE ? CS_OK : r;
 }
 
 int cs_db_bind_text(cs_db_stmt *st, int i, const char *v)

@@ -108,6 +108,15 @@ int cs_db_why(const cs_db *db, int r, char *why, size_t whylen,
 int cs_db_exec(cs_db *db, const char *sql);
 
 int cs_db_prepare(cs_db *db, const char *sql, cs_db_stmt **out);
+/* Prepare sql and bind the arguments fmt lists, one letter each, as the
+ * journal's jr_prepare does: i int64_t, n int64_t where 0 binds NULL, s
+ * const char * (NULL binds NULL). fmt may be NULL (nothing to bind). On
+ * failure *out is NULL. */
+int cs_db_prepare_fmt(cs_db *db, cs_db_stmt **out, const char *sql,
+    const char *fmt, ...);
+/* The same, stepped until done and finalized: CS_OK when it ran. */
+int cs_db_run_fmt(cs_db *db, const char *sql, const char *fmt, ...);
+
 /* Parameters are numbered from 1. Text NULL binds NULL (typed text). */
 int cs_db_bind_text(cs_db_stmt *st, int i, const char *v);
 int cs_db_bind_int(cs_db_stmt *st, int i, int64_t v);
