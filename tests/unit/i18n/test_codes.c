@@ -14,6 +14,9 @@
 #include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_i18n.h"
+#include "cs_wire.h"
+
+#include <unistd.h>
 
 static void english(void)
 {
@@ -162,12 +165,48 @@ static void test_japanese_table(void **state)
 	assert_string_equal(cs_strerror(CS_ERR_IO), "input/output error");
 }
 
+/* The event line between a worker and the coordinator carries the code,
+ * its parameters, the advice and the detail, beside the text. */
+static void test_wire(void **state)
+{
+	char params[CS_PARAMS_MAX], line[CS_WIRE_MAX + 1];
+	cs_run_event ev = {.kind = CS_EV_FAILED, .state = "failed",
+	    .text = "the card was pulled out", .code = "card.pulled",
+	    .params = params, .advice = "advice.partial",
+	    .detail = "pkcs15-init: Transmit failed"}, got;
+	int fds[2];
+	ssize_t n;
+	char v[64];
+
+	(void)state;
+	cs_params_pack(params, sizeof(params), "chip", "4790-5040-0000002A",
+	    "holder", "山田 太郎", NULL);
+	assert_int_equal(pipe(fds), 0);
+	cs_wire_send(fds[1], &ev);
+	n = read(fds[0], line, CS_WIRE_MAX);
+	assert_true(n > 0);
+	line[n - 1] = '\0'; /* the LF */
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(cs_wire_parse(line, &got), CS_OK);
+	assert_string_equal(got.code, "card.pulled");
+	assert_string_equal(got.advice, "advice.partial");
+	assert_string_equal(got.detail, "pkcs15-init: Transmit failed");
+	assert_string_equal(got.text, "the card was pulled out");
+	assert_string_equal(cs_params_get(got.params, "holder", v, sizeof(v)),
+	    "山田 太郎");
+	assert_string_equal(cs_params_get(got.params, "chip", v, sizeof(v)),
+	    "4790-5040-0000002A");
+	assert_null(got.pin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_render_english),
 		cmocka_unit_test(test_msg),
+		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_japanese_table),
 	};
 
