@@ -14,7 +14,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(f, _(
 	    "usage: cardstation run new clientAll.zip clientAllPin.zip [options]\n"
 	    "       cardstation run list [--journal PATH]\n"
 	    "       cardstation run status ID [--journal PATH]\n"
@@ -24,13 +24,14 @@ static void usage(FILE *f)
 	    "archives stay where they are and `encode` reads them again.\n"
 	    "\n"
 	    "  --journal PATH      (default $CARDSTATION_JOURNAL or\n"
-	    "                      " CS_JOURNAL_DEFAULT_PATH ")\n"
+	    "                      %s)\n"
 	    "  --institution O     the O value every certificate must carry\n"
 	    "  --profile NAME      card profile for every card (default: by card)\n"
 	    "  --profiles DIR      card profiles (default $CARDSTATION_PROFILES or\n"
 	    "                      the installed cardprofiles folder)\n"
 	    "  --mode queue|pairing\n"
-	    "  --operator NAME     recorded on every journal row\n");
+	    "  --operator NAME     recorded on every journal row\n"),
+	    CS_JOURNAL_DEFAULT_PATH);
 }
 
 static void print_counts(int64_t id, const cs_jprogress *p)

@@ -37,7 +37,7 @@ struct verify_args {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(f, _(
 	    "usage: cardstation verify [--reader SPEC] [--journal PATH] [--ca FILE]\n"
 	    "                          [--pin env:VAR | --pin-prompt] [--json]\n"
 	    "       cardstation verify --handover [--reader SPEC]... [options]\n"
@@ -53,8 +53,8 @@ static void usage(FILE *f)
 	    "  --reader SPEC     the reader (see `cardstation doctor`); default:\n"
 	    "                    the only reader holding a card. Repeat it with\n"
 	    "                    --handover; default there: every reader\n"
-	    "  --journal PATH    the journal (default $" CS_JOURNAL_ENV ", else\n"
-	    "                    " CS_JOURNAL_DEFAULT_PATH ")\n"
+	    "  --journal PATH    the journal (default $%s, else\n"
+	    "                    %s)\n"
 	    "  --ca FILE         the UPKI CA certificate(s), PEM ($CARDSTATION_CA)\n"
 	    "  --profiles DIR    card profiles (default $CARDSTATION_PROFILES or\n"
 	    "                    the installed cardprofiles folder)\n"
@@ -71,7 +71,8 @@ static void usage(FILE *f)
 	    "Verdict: OK, WARN (works, but look at the reasons) or FAIL (do not\n"
 	    "hand the card out), with every reason.\n"
 	    "Exit status: 0 OK, 1 WARN, 2 FAIL or nothing could be checked\n"
-	    "(--handover: the worst verdict of the day).\n");
+	    "(--handover: the worst verdict of the day).\n"),
+	    CS_JOURNAL_ENV, CS_JOURNAL_DEFAULT_PATH);
 }
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
