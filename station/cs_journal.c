@@ -1,5 +1,6 @@
 /* cs_journal.c - opening the journal, its schema, transactions, runs. */
 #include "cs_err.h"
+#include "cs_db.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
 #include "cs_i18n.h"
@@ -386,6 +387,16 @@ static int open_at(cs_journal **out, const char *path, int flags,
 	int r, rc, oflags;
 
 	*out = NULL;
+	/* A journal on PostgreSQL is read and written only by `journal
+	 * migrate`, `journal init` and doctor so far (docs/postgresql.md):
+	 * taken as a file name, a URI would become folders named
+	 * "postgresql:" beside the station. */
+	if (cs_db_is_uri(path)) {
+		jr_why(why, whylen, _("%s is a PostgreSQL journal; this command "
+		    "works on a SQLite journal only so far (docs/postgresql.md)"),
+		    path);
+		return CS_ERR_USAGE;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return CS_ERR_NOMEM;
 	j->rdonly = (flags & CS_JOURNAL_RDONLY) != 0;

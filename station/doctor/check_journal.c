@@ -2,6 +2,7 @@
 #include "dr.h"
 #include "cs_profile.h"
 #include "cs_err.h"
+#include "cs_db.h"
 #include "cs_journal.h"
 #include "cs_child.h"
 #include "cs_i18n.h"
@@ -39,6 +40,9 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 	cs_finding *f;
 	int exists_dir;
 
+	/* A journal on a server: journal-server judges it, no disk here. */
+	if (cs_db_is_uri(path))
+		return;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) == NULL)
 		snprintf(dir, sizeof(dir), ".");
