@@ -7,6 +7,7 @@
 #include "cs_profile.h"
 #include "cs_revoke.h"
 #include "cs_verify.h"
+#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,14 +104,14 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 	*card_id = 0;
 	if ((sel->printed != NULL) + (sel->chip != NULL) + (sel->holder != NULL) +
 	    (sel->issuance != 0) != 1)
-		return say(why, whylen, CS_ERR_USAGE, "name the card by one of "
-		    "printed number, chip serial, holder or issuance");
+		return say(why, whylen, CS_ERR_USAGE, _("name the card by one of "
+		    "printed number, chip serial, holder or issuance"));
 	if (sel->chip != NULL || sel->printed != NULL) {
 		if ((sel->chip != NULL ? find_by_chip(j, sel->chip, &card) :
 		    cs_journal_card_find(j, CS_JKEY_PRINTED, sel->printed,
 		    &card)) != CS_OK)
-			r = say(why, whylen, CS_ERR_NOTFOUND, "the journal has no "
-			    "card with %s %s", sel->chip ? "chip serial" :
+			r = say(why, whylen, CS_ERR_NOTFOUND, _("the journal has no "
+			    "card with %s %s"), sel->chip ? "chip serial" :
 			    "printed number", sel->chip ? sel->chip : sel->printed);
 		else
 			*card_id = card.id;
@@ -121,8 +122,8 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 		 * failed, wiped or revoked one is history. */
 		if (cs_journal_issuance_get(j, sel->issuance, &iss) != CS_OK ||
 		    iss.outcome != CS_JISSUE_VERIFIED)
-			r = say(why, whylen, CS_ERR_NOTFOUND, "issuance %" PRId64
-			    " is not live on a card", sel->issuance);
+			r = say(why, whylen, CS_ERR_NOTFOUND, _("issuance %" PRId64
+			    " is not live on a card"), sel->issuance);
 		else
 			*card_id = iss.card_id;
 		goto out;
@@ -133,20 +134,20 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 	f.holder = sel->holder;
 	f.live_only = true;
 	if ((r = live_where(j, &f, &ll)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_DB, "the journal cannot be read");
+		r = say(why, whylen, CS_ERR_DB, _("the journal cannot be read"));
 		goto out;
 	}
 	if (ll.n == 0) {
-		r = say(why, whylen, CS_ERR_NOTFOUND, "no certificate of a holder "
-		    "named like '%s' is live on a card", sel->holder);
+		r = say(why, whylen, CS_ERR_NOTFOUND, _("no certificate of a holder "
+		    "named like '%s' is live on a card"), sel->holder);
 		goto out;
 	}
 	for (size_t i = 1; i < ll.n; i++)
 		if (ll.c[i].card_id != ll.c[0].card_id) {
 			if (several != NULL)
 				*several = ll;
-			r = say(why, whylen, CS_ERR_MISMATCH, "'%s' fits several "
-			    "cards", sel->holder);
+			r = say(why, whylen, CS_ERR_MISMATCH, _("'%s' fits several "
+			    "cards"), sel->holder);
 			goto out;
 		}
 	*card_id = ll.c[0].card_id;
@@ -168,15 +169,15 @@ static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
 
 	*len = 0;
 	if ((*buf = malloc(cap)) == NULL)
-		return say(why, whylen, CS_ERR_NOMEM, "out of memory");
+		return say(why, whylen, CS_ERR_NOMEM, _("out of memory"));
 	for (size_t i = 0; i < ll->n && r == CS_OK; i++) {
 		cs_jrecord rec = {0};
 		cs_revoke_row row;
 		size_t n = 0;
 
 		if (cs_journal_record_get(j, ll->c[i].record_id, &rec) != CS_OK)
-			return say(why, whylen, CS_ERR_NOTFOUND, "record %" PRId64
-			    " of certificate %s is missing", ll->c[i].record_id,
+			return say(why, whylen, CS_ERR_NOTFOUND, _("record %" PRId64
+			    " of certificate %s is missing"), ll->c[i].record_id,
 			    ll->c[i].cert_serial);
 		memset(&row, 0, sizeof(row));
 		row.dn = rec.dn;
@@ -188,7 +189,7 @@ static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
 		row.user_mail = rec.mail ? rec.mail : ll->c[i].mail;
 		if ((r = cs_revoke_format(&row, *buf + *len, cap - *len, &n, rwhy,
 		    sizeof(rwhy))) != CS_OK)
-			say(why, whylen, r, "certificate %s: %s",
+			say(why, whylen, r, _("certificate %s: %s"),
 			    ll->c[i].cert_serial, rwhy);
 		else
 			*len += n;
@@ -239,23 +240,23 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 		*reqlen = 0;
 	}
 	if (o->admin_mail == NULL || cs_revoke_reason_name(o->reason) == NULL)
-		return say(why, whylen, CS_ERR_USAGE, "a revocation request needs "
-		    "the administrator's mail and a reason code the service knows");
+		return say(why, whylen, CS_ERR_USAGE, _("a revocation request needs "
+		    "the administrator's mail and a reason code the service knows"));
 	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
 		return r;
 	if ((r = cs_desk_live_certs(j, card_id, ll)) != CS_OK)
-		return say(why, whylen, CS_ERR_DB, "the journal cannot be read");
+		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read"));
 	for (size_t i = 0; i < ll->n; i++)
 		if (ll->c[i].writing)
-			return say(why, whylen, CS_ERR_STATE, "certificate %s is "
-			    "still being written to this card: stop that run first",
+			return say(why, whylen, CS_ERR_STATE, _("certificate %s is "
+			    "still being written to this card: stop that run first"),
 			    ll->c[i].cert_serial);
 	if (ll->n == 0)
-		return say(why, whylen, CS_ERR_NOTFOUND, "no certificate is live "
-		    "on that card (already lost, returned or never issued)");
+		return say(why, whylen, CS_ERR_NOTFOUND, _("no certificate is live "
+		    "on that card (already lost, returned or never issued)"));
 	if (ll->truncated)
-		return say(why, whylen, CS_ERR_LIMIT, "more than %d certificates "
-		    "are live on that card", CS_DESK_MAX_LIVE);
+		return say(why, whylen, CS_ERR_LIMIT, _("more than %d certificates "
+		    "are live on that card"), CS_DESK_MAX_LIVE);
 	if ((r = lost_build(j, o, ll, &buf, &len, why, whylen)) != CS_OK)
 		goto out;
 	/* The file is complete on disk before the journal says "requested";
@@ -264,8 +265,8 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->out_path) >=
 		    sizeof(tmp)) {
 			tmp[0] = '\0';
-			r = say(why, whylen, CS_ERR_USAGE, "the file name is too "
-			    "long");
+			r = say(why, whylen, CS_ERR_USAGE, _("the file name is too "
+			    "long"));
 			goto out;
 		}
 		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -277,21 +278,21 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 		}
 	} else if (o->out_fp != NULL && (fwrite(buf, 1, len, o->out_fp) != len ||
 	    fflush(o->out_fp) != 0)) {
-		r = say(why, whylen, CS_ERR_IO, "cannot write the request: %s",
+		r = say(why, whylen, CS_ERR_IO, _("cannot write the request: %s"),
 		    strerror(errno));
 		goto out;
 	}
 	if (!o->dry_run && (r = lost_mark(j, o, ll, card_id, jwhy,
 	    sizeof(jwhy))) != CS_OK) {
 		/* Only a stream cannot be taken back: whoever reads it is told. */
-		say(why, whylen, r, "the journal refused: %s; nothing was "
-		    "marked%s", jwhy, tmp[0] ? ", no request written" :
+		say(why, whylen, r, _("the journal refused: %s; nothing was "
+		    "marked%s"), jwhy, tmp[0] ? ", no request written" :
 		    o->out_fp ? ": do not send the request above" : "");
 		goto out;
 	}
 	if (tmp[0] != '\0' && rename(tmp, o->out_path) != 0) {
-		r = say(why, whylen, CS_ERR_IO, "the journal is marked but %s "
-		    "cannot be renamed to %s: %s", tmp, o->out_path,
+		r = say(why, whylen, CS_ERR_IO, _("the journal is marked but %s "
+		    "cannot be renamed to %s: %s"), tmp, o->out_path,
 		    strerror(errno));
 		/* The journal is right and the request complete: leave it for
 		 * the operator to rename rather than lose it. */
@@ -409,7 +410,7 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 	    CS_OK)
 		goto fail;
 	if ((r = cs_desk_live_certs(j, card_id, &ll)) != CS_OK) {
-		say(why, whylen, r, "the journal cannot be read");
+		say(why, whylen, r, _("the journal cannot be read"));
 		goto fail;
 	}
 	for (size_t i = 0; i < ll.n && r == CS_OK; i++) {
@@ -423,9 +424,9 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 			continue;
 		}
 		if (!in_list(ended, c->iss_id)) {
-			r = say(why, whylen, CS_ERR_STATE, "certificate %s became "
+			r = say(why, whylen, CS_ERR_STATE, _("certificate %s became "
 			    "live on this card while it was wiped; run the return "
-			    "again to decide on it", c->cert_serial);
+			    "again to decide on it"), c->cert_serial);
 			break;
 		}
 		if ((r = cs_journal_issuance_end(j, c->iss_id, request ?
@@ -444,9 +445,9 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 		for (size_t k = 0; k < ll.n; k++)
 			still |= ll.c[k].iss_id == ended->c[i].iss_id;
 		if (!still)
-			r = say(why, whylen, CS_ERR_STATE, "certificate %s is no "
+			r = say(why, whylen, CS_ERR_STATE, _("certificate %s is no "
 			    "longer live in the journal (marked by someone else "
-			    "meanwhile)", ended->c[i].cert_serial);
+			    "meanwhile)"), ended->c[i].cert_serial);
 	}
 	if (r == CS_OK)
 		r = cs_journal_card_set_state(j, card_id, CS_JCARD_RETURNED, note,
@@ -472,7 +473,7 @@ static int req_write_tmp(const char *out_path, const char *buf, size_t len,
 	tmp[0] = '\0';
 	if ((size_t)snprintf(tmp, tmplen, "%s.tmp", out_path) >= tmplen) {
 		tmp[0] = '\0';
-		return say(why, whylen, CS_ERR_USAGE, "the file name is too long");
+		return say(why, whylen, CS_ERR_USAGE, _("the file name is too long"));
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
 		r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp, strerror(errno));
@@ -503,11 +504,11 @@ static int returned_decide(cs_journal *j, const cs_card_id *id,
 	r = cs_desk_live_certs(j, card.id, &all);
 	cs_jcard_clear(&card);
 	if (r != CS_OK)
-		return say(why, whylen, CS_ERR_DB, "the journal cannot be read; "
-		    "nothing changed");
+		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read; "
+		    "nothing changed"));
 	if (all.truncated)
-		return say(why, whylen, CS_ERR_LIMIT, "more than %d certificates "
-		    "are live on that card; nothing changed", CS_DESK_MAX_LIVE);
+		return say(why, whylen, CS_ERR_LIMIT, _("more than %d certificates "
+		    "are live on that card; nothing changed"), CS_DESK_MAX_LIVE);
 	only_verified(&all, &res->ended);
 	if (res->ended.n == 0)
 		return CS_OK;
@@ -518,9 +519,9 @@ static int returned_decide(cs_journal *j, const cs_card_id *id,
 	case CS_DESK_LIVE_REQUEST:
 		break;
 	default:
-		return say(why, whylen, CS_ERR_STATE, "certificate %s of %s is "
+		return say(why, whylen, CS_ERR_STATE, _("certificate %s of %s is "
 		    "still live on this card. Request its revocation, or confirm "
-		    "that it is revoked already. Nothing changed", serials,
+		    "that it is revoked already. Nothing changed"), serials,
 		    res->ended.c[0].holder);
 	}
 	if ((r = lost_build(j, &o->request, &res->ended, &res->req, &res->reqlen,
@@ -548,26 +549,26 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	memset(res, 0, sizeof(*res));
 	res->puk_tries = -1;
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
-		return say(why, whylen, CS_ERR_USAGE, "wiping a card needs its "
-		    "reader and the institution PUK");
+		return say(why, whylen, CS_ERR_USAGE, _("wiping a card needs its "
+		    "reader and the institution PUK"));
 	if (o->live == CS_DESK_LIVE_REQUEST && (rq->admin_mail == NULL ||
 	    cs_revoke_reason_name(rq->reason) == NULL))
-		return say(why, whylen, CS_ERR_USAGE, "a revocation request needs "
-		    "the administrator's mail and a reason code the service knows");
+		return say(why, whylen, CS_ERR_USAGE, _("a revocation request needs "
+		    "the administrator's mail and a reason code the service knows"));
 	/* Before the first APDU: the journal says what the card holds. */
 	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
 		return r;
 	if (cs_card_probe(ctx, o->reader, &id, cwhy, sizeof(cwhy)) != CS_OK ||
 	    cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
 	    &st, cwhy, sizeof(cwhy)) != CS_OK)
-		return say(why, whylen, CS_ERR_NOTFOUND, "not a card this station "
-		    "writes, or it does not answer");
+		return say(why, whylen, CS_ERR_NOTFOUND, _("not a card this station "
+		    "writes, or it does not answer"));
 	/* Which card, by the profile's identity sources: one without CPLC is
 	 * known by the identity a station wrote into its TokenInfo (read
 	 * before the wipe erases it). */
 	if ((r = cs_card_identity(ctx, o->reader, &prof, &st, &id, NULL, cwhy,
 	    sizeof(cwhy))) != CS_OK)
-		return say(why, whylen, r, "%s; nothing changed", cwhy);
+		return say(why, whylen, r, _("%s; nothing changed"), cwhy);
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",
 	    id.chip_serial);
 	snprintf(res->profile, sizeof(res->profile), "%s", prof.name);
@@ -583,7 +584,7 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	 * lose it) that no one can type. */
 	if (pin == NULL) {
 		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			say(why, whylen, r, "no random PIN");
+			say(why, whylen, r, _("no random PIN"));
 			goto out;
 		}
 		pin = rnd;
@@ -594,7 +595,7 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	if (st.pin_set && (r = cs_card_reset_pin_tries(ctx, o->reader,
 	    prof.match_aid, cs_secret_str(o->puk), cs_secret_str(pin),
 	    &res->puk_tries, cwhy, sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, "%s; nothing changed", cwhy);
+		say(why, whylen, r, _("%s; nothing changed"), cwhy);
 		goto out;
 	}
 	/* Erasing PKCS#15 hides the key from OpenSC, not from the applet: a
@@ -602,9 +603,9 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	if (st.pin_set && (r = cs_card_overwrite_keys(ctx, o->reader,
 	    prof.match_aid, cs_secret_str(pin), &res->keys, cwhy,
 	    sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, "%s. The PIN was reset, but a previous "
+		say(why, whylen, r, _("%s. The PIN was reset, but a previous "
 		    "holder's key may still be on the card: do not hand it out; "
-		    "its applet must be reinstalled", cwhy);
+		    "its applet must be reinstalled"), cwhy);
 		goto out;
 	}
 	if ((r = cs_card_erase_pkcs15(ctx, o->reader, prof.match_aid, st.pin_set ?
@@ -616,21 +617,21 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	if (res->req != NULL && rq->out_path == NULL && rq->out_fp != NULL &&
 	    (fwrite(res->req, 1, res->reqlen, rq->out_fp) != res->reqlen ||
 	    fflush(rq->out_fp) != 0)) {
-		r = say(why, whylen, CS_ERR_IO, "the card is wiped but the "
+		r = say(why, whylen, CS_ERR_IO, _("the card is wiped but the "
 		    "revocation request cannot be written: %s; the journal is "
-		    "unchanged", strerror(errno));
+		    "unchanged"), strerror(errno));
 		goto out;
 	}
 	if ((r = returned_journal(j, &id, prof.name, o, &res->ended, res->keys,
 	    &res->wiped, cwhy, sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, "the card is wiped but the journal refused: "
-		    "%s%s", cwhy, res->req == NULL ? "" : rq->out_path != NULL ?
+		say(why, whylen, r, _("the card is wiped but the journal refused: "
+		    "%s%s"), cwhy, res->req == NULL ? "" : rq->out_path != NULL ?
 		    "; no request written" : "; do not send the request above");
 		goto out;
 	}
 	if (tmp[0] != '\0' && rename(tmp, rq->out_path) != 0) {
-		r = say(why, whylen, CS_ERR_IO, "the card is wiped and journaled "
-		    "but %s cannot be renamed to %s: %s", tmp, rq->out_path,
+		r = say(why, whylen, CS_ERR_IO, _("the card is wiped and journaled "
+		    "but %s cannot be renamed to %s: %s"), tmp, rq->out_path,
 		    strerror(errno));
 		tmp[0] = '\0';  /* complete: the operator renames it */
 		goto out;
@@ -661,33 +662,33 @@ static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
 	if (vr->card_error[0] != '\0')
 		return say(why, whylen, CS_ERR_NOTFOUND, "%s", vr->card_error);
 	if (vr->profile[0] == '\0')
-		return say(why, whylen, CS_ERR_NOTFOUND, "not a card this station "
-		    "writes. Nothing changed");
+		return say(why, whylen, CS_ERR_NOTFOUND, _("not a card this station "
+		    "writes. Nothing changed"));
 	if (vr->journal_error[0] != '\0')
-		return say(why, whylen, CS_ERR_DB, "the journal cannot be read: "
-		    "%s. Nothing changed", vr->journal_error);
+		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read: "
+		    "%s. Nothing changed"), vr->journal_error);
 	if (!vr->card_known)
-		return say(why, whylen, CS_ERR_NOTFOUND, "the journal does not know "
-		    "this card (chip %s): it was not issued here. Nothing changed",
+		return say(why, whylen, CS_ERR_NOTFOUND, _("the journal does not know "
+		    "this card (chip %s): it was not issued here. Nothing changed"),
 		    vr->chip_serial[0] ? vr->chip_serial : "without a serial");
 	snprintf(res->printed, sizeof(res->printed), "%s", vr->printed_no);
 	if (strcmp(vr->card_state, "lost") == 0)
-		return say(why, whylen, CS_ERR_STATE, "this card is marked lost "
+		return say(why, whylen, CS_ERR_STATE, _("this card is marked lost "
 		    "and its certificate revoked. Do not reset its PIN; issue a new "
-		    "card. Nothing changed");
+		    "card. Nothing changed"));
 	if (strcmp(vr->card_state, "returned") == 0 ||
 	    strcmp(vr->card_state, "wiped") == 0)
-		return say(why, whylen, CS_ERR_STATE, "this card was returned and "
-		    "wiped; it has no holder. Nothing changed");
+		return say(why, whylen, CS_ERR_STATE, _("this card was returned and "
+		    "wiped; it has no holder. Nothing changed"));
 	if (strcmp(vr->card_state, "issued") != 0)
-		return say(why, whylen, CS_ERR_STATE, "this card is '%s' in the "
-		    "journal, not issued. Nothing changed", vr->card_state);
+		return say(why, whylen, CS_ERR_STATE, _("this card is '%s' in the "
+		    "journal, not issued. Nothing changed"), vr->card_state);
 	if (!vr->pin_set)
-		return say(why, whylen, CS_ERR_STATE, "the card has no PIN yet: it "
-		    "was never issued. Nothing changed");
+		return say(why, whylen, CS_ERR_STATE, _("the card has no PIN yet: it "
+		    "was never issued. Nothing changed"));
 	if (vr->p11_error[0] != '\0' || !vr->has_pkcs15)
-		return say(why, whylen, CS_ERR_STATE, "the card's certificate "
-		    "cannot be read%s%s. Nothing changed", vr->p11_error[0] ?
+		return say(why, whylen, CS_ERR_STATE, _("the card's certificate "
+		    "cannot be read%s%s. Nothing changed"), vr->p11_error[0] ?
 		    ": " : "", vr->p11_error);
 	/* What the card holds first: another holder's key is the worse fault
 	 * and the sentence the operator needs. */
@@ -697,27 +698,27 @@ static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
 		if (!c->parsed || c->is_ca)
 			continue;
 		if (c->j_bound_here == 0)
-			return say(why, whylen, CS_ERR_STATE, "certificate %s on this "
+			return say(why, whylen, CS_ERR_STATE, _("certificate %s on this "
 			    "card is live on another card (%s) in the journal. "
-			    "Nothing changed", c->serial, c->j_bound_chip);
+			    "Nothing changed"), c->serial, c->j_bound_chip);
 		if (c->j_bound_here != 1)
-			return say(why, whylen, CS_ERR_STATE, "certificate %s on this "
-			    "card is not live in the journal (%s). Nothing changed",
+			return say(why, whylen, CS_ERR_STATE, _("certificate %s on this "
+			    "card is not live in the journal (%s). Nothing changed"),
 			    c->serial, c->j_known ? c->j_outcome : "unknown");
 		if (bound > 0 && strcmp(c->j_holder, res->holder) != 0)
-			return say(why, whylen, CS_ERR_STATE, "this card holds "
-			    "certificates of %s and %s. Nothing changed", res->holder,
+			return say(why, whylen, CS_ERR_STATE, _("this card holds "
+			    "certificates of %s and %s. Nothing changed"), res->holder,
 			    c->j_holder);
 		snprintf(res->holder, sizeof(res->holder), "%s", c->j_holder);
 		bound++;
 	}
 	if (vr->nmissing > 0)
-		return say(why, whylen, CS_ERR_STATE, "the journal has certificate "
+		return say(why, whylen, CS_ERR_STATE, _("the journal has certificate "
 		    "%s on this card, but the card does not hold it. Nothing "
-		    "changed", vr->missing[0]);
+		    "changed"), vr->missing[0]);
 	if (bound == 0)
-		return say(why, whylen, CS_ERR_STATE, "the card holds no "
-		    "certificate of its holder. Nothing changed");
+		return say(why, whylen, CS_ERR_STATE, _("the card holds no "
+		    "certificate of its holder. Nothing changed"));
 	return CS_OK;
 }
 
@@ -735,8 +736,8 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 	memset(res, 0, sizeof(*res));
 	res->puk_tries = -1;
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
-		return say(why, whylen, CS_ERR_USAGE, "a PIN reset needs the card's "
-		    "reader and the institution PUK");
+		return say(why, whylen, CS_ERR_USAGE, _("a PIN reset needs the card's "
+		    "reader and the institution PUK"));
 	/* The journal decides who this card is: it must be the station's. */
 	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
 		return r;
@@ -759,18 +760,18 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 		goto out;
 	if (cs_profile_check_puk(&prof, cs_secret_str(o->puk), cwhy,
 	    sizeof(cwhy)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_USAGE, "PUK: %s. Nothing changed", cwhy);
+		r = say(why, whylen, CS_ERR_USAGE, _("PUK: %s. Nothing changed"), cwhy);
 		goto out;
 	}
 	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), cwhy,
 	    sizeof(cwhy)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_USAGE, "new PIN: %s. Nothing changed",
+		r = say(why, whylen, CS_ERR_USAGE, _("new PIN: %s. Nothing changed"),
 		    cwhy);
 		goto out;
 	}
 	if (pin == NULL) {
 		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			say(why, whylen, r, "no random PIN");
+			say(why, whylen, r, _("no random PIN"));
 			goto out;
 		}
 		pin = rnd;
@@ -781,7 +782,7 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 	if (r != CS_OK) {
 		res->puk_tries = tries;
 		if (tries < 0) {
-			say(why, whylen, r, "%s. The PIN is unchanged", cwhy);
+			say(why, whylen, r, _("%s. The PIN is unchanged"), cwhy);
 			goto out;
 		}
 		/* A wrong PUK costs one of the card's tries: that is history. */
@@ -791,11 +792,11 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 		    note, jwhy, sizeof(jwhy)) != CS_OK)
 			jwhy[0] = '\0';
 		if (tries == 0)
-			say(why, whylen, r, "Wrong PUK. The PUK is now blocked: this "
-			    "card's PIN can no longer be reset. The PIN is unchanged");
+			say(why, whylen, r, _("Wrong PUK. The PUK is now blocked: this "
+			    "card's PIN can no longer be reset. The PIN is unchanged"));
 		else
-			say(why, whylen, r, "Wrong PUK. %d %s left before the PUK is "
-			    "blocked. The PIN is unchanged", tries, tries == 1 ?
+			say(why, whylen, r, _("Wrong PUK. %d %s left before the PUK is "
+			    "blocked. The PIN is unchanged"), tries, tries == 1 ?
 			    "try" : "tries");
 		goto out;
 	}
@@ -805,8 +806,8 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 	if ((r = cs_journal_note(j, 0, vr.card_id, "card.pin-reset", note, jwhy,
 	    sizeof(jwhy))) != CS_OK) {
 		/* The card has the new PIN: the holder must still get it. */
-		say(why, whylen, r, "the PIN was reset, but the journal refused "
-		    "the note: %s", jwhy);
+		say(why, whylen, r, _("the PIN was reset, but the journal refused "
+		    "the note: %s"), jwhy);
 		r = CS_ERR_DB;
 	}
 	if (rnd != NULL) {
