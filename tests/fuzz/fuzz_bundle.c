@@ -1,4 +1,4 @@
-/* fuzz_bundle.c - the bundle joiner (station/cs_bundle.c): index, PIN file
+/* fuzz_bundle.c - the bundle joiner (station/engine/cs_bundle.c): index, PIN file
  * and file names joined into records.
  *
  * Input: a control byte, then parts cut at NUL bytes:

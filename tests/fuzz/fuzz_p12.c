@@ -1,4 +1,4 @@
-/* fuzz_p12.c - certificate checks (station/cs_p12.c).
+/* fuzz_p12.c - certificate checks (station/engine/cs_p12.c).
  *
  * Input: a control byte, the access PIN \0, 利用者mail \0, the required O
  * \0, then DER: a PKCS#12 (decrypted with the PIN by cs_p12_open) or, with

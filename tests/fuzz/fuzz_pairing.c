@@ -1,5 +1,5 @@
 /* fuzz_pairing.c - the card-printing system's pairing list
- * (station/cs_pairing.c), read by path from a memory file.
+ * (station/engine/cs_pairing.c), read by path from a memory file.
  *
  * Properties: every pair names a person; looking a pair up by its own
  * chip serial or printed number finds it or an earlier line; an empty

@@ -1,4 +1,4 @@
-/* fuzz_profile.c - card profiles (station/cs_profile.c), read by path from
+/* fuzz_profile.c - card profiles (station/engine/cs_profile.c), read by path from
  * a memory file, and their PIN/PUK policy.
  *
  * Input: the profile text, optionally followed by NUL and PIN candidates

@@ -1,4 +1,4 @@
-/* fuzz_tsv.c - the UPKI TSV reader (station/cs_tsv.c) and serial syntax.
+/* fuzz_tsv.c - the UPKI TSV reader (station/engine/cs_tsv.c) and serial syntax.
  *
  * Input: one control byte, then the file. The control byte's low 7 bits
  * are the bytes per read (0: as much as asked), so lines cross the

@@ -1,5 +1,5 @@
 /* fuzz_wire.c - the encode workers' event line (cs_wire_send and
- * cs_wire_parse in station/cs_wire.c), as a round trip through a pipe.
+ * cs_wire_parse in station/engine/cs_wire.c), as a round trip through a pipe.
  *
  * Input: kind (1 byte), step and steps (4 bytes each, little endian), a
  * repeat count for the text (1 byte), then the eleven string fields cut at

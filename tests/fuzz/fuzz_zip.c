@@ -1,4 +1,4 @@
-/* fuzz_zip.c - the archive reader (station/cs_zip.c) on hostile archives.
+/* fuzz_zip.c - the archive reader (station/engine/cs_zip.c) on hostile archives.
  *
  * Debian's libzip is not instrumented, so coverage comes from our code only;
  * but the bytes go the station's whole way: they are put in a memory file

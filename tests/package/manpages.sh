@@ -52,8 +52,8 @@ grep -q '^\.Fl -version' "$man/cardstation.1" || bad "cardstation.1 lacks --vers
 
 # cardprofile(5): every key cs_profile.c reads, and every key a shipped
 # profile sets.
-keys=$( { grep -oE 'STR\("[a-z0-9._]+"' "$CS_SRC/station/cs_profile.c" | sed 's/STR("//; s/"//'
-	grep -oE 'strcmp\(key, "[a-z0-9._]+"\)' "$CS_SRC/station/cs_profile.c" | sed 's/.*"\(.*\)".*/\1/'
+keys=$( { grep -oE 'STR\("[a-z0-9._]+"' "$CS_SRC/station/engine/cs_profile.c" | sed 's/STR("//; s/"//'
+	grep -oE 'strcmp\(key, "[a-z0-9._]+"\)' "$CS_SRC/station/engine/cs_profile.c" | sed 's/.*"\(.*\)".*/\1/'
 	sed -n 's/^\([a-z0-9._]*\)[[:space:]]*=.*/\1/p' "$CS_SRC"/cardprofiles/*.conf; } | sort -u)
 [ "$(wc -l <<<"$keys")" -ge 10 ] || bad "found only these profile keys: $keys"
 documented=$(grep -oE '^\.It Cm [a-z0-9._]+( , Cm [a-z0-9._]+)*' "$man/cardprofile.5" |

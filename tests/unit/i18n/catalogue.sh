@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cd "$CS_SRC"
 # shellcheck disable=SC2086 # the arguments are words
-xgettext $CS_XGETTEXT_ARGS -o "$tmp/now.pot" station/*.c station/*/*.c kiosk/*.c
+xgettext $CS_XGETTEXT_ARGS -o "$tmp/now.pot" station/engine/*.c station/engine/doctor/*.c station/cli/*.c kiosk/*.c
 n=$(grep -c '^msgid ' "$tmp/now.pot")
 [ "$n" -gt 300 ] || fail "only $n messages extracted: the extraction is broken"
 

@@ -1,4 +1,4 @@
-/* dr.h - the doctor's checks, one per file (station/doctor/), and the one
+/* dr.h - the doctor's checks, one per file (station/engine/doctor/), and the one
  * table that lists them in the order they run and report (dr_table.c).
  * Internal to the engine: cs_doctor.h is the interface. */
 #ifndef DR_H
