@@ -7,17 +7,14 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
+#include "cs_handover.h"
 #include "cs_reader.h"
 #include "cs_verify.h"
 #include "cs_i18n.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +306,22 @@ static void teardown(struct ctx *c)
 	cs_journal_close(c->j);
 }
 
+/* What every check of this command gives the engine. */
+static void verify_opts(const struct ctx *c, cs_verify_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->journal = c->j;
+	o->journal_why = c->jwhy;
+	o->ca = c->ca;
+	o->profiles_dir = c->a.profiles;
+	o->soon_days = c->a.soon_days;
+	if (c->pin != NULL)
+		o->pin = cs_secret_str(c->pin);
+}
+
+static int ask_pin(void *arg, const char *reader, cs_secret **pin);
+static void print_report(void *arg, const cs_vreport *r);
+
 /* Verify the card in one reader and print its report. */
 static cs_verdict verify_one(struct ctx *c, const char *reader,
     cs_vreport *r)
@@ -317,27 +330,14 @@ static cs_verdict verify_one(struct ctx *c, const char *reader,
 	cs_secret *typed = NULL;
 	char why[512] = "";
 
-	memset(&o, 0, sizeof(o));
+	verify_opts(c, &o);
 	o.reader = reader;
-	o.journal = c->j;
-	o.journal_why = c->jwhy;
-	o.ca = c->ca;
-	o.profiles_dir = c->a.profiles;
-	o.soon_days = c->a.soon_days;
-	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") == 0) {
-		if (cs_cli_secret("prompt", N_("Holder's PIN (empty: skip the "
-		    "key test)"), &typed, why, sizeof(why)) != CS_OK)
-			fprintf(stderr, _("cardstation verify: %s\n"), why);
-		else if (typed->len > 0)
-			o.pin = cs_secret_str(typed);
-	} else if (c->pin != NULL)
-		o.pin = cs_secret_str(c->pin);
+	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") == 0 &&
+	    ask_pin(c, reader, &typed) == CS_OK && typed->len > 0)
+		o.pin = cs_secret_str(typed);
 	cs_verify_card(c->pcsc, &o, r, why, sizeof(why));
 	cs_secret_free(typed);
-	if (c->a.json)
-		print_json(stdout, r);
-	else
-		print_text(stdout, r);
+	print_report(c, r);
 	return r->verdict;
 }
 
@@ -345,7 +345,7 @@ static cs_verdict verify_one(struct ctx *c, const char *reader,
 static int pick_reader(struct ctx *c, const char **name)
 {
 	char msg[512];
-	size_t idx, with_card = 0;
+	size_t idx, with_card;
 
 	if (c->a.nreaders == 1) {
 		if (cs_reader_select(&c->readers, c->a.readers[0], &idx, msg,
@@ -356,19 +356,10 @@ static int pick_reader(struct ctx *c, const char **name)
 		*name = c->readers.r[idx].name;
 		return 0;
 	}
-	for (size_t i = 0; i < c->readers.n; i++) {
-		SCARD_READERSTATE rs;
-
-		memset(&rs, 0, sizeof(rs));
-		rs.szReader = c->readers.r[i].name;
-		if (SCardGetStatusChange(c->pcsc, 0, &rs, 1) == SCARD_S_SUCCESS &&
-		    (rs.dwEventState & SCARD_STATE_PRESENT)) {
-			*name = c->readers.r[i].name;
-			with_card++;
-		}
-	}
-	if (with_card == 1)
+	if ((with_card = cs_reader_with_card(c->pcsc, &c->readers, &idx)) == 1) {
+		*name = c->readers.r[idx].name;
 		return 0;
+	}
 	fprintf(stderr, _("cardstation verify: %s; name the reader with "
 	    "--reader SPEC:\n"), with_card ? "several readers hold a card" :
 	    "no reader holds a card");
@@ -377,60 +368,44 @@ static int pick_reader(struct ctx *c, const char **name)
 	return -1;
 }
 
-/* ---- handover day ---- */
+/* ---- handover day: the engine's loop (cs_handover.c), printed here ---- */
 
-struct watcher {
-	pthread_t t;
-	SCARDCONTEXT pcsc;
-	char reader[CS_READER_NAME];
-	size_t idx;
-	int pipe_w;
-	atomic_int *stop;
-	int started;
-};
-
-/* One thread per reader: each inserted card becomes the reader's index on
- * the pipe; the main thread verifies one card at a time. */
-static void *watch_reader(void *arg)
+static int ask_pin(void *arg, const char *reader, cs_secret **pin)
 {
-	struct watcher *w = arg;
-	cs_reader_watch rw;
-	cs_reader_event ev;
+	char why[512];
 
-	cs_reader_watch_init(&rw, w->reader);
-	while (!atomic_load(w->stop)) {
-		/* A bounded wait so a stop that races SCardCancel is seen. */
-		if (cs_reader_wait(w->pcsc, &rw, 1000, &ev) != CS_OK ||
-		    ev == CS_READER_EV_GONE || ev == CS_READER_EV_CANCELLED)
-			break;
-		if (ev == CS_READER_EV_INSERTED && !rw.mute &&
-		    write(w->pipe_w, &w->idx, sizeof(w->idx)) != sizeof(w->idx))
-			break;
+	(void)arg;
+	(void)reader;
+	if (cs_cli_secret("prompt", N_("Holder's PIN (empty: skip the key "
+	    "test)"), pin, why, sizeof(why)) != CS_OK) {
+		fprintf(stderr, _("cardstation verify: %s\n"), why);
+		return CS_ERR_USAGE;
 	}
-	return NULL;
+	return CS_OK;
 }
 
-struct tally {
-	long n[3];
-	char fails[64][400];
-	size_t nfails;
-};
-
-static void tally_add(struct tally *t, const cs_vreport *r)
+static void print_report(void *arg, const cs_vreport *r)
 {
-	t->n[r->verdict]++;
-	if (r->verdict != CS_VERDICT_FAIL || t->nfails == 64)
-		return;
-	for (size_t i = 0; i < r->nreasons; i++)
-		if (r->reasons[i].level == CS_VL_FAIL) {
-			snprintf(t->fails[t->nfails++], sizeof(t->fails[0]),
-			    "%s (%s): %s", dash(r->chip_serial), r->reader,
-			    r->reasons[i].code);
-			return;
-		}
+	const struct ctx *c = arg;
+
+	if (c->a.json)
+		print_json(stdout, r);
+	else
+		print_text(stdout, r);
 }
 
-static void print_summary(const struct ctx *c, const struct tally *t)
+/* The signalfd ends the day; so does the end of the terminal's input. */
+static int day_over(void *arg, int fd)
+{
+	char buf[256];
+
+	(void)arg;
+	if (fd != STDIN_FILENO)
+		return 1;
+	return read(STDIN_FILENO, buf, sizeof(buf)) <= 0;
+}
+
+static void print_summary(const struct ctx *c, const cs_handover_tally *t)
 {
 	long total = t->n[0] + t->n[1] + t->n[2];
 
@@ -455,26 +430,24 @@ static void print_summary(const struct ctx *c, const struct tally *t)
 
 static int handover(struct ctx *c)
 {
-	struct watcher w[MAX_READERS];
-	struct tally t;
-	atomic_int stop = 0;
+	const char *names[MAX_READERS];
+	cs_handover_tally t;
+	cs_handover_ops ops = {.report = print_report, .stop = day_over,
+	    .arg = c};
+	cs_verify_opts o;
 	size_t nw = 0;
-	int p[2] = {-1, -1}, sfd = -1, stdin_open = 1, rc = CS_EXIT_FAIL;
+	int fds[2], sfd = -1, rc = CS_EXIT_FAIL;
 	sigset_t mask;
 	char msg[512];
 
-	memset(w, 0, sizeof(w));
-	memset(&t, 0, sizeof(t));
-	/* SIGINT and SIGTERM end the day through a signalfd; the reader
-	 * threads inherit the blocked mask and never see them. */
+	/* SIGINT and SIGTERM end the day through a signalfd. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
-	    pipe2(p, O_CLOEXEC) != 0) {
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		fprintf(stderr, _("cardstation verify: %s\n"), strerror(errno));
-		goto out;
+		return rc;
 	}
 	for (size_t i = 0; i < c->readers.n && nw < MAX_READERS; i++) {
 		size_t idx = i;
@@ -488,75 +461,26 @@ static int handover(struct ctx *c)
 				goto out;
 			}
 		}
-		snprintf(w[nw].reader, sizeof(w[nw].reader), "%s",
-		    c->readers.r[idx].name);
-		w[nw].idx = idx;
-		w[nw].pipe_w = p[1];
-		w[nw].stop = &stop;
-		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
-		    &w[nw].pcsc) != SCARD_S_SUCCESS ||
-		    pthread_create(&w[nw].t, NULL, watch_reader, &w[nw]) != 0) {
-			fprintf(stderr, _("cardstation verify: cannot watch %s\n"),
-			    w[nw].reader);
-			goto out;
-		}
-		w[nw++].started = 1;
+		names[nw++] = c->readers.r[idx].name;
 	}
 	if (!c->a.json) {
 		fprintf(stderr, _("Handover: put each card into "));
 		for (size_t i = 0; i < nw; i++)
-			fprintf(stderr, "%s%s", i ? " or " : "", w[i].reader);
+			fprintf(stderr, "%s%s", i ? " or " : "", names[i]);
 		fprintf(stderr, _("; Ctrl-C or Ctrl-D ends the day.\n"));
 	}
-	while (!stop) {
-		struct pollfd pf[3] = {
-			{p[0], POLLIN, 0}, {sfd, POLLIN, 0},
-			{stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
-		};
-		size_t idx;
-
-		if (poll(pf, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pf[1].revents & POLLIN)
-			break;
-		if (pf[2].revents & (POLLIN | POLLHUP)) {
-			char buf[256];
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-
-			if (n <= 0)
-				break;
-		}
-		if ((pf[0].revents & POLLIN) &&
-		    read(p[0], &idx, sizeof(idx)) == sizeof(idx)) {
-			cs_vreport r;
-
-			verify_one(c, c->readers.r[idx].name, &r);
-			tally_add(&t, &r);
-			cs_vreport_clear(&r);
-		}
-	}
+	verify_opts(c, &o);
+	if (c->a.pin_spec != NULL && strcmp(c->a.pin_spec, "prompt") == 0)
+		ops.pin = ask_pin;
+	fds[0] = sfd;
+	fds[1] = STDIN_FILENO;
+	if (cs_handover_run(c->pcsc, names, nw, &o, fds, 2, &ops, &t) != CS_OK)
+		fprintf(stderr, _("cardstation verify: the readers cannot be "
+		    "watched (is pcscd running?)\n"));
 	rc = t.n[2] ? CS_EXIT_FAIL : t.n[1] ? CS_EXIT_SOME : CS_EXIT_OK;
 	print_summary(c, &t);
 out:
-	atomic_store(&stop, 1);
-	for (size_t i = 0; i < nw; i++)
-		if (w[i].started)
-			SCardCancel(w[i].pcsc);
-	for (size_t i = 0; i < nw; i++) {
-		if (w[i].started)
-			pthread_join(w[i].t, NULL);
-		if (w[i].pcsc)
-			SCardReleaseContext(w[i].pcsc);
-	}
-	if (p[0] >= 0) {
-		close(p[0]);
-		close(p[1]);
-	}
-	if (sfd >= 0)
-		close(sfd);
+	close(sfd);
 	return rc;
 }
 

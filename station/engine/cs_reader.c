@@ -422,28 +422,62 @@ static long ms_since(const struct timespec *t0)
 	    (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-int cs_reader_wait(SCARDCONTEXT ctx, cs_reader_watch *w, long timeout_ms,
-    cs_reader_event *ev)
+/* What rs says for w, remembered in w: an event to report, or 0 when only
+ * a flag moved (in use, exclusive). */
+static cs_reader_event watch_update(cs_reader_watch *w,
+    const SCARD_READERSTATE *rs)
 {
-	SCARD_READERSTATE rs;
+	DWORD old = w->state;
+	int was_present = w->present;
+
+	if (rs->dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE))
+		return CS_READER_EV_GONE;
+	w->state = rs->dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+	w->present = (rs->dwEventState & SCARD_STATE_PRESENT) != 0;
+	w->mute = (rs->dwEventState & SCARD_STATE_MUTE) != 0;
+	w->exclusive = (rs->dwEventState & SCARD_STATE_EXCLUSIVE) != 0;
+	w->atrlen = 0;
+	if (w->present && rs->cbAtr <= sizeof(w->atr)) {
+		memcpy(w->atr, rs->rgbAtr, rs->cbAtr);
+		w->atrlen = rs->cbAtr;
+	}
+	if (old == 0)
+		return w->present ? CS_READER_EV_INSERTED : CS_READER_EV_REMOVED;
+	/* The upper 16 bits count card events: a changed count while a card
+	 * is in means it is another card. */
+	if (w->present && (!was_present || (old >> 16) != (w->state >> 16)))
+		return CS_READER_EV_INSERTED;
+	if (!w->present && was_present)
+		return CS_READER_EV_REMOVED;
+	return 0;
+}
+
+int cs_reader_wait_any(SCARDCONTEXT ctx, cs_reader_watch *w, size_t n,
+    long timeout_ms, size_t *which, cs_reader_event *ev)
+{
+	SCARD_READERSTATE rs[CS_READER_WAIT_MAX];
 	struct timespec t0;
 	LONG rv;
 
+	if (n == 0 || n > CS_READER_WAIT_MAX)
+		return CS_ERR_USAGE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		DWORD old = w->state, wait;
-		int was_present = w->present;
 		long left = timeout_ms < 0 ? -1 : timeout_ms - ms_since(&t0);
+		DWORD wait = left < 0 ? INFINITE : (DWORD)left;
 
 		if (timeout_ms >= 0 && left < 0)
-			left = 0;
-		wait = old == 0 ? 0 : (left < 0 ? INFINITE : (DWORD)left);
-		memset(&rs, 0, sizeof(rs));
-		rs.szReader = w->reader;
-		/* SCARD_STATE_UNAWARE (0) on the first call: PC/SC answers
-		 * at once with the current state. */
-		rs.dwCurrentState = old;
-		rv = SCardGetStatusChange(ctx, wait, &rs, 1);
+			wait = 0;
+		memset(rs, 0, sizeof(rs));
+		for (size_t i = 0; i < n; i++) {
+			rs[i].szReader = w[i].reader;
+			/* SCARD_STATE_UNAWARE (0) on a first call: PC/SC
+			 * answers at once with the current state. */
+			rs[i].dwCurrentState = w[i].state;
+			if (w[i].state == 0)
+				wait = 0;
+		}
+		rv = SCardGetStatusChange(ctx, wait, rs, (DWORD)n);
 		switch (rv) {
 		case SCARD_S_SUCCESS:
 			break;
@@ -455,40 +489,59 @@ int cs_reader_wait(SCARDCONTEXT ctx, cs_reader_watch *w, long timeout_ms,
 			return CS_OK;
 		case SCARD_E_UNKNOWN_READER:
 			*ev = CS_READER_EV_GONE;
+			*which = 0;
+			for (size_t i = 0; i < n; i++)
+				if (rs[i].dwEventState & SCARD_STATE_UNKNOWN)
+					*which = i;
 			return CS_OK;
 		default:
 			return CS_ERR_CARD;
 		}
-		if (rs.dwEventState &
-		    (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE)) {
-			*ev = CS_READER_EV_GONE;
+		/* One event per call: a reader whose change is not reported
+		 * now keeps its old state, so the next call reports it at
+		 * once; none is lost. */
+		for (size_t i = 0; i < n; i++) {
+			cs_reader_event e;
+
+			if (!(rs[i].dwEventState & SCARD_STATE_CHANGED) &&
+			    w[i].state != 0)
+				continue;
+			if ((e = watch_update(&w[i], &rs[i])) != 0) {
+				*which = i;
+				*ev = e;
+				return CS_OK;
+			}
+		}
+		if (timeout_ms >= 0 && ms_since(&t0) >= timeout_ms) {
+			*ev = CS_READER_EV_TIMEOUT;
 			return CS_OK;
 		}
-		w->state = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
-		w->present = (rs.dwEventState & SCARD_STATE_PRESENT) != 0;
-		w->mute = (rs.dwEventState & SCARD_STATE_MUTE) != 0;
-		w->exclusive = (rs.dwEventState & SCARD_STATE_EXCLUSIVE) != 0;
-		w->atrlen = 0;
-		if (w->present && rs.cbAtr <= sizeof(w->atr)) {
-			memcpy(w->atr, rs.rgbAtr, rs.cbAtr);
-			w->atrlen = rs.cbAtr;
-		}
-		if (old == 0) {
-			*ev = w->present ? CS_READER_EV_INSERTED :
-			    CS_READER_EV_REMOVED;
-			return CS_OK;
-		}
-		/* The upper 16 bits count card events: a changed count
-		 * while a card is in means it is another card. */
-		if (w->present && (!was_present ||
-		    (old >> 16) != (w->state >> 16))) {
-			*ev = CS_READER_EV_INSERTED;
-			return CS_OK;
-		}
-		if (!w->present && was_present) {
-			*ev = CS_READER_EV_REMOVED;
-			return CS_OK;
-		}
-		/* Only a flag moved (in use, exclusive): wait on. */
 	}
+}
+
+int cs_reader_wait(SCARDCONTEXT ctx, cs_reader_watch *w, long timeout_ms,
+    cs_reader_event *ev)
+{
+	size_t which;
+
+	return cs_reader_wait_any(ctx, w, 1, timeout_ms, &which, ev);
+}
+
+size_t cs_reader_with_card(SCARDCONTEXT ctx, const cs_reader_list *l,
+    size_t *idx)
+{
+	size_t with_card = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		SCARD_READERSTATE rs;
+
+		memset(&rs, 0, sizeof(rs));
+		rs.szReader = l->r[i].name;
+		if (SCardGetStatusChange(ctx, 0, &rs, 1) == SCARD_S_SUCCESS &&
+		    (rs.dwEventState & SCARD_STATE_PRESENT)) {
+			*idx = i;
+			with_card++;
+		}
+	}
+	return with_card;
 }

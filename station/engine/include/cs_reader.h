@@ -128,4 +128,16 @@ void cs_reader_watch_init(cs_reader_watch *w, const char *reader);
 int cs_reader_wait(SCARDCONTEXT ctx, cs_reader_watch *w, long timeout_ms,
     cs_reader_event *ev);
 
+/* The same on n readers at once (one SCardGetStatusChange for all, no
+ * thread per reader): *which says whose event ev is. One event per call;
+ * another reader's change waits for the next call, which then returns at
+ * once. CS_ERR_USAGE when n is 0 or above CS_READER_WAIT_MAX. */
+#define CS_READER_WAIT_MAX 32
+int cs_reader_wait_any(SCARDCONTEXT ctx, cs_reader_watch *w, size_t n,
+    long timeout_ms, size_t *which, cs_reader_event *ev);
+
+/* How many readers of l hold a card now; *idx is the last of them. */
+size_t cs_reader_with_card(SCARDCONTEXT ctx, const cs_reader_list *l,
+    size_t *idx);
+
 #endif
