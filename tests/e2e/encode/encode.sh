@@ -681,6 +681,10 @@ returned_or_lost_card() {
 # Keys no card profile can hold are refused at import; the queue goes to
 # the people whose keys the card takes.
 unfit_keys() {
+	# A station with IsoApplet cards only (PIV tokens would take P-256).
+	mkdir -p "$W/iso"
+	cp "$CARDSTATION_PROFILES/isoapplet.conf" "$W/iso/"
+	export CARDSTATION_PROFILES=$W/iso
 	"$UPKIGEN" --out "$W/b" --people 3 --key-type ec-p256@1 \
 		--key-type rsa-3072@2 >/dev/null
 	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \

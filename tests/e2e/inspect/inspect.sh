@@ -108,9 +108,13 @@ broken_archives() {
 
 key_types() {
 	# Person 2 got an EC P-256 key, person 4 an RSA-3072 one: the
-	# IsoApplet profile takes RSA-2048 only.
+	# IsoApplet profile takes RSA-2048 only (a station with IsoApplet
+	# cards only; the PIV profile takes P-256, below).
 	"$UPKIGEN" --out "$work/k" --people 6 --key-type ec-p256@2 \
 		--key-type rsa-3072@4 >/dev/null
+	mkdir -p "$work/iso"
+	cp "$CS_SRC/cardprofiles/isoapplet.conf" "$work/iso/"
+	export CARDSTATION_PROFILES=$work/iso
 	set +e
 	out=$("$CS_BIN" inspect "$work/k/clientAll.zip" "$work/k/clientAllPin.zip")
 	rc=$?
@@ -137,6 +141,15 @@ key_types() {
 	[ "$(jq '[.records[] | select(.ok and .key_type == "rsa-2048" and .card_profiles == ["isoapplet"])] | length' <<<"$json")" -eq 4 ] ||
 		fail "json: not 4 RSA-2048 records on isoapplet"
 	[ "$(jq -r '.summary.card_profiles_checked' <<<"$json")" = true ] || fail "json: profiles not checked"
+
+	# The profiles this station ships: PIV tokens take P-256, so the EC
+	# person is usable on a PIV token only; RSA-3072 on none.
+	json=$(CARDSTATION_PROFILES=$CS_SRC/cardprofiles "$CS_BIN" inspect \
+		"$work/k/clientAll.zip" "$work/k/clientAllPin.zip" --json) || true
+	[ "$(jq -c --arg s "$ec" '.records[] | select(.serial == $s) | .card_profiles' <<<"$json")" = '["piv"]' ] ||
+		fail "json: the EC person is not for PIV tokens only: $json"
+	[ "$(jq -r --arg s "$rsa3k" '.records[] | select(.serial == $s) | .problem' <<<"$json")" = key-unsupported ] ||
+		fail "json: RSA-3072 taken by a shipped profile"
 
 	# A station that also has a card taking P-256 (--profiles): the EC
 	# person is usable there, and only there.
