@@ -190,6 +190,76 @@ static int lost_find_card(cs_journal *j, const struct lost_args *a,
 	return -1;
 }
 
+/* A card whose first write was never confirmed (partial): no
+ * certificate is live on it, but records may wait for it to come back. Its
+ * identity may be one the station assigned and the card never got (pulled
+ * out during the write): then it never comes back as itself. Declared
+ * lost, it is retired (never written again, refused if it ever returns)
+ * and what waited for it goes back to the queue (issue 10). 1 when
+ * handled (rc set), 0 when the card is not such a card. */
+static int lost_unconfirmed(cs_journal *j, int64_t card_id, int dry_run,
+    int *rc)
+{
+	cs_jcard jc;
+	cs_desk_certs ll;
+	int64_t n = 0;
+	char why[512];
+	int r;
+
+	memset(&jc, 0, sizeof(jc));
+	if (cs_journal_card_get(j, card_id, &jc) != CS_OK)
+		return 0;
+	r = jc.state == CS_JCARD_PARTIAL;
+	cs_jcard_clear(&jc);
+	if (!r)
+		return 0;
+	*rc = CS_EXIT_FAIL;
+	if ((r = cs_journal_trust(j, why, sizeof(why))) != CS_OK ||
+	    (!dry_run && (r = cs_journal_begin(j, why, sizeof(why))) != CS_OK)) {
+		fprintf(stderr, _("cardstation card lost: %s\n"), why);
+		return 1;
+	}
+	if (cs_desk_live_certs(j, card_id, &ll) != CS_OK) {
+		fprintf(stderr, _("cardstation card lost: the journal cannot be "
+		    "read\n"));
+		goto fail;
+	}
+	for (size_t i = 0; i < ll.n; i++)
+		if (ll.c[i].writing) {
+			fprintf(stderr, _("cardstation card lost: certificate %s is "
+			    "still being written to this card: stop that run "
+			    "first\n"), ll.c[i].cert_serial);
+			goto fail;
+		}
+	if (ll.n != 0) {
+		if (!dry_run)
+			cs_journal_rollback(j);
+		return 0;
+	}
+	if (dry_run) {
+		fprintf(stderr, _("the card's first write was never confirmed: it "
+		    "would be retired and the records waiting for it freed; dry "
+		    "run: the journal is unchanged\n"));
+		*rc = CS_EXIT_OK;
+		return 1;
+	}
+	if (cs_journal_card_retire(j, card_id, "card lost before its first "
+	    "write was confirmed", &n, why, sizeof(why)) != CS_OK ||
+	    cs_journal_commit(j, why, sizeof(why)) != CS_OK) {
+		fprintf(stderr, _("cardstation card lost: %s\n"), why);
+		goto fail;
+	}
+	fprintf(stderr, _("the card's first write was never confirmed: it is "
+	    "retired; %lld record(s) that waited for it are back in the "
+	    "queue\n"), (long long)n);
+	*rc = CS_EXIT_OK;
+	return 1;
+fail:
+	if (!dry_run)
+		cs_journal_rollback(j);
+	return 1;
+}
+
 static int card_lost(int argc, char **argv)
 {
 	struct lost_args a;
@@ -210,7 +280,8 @@ static int card_lost(int argc, char **argv)
 		return CS_EXIT_FAIL;
 	}
 	cs_journal_set_actor(j, cs_cmd_actor(NULL, actor, sizeof(actor)), NULL);
-	if (lost_find_card(j, &a, &card_id) != 0)
+	if (lost_find_card(j, &a, &card_id) != 0 ||
+	    lost_unconfirmed(j, card_id, a.dry_run, &rc))
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.reason = a.reason;

@@ -52,6 +52,7 @@ struct card {
 	cs_jrecord rec;    /* claimed record */
 	int64_t iss_id;
 	char printed[128];
+	int token_started; /* pkcs15-init (or the PIV writer) was started */
 };
 
 static void send_ev(struct worker *w, cs_run_event *ev)
@@ -396,14 +397,15 @@ static int journal_done(struct worker *w, struct card *c,
 }
 
 /* A card that failed for good (for_good) is retired and its record goes
- * back to the queue free for the next card. Otherwise the card stays
+ * back to the queue free for the next card, as does the record of a card
+ * known to hold nothing of it (nothing_on_it). Otherwise the card stays
  * 'partial' and the record goes back to the queue tied to
  * it: no other card may take that certificate until this one is redone.
  * A record that failed before any write for a reason every card would
  * meet (problem set) is set aside, so the queue moves on; any other goes
  * back to the queue. */
 static void journal_failed(struct worker *w, struct card *c,
-    const char *problem, int for_good, const char *reason)
+    const char *problem, int for_good, int nothing_on_it, const char *reason)
 {
 	char why[256];
 
@@ -421,8 +423,12 @@ static void journal_failed(struct worker *w, struct card *c,
 	} else if (c->iss_id != 0) {
 		cs_journal_issuance_end(w->j, c->iss_id, CS_JISSUE_FAILED, reason,
 		    why, sizeof(why));
-		cs_journal_record_release_pending(w->j, c->rec.id, c->j.id, reason,
-		    why, sizeof(why));
+		if (nothing_on_it)
+			cs_journal_record_release(w->j, c->rec.id, reason, why,
+			    sizeof(why));
+		else
+			cs_journal_record_release_pending(w->j, c->rec.id, c->j.id,
+			    reason, why, sizeof(why));
 	} else if (problem != NULL)
 		cs_journal_record_set_aside(w->j, c->rec.id, problem, reason, why,
 		    sizeof(why));
@@ -526,6 +532,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 
 	/* A PIV card: written through libykpiv, checked as every card. */
 	if (cs_piv_is_profile(pf)) {
+		c->token_started = 1;
 		if ((r = cs_piv_write(w->ctx, &wa, c->id.chip_serial, why,
 		    whylen)) != CS_OK)
 			return r;
@@ -590,6 +597,8 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	}
 	if ((r = cs_token_env(pf, w->a->reader, why, whylen)) != CS_OK)
 		return r;
+	/* From here the card may hold the record's key (issue 10). */
+	c->token_started = 1;
 	return cs_token_write(&wa, why, whylen);
 }
 
@@ -723,6 +732,7 @@ static int write_and_check(struct worker *w, struct card *c)
 		send_ev(w, &ev);
 	} else {
 		int pulled = card_state(w) != CS_READER_EV_INSERTED, gone;
+		int nothing_on_it = 0;
 		char reason[1400];
 		cs_msg m = w->m;
 
@@ -753,8 +763,16 @@ static int write_and_check(struct worker *w, struct card *c)
 		    identity_lost(w, c));
 		if (gone)
 			m.advice = "advice.retired-record";
-		journal_failed(w, c, problem, gone, cs_msg_record(&m, reason,
-		    sizeof(reason)));
+		/* Stopped before pkcs15-init started (pulled out, or a status
+		 * word: the card's answers or its absence may not be seen yet),
+		 * a card given its identity for this write holds nothing of the
+		 * record and may come back as a new card: the record waits for
+		 * no card. */
+		else if ((nothing_on_it = !c->token_started &&
+		    c->id.source == CS_CARD_ID_ASSIGNED && c->id.assigned_now))
+			m.advice = "advice.record-back";
+		journal_failed(w, c, problem, gone, nothing_on_it,
+		    cs_msg_record(&m, reason, sizeof(reason)));
 		failed_msg(w, c, &m);
 	}
 	cs_p12_free(p12);

@@ -253,5 +253,71 @@ assigned_write_fails() {
 	invariants
 }
 
+# A card given an identity for its first write is pulled out before
+# pkcs15-init started (the station's own PUK APDU is its 11th): nothing of
+# the record reached it, so the record waits for no card, and the card put
+# back (a new card to the station: it never got its identity) takes it.
+assigned_pulled_early() {
+	bundle 1
+	card a 00
+	encode_bg --reader 0
+	wait_for '^\[0\] waiting'
+	tb_insert 0 "$W/a.card" --runtime jcardsim --pull-after 10
+	wait_for '^\[0\] FAILED'
+	local first
+	first=$(sql "SELECT chip_serial FROM cards")
+	[[ $first =~ ^$ASSIGNED$ ]] || fail "no assigned identity for the card: $first"
+	[ "$(sql "SELECT count(*) FROM records WHERE pending_card_id IS NOT NULL")" = 0 ] ||
+		fail "the record waits for a card that holds nothing of it"
+	tb_swap 0 "$W/a.card" --runtime jcardsim
+	wait_for "^\[0\] DONE .* on card $ASSIGNED"
+	encode_stop
+	local id
+	id=$(done_identity 0)
+	[ "$id" != "$first" ] || fail "the card came back with identity $first"
+	carries 0 "$id"
+	card_holds 0 "$(serial_of 1)"
+	invariants
+}
+
+# Pulled out during pkcs15-init before it wrote the TokenInfo (APDU 39 on
+# this card; 30 is inside the run), the card may come back as a new card
+# or, pulled later, as itself holding the key: the station cannot tell,
+# so the record waits for the identity it gave. The operator, holding the
+# card or not, declares that identity lost: the card is retired (refused
+# if it ever comes back as itself) and the record goes to the next card.
+assigned_pulled_in_write() {
+	bundle 1
+	card a 00; card b 00
+	encode_bg
+	wait_for '^\[1\] waiting'
+	tb_insert 0 "$W/a.card" --runtime jcardsim --pull-after 30
+	wait_for '^\[0\] FAILED'
+	local first
+	first=$(sql "SELECT chip_serial FROM cards")
+	[[ $first =~ ^$ASSIGNED$ ]] || fail "no assigned identity for the card: $first"
+	[ "$(sql "SELECT count(*) FROM records r JOIN cards c ON
+		c.id = r.pending_card_id WHERE c.chip_serial = '$first'")" = 1 ] ||
+		fail "the record does not wait for the card that may hold its key"
+	"$CS_BIN" card lost --chip "$first" --admin-mail "$ADMIN" \
+		--out "$W/lost.tsv" 2>"$W/err.txt" ||
+		{ cat "$W/err.txt" >&2; fail "card lost on an unconfirmed identity"; }
+	grep -q 'retired; 1 record' "$W/err.txt" ||
+		{ cat "$W/err.txt" >&2; fail "card lost did not free the record"; }
+	[ "$(sql "SELECT state FROM cards WHERE chip_serial = '$first'")" = retired ] ||
+		fail "the lost, never confirmed card is not retired"
+	[ "$(sql "SELECT count(*) FROM records WHERE pending_card_id IS NOT NULL")" = 0 ] ||
+		fail "a record still waits for $first"
+	sql "SELECT count(*) FROM events WHERE kind = 'record.release'" | grep -qv '^0$' ||
+		fail "the release is not in the journal"
+	# The run still going hands the record to the next card.
+	tb_insert 1 "$W/b.card" --runtime jcardsim
+	wait_for "^\[1\] DONE .* on card $ASSIGNED"
+	encode_stop
+	carries 1 "$(done_identity 1)"
+	card_holds 1 "$(serial_of 1)"
+	invariants
+}
+
 "$1"
 echo "PASS: $1"
