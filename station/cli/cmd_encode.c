@@ -53,7 +53,11 @@ static void usage(FILE *f)
 	    "                     the installed cardprofiles folder)\n"
 	    "  --pin env:VAR|prompt  one initial PIN for every card (default:\n"
 	    "                     the profile's random PIN, shown once)\n"
-	    "  --puk env:VAR|prompt  the institution PUK (default: random)\n"
+	    "  --puk env:VAR|prompt  the institution PUK for every card profile\n"
+	    "                     (default: random)\n"
+	    "  --puk PROFILE=env:VAR|prompt  the institution PUK for the cards\n"
+	    "                     of one card profile (repeat for each; a run\n"
+	    "                     mixing card families), before a plain --puk\n"
 	    "  --confirm          ask for each card's printed number (queue mode;\n"
 	    "                     pairing mode: when the chip is not in the list)\n"
 	    "  --pairing FILE     pairing-list mode: CSV with header printed_no,\n"
@@ -198,6 +202,38 @@ static int pick_readers(char **specs, size_t nspecs, char names[][CS_READER_NAME
 	return r;
 }
 
+/* --puk SPEC: env:VAR or prompt for every card profile, or
+ * PROFILE=env:VAR|prompt for one (a run mixing card families). */
+static int add_puk(const char *arg, const char **all, char **prof,
+    const char **specs, size_t *n)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (strncmp(arg, "env:", 4) == 0 || eq == NULL) {
+		if (*all != NULL) {
+			fprintf(stderr, _("cardstation encode: --puk for every card "
+			    "profile given twice\n"));
+			return CS_ERR_USAGE;
+		}
+		*all = arg;
+		return CS_OK;
+	}
+	if (eq == arg) {
+		fprintf(stderr, _("cardstation encode: --puk %s names no card "
+		    "profile\n"), arg);
+		return CS_ERR_USAGE;
+	}
+	if (*n == CS_RUN_MAX_PUKS) {
+		fprintf(stderr, _("cardstation encode: at most %d PUKs, one per "
+		    "card profile\n"), CS_RUN_MAX_PUKS);
+		return CS_ERR_USAGE;
+	}
+	if ((prof[*n] = strndup(arg, (size_t)(eq - arg))) == NULL)
+		return CS_ERR_NOMEM;
+	specs[(*n)++] = eq + 1;
+	return CS_OK;
+}
+
 int cmd_encode(int argc, char **argv)
 {
 	enum { O_RUN = 256, O_READER, O_JOURNAL, O_OPERATOR, O_PROFILE,
@@ -226,9 +262,11 @@ int cmd_encode(int argc, char **argv)
 	cs_run_ui ui = {on_event, &cli};
 	char *specs[MAX_READERS], names[MAX_READERS][CS_READER_NAME];
 	const char *readers[MAX_READERS];
-	const char *pinspec = NULL, *pukspec = NULL;
-	cs_secret *pin = NULL, *puk = NULL;
-	size_t nspecs = 0, n;
+	const char *pinspec = NULL, *pukspec = NULL, *pukspecs[CS_RUN_MAX_PUKS];
+	char *pukprof[CS_RUN_MAX_PUKS];
+	cs_secret *pin = NULL, *puk = NULL, *ppuk[CS_RUN_MAX_PUKS] = {0};
+	cs_run_puk puks[CS_RUN_MAX_PUKS];
+	size_t nspecs = 0, npuks = 0, n;
 	char why[1024], actor[256];
 	int c, r, rc = CS_EXIT_FAIL;
 
@@ -240,7 +278,7 @@ int cmd_encode(int argc, char **argv)
 			if (nspecs == MAX_READERS) {
 				fprintf(stderr, _("cardstation encode: one run serves at "
 				    "most %d readers\n"), MAX_READERS);
-				return CS_EXIT_FAIL;
+				goto out;
 			}
 			specs[nspecs++] = optarg;
 			break;
@@ -249,25 +287,43 @@ int cmd_encode(int argc, char **argv)
 		case O_PROFILE: o.profile = optarg; break;
 		case O_PROFILES: o.profiles_dir = optarg; break;
 		case O_PIN: pinspec = optarg; break;
-		case O_PUK: pukspec = optarg; break;
+		case O_PUK:
+			if (add_puk(optarg, &pukspec, pukprof, pukspecs, &npuks) !=
+			    CS_OK)
+				goto out;
+			break;
 		case O_CONFIRM: o.confirm_printed = 1; break;
 		case O_REISSUE: o.reissue = 1; break;
 		case O_REPRINT: o.reprint = 1; break;
 		case O_UNTIL: o.until_done = 1; break;
 		case O_PAIRING: o.pairing_csv = optarg; break;
-		case O_HELP: usage(stdout); return CS_EXIT_OK;
-		default: usage(stderr); return CS_EXIT_FAIL;
+		case O_HELP: usage(stdout); rc = CS_EXIT_OK; goto out;
+		default: usage(stderr); goto out;
 		}
 	}
 	if (o.run_id <= 0 || optind != argc) {
 		usage(stderr);
-		return CS_EXIT_FAIL;
+		goto out;
 	}
 	if ((pinspec && cs_cli_secret(pinspec, N_("initial card PIN"), &pin, why,
 	    sizeof(why)) != CS_OK) || (pukspec && cs_cli_secret(pukspec,
 	    N_("institution PUK"), &puk, why, sizeof(why)) != CS_OK)) {
 		fprintf(stderr, _("cardstation encode: %s\n"), why);
 		goto out;
+	}
+	for (size_t i = 0; i < npuks; i++) {
+		char what[160];
+
+		/* The label is translated here: cs_cli_secret's _() finds it
+		 * already Japanese and leaves it. */
+		snprintf(what, sizeof(what), _("institution PUK for card profile %s"),
+		    pukprof[i]);
+		if (cs_cli_secret(pukspecs[i], what, &ppuk[i], why, sizeof(why)) !=
+		    CS_OK) {
+			fprintf(stderr, _("cardstation encode: %s\n"), why);
+			goto out;
+		}
+		puks[i] = (cs_run_puk){pukprof[i], ppuk[i]};
 	}
 	if (pin == NULL && access("/dev/tty", R_OK | W_OK) != 0) {
 		fprintf(stderr, _("cardstation encode: random initial PINs are shown "
@@ -283,6 +339,8 @@ int cmd_encode(int argc, char **argv)
 	o.nreaders = n;
 	o.pin = pin;
 	o.puk = puk;
+	o.puks = puks;
+	o.npuks = npuks;
 	o.operator_name = cs_cmd_actor(o.operator_name, actor, sizeof(actor));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -301,5 +359,9 @@ int cmd_encode(int argc, char **argv)
 out:
 	cs_secret_free(pin);
 	cs_secret_free(puk);
+	for (size_t i = 0; i < npuks; i++) {
+		cs_secret_free(ppuk[i]);
+		free(pukprof[i]);
+	}
 	return rc;
 }

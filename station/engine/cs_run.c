@@ -287,6 +287,48 @@ static int spawn(cs_run *r, size_t i, const char *self, char *why,
 	return r_;
 }
 
+const cs_secret *cs_run_puk_for(const cs_run_opts *o, const char *profile)
+{
+	for (size_t i = 0; profile != NULL && i < o->npuks; i++)
+		if (strcmp(o->puks[i].profile, profile) == 0)
+			return o->puks[i].puk;
+	return o->puk;
+}
+
+/* Each PUK given for one card profile suits that profile, and names it
+ * once: refused before any card is touched, the profile named. */
+static int check_puks(const cs_run_opts *o, char *why, size_t whylen)
+{
+	const char *dir = o->profiles_dir ? o->profiles_dir : cs_profile_dir();
+	char sub[512];
+	cs_profile p;
+	int r;
+
+	if (o->npuks > CS_RUN_MAX_PUKS) {
+		snprintf(why, whylen, _("%zu PUKs: one run takes at most %d, one "
+		    "per card profile"), o->npuks, CS_RUN_MAX_PUKS);
+		return CS_ERR_USAGE;
+	}
+	for (size_t i = 0; i < o->npuks; i++) {
+		const char *name = o->puks[i].profile;
+
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(o->puks[k].profile, name) == 0) {
+				snprintf(why, whylen, _("two PUKs for card profile %s"),
+				    name);
+				return CS_ERR_USAGE;
+			}
+		if ((r = cs_profile_find(dir, name, &p, sub, sizeof(sub))) !=
+		    CS_OK || (r = cs_profile_check_puk(&p,
+		    cs_secret_str(o->puks[i].puk), sub, sizeof(sub))) != CS_OK) {
+			snprintf(why, whylen, _("the PUK for card profile %s: %s"),
+			    name, sub);
+			return r;
+		}
+	}
+	return CS_OK;
+}
+
 int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
     char *why, size_t whylen)
 {
@@ -302,6 +344,8 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 		    "process for the others", o->nreaders, CS_RUN_MAX_READERS);
 		return CS_ERR_USAGE;
 	}
+	if ((rc = check_puks(o, why, whylen)) != CS_OK)
+		return rc;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->w = calloc(o->nreaders, sizeof(*r->w))) == NULL) {
 		free(r);

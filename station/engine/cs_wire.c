@@ -117,7 +117,7 @@ int cs_wire_parse(char *line, cs_run_event *ev)
 enum field {
 	F_JOURNAL = 1, F_RUN, F_READER, F_INDEX, F_OPERATOR, F_PROFILE,
 	F_PROFILES_DIR, F_PAIRING, F_CONFIRM, F_REISSUE, F_REPRINT, F_PIN, F_PUK,
-	F_END
+	F_NPUKS, F_PUK_PROFILE, F_PROFILE_PUK, F_END
 };
 
 #define FIELD_MAX CS_WIRE_FIELD_MAX
@@ -167,6 +167,15 @@ int cs_wire_start_send(int fd, const cs_run_opts *o, int index,
 	    o->pin->len) : put_bytes(fd, F_PIN, "", 0);
 	if (r == CS_OK) r = o->puk ? put_bytes(fd, F_PUK, o->puk->buf,
 	    o->puk->len) : put_bytes(fd, F_PUK, "", 0);
+	/* Each card profile's own PUK: the worker picks the one for the card
+	 * in its reader. */
+	if (r == CS_OK && o->npuks > CS_RUN_MAX_PUKS) r = CS_ERR_USAGE;
+	if (r == CS_OK) r = put_num(fd, F_NPUKS, (int64_t)o->npuks);
+	for (size_t i = 0; r == CS_OK && i < o->npuks; i++) {
+		r = put_str(fd, F_PUK_PROFILE, o->puks[i].profile);
+		if (r == CS_OK) r = put_bytes(fd, F_PROFILE_PUK,
+		    o->puks[i].puk->buf, o->puks[i].puk->len);
+	}
 	if (r == CS_OK) r = put_bytes(fd, F_END, "", 0);
 	return r;
 }
@@ -236,7 +245,7 @@ static int get_secret(int fd, enum field tag, cs_secret **out)
 
 int cs_wire_start_recv(int fd, cs_wire_start *s)
 {
-	int64_t index = 0, confirm = 0, reissue = 0, reprint = 0;
+	int64_t index = 0, confirm = 0, reissue = 0, reprint = 0, npuks = 0;
 	size_t n;
 	int r;
 
@@ -253,7 +262,18 @@ int cs_wire_start_recv(int fd, cs_wire_start *s)
 	    (r = get_num(fd, F_REISSUE, &reissue)) == CS_OK &&
 	    (r = get_num(fd, F_REPRINT, &reprint)) == CS_OK &&
 	    (r = get_secret(fd, F_PIN, &s->pin)) == CS_OK &&
-	    (r = get_secret(fd, F_PUK, &s->puk)) == CS_OK)
+	    (r = get_secret(fd, F_PUK, &s->puk)) == CS_OK &&
+	    (r = get_num(fd, F_NPUKS, &npuks)) == CS_OK &&
+	    (npuks < 0 || npuks > CS_RUN_MAX_PUKS))
+		r = CS_ERR_FORMAT;
+	for (int64_t i = 0; r == CS_OK && i < npuks; i++) {
+		if ((r = get_str(fd, F_PUK_PROFILE, &s->puk_profile[i])) == CS_OK &&
+		    (r = get_secret(fd, F_PROFILE_PUK, &s->profile_puk[i])) == CS_OK &&
+		    (s->puk_profile[i] == NULL || s->profile_puk[i] == NULL))
+			r = CS_ERR_FORMAT;
+		s->npuks = (size_t)i + 1;
+	}
+	if (r == CS_OK)
 		r = get_head(fd, F_END, &n);
 	if (r == CS_OK && s->reader == NULL)
 		r = CS_ERR_FORMAT;
@@ -275,6 +295,12 @@ int cs_wire_start_recv(int fd, cs_wire_start *s)
 	s->o.reprint = (int)reprint;
 	s->o.pin = s->pin;
 	s->o.puk = s->puk;
+	for (size_t i = 0; i < s->npuks; i++) {
+		s->puks[i].profile = s->puk_profile[i];
+		s->puks[i].puk = s->profile_puk[i];
+	}
+	s->o.puks = s->puks;
+	s->o.npuks = s->npuks;
 	return CS_OK;
 }
 
@@ -288,6 +314,10 @@ void cs_wire_start_clear(cs_wire_start *s)
 	free(s->pairing_csv);
 	cs_secret_free(s->pin);
 	cs_secret_free(s->puk);
+	for (size_t i = 0; i < s->npuks; i++) {
+		free(s->puk_profile[i]);
+		cs_secret_free(s->profile_puk[i]);
+	}
 	memset(s, 0, sizeof(*s));
 }
 

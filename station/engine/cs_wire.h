@@ -3,8 +3,9 @@
  *
  * A worker is a fresh exec of the station (cs_worker_exec_main) serving one
  * reader. It gets, once, on a pipe of its own, the start message: the
- * run's options for its reader and the PIN and PUK typed at run start
- * (pipe memory only, read into locked memory). Then it writes events to
+ * run's options for its reader and the PIN and PUKs (one for every
+ * profile, or one per card profile) typed at run start (pipe memory only,
+ * read into locked memory). Then it writes events to
  * the coordinator as lines of tab-separated fields and reads answers as
  * lines: "C\t<printed>" confirms a card, "S" refuses it, "Q" asks it to
  * stop after the current card (so does the end of that pipe). A PIN letter
@@ -32,6 +33,10 @@ typedef struct cs_wire_start {
 	char *journal, *reader, *operator_name, *profile, *profiles_dir,
 	    *pairing_csv;
 	cs_secret *pin, *puk;
+	char *puk_profile[CS_RUN_MAX_PUKS];    /* each profile's own PUK */
+	cs_secret *profile_puk[CS_RUN_MAX_PUKS];
+	cs_run_puk puks[CS_RUN_MAX_PUKS];
+	size_t npuks;
 } cs_wire_start;
 
 int cs_wire_start_send(int fd, const cs_run_opts *o, int index,

@@ -451,6 +451,9 @@ static const cs_record *bundle_record(const cs_bundle *b, const char *serial)
 static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
     cs_secret **puk, char *why, size_t whylen)
 {
+	/* The institution PUK of this card's profile (a run mixing card
+	 * families has one per profile), else a random one. */
+	const cs_secret *ipuk = cs_run_puk_for(w->o, p->name);
 	int r;
 
 	if (w->o->pin != NULL)
@@ -458,8 +461,8 @@ static int card_secrets(struct worker *w, const cs_profile *p, cs_secret **pin,
 	else
 		r = cs_profile_random_pin(p, pin);
 	if (r == CS_OK) {
-		if (w->o->puk != NULL)
-			r = cs_secret_from(puk, w->o->puk->buf, w->o->puk->len);
+		if (ipuk != NULL)
+			r = cs_secret_from(puk, ipuk->buf, ipuk->len);
 		else
 			r = cs_profile_random_puk(p, puk);
 	}
@@ -556,7 +559,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 			    "card.needs-reinstall", NULL);
 			return CS_ERR_STATE;
 		}
-		if (w->o->puk == NULL) {
+		if (cs_run_puk_for(w->o, pf->name) == NULL) {
 			say(w, why, whylen, "advice.restart-puk", "card.needs-puk",
 			    NULL);
 			return CS_ERR_STATE;
@@ -588,7 +591,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 		if ((r = cs_card_set_puk(w->ctx, w->a->reader, pf->match_aid, puk,
 		    &was_set, why, whylen)) != CS_OK)
 			return r;
-		if (was_set && w->o->puk == NULL) {
+		if (was_set && cs_run_puk_for(w->o, pf->name) == NULL) {
 			say(w, why, whylen, "advice.retired-record",
 			    "card.unknown-puk", NULL);
 			return CS_ERR_STATE;
@@ -606,8 +609,9 @@ static void pin_letter(struct worker *w, const struct card *c, const char *pin,
     const char *puk)
 {
 	cs_run_event ev = {.kind = CS_EV_PIN_LETTER};
+	const cs_secret *ipuk = cs_run_puk_for(w->o, c->profile->name);
 
-	if (w->o->pin != NULL && (w->o->puk != NULL || puk == NULL))
+	if (w->o->pin != NULL && (ipuk != NULL || puk == NULL))
 		return; /* nothing the operator does not know already */
 	ev.holder = c->rec.holder;
 	ev.mail = c->rec.mail;
@@ -615,7 +619,7 @@ static void pin_letter(struct worker *w, const struct card *c, const char *pin,
 	ev.printed_no = c->printed[0] ? c->printed : NULL;
 	ev.chip_serial = c->id.chip_serial;
 	ev.pin = w->o->pin == NULL ? pin : NULL;
-	ev.puk = w->o->puk == NULL ? puk : NULL;
+	ev.puk = ipuk == NULL ? puk : NULL;
 	send_ev(w, &ev);
 }
 
@@ -826,7 +830,7 @@ static int refused_by_state(struct worker *w, struct card *c)
 			return 0;
 		if (c->profile->reuse == CS_PROFILE_REUSE_PUK &&
 		    c->applet.has_pkcs15) {
-			if (w->o->puk != NULL)
+			if (cs_run_puk_for(w->o, c->profile->name) != NULL)
 				return 0;
 			failed(w, c, "advice.restart-puk", NULL, "card.needs-puk",
 			    NULL);

@@ -50,6 +50,14 @@ typedef struct cs_run_import_args {
 int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
     cs_jprogress *counts, char *why, size_t whylen);
 
+/* The institution PUK of one card profile's cards. */
+typedef struct cs_run_puk {
+	const char *profile;        /* a card profile's name */
+	const cs_secret *puk;
+} cs_run_puk;
+
+#define CS_RUN_MAX_PUKS 8
+
 typedef struct cs_run_opts {
 	const char *journal;
 	int64_t run_id;
@@ -60,7 +68,12 @@ typedef struct cs_run_opts {
 	const char *profiles_dir;   /* NULL: cs_profile_dir() */
 	const cs_secret *pin;       /* initial PIN typed at run start, or NULL
 	                               for the profile's random PIN */
-	const cs_secret *puk;       /* institution PUK, or NULL (random) */
+	const cs_secret *puk;       /* institution PUK for every profile, or
+	                               NULL (random) */
+	const struct cs_run_puk *puks; /* per card profile: the institution
+	                               PUK of that profile's cards, before puk
+	                               (a run mixing card families) */
+	size_t npuks;               /* at most CS_RUN_MAX_PUKS */
 	const char *pairing_csv;    /* pairing-list mode */
 	int confirm_printed;        /* queue mode: ask for the printed number */
 	int reissue;                /* wipe and rewrite cards holding a key */
@@ -112,8 +125,14 @@ typedef struct cs_run cs_run;
  * two to eight cores (8 readers were measured at 19% busy). */
 #define CS_RUN_MAX_READERS 32
 
+/* The institution PUK for a card of profile: its own from o->puks, else
+ * o->puk, else NULL (a random PUK per card). */
+const cs_secret *cs_run_puk_for(const cs_run_opts *o, const char *profile);
+
 /* Start the workers. The process must ignore SIGPIPE (a worker that died
- * closes its pipe): the front end sets that for its whole process. */
+ * closes its pipe): the front end sets that for its whole process. A PUK
+ * of o->puks that does not suit its profile (or names no profile) is
+ * refused here, with a sentence naming the profile. */
 int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
     char *why, size_t whylen);
 /* Wait up to timeout_ms for worker events and deliver them; returns 1

@@ -412,6 +412,21 @@ wrong_inputs() {
 	bundle 2
 	card a 8A
 	tb_insert 0 "$W/a.card"
+	# PUKs per card profile the run cannot take stop it at start, naming
+	# the profile: one naming no profile, two for one profile, one for a
+	# profile there is not
+	local rc args
+	for args in "=env:CS_P1|names no card profile" \
+		"piv=env:CS_P1 --puk piv=env:CS_P2|two PUKs for card profile piv" \
+		"nosuch=env:CS_P1|the PUK for card profile nosuch: no card profile 'nosuch'"; do
+		rc=0
+		# shellcheck disable=SC2086 # the options are split on purpose
+		CS_P1=13572468 CS_P2=86420975 "$CS_BIN" encode --run 1 --reader 0 \
+			--pin env:CS_PIN --operator tester --puk ${args%%|*} \
+			</dev/null >"$OUT" 2>&1 || rc=$?
+		[ "$rc" = 2 ] && grep -qF -- "${args#*|}" "$OUT" ||
+			{ cat "$OUT"; fail "--puk ${args%%|*}: exit $rc"; }
+	done
 	# a PIN that does not suit the card's profile: the card is left alone
 	CS_PIN=12 encode_bg --reader 0
 	wait_for 'FAILED.*PIN must be 6 to 8 characters.*card profile isoapplet'

@@ -189,6 +189,42 @@ static void a_worker_gets_its_options_and_secrets(void **state)
 	assert_string_equal(cs_secret_str(st.o.puk), "0123456789abcdef");
 	cs_wire_start_clear(&st);
 
+	/* A PUK per card profile (a run mixing card families): each arrives
+	 * with its profile; the worker picks the card's, else the one for
+	 * every profile. */
+	{
+		cs_secret *iso, *piv;
+		cs_run_puk puks[2];
+
+		assert_int_equal(cs_secret_from(&iso, "fedcba9876543210", 16), CS_OK);
+		assert_int_equal(cs_secret_from(&piv, "13572468", 8), CS_OK);
+		puks[0] = (cs_run_puk){"isoapplet", iso};
+		puks[1] = (cs_run_puk){"piv", piv};
+		o.puks = puks;
+		o.npuks = 2;
+		assert_int_equal(pipe(fds), 0);
+		assert_int_equal(cs_wire_start_send(fds[1], &o, 0, readers[0]), CS_OK);
+		close(fds[1]);
+		assert_int_equal(cs_wire_start_recv(fds[0], &st), CS_OK);
+		close(fds[0]);
+		assert_int_equal(st.o.npuks, 2);
+		assert_string_equal(cs_secret_str(cs_run_puk_for(&st.o, "piv")),
+		    "13572468");
+		assert_string_equal(cs_secret_str(cs_run_puk_for(&st.o,
+		    "isoapplet")), "fedcba9876543210");
+		assert_string_equal(cs_secret_str(cs_run_puk_for(&st.o, "other")),
+		    "0123456789abcdef");
+		cs_wire_start_clear(&st);
+		o.puk = NULL;
+		assert_null(cs_run_puk_for(&o, "other"));
+		assert_ptr_equal(cs_run_puk_for(&o, "piv"), piv);
+		o.puk = puk;
+		o.puks = NULL;
+		o.npuks = 0;
+		cs_secret_free(iso);
+		cs_secret_free(piv);
+	}
+
 	/* Without secrets: none arrive. */
 	o.pin = o.puk = NULL;
 	assert_int_equal(pipe(fds), 0);
