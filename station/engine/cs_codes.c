@@ -127,6 +127,8 @@ static const cs_code_def table[] = {
 	{"verify.card-unknown", N_("the journal has no card with chip serial {chip}: this station did not issue it")},
 	{"verify.card-lost", N_("the journal has this card as lost: its certificates were revoked")},
 	{"verify.card-wiped", N_("the journal has this card as returned or wiped ({state}), yet it holds a certificate")},
+	{"verify.card-retired", N_("the journal has this card as retired: no station writes it again; give the holder another card")},
+	{"verify.card-retired-live", N_("the journal has this card as retired, yet certificate {serial} is live on it: mark the card lost or returned so that the certificate is revoked")},
 	{"verify.bound-cert-missing", N_("the journal bound certificate {serial} to this card, but the card does not hold it")},
 	{"verify.cert-unreadable", N_("certificate object {id} is not a readable X.509 certificate")},
 	{"verify.cert-not-yet-valid", N_("certificate {serial} is not valid before {date}")},

@@ -175,6 +175,21 @@ static void judge_card(cs_vreport *r)
 		add(r, CS_VL_FAIL, "no-certificate", NULL, NULL);
 }
 
+/* A retired card is never written again: a warning that the holder needs
+ * another card; a failure when a certificate is still live on it (the
+ * journal retired it after its issuance, or was edited). */
+static void judge_retired(cs_vreport *r)
+{
+	for (size_t i = 0; i < r->ncerts; i++)
+		if (r->certs[i].parsed && !r->certs[i].is_ca &&
+		    r->certs[i].j_bound_here == 1) {
+			add(r, CS_VL_FAIL, "card-retired-live", NULL, "serial",
+			    r->certs[i].serial, NULL);
+			return;
+		}
+	add(r, CS_VL_WARN, "card-retired", NULL, NULL);
+}
+
 static void judge_journal_card(cs_vreport *r)
 {
 	if (r->journal_error[0] != '\0') {
@@ -196,6 +211,8 @@ static void judge_journal_card(cs_vreport *r)
 	    strcmp(r->card_state, "wiped") == 0) && first_ee(r) != NULL)
 		add(r, CS_VL_FAIL, "card-wiped", NULL, "state", r->card_state,
 		    NULL);
+	else if (strcmp(r->card_state, "retired") == 0)
+		judge_retired(r);
 	for (size_t i = 0; i < r->nmissing; i++)
 		add(r, CS_VL_FAIL, "bound-cert-missing", NULL, "serial",
 		    r->missing[i], NULL);

@@ -92,6 +92,16 @@ fails_for_good() {
 		fail "the retired card got another issuance"
 	# Its first holder's certificate and key are still on it, untouched.
 	card_holds 0 "$(serial_of 1)"
+	# verify says the card is retired and that a certificate is still live
+	# on it (nothing revoked it): a failure, not a pass.
+	local rc=0
+	"$CS_BIN" verify --reader "$(tb_reader 0)" --ca "$W/b/ca.pem" --json \
+		>"$W/v.json" || rc=$?
+	[ "$rc" = 2 ] || { jq . "$W/v.json" >&2; fail "verify on the retired card: exit $rc"; }
+	jq -e --arg s "$(serial_of 1)" '.reasons[] | select(.code ==
+		"card-retired-live" and .level == "fail" and (.text | contains($s)))' \
+		"$W/v.json" >/dev/null ||
+		{ jq . "$W/v.json" >&2; fail "verify does not say the retired card holds a live certificate"; }
 	invariants
 }
 

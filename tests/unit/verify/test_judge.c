@@ -118,6 +118,14 @@ static void faults(void **state)
 	    CS_VL_FAIL, CS_VERDICT_FAIL);
 	FAULT(snprintf(r.card_state, sizeof(r.card_state), "returned"),
 	    "card-wiped", CS_VL_FAIL, CS_VERDICT_FAIL);
+	/* Retired holding a live certificate: a failure; with none live
+	 * there, a warning of its own (beside the certificate's reason). */
+	FAULT(snprintf(r.card_state, sizeof(r.card_state), "retired"),
+	    "card-retired-live", CS_VL_FAIL, CS_VERDICT_FAIL);
+	FAULT((snprintf(r.card_state, sizeof(r.card_state), "retired"),
+	    certs[0].j_bound_here = -1), "card-retired", CS_VL_WARN,
+	    CS_VERDICT_FAIL);
+	assert_false(has(&r, "card-retired-live", CS_VL_FAIL));
 	FAULT(certs[0].signed_ok = 0, "key-mismatch", CS_VL_FAIL,
 	    CS_VERDICT_FAIL);
 	FAULT(certs[0].days_left = -3, "cert-expired", CS_VL_FAIL,
