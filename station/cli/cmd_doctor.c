@@ -46,6 +46,10 @@ static void print_json(FILE *f, const cs_findings *fs)
 		cs_json_str(f, x->what);
 		fprintf(f, ",\"todo\":");
 		cs_json_str(f, x->todo);
+		fprintf(f, ",\"code\":");
+		cs_json_str(f, x->code);
+		fputc(',', f);
+		cs_params_json(f, x->params);
 		fputc('}', f);
 	}
 	fprintf(f, "],\n\"summary\":{\"ok\":%zu,\"info\":%zu,\"warn\":%zu,"

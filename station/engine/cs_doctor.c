@@ -42,7 +42,7 @@
 /* --- findings ------------------------------------------------------ */
 
 cs_finding *cs_findings_add(cs_findings *fs, cs_severity sev,
-    const char *check, const char *fmt, ...)
+    const char *check, const char *code, ...)
 {
 	cs_finding *f;
 	va_list ap;
@@ -64,9 +64,11 @@ cs_finding *cs_findings_add(cs_findings *fs, cs_severity sev,
 	memset(f, 0, sizeof(*f));
 	f->sev = sev;
 	snprintf(f->check, sizeof(f->check), "%s", check);
-	va_start(ap, fmt);
-	vsnprintf(f->what, sizeof(f->what), fmt, ap);
+	snprintf(f->code, sizeof(f->code), "%s", code);
+	va_start(ap, code);
+	cs_params_vpack(f->params, sizeof(f->params), ap);
 	va_end(ap);
+	cs_code_text(f->code, f->params, f->what, sizeof(f->what));
 	return f;
 }
 

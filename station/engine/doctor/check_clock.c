@@ -49,24 +49,24 @@ void cs_doctor_check_clock(cs_findings *fs, time_t now, time_t built,
 	fmt_time(built, sbuilt, sizeof(sbuilt));
 	/* A day of slack: the build date has no time of day or zone. */
 	if (built > 0 && now < built - 24 * 3600) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "clock", _("the system "
-		    "clock says %s, before this program was built (%s)"),
-		    snow, sbuilt);
+		f = cs_findings_add(fs, CS_SEV_FAIL, "clock",
+		    "doctor.clock.before-build", "now", snow, "built", sbuilt,
+		    NULL);
 		cs_finding_todo(f, _("set the clock: `timedatectl set-ntp true` "
 		    "with network access, or `timedatectl set-time`; "
 		    "certificate validity checks are wrong until then"));
 	} else if (built > 0 && now > built + CLOCK_FUTURE_SECS) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "clock", _("the system "
-		    "clock says %s, more than 15 years after this program "
-		    "was built (%s)"), snow, sbuilt);
+		f = cs_findings_add(fs, CS_SEV_WARN, "clock",
+		    "doctor.clock.far-future", "now", snow, "built", sbuilt,
+		    NULL);
 		cs_finding_todo(f, _("check the clock (`timedatectl`); a wrong "
 		    "date makes valid certificates look expired"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "clock", _("system clock %s"),
-		    snow);
+		cs_findings_add(fs, CS_SEV_OK, "clock", "doctor.clock.ok",
+		    "now", snow, NULL);
 	if (ntp_synced == 0) {
-		f = cs_findings_add(fs, CS_SEV_INFO, "clock", _("the kernel "
-		    "reports the clock as not synchronised (no NTP)"));
+		f = cs_findings_add(fs, CS_SEV_INFO, "clock",
+		    "doctor.clock.not-synced", NULL);
 		cs_finding_todo(f, _("if the station has network, enable time "
 		    "sync: `timedatectl set-ntp true`"));
 	}

@@ -61,8 +61,9 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 			*slash = '\0';
 	}
 	if (statvfs(dir, &vfs) != 0) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("cannot look "
-		    "at the filesystem of %s: %s"), path, strerror(errno));
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
+		    "doctor.journal.statvfs-failed", "journal", path, "detail",
+		    strerror(errno), NULL);
 		cs_finding_todo(f, _("give --journal a path on a local, "
 		    "writable disk"));
 		return;
@@ -70,38 +71,44 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 	total = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
 	if (vfs.f_flag & ST_RDONLY) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("the journal "
-		    "%s is on a read-only filesystem (%s)"), path, dir);
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
+		    "doctor.journal.read-only", "journal", path, "dir", dir,
+		    NULL);
 		cs_finding_todo(f, _("put the journal on a writable disk "
 		    "(--journal PATH) or remount it read-write"));
 	} else if (avail < JOURNAL_FAIL_BYTES) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "journal", _("only %.1f "
-		    "MiB free for the journal %s (filesystem of %s)"),
-		    avail / MIB, path, dir);
+		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
+		    "doctor.journal.disk-full", "free",
+		    dr_fmt(DR_NUM, "%.1f", avail / MIB), "journal", path, "dir",
+		    dir, NULL);
 		cs_finding_todo(f, _("free disk space: the journal must never "
 		    "fail a write in the middle of a card"));
 	} else if (avail < JOURNAL_WARN_BYTES) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("%.0f MiB "
-		    "free of %.0f MiB for the journal %s"), avail / MIB,
-		    total / MIB, path);
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal",
+		    "doctor.journal.disk-low", "free",
+		    dr_fmt(DR_NUM, "%.0f", avail / MIB), "total",
+		    dr_fmt(DR_NUM, "%.0f", total / MIB), "journal", path, NULL);
 		cs_finding_todo(f, _("free disk space before a large run"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "journal", _("%.1f GiB free of "
-		    "%.1f GiB for the journal %s"), avail / MIB / 1024,
-		    total / MIB / 1024, path);
+		cs_findings_add(fs, CS_SEV_OK, "journal",
+		    "doctor.journal.space", "free",
+		    dr_fmt(DR_NUM, "%.1f", avail / MIB / 1024), "total",
+		    dr_fmt(DR_NUM, "%.1f", total / MIB / 1024), "journal", path,
+		    NULL);
 	if (!exists_dir) {
-		f = cs_findings_add(fs, CS_SEV_INFO, "journal", _("the journal's "
-		    "directory %s does not exist yet"), want);
+		f = cs_findings_add(fs, CS_SEV_INFO, "journal",
+		    "doctor.journal.no-dir", "dir", want, NULL);
 		cs_finding_todo(f, _("create it for the kiosk user, e.g. "
 		    "`install -d -o kiosk -g cardstation -m 0750 %s`"), want);
 	} else if (access(dir, W_OK) != 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "journal", _("this user "
-		    "cannot write in %s"), dir);
+		f = cs_findings_add(fs, CS_SEV_WARN, "journal",
+		    "doctor.journal.not-writable", "dir", dir, NULL);
 		cs_finding_todo(f, _("run as the kiosk user, or give that "
 		    "user the directory (chown/chmod)"));
 	} else if (stat(path, &st) == 0)
-		cs_findings_add(fs, CS_SEV_INFO, "journal", _("journal %s holds "
-		    "%.1f MiB"), path, st.st_size / MIB);
+		cs_findings_add(fs, CS_SEV_INFO, "journal",
+		    "doctor.journal.size", "journal", path, "size",
+		    dr_fmt(DR_NUM, "%.1f", st.st_size / MIB), NULL);
 }
 
 

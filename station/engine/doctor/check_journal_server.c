@@ -55,8 +55,9 @@ static void clock_skew(cs_findings *fs, cs_db *db)
 	    "clock_timestamp()) * 1000) AS bigint)", &r);
 	after = now_ms();
 	if (r != CS_OK) {
-		f = cs_findings_add(fs, CS_SEV_WARN, CHECK, _("cannot read the "
-		    "journal server's clock: %s"), cs_db_errmsg(db));
+		f = cs_findings_add(fs, CS_SEV_WARN, CHECK,
+		    "doctor.journal-server.no-clock", "detail",
+		    cs_db_errmsg(db), NULL);
 		cs_finding_todo(f, _("check that the role may run SELECT"));
 		return;
 	}
@@ -67,20 +68,21 @@ static void clock_skew(cs_findings *fs, cs_db *db)
 		cs_severity sev = mag > SKEW_FAIL_MS ? CS_SEV_FAIL : CS_SEV_WARN;
 
 		if (skew > 0)
-			f = cs_findings_add(fs, sev, CHECK, _("this station's clock "
-			    "is %.1f s behind the journal server's"),
-			    (double)mag / 1000);
+			f = cs_findings_add(fs, sev, CHECK,
+			    "doctor.journal-server.clock-behind", "seconds",
+			    dr_fmt(DR_NUM, "%.1f", (double)mag / 1000), NULL);
 		else
-			f = cs_findings_add(fs, sev, CHECK, _("this station's clock "
-			    "is %.1f s ahead of the journal server's"),
-			    (double)mag / 1000);
+			f = cs_findings_add(fs, sev, CHECK,
+			    "doctor.journal-server.clock-ahead", "seconds",
+			    dr_fmt(DR_NUM, "%.1f", (double)mag / 1000), NULL);
 		cs_finding_todo(f, _("synchronise both clocks with NTP "
 		    "(`timedatectl set-ntp true`): every station stamps its "
 		    "events with its own clock"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, CHECK, _("clocks agree with the "
-		    "journal server within %.1f s (round trip %.0f ms)"),
-		    (double)mag / 1000, (double)(after - before));
+		cs_findings_add(fs, CS_SEV_OK, CHECK,
+		    "doctor.journal-server.clock-ok", "seconds",
+		    dr_fmt(DR_NUM, "%.1f", (double)mag / 1000), "ms",
+		    dr_fmt(DR_NUM, "%.0f", (double)(after - before)), NULL);
 }
 
 void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
@@ -95,7 +97,8 @@ void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
 		return;
 	if ((r = cs_db_open(&db, target, CS_DB_RDONLY, why, sizeof(why))) !=
 	    CS_OK) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, "%s", why);
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
+		    "doctor.journal-server.cannot-open", "detail", why, NULL);
 		cs_finding_todo(f, r == CS_ERR_USAGE ? _("correct the journal's "
 		    "URI (docs/postgresql.md)") : _("start the server or reach "
 		    "it: check the URI's host and database, pg_hba.conf, the "
@@ -113,28 +116,31 @@ void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
 				    cs_db_column_text(st, 0));
 			cs_db_finalize(st);
 		}
-		cs_findings_add(fs, CS_SEV_OK, CHECK, _("the journal server "
-		    "answers (PostgreSQL %s)"), ver);
+		cs_findings_add(fs, CS_SEV_OK, CHECK,
+		    "doctor.journal-server.answers", "version", ver, NULL);
 	}
 	v = query_int(db, "SELECT coalesce(max(version), 0) FROM "
 	    "schema_version", &r);
 	if (r != CS_OK) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, _("the database holds "
-		    "no journal: %s"), cs_db_errmsg(db));
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
+		    "doctor.journal-server.no-journal", "detail",
+		    cs_db_errmsg(db), NULL);
 		cs_finding_todo(f, _("create it: `cardstation journal init "
 		    "--journal URI` as the owning role, or copy a SQLite journal "
 		    "with `cardstation journal migrate`"));
 	} else if (v != CS_DB_PG_VERSION) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK, _("the journal has "
-		    "schema version %lld; this cardstation knows %d"),
-		    (long long)v, CS_DB_PG_VERSION);
+		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
+		    "doctor.journal-server.schema-mismatch", "version",
+		    dr_fmt(DR_NUM, "%lld", (long long)v), "known",
+		    dr_fmt(DR_NUM, "%d", CS_DB_PG_VERSION), NULL);
 		cs_finding_todo(f, "%s", v > CS_DB_PG_VERSION ? _("use the "
 		    "cardstation that wrote it, or a newer one, on every "
 		    "station") : _("upgrade the schema with the cardstation that "
 		    "made it before this one writes"));
 	} else
-		cs_findings_add(fs, CS_SEV_OK, CHECK, _("journal schema version "
-		    "%lld"), (long long)v);
+		cs_findings_add(fs, CS_SEV_OK, CHECK,
+		    "doctor.journal-server.schema", "version",
+		    dr_fmt(DR_NUM, "%lld", (long long)v), NULL);
 	clock_skew(fs, db);
 	cs_db_close(db);
 }

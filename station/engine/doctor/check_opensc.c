@@ -91,8 +91,8 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 	DIR *pd;
 
 	if (dr_run_capture(info_argv, out, sizeof(out)) != 0) {
-		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc", _("OpenSC's "
-		    "opensc-tool (%s) cannot be run"), o->opensc_tool);
+		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc",
+		    "doctor.opensc.missing", "path", o->opensc_tool, NULL);
 		cs_finding_todo(f, _("install OpenSC: `apt install opensc "
 		    "opensc-pkcs11`"));
 		return;
@@ -101,15 +101,15 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		snprintf(version, sizeof(version), "%s", v + 7);
 		version[strcspn(version, " \n")] = '\0';
 	}
-	cs_findings_add(fs, CS_SEV_OK, "opensc", "OpenSC %s", version[0] ?
-	    version : "(version unknown)");
+	cs_findings_add(fs, CS_SEV_OK, "opensc", "doctor.opensc.version",
+	    "version", version[0] ? version : "?", NULL);
 	if ((pd = opendir(o->profiles_dir)) != NULL) {
 		closedir(pd);
 		profiles_ok = 1;
 	} else {
 		profiles_ok = 0;
-		f = cs_findings_add(fs, CS_SEV_INFO, "opensc", _("no cardprofiles "
-		    "directory at %s"), o->profiles_dir);
+		f = cs_findings_add(fs, CS_SEV_INFO, "opensc",
+		    "doctor.opensc.no-profiles", "dir", o->profiles_dir, NULL);
 		cs_finding_todo(f, _("install cardstation completely, or give "
 		    "--profiles DIR"));
 	}
@@ -126,9 +126,9 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		/* OpenSC numbers readers in PC/SC's order. */
 		snprintf(idx, sizeof(idx), "%zu", i);
 		if (dr_run_capture(argv, out, sizeof(out)) != 0) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", _("OpenSC "
-			    "knows no driver for the card in '%s'"),
-			    rl->r[i].name);
+			f = cs_findings_add(fs, CS_SEV_WARN, "opensc",
+			    "doctor.opensc.no-driver", "reader", rl->r[i].name,
+			    NULL);
 			cs_finding_todo(f, _("this card model is not supported: "
 			    "use cards of a supported model (see "
 			    "cardprofiles/)"));
@@ -145,16 +145,16 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		if (!profiles_ok ||
 		    cs_doctor_profile_for_driver(o->profiles_dir, drv, prof,
 		    sizeof(prof)) != CS_OK) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "opensc", _("card in "
-			    "'%s': OpenSC driver %s ('%s'); no cardprofile "
-			    "names this driver"), rl->r[i].name, drv, name);
+			f = cs_findings_add(fs, CS_SEV_WARN, "opensc",
+			    "doctor.opensc.no-profile", "reader", rl->r[i].name,
+			    "driver", drv, "name", name, NULL);
 			cs_finding_todo(f, _("cardstation cannot encode this card "
 			    "model yet: use a supported card, or add a "
 			    "cardprofile with `driver = %s`"), drv);
 		} else
-			cs_findings_add(fs, CS_SEV_OK, "opensc", _("card in '%s': "
-			    "OpenSC driver %s ('%s'), cardprofile %s"),
-			    rl->r[i].name, drv, name, prof);
+			cs_findings_add(fs, CS_SEV_OK, "opensc",
+			    "doctor.opensc.card", "reader", rl->r[i].name,
+			    "driver", drv, "name", name, "profile", prof, NULL);
 	}
 }
 

@@ -54,9 +54,9 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 	if (rv != SCARD_S_SUCCESS) {
 		*ctx = 0;
 		if (stat(sock, &st) != 0) {
-			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", _("pcscd is "
-			    "not running and its socket %s does not exist "
-			    "(%s)"), sock, pcsc_stringify_error(rv));
+			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd",
+			    "doctor.pcscd.not-running", "socket", sock,
+			    "detail", pcsc_stringify_error(rv), NULL);
 			if (access(o->pcscd, X_OK) != 0)
 				cs_finding_todo(f, _("install it: `apt install "
 				    "pcscd libccid`"));
@@ -64,9 +64,9 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 				cs_finding_todo(f, _("start it: `systemctl "
 				    "enable --now pcscd.socket`"));
 		} else {
-			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd", _("pcscd "
-			    "does not answer on %s (%s)"), sock,
-			    pcsc_stringify_error(rv));
+			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd",
+			    "doctor.pcscd.no-answer", "socket", sock, "detail",
+			    pcsc_stringify_error(rv), NULL);
 			cs_finding_todo(f, _("restart it: `systemctl restart "
 			    "pcscd.socket pcscd.service`; see `journalctl "
 			    "-u pcscd`"));
@@ -78,15 +78,16 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 	if (proc->pid > 0) {
 		struct passwd *pw = getpwuid(proc->uid);
 
-		cs_findings_add(fs, CS_SEV_OK, "pcscd", _("pcscd %s running "
-		    "(pid %d, user %s), socket %s"), version[0] ? version :
-		    "(version unknown)", proc->pid, pw ? pw->pw_name : "?",
-		    sock);
+		cs_findings_add(fs, CS_SEV_OK, "pcscd", "doctor.pcscd.running",
+		    "version", version[0] ? version : "?", "pid",
+		    dr_fmt(DR_NUM, "%d", proc->pid), "user",
+		    pw ? pw->pw_name : "?", "socket", sock, NULL);
 	} else
 		/* Another mount or pid namespace: we reach it but cannot
 		 * see it. */
-		cs_findings_add(fs, CS_SEV_OK, "pcscd", _("pcscd %s answers on "
-		    "%s"), version[0] ? version : "(version unknown)", sock);
+		cs_findings_add(fs, CS_SEV_OK, "pcscd", "doctor.pcscd.answers",
+		    "version", version[0] ? version : "?", "socket", sock,
+		    NULL);
 }
 
 
@@ -96,7 +97,7 @@ void dr_pcscd(dr_state *s)
 	check_pcscd(s->out, s->o, &s->ctx, &s->pcscd);
 	if (s->ctx != 0 && cs_reader_list_get(s->ctx, &s->rl) != CS_OK) {
 		cs_finding *f = cs_findings_add(s->out, CS_SEV_FAIL, "readers",
-		    "cannot list PC/SC readers");
+		    "doctor.readers.cannot-list", NULL);
 
 		cs_finding_todo(f, _("restart pcscd: `systemctl restart pcscd`"));
 	}

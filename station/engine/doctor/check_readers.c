@@ -49,8 +49,8 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 	cs_finding *f;
 
 	if (rl->n == 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("PC/SC sees "
-		    "no reader"));
+		f = cs_findings_add(fs, CS_SEV_WARN, "readers",
+		    "doctor.readers.none", NULL);
 		cs_finding_todo(f, _("plug in a reader; if one is plugged in, "
 		    "the usb findings say why pcscd does not use it"));
 		return;
@@ -67,22 +67,25 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 		cs_reader_watch_init(&w, r->name);
 		if (cs_reader_wait(ctx, &w, 0, &ev) != CS_OK ||
 		    ev == CS_READER_EV_GONE) {
-			cs_findings_add(fs, CS_SEV_INFO, "readers", _("reader %zu "
-			    "'%s' went away while looking"), i, r->name);
+			cs_findings_add(fs, CS_SEV_INFO, "readers",
+			    "doctor.readers.gone", "index",
+			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name, NULL);
 			continue;
 		}
 		st[i].present = w.present;
 		st[i].mute = w.mute;
 		if (!w.present) {
-			cs_findings_add(fs, CS_SEV_OK, "readers", _("reader %zu "
-			    "'%s' (--reader %s): no card"), i, r->name, spec);
+			cs_findings_add(fs, CS_SEV_OK, "readers",
+			    "doctor.readers.empty", "index",
+			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name, "spec",
+			    spec, NULL);
 			continue;
 		}
 		hexstr(w.atr, w.atrlen, atr, sizeof(atr));
 		if (w.mute) {
-			f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("reader "
-			    "%zu '%s': a card is in but does not answer"),
-			    i, r->name);
+			f = cs_findings_add(fs, CS_SEV_WARN, "readers",
+			    "doctor.readers.mute-card", "index",
+			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name, NULL);
 			cs_finding_todo(f, _("turn the card round (chip first, "
 			    "facing up) or try another card"));
 			continue;
@@ -93,24 +96,27 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 		    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto);
 		if (rv == SCARD_S_SUCCESS) {
 			SCardDisconnect(h, SCARD_LEAVE_CARD);
-			cs_findings_add(fs, CS_SEV_OK, "readers", _("reader %zu "
-			    "'%s' (--reader %s): card present, ATR %s"), i,
-			    r->name, spec, atr);
+			cs_findings_add(fs, CS_SEV_OK, "readers",
+			    "doctor.readers.card", "index",
+			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name, "spec",
+			    spec, "atr", atr, NULL);
 		} else if (rv == SCARD_E_SHARING_VIOLATION || w.exclusive) {
 			st[i].exclusive = 1;
 			dr_pcsc_clients(holders, sizeof(holders));
-			f = cs_findings_add(fs, CS_SEV_FAIL, "readers", _("reader "
-			    "%zu '%s': another process holds the card "
-			    "exclusively%s%s"), i, r->name, holders[0] ?
-			    "; PC/SC clients running: " : "", holders);
+			f = cs_findings_add(fs, CS_SEV_FAIL, "readers",
+			    holders[0] ? "doctor.readers.exclusive-by" :
+			    "doctor.readers.exclusive",
+			    "index", dr_fmt(DR_NUM, "%zu", i), "reader",
+			    r->name, "holders", holders, NULL);
 			cs_finding_todo(f, _("close that program; for gpg's "
 			    "scdaemon: `gpgconf --kill scdaemon` and put "
 			    "`pcsc-shared` (or `disable-ccid`) in "
 			    "~/.gnupg/scdaemon.conf of that user"));
 		} else {
-			f = cs_findings_add(fs, CS_SEV_WARN, "readers", _("reader "
-			    "%zu '%s': cannot connect to the card (%s)"), i,
-			    r->name, pcsc_stringify_error(rv));
+			f = cs_findings_add(fs, CS_SEV_WARN, "readers",
+			    "doctor.readers.cannot-connect", "index",
+			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name,
+			    "detail", pcsc_stringify_error(rv), NULL);
 			cs_finding_todo(f, _("take the card out and put it in "
 			    "again; if it persists, the card may be broken"));
 		}
@@ -127,10 +133,10 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 			    rl->r[k].slot == rl->r[i].slot)
 				same++;
 		if (same > 1) {
-			f = cs_findings_add(fs, CS_SEV_INFO, "readers", _("%zu "
-			    "readers are called '%s' and have no serial "
-			    "number: only their index tells them apart"),
-			    same, rl->r[i].model);
+			f = cs_findings_add(fs, CS_SEV_INFO, "readers",
+			    "doctor.readers.same-name", "count",
+			    dr_fmt(DR_NUM, "%zu", same), "model",
+			    rl->r[i].model, NULL);
 			cs_finding_todo(f, _("keep each in the same USB socket "
 			    "and choose them with --reader usb:BUS-PORT"));
 			break;

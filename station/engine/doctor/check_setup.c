@@ -49,33 +49,31 @@ static void check_setup(cs_findings *fs, const cs_doctor_opts *o)
 			found = dirs[i];
 	}
 	if (found)
-		cs_findings_add(fs, CS_SEV_OK, "setup", _("cardstation's udev "
-		    "rules are installed in %s"), found);
+		cs_findings_add(fs, CS_SEV_OK, "setup", "doctor.setup.udev",
+		    "dir", found, NULL);
 	else if (access("/usr/local/lib/udev/rules.d/70-cardstation.rules",
 	    R_OK) == 0) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
-		    "udev rules are in /usr/local/lib/udev/rules.d, where "
-		    "udev does not read them"));
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
+		    "doctor.setup.udev-local", NULL);
 		cs_finding_todo(f, _("reinstall with -DCMAKE_INSTALL_PREFIX=/usr "
 		    "or copy the files to /etc/udev/rules.d, then "
 		    "`udevadm control --reload && udevadm trigger`"));
 	} else {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("cardstation's "
-		    "udev rules (70-cardstation.rules) are not installed"));
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
+		    "doctor.setup.no-udev", NULL);
 		cs_finding_todo(f, _("install them (`cmake --install`, prefix "
 		    "/usr) and run `udevadm control --reload && udevadm "
 		    "trigger`; see docs/kiosk-setup.md"));
 	}
 	if (getgrnam(o->kiosk_group) == NULL) {
-		f = cs_findings_add(fs, CS_SEV_WARN, "setup", _("the group '%s' "
-		    "that the udev and polkit rules grant does not exist"),
-		    o->kiosk_group);
+		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
+		    "doctor.setup.no-group", "group", o->kiosk_group, NULL);
 		cs_finding_todo(f, _("`groupadd --system %s` and add the kiosk "
 		    "user to it (`usermod -aG %s kiosk`)"), o->kiosk_group,
 		    o->kiosk_group);
 	} else
-		cs_findings_add(fs, CS_SEV_OK, "setup", _("group '%s' exists"),
-		    o->kiosk_group);
+		cs_findings_add(fs, CS_SEV_OK, "setup", "doctor.setup.group",
+		    "group", o->kiosk_group, NULL);
 }
 
 

@@ -71,8 +71,9 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			if (readers->r[i].usb == (int)k)
 				served = readers->r[i].name;
 		if (served) {
-			cs_findings_add(fs, CS_SEV_OK, "usb", _("USB reader %s is "
-			    "served by pcscd as '%s'"), label, served);
+			cs_findings_add(fs, CS_SEV_OK, "usb",
+			    "doctor.usb.served", "usb", label, "reader", served,
+			    NULL);
 			continue;
 		}
 		if (e == NULL) {
@@ -88,11 +89,10 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 					    sizeof(bundles) - off, "%s%s %s",
 					    off ? ", " : "", drv->e[i].bundle,
 					    drv->e[i].version);
-			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", _("USB "
-			    "smart-card reader %s has no PC/SC driver: the "
-			    "Info.plist of no installed driver (%s) lists "
-			    "%04x:%04x"), label, bundles[0] ? bundles : "none",
-			    d->vid, d->pid);
+			f = cs_findings_add(fs, CS_SEV_FAIL, "usb",
+			    "doctor.usb.no-driver", "usb", label, "bundles",
+			    bundles[0] ? bundles : "-", "id",
+			    dr_fmt(DR_NUM, "%04x:%04x", d->vid, d->pid), NULL);
 			cs_finding_todo(f, _("this model is not in the installed "
 			    "CCID driver's list: use a supported reader, a "
 			    "newer libccid, or the vendor's PC/SC driver"));
@@ -103,18 +103,18 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			struct passwd *pw = getpwuid(pcscd->uid);
 			struct group *gr = getgrgid(st.st_gid);
 
-			f = cs_findings_add(fs, CS_SEV_FAIL, "usb", _("USB reader "
-			    "%s: pcscd (user %s) may not open %s (mode %04o, "
-			    "group %s)"), label, pw ? pw->pw_name : "?",
-			    d->devnode, (unsigned)(st.st_mode & 07777),
-			    gr ? gr->gr_name : "?");
+			f = cs_findings_add(fs, CS_SEV_FAIL, "usb",
+			    "doctor.usb.no-access", "usb", label, "user",
+			    pw ? pw->pw_name : "?", "node", d->devnode, "mode",
+			    dr_fmt(DR_NUM, "%04o", (unsigned)(st.st_mode & 07777)),
+			    "group", gr ? gr->gr_name : "?", NULL);
 			cs_finding_todo(f, _("install cardstation's udev rules "
 			    "and run `udevadm trigger`, or replug the reader"));
 			continue;
 		}
-		f = cs_findings_add(fs, CS_SEV_WARN, "usb", _("USB reader %s "
-		    "has a driver (%s %s, '%s') but pcscd does not show it"),
-		    label, e->bundle, e->version, e->name);
+		f = cs_findings_add(fs, CS_SEV_WARN, "usb",
+		    "doctor.usb.not-shown", "usb", label, "bundle", e->bundle,
+		    "version", e->version, "name", e->name, NULL);
 		if (pcscd->pid == 0)
 			cs_finding_todo(f, _("start pcscd (`systemctl start "
 			    "pcscd.socket`) and run doctor again"));
@@ -124,13 +124,11 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			    "-u pcscd` for why the driver refused it"));
 	}
 	if (nreaders == 0)
-		cs_findings_add(fs, CS_SEV_INFO, "usb", _("no USB smart-card "
-		    "reader is plugged in (%zu other USB device%s)"), others,
-		    others == 1 ? "" : "s");
+		cs_findings_add(fs, CS_SEV_INFO, "usb", "doctor.usb.no-reader",
+		    "others", dr_fmt(DR_NUM, "%zu", others), NULL);
 	else if (others > 0)
-		cs_findings_add(fs, CS_SEV_INFO, "usb", _("%zu other USB "
-		    "device%s (not smart-card readers)"), others,
-		    others == 1 ? "" : "s");
+		cs_findings_add(fs, CS_SEV_INFO, "usb", "doctor.usb.others",
+		    "others", dr_fmt(DR_NUM, "%zu", others), NULL);
 }
 
 
@@ -148,7 +146,7 @@ void dr_usb_locate(dr_state *s)
 	}
 	if (s->drv.nbundles == 0) {
 		cs_finding *f = cs_findings_add(s->out, CS_SEV_FAIL, "usb",
-		    "no PC/SC driver is installed in %s", s->o->drivers_dir);
+		    "doctor.usb.no-drivers", "dir", s->o->drivers_dir, NULL);
 
 		cs_finding_todo(f, _("install the CCID driver: `apt "
 		    "install libccid`"));
@@ -156,7 +154,8 @@ void dr_usb_locate(dr_state *s)
 	if (cs_usb_enumerate(&s->usb, msg, sizeof(msg)) == CS_OK)
 		s->have_usb = 1;
 	else
-		cs_findings_add(s->out, CS_SEV_INFO, "usb", "%s", msg);
+		cs_findings_add(s->out, CS_SEV_INFO, "usb",
+		    "doctor.usb.cannot-list", "detail", msg, NULL);
 	cs_reader_locate_usb(&s->rl, &s->usb, &s->drv, s->ctx);
 }
 

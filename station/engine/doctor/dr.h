@@ -78,6 +78,11 @@ void dr_opensc(dr_state *s);
 /* Shared helpers (dr_util.c, dr_proc.c). */
 int dr_run_capture(char *const argv[], char *out, size_t outlen);
 void dr_chomp(char *s);
+/* A number (or any printf) as a finding's parameter, in buf:
+ * dr_fmt(DR_NUM, "%.1f", x). */
+#define DR_NUM (char[48]){0}, 48
+const char *dr_fmt(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int dr_find_pcscd(cs_pcscd_proc *p);
 void dr_pcsc_clients(char *out, size_t outlen);
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "cs_codes.h"
 #include "cs_reader.h"
 #include "cs_usb.h"
 
@@ -25,7 +26,10 @@ typedef enum cs_severity {
 typedef struct cs_finding {
 	cs_severity sev;
 	char check[16];               /* "pcscd", "readers", "usb", ... */
-	char what[CS_FINDING_TEXT];   /* what was seen */
+	char what[CS_FINDING_TEXT];   /* what was seen, in the locale's
+	                                 language: code's text with params */
+	char code[48];                /* "doctor.pcscd.not-running" */
+	char params[CS_FINDING_TEXT]; /* packed name=value (cs_codes.h) */
 	char todo[CS_FINDING_TEXT];   /* what to do; "" when nothing */
 } cs_finding;
 
@@ -36,12 +40,13 @@ typedef struct cs_findings {
 	int nomem;                    /* an add failed; report CS_ERR_NOMEM */
 } cs_findings;
 
-/* Append a finding; what is printf-style. Returns the finding so that the
- * caller can fill todo, or NULL when memory ran out (then nomem is set and
- * later adds are dropped). */
+/* Append a finding: a code of the table (cs_codes.c) and its name, value
+ * pairs (a NULL name ends them); what is the code's text with them.
+ * Returns the finding so that the caller can fill todo, or NULL when
+ * memory ran out (then nomem is set and later adds are dropped). */
 cs_finding *cs_findings_add(cs_findings *fs, cs_severity sev,
-    const char *check, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    const char *check, const char *code, ...)
+    __attribute__((sentinel));
 /* Set the last-added finding's todo, printf-style. */
 void cs_finding_todo(cs_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -20,4 +20,16 @@ grep -qE '"check":"pcscd","severity":"fail","what":"pcscd is not running and its
 	{ echo "FAIL: no pcscd failure"; exit 1; }
 grep -qE '"todo":"(start it: `systemctl enable --now pcscd.socket`|install it)' "$out" ||
 	{ echo "FAIL: no advice"; exit 1; }
+# Each finding travels as a code that `cardstation codes` lists, with its
+# parameters; a missing pcscd is doctor.pcscd.not-running naming the socket.
+codes=$(mktemp)
+trap 'rm -f "$out" "$codes"' EXIT
+"$CS_BIN" codes --json >"$codes"
+unlisted=$(jq -r --slurpfile t "$codes" '.findings[] |
+	select((.code | type) != "string" or ($t[0][.code] == null) or
+	    ((.params | type) != "object")) | .what' "$out")
+[ -z "$unlisted" ] || { echo "FAIL: findings without a listed code: $unlisted"; exit 1; }
+jq -e '[.findings[] | select(.code == "doctor.pcscd.not-running" and
+	.params.socket == "/run/pcscd/pcscd.comm")] | length == 1' "$out" >/dev/null ||
+	{ echo "FAIL: no doctor.pcscd.not-running with its socket"; exit 1; }
 echo ok

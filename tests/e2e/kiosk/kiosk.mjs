@@ -441,6 +441,17 @@ const stories = {
       // In Japanese, by the engine's code; OpenSC's own words only as the
       // detail in parentheses (issue 13).
       assert.doesNotMatch(text.replace(/\([^)]*\)/g, ''), /\b[a-z]{2,} [a-z]{2,}\b/, `the failure in Japanese: ${text}`);
+      // The run view carries that failure as a code `cardstation codes`
+      // lists, with its parameters as an object: no English to parse.
+      const view = await page.evaluate(async () => (await fetch('/api/state', { cache: 'no-store' })).json());
+      const line = view.readers.find((r) => r.outcome && r.reason_code);
+      assert.ok(line, `a failed reader line with a code: ${JSON.stringify(view.readers)}`);
+      const listed = JSON.parse(spawnSync(process.env.CS_BIN, ['codes', '--json'], { encoding: 'utf8' }).stdout);
+      for (const [c, p] of [[line.reason_code, line.reason_params], [line.code, line.params]]) {
+        if (c === null) continue;
+        assert.ok(typeof listed[c] === 'string', `code ${c} is one that cardstation codes lists`);
+        assert.ok(p !== null && typeof p === 'object' && !Array.isArray(p), `params of ${c} as an object: ${JSON.stringify(p)}`);
+      }
       await snap(page, 'encode-failed');
       await page.click('.reader.out-failed button');
       // The same card goes back in: it is wiped and written again.

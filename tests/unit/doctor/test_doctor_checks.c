@@ -11,12 +11,29 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cs_codes.h"
 #include "cs_doctor.h"
 #include "cs_err.h"
+
+/* Every finding travels as a code of the one table, its text that
+ * code's with the finding's parameters (issue 13). */
+static void all_coded(const cs_findings *fs)
+{
+	char text[CS_FINDING_TEXT];
+
+	for (size_t i = 0; i < fs->n; i++) {
+		if (cs_code_source(fs->f[i].code) == NULL)
+			fail_msg("finding '%s' has code '%s', not in the table",
+			    fs->f[i].what, fs->f[i].code);
+		assert_string_equal(fs->f[i].what, cs_code_text(fs->f[i].code,
+		    fs->f[i].params, text, sizeof(text)));
+	}
+}
 
 static const cs_finding *find(const cs_findings *fs, cs_severity sev,
     const char *check, const char *needle)
 {
+	all_coded(fs);
 	for (size_t i = 0; i < fs->n; i++)
 		if (fs->f[i].sev == sev && strcmp(fs->f[i].check, check) == 0 &&
 		    strstr(fs->f[i].what, needle) != NULL)
@@ -39,6 +56,13 @@ static void clock_checks(void **state)
 	assert_non_null(f = find(&fs, CS_SEV_FAIL, "clock", "before this "
 	    "program was built"));
 	assert_non_null(strstr(f->todo, "timedatectl"));
+	{
+		char v[64];
+
+		assert_string_equal(f->code, "doctor.clock.before-build");
+		assert_string_equal(cs_params_get(f->params, "now", v,
+		    sizeof(v)), "1970-01-02 00:00:00 UTC");
+	}
 	cs_findings_free(&fs);
 	cs_doctor_check_clock(&fs, built + 40ll * 365 * 86400, built, 1);
 	assert_non_null(find(&fs, CS_SEV_WARN, "clock", "15 years"));
