@@ -69,10 +69,12 @@ yubico-piv-tool -r "$(tb_reader 1)" -a status 2>&1 | grep -A1 "^Slot 9a:" |
 # ISO_PUK (RESET RETRY COUNTER, then VERIFY of the new PIN)...
 hex() { printf %s "$1" | od -An -tx1 -v | tr -d ' \n'; }
 R=$(tb_reader 0)
+LC=$(printf %02X $((16 + ${#NEWPIN})))
+PLC=$(printf %02X ${#NEWPIN})
 [ "$(piv_sw 00A404000CF276A288BCFBA69D34F31001 \
-	002C0001$(printf %02X $((16 + ${#NEWPIN})))$(hex $ISO_PUK)$(hex $NEWPIN) \
-	00200001$(printf %02X ${#NEWPIN})$(hex $NEWPIN) | tr '\n' ' ')" = \
-	"9000 9000 9000 " ] || fail "the IsoApplet card does not take its PUK"
+	"002C0001$LC$(hex "$ISO_PUK")$(hex "$NEWPIN")" \
+	"00200001$PLC$(hex "$NEWPIN")" | tr '\n' ' ')" = "9000 9000 9000 " ] ||
+	fail "the IsoApplet card does not take its PUK"
 # ... the PIV token refuses the factory PUK and takes PIV_PUK.
 R=$(tb_reader 1)
 ! yubico-piv-tool -r "$R" -a unblock-pin -P "$PUK" -N "$NEWPIN" >/dev/null 2>&1 ||
