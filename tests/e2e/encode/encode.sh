@@ -125,7 +125,7 @@ queue_three_cards() {
 	encode_stop
 	[ "$(sql "SELECT count(*) FROM records WHERE state = 'done'")" -eq 3 ] ||
 		fail "not three records done"
-	[ "$(sql "SELECT group_concat(printed_no) FROM cards ORDER BY id")" = \
+	[ "$(sql "SELECT group_concat(printed_no) FROM (SELECT printed_no FROM cards ORDER BY id)")" = \
 		"P-a,P-b,P-c" ] || fail "printed numbers not journaled"
 	# the order of the queue is the order of the index
 	[ "$(sql "SELECT serial FROM records WHERE card_id =
@@ -704,8 +704,8 @@ unfit_keys() {
 		--key-type rsa-3072@2 >/dev/null
 	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
 		--institution "$INST" >"$OUT" 2>&1 && fail "run new said all usable"
-	[ "$(sql "SELECT group_concat(key_type || ':' || coalesce(problem, '-'),
-		' ') FROM records ORDER BY seq")" = \
+	[ "$(sql "SELECT group_concat(k, ' ') FROM (SELECT key_type || ':' ||
+		coalesce(problem, '-') AS k FROM records ORDER BY seq)")" = \
 		"ec-prime256v1:key-unsupported rsa-3072:key-unsupported rsa-2048:-" ] ||
 		fail "key types not refused at import: $(sql "SELECT key_type, problem FROM records")"
 	card a AA
