@@ -6,6 +6,7 @@
 #include "cs_io.h"
 #include "cs_profile.h"
 #include "cs_revoke.h"
+#include "cs_touch.h"
 #include "cs_verify.h"
 #include "cs_i18n.h"
 
@@ -591,28 +592,49 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	}
 	/* A card without a PIN has nobody's secret and no key (the applet
 	 * makes keys only after a VERIFY): erase is enough. The PUK goes first
-	 * so that a wrong one leaves the card as it was. */
-	if (st.pin_set && (r = cs_card_reset_pin_tries(ctx, o->reader,
-	    prof.match_aid, cs_secret_str(o->puk), cs_secret_str(pin),
-	    &res->puk_tries, cwhy, sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, _("%s; nothing changed"), cwhy);
-		goto out;
-	}
-	/* Erasing PKCS#15 hides the key from OpenSC, not from the applet: a
-	 * PUK and raw commands would make it sign again. Overwrite it. */
-	if (st.pin_set && (r = cs_card_overwrite_keys(ctx, o->reader,
-	    prof.match_aid, cs_secret_str(pin), &res->keys, cwhy,
-	    sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, _("%s. The PIN was reset, but a previous "
-		    "holder's key may still be on the card: do not hand it out; "
-		    "its applet must be reinstalled"), cwhy);
-		goto out;
-	}
-	if ((r = cs_card_erase_pkcs15(ctx, o->reader, prof.match_aid, st.pin_set ?
-	    cs_secret_str(pin) : NULL, cwhy, sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, "%s%s", cwhy, st.pin_set ?
-		    " (the PIN was already reset and the keys overwritten)" : "");
-		goto out;
+	 * so that a wrong one leaves the card as it was. Erasing PKCS#15 hides
+	 * the key from OpenSC, not from the applet: a PUK and raw commands
+	 * would make it sign again, so the keys are overwritten. The APDUs
+	 * are sent by a child of our own (cs_touch.h), which first checks that
+	 * the card in the reader is still this one. */
+	{
+		const cs_touch_write w = {
+			.action = CS_TOUCH_WIPE, .reader = o->reader,
+			.aid_hex = prof.match_aid, .expect_atr = id.atr,
+			.expect_chip = id.chip_serial,
+			.profiles_dir = o->profiles_dir,
+			.pin_set = st.pin_set, .puk = o->puk, .new_pin = pin,
+		};
+		cs_touch_answer a;
+
+		if ((r = cs_touch_write_card(&w, &a, cwhy, sizeof(cwhy))) !=
+		    CS_OK) {
+			say(why, whylen, CS_ERR_CARD, _("%s: the card may be wiped "
+			    "in part; do not hand it out, run the return again"),
+			    cwhy);
+			r = CS_ERR_CARD;
+			goto out;
+		}
+		res->puk_tries = a.puk_tries;
+		res->keys = a.keys;
+		r = a.status;
+		if (r != CS_OK && (a.step == CS_TOUCH_STEP_NONE ||
+		    a.step == CS_TOUCH_STEP_PUK)) {
+			say(why, whylen, r, _("%s; nothing changed"), a.why);
+			goto out;
+		}
+		if (r != CS_OK && a.step == CS_TOUCH_STEP_KEYS) {
+			say(why, whylen, r, _("%s. The PIN was reset, but a previous "
+			    "holder's key may still be on the card: do not hand it "
+			    "out; its applet must be reinstalled"), a.why);
+			goto out;
+		}
+		if (r != CS_OK) {
+			say(why, whylen, r, "%s%s", a.why, st.pin_set ?
+			    " (the PIN was already reset and the keys overwritten)" :
+			    "");
+			goto out;
+		}
 	}
 	if (res->req != NULL && rq->out_path == NULL && rq->out_fp != NULL &&
 	    (fwrite(res->req, 1, res->reqlen, rq->out_fp) != res->reqlen ||
@@ -776,9 +798,26 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 		}
 		pin = rnd;
 	}
-	r = cs_card_reset_pin_tries(ctx, o->reader, prof.match_aid,
-	    cs_secret_str(o->puk), cs_secret_str(pin), &tries, cwhy,
-	    sizeof(cwhy));
+	/* The APDU is sent by a child of our own (cs_touch.h), which first
+	 * checks that the card in the reader is still the one judged above. */
+	{
+		const cs_touch_write w = {
+			.action = CS_TOUCH_PIN_RESET, .reader = o->reader,
+			.aid_hex = prof.match_aid, .expect_atr = vr.atr,
+			.expect_chip = vr.chip_serial,
+			.profiles_dir = o->profiles_dir,
+			.pin_set = 1, .puk = o->puk, .new_pin = pin,
+		};
+		cs_touch_answer a;
+
+		if ((r = cs_touch_write_card(&w, &a, cwhy, sizeof(cwhy))) ==
+		    CS_OK) {
+			r = a.status;
+			tries = a.puk_tries;
+			snprintf(cwhy, sizeof(cwhy), "%s", a.why);
+		} else
+			r = CS_ERR_CARD;
+	}
 	if (r != CS_OK) {
 		res->puk_tries = tries;
 		if (tries < 0) {
