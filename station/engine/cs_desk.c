@@ -815,8 +815,13 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 			r = a.status;
 			tries = a.puk_tries;
 			snprintf(cwhy, sizeof(cwhy), "%s", a.why);
-		} else
+		} else {
+			/* No answer: the reset may or may not have happened. */
+			say(why, whylen, CS_ERR_CARD, _("%s: the PIN may or may not "
+			    "have been reset; check the card and try again"), cwhy);
 			r = CS_ERR_CARD;
+			goto out;
+		}
 	}
 	if (r != CS_OK) {
 		res->puk_tries = tries;
