@@ -466,6 +466,35 @@ static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
  * still live on the card needs the operator's choice (live_choice): 409
  * live-cert lists them, and the answer carries the revocation request
  * (request_b64: CP932 TSV, 15 columns, CRLF) when one was made. */
+/* The journal (as the desk account, at reader) and PC/SC for a desk
+ * action that changes a card. The journal first: never change a card we
+ * cannot journal. On failure status and code say which for the reply. */
+static int desk_open(ks_req *rq, const char *reader, cs_journal **j,
+    SCARDCONTEXT *ctx, char *why, size_t whylen, unsigned *status,
+    const char **code)
+{
+	const ks_config *cfg = ks_cfg(rq->srv);
+	int r;
+
+	*ctx = 0;
+	if ((r = cs_journal_open(j, cs_journal_path(cfg->journal), 0, why,
+	    whylen)) != CS_OK) {
+		*status = 503;
+		*code = "journal";
+		return r;
+	}
+	cs_journal_set_actor(*j, rq->sess.account, reader);
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx) !=
+	    SCARD_S_SUCCESS) {
+		*ctx = 0;
+		*status = 503;
+		*code = "readers";
+		snprintf(why, whylen, "pcscd does not answer");
+		return CS_ERR_CARD;
+	}
+	return CS_OK;
+}
+
 enum MHD_Result ks_api_wipe(ks_req *rq)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
@@ -506,23 +535,9 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 		    "the reader now: check it again");
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
 		return MHD_NO;
-	/* Open the journal first: never wipe a card we cannot journal. */
-	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
-	    sizeof(why))) != CS_OK) {
-		status = 503;
-		code = "journal";
+	if ((r = desk_open(rq, reader, &j, &ctx, why, sizeof(why), &status,
+	    &code)) != CS_OK)
 		goto out;
-	}
-	cs_journal_set_actor(j, rq->sess.account, reader);
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-	    SCARD_S_SUCCESS) {
-		ctx = 0;
-		r = CS_ERR_CARD;
-		status = 503;
-		code = "readers";
-		snprintf(why, sizeof(why), "pcscd does not answer");
-		goto out;
-	}
 	o.reader = reader;
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
@@ -656,22 +671,9 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 		cs_secret_free(puk);
 		return MHD_NO;
 	}
-	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
-	    sizeof(why))) != CS_OK) {
-		status = 503;
-		code = "journal";
+	if ((r = desk_open(rq, reader, &j, &ctx, why, sizeof(why), &status,
+	    &code)) != CS_OK)
 		goto out;
-	}
-	cs_journal_set_actor(j, rq->sess.account, reader);
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-	    SCARD_S_SUCCESS) {
-		ctx = 0;
-		r = CS_ERR_CARD;
-		status = 503;
-		code = "readers";
-		snprintf(why, sizeof(why), "pcscd does not answer");
-		goto out;
-	}
 	memset(&o, 0, sizeof(o));
 	o.reader = reader;
 	o.profiles_dir = cfg->profiles_dir;
