@@ -161,6 +161,9 @@ typedef struct cs_desk_return {
  *   CS_ERR_FORMAT    a request row the service would not take
  *   CS_ERR_CARD      the PUK was refused (nothing changed) or a later
  *                    step failed (why says what is left on the card)
+ *   CS_ERR_MISMATCH  another card is in the reader now than the one
+ *                    judged (the exec'd writer re-identifies it); nothing
+ *                    written
  *   CS_ERR_DB, ...   the card is wiped but the journal refused */
 int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
     const cs_desk_return_opts *o, cs_desk_return *res, char *why,
@@ -197,6 +200,7 @@ typedef struct cs_desk_pin {
  *   CS_ERR_USAGE     no PUK, or new_pin breaks the profile's PIN rules
  *   CS_ERR_CARD      the PUK was refused: res->puk_tries says how many
  *                    tries the card has left; the PIN is unchanged
+ *   CS_ERR_MISMATCH  another card is in the reader now; nothing written
  *   CS_ERR_DB        the journal could not be read (nothing changed), or
  *                    the PIN was reset but the note failed (why says) */
 int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
