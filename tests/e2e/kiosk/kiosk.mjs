@@ -276,7 +276,7 @@ const stories = {
       }
       await snap(page, 'login-ja');
       // Every word the page can show is in Japanese (and in English).
-      const judge = ['cs_verify_judge.c', 'cs_verify.c'].map((f) => readFileSync(path.join(process.env.CS_SRC, 'station', f), 'utf8')).join('\n');
+      const judge = ['cs_verify_judge.c', 'cs_verify.c'].map((f) => readFileSync(path.join(process.env.CS_SRC, 'station', 'engine', f), 'utf8')).join('\n');
       const vcodes = new Set();
       for (const m of judge.matchAll(/CS_VL_[A-Z]+,\s*(?:[^",;]*\?\s*)?"([a-z0-9-]+)"(?:\s*:\s*"([a-z0-9-]+)")?/g)) {
         vcodes.add(m[1]); if (m[2]) vcodes.add(m[2]);
