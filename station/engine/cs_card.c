@@ -802,18 +802,61 @@ static size_t fcp_size(const unsigned char *r, size_t rl)
 	return 0;
 }
 
+/* The EF fid of the DF selected now, read whole into buf (at most cap
+ * bytes, *got of them): SELECT (its FCP names the size) and READ BINARY.
+ * CS_OK with *got 0 when the card has no such file or refuses to read it;
+ * an error only when the card stopped answering. */
+static int read_ef(SCARDHANDLE h, DWORD proto, unsigned fid,
+    unsigned char *buf, size_t cap, size_t *got)
+{
+	unsigned char sel[] = {0x00, 0xA4, 0x02, 0x00, 0x02,
+	    (unsigned char)(fid >> 8), (unsigned char)fid, 0x00};
+	unsigned char resp[258];
+	size_t rl = sizeof(resp), size;
+	unsigned short sw = 0;
+	int r;
+
+	*got = 0;
+	if ((r = transmit(h, proto, sel, sizeof(sel), resp, &rl, &sw)) !=
+	    CS_OK || sw != 0x9000)
+		return r;
+	/* The FCP names the size; without it, one READ BINARY of what is
+	 * there (6282: the file ended before Le, the data is good). */
+	size = fcp_size(resp, rl);
+	if (size > cap)
+		size = cap;
+	do {
+		unsigned char rb[5] = {0x00, 0xB0, (unsigned char)(*got >> 8),
+		    (unsigned char)*got, 0x00};
+		size_t want = size == 0 ? 256 : size - *got;
+
+		if (want > 256)
+			want = 256;
+		rb[4] = (unsigned char)(want & 0xFF);
+		rl = sizeof(resp);
+		if ((r = transmit(h, proto, rb, sizeof(rb), resp, &rl, &sw)) !=
+		    CS_OK)
+			return r;
+		if ((sw != 0x9000 && sw != 0x6282) || rl == 0 ||
+		    *got + rl > cap)
+			break;
+		memcpy(buf + *got, resp, rl);
+		*got += rl;
+	} while (size != 0 && *got < size && sw == 0x9000);
+	return CS_OK;
+}
+
+static const unsigned char sel_p15[] = {0x00, 0xA4, 0x00, 0x00, 0x02, 0x50,
+    0x15};
+
 /* The PKCS#15 TokenInfo (EF 5032 in DF 5015) of the applet, its serial
  * as hex in out ("" when the card has none). Only SELECT and READ BINARY:
  * TokenInfo is readable by anyone, as OpenSC reads it before a login. */
 static int read_token_serial(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, char *out, size_t outlen, char *why, size_t whylen)
 {
-	static const unsigned char sel_df[] = {0x00, 0xA4, 0x00, 0x00, 0x02,
-	    0x50, 0x15};
-	static const unsigned char sel_ti[] = {0x00, 0xA4, 0x02, 0x00, 0x02,
-	    0x50, 0x32, 0x00};
-	unsigned char resp[258], ti[1024];
-	size_t rl = sizeof(resp), size, got = 0;
+	unsigned char ti[1024];
+	size_t got = 0;
 	SCARDHANDLE h;
 	DWORD proto;
 	unsigned short sw = 0;
@@ -823,40 +866,103 @@ static int read_token_serial(SCARDCONTEXT ctx, const char *reader,
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) !=
 	    CS_OK)
 		return r;
-	if ((r = simple(h, proto, sel_df, sizeof(sel_df), &sw)) != CS_OK ||
+	if ((r = simple(h, proto, sel_p15, sizeof(sel_p15), &sw)) != CS_OK ||
 	    (sw != 0x9000 && (sw >> 8) != 0x61))
 		goto out;
-	if ((r = transmit(h, proto, sel_ti, sizeof(sel_ti), resp, &rl, &sw)) !=
-	    CS_OK || sw != 0x9000)
-		goto out;
-	/* The FCP names the size; without it, one READ BINARY of what is
-	 * there (6282: the file ended before Le, the data is good). */
-	size = fcp_size(resp, rl);
-	if (size > sizeof(ti))
-		size = sizeof(ti);
-	do {
-		unsigned char rb[5] = {0x00, 0xB0, (unsigned char)(got >> 8),
-		    (unsigned char)got, 0x00};
-		size_t want = size == 0 ? 256 : size - got;
-
-		if (want > 256)
-			want = 256;
-		rb[4] = (unsigned char)(want & 0xFF);
-		rl = sizeof(resp);
-		if ((r = transmit(h, proto, rb, sizeof(rb), resp, &rl, &sw)) !=
-		    CS_OK)
-			goto out;
-		if ((sw != 0x9000 && sw != 0x6282) || rl == 0 ||
-		    got + rl > sizeof(ti))
-			break;
-		memcpy(ti + got, resp, rl);
-		got += rl;
-	} while (size != 0 && got < size && sw == 0x9000);
-	if (got > 0 && cs_card_tokeninfo_serial(ti, got, out, outlen) != CS_OK)
+	if ((r = read_ef(h, proto, 0x5032, ti, sizeof(ti), &got)) == CS_OK &&
+	    got > 0 && cs_card_tokeninfo_serial(ti, got, out, outlen) != CS_OK)
 		out[0] = '\0';
 out:
 	end_card(h);
 	if (r != CS_OK)
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
+	return r;
+}
+
+/* The ODF's entries (PKCS#15 v1.1, 6.2: a [n] PKCS15Objects choice
+ * holding a Path) whose tag is in want: the file ID each names, at most
+ * max of them. */
+static size_t odf_files(const unsigned char *odf, size_t len,
+    const unsigned char *want, size_t nwant, unsigned *fids, size_t max)
+{
+	const unsigned char *p = odf, *e = odf + len;
+	unsigned char tag;
+	size_t n, count = 0;
+
+	/* The file is zero-padded after its last entry. */
+	while (p < e && *p != 0x00 && der_next(&p, e, &tag, &n)) {
+		const unsigned char *q = p, *qe = p + n;
+		unsigned char t;
+		size_t m;
+
+		p += n;
+		if (memchr(want, tag, nwant) == NULL || count == max)
+			continue;
+		/* Path ::= SEQUENCE { path OCTET STRING, ... } */
+		if (!der_next(&q, qe, &t, &m) || t != 0x30)
+			continue;
+		qe = q + m;
+		if (!der_next(&q, qe, &t, &m) || t != 0x04 || m < 2)
+			continue;
+		fids[count++] = (unsigned)(q[m - 2] << 8 | q[m - 1]);
+	}
+	return count;
+}
+
+int cs_card_drop_object_dfs(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, int *dropped, char *why,
+    size_t whylen)
+{
+	/* PrKDF, PuKDF, CDF: the directories of what a re-issue replaces.
+	 * AODF (the PIN), TokenInfo and ODF stay. */
+	static const unsigned char kinds[] = {0xA0, 0xA1, 0xA4};
+	unsigned char odf[512];
+	unsigned fids[8];
+	size_t got = 0, n;
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r, refused = 0;
+
+	*dropped = 0;
+	if (cs_piv_is_aid(aid_hex))
+		return CS_OK;
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) !=
+	    CS_OK)
+		return r;
+	if ((r = verify_pin(h, proto, pin, &sw)) != CS_OK || sw != 0x9000) {
+		snprintf(why, whylen, _("%s: the card refused the PIN (%04X)"),
+		    reader, sw);
+		end_card(h);
+		return r != CS_OK ? r : CS_ERR_CARD;
+	}
+	if ((r = simple(h, proto, sel_p15, sizeof(sel_p15), &sw)) != CS_OK ||
+	    (sw != 0x9000 && (sw >> 8) != 0x61) ||
+	    (r = read_ef(h, proto, 0x5031, odf, sizeof(odf), &got)) != CS_OK)
+		goto out;
+	n = odf_files(odf, got, kinds, sizeof(kinds), fids,
+	    sizeof(fids) / sizeof(fids[0]));
+	for (size_t i = 0; i < n && r == CS_OK; i++) {
+		/* ISO 7816-9 DELETE FILE by file ID (P1P2 0000), as the
+		 * IsoApplet takes it; its ACL asks for the PIN verified above.
+		 * 6A82: not there, which is what we want. */
+		unsigned char del[] = {0x00, 0xE4, 0x00, 0x00, 0x02,
+		    (unsigned char)(fids[i] >> 8), (unsigned char)fids[i]};
+
+		if ((r = simple(h, proto, del, sizeof(del), &sw)) != CS_OK)
+			break;
+		if (sw == 0x9000)
+			(*dropped)++;
+		else if (sw != 0x6A82) {
+			snprintf(why, whylen, _("%s: the card refused to delete "
+			    "file %04X (%04X)"), reader, fids[i], sw);
+			r = CS_ERR_CARD;
+			refused = 1;
+		}
+	}
+out:
+	end_card(h);
+	if (r != CS_OK && !refused)
 		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
 	return r;
 }

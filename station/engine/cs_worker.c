@@ -552,7 +552,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 		 * after its PIN was set): the applet keeps its PIN and PUK for
 		 * life, so the PUK sets a new PIN and key and certificate are
 		 * replaced. */
-		int puk_tries;
+		int puk_tries, dropped;
 
 		if (!c->applet.has_pkcs15) {
 			say(w, why, whylen, "advice.retired-record",
@@ -577,6 +577,12 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 			}
 			return r;
 		}
+		/* The old key's and certificate's directory files go: pkcs15-init
+		 * makes them anew at the new content's size (a renewal's longer
+		 * certificate does not fit the old CDF). */
+		if ((r = cs_card_drop_object_dfs(w->ctx, w->a->reader,
+		    pf->match_aid, pin, &dropped, why, whylen)) != CS_OK)
+			return r;
 		wa.rekey = 1;
 	} else {
 		int was_set;

@@ -68,6 +68,7 @@ typedef struct gen_person {
 	int san_other;            /* SAN mail is not 利用者mail */
 	int expired;
 	int not_yet_valid;
+	int full_ext;             /* certificatePolicies, CRL DP, AIA too */
 	long expires_in;          /* > 0: valid now, expires this many seconds
 	                             from now (--expires-in) */
 	long index_serial_of;     /* -1, or the person whose serial the

@@ -47,6 +47,26 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok ? CS_OK : CS_ERR_CRYPTO;
 }
 
+/* certificatePolicies with one policy OID (the config-string route
+ * needs a config database for it). */
+static int add_policy(X509 *x, const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
+	POLICYINFO *pi = POLICYINFO_new();
+	int ok = 0;
+
+	if (pols != NULL && pi != NULL &&
+	    (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL &&
+	    sk_POLICYINFO_push(pols, pi) > 0) {
+		pi = NULL;
+		ok = X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0,
+		    X509V3_ADD_APPEND) == 1;
+	}
+	POLICYINFO_free(pi);
+	sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+	return ok ? CS_OK : CS_ERR_CRYPTO;
+}
+
 static int add_rdn(X509_NAME *n, const char *field, const char *value)
 {
 	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
@@ -263,6 +283,17 @@ static X509 *issue(const gen_pki *k, const gen_person *p)
 	    add_ext(x, k->ca_cert, NID_subject_key_identifier, "hash") ||
 	    add_ext(x, k->ca_cert, NID_authority_key_identifier,
 	    "keyid:always"))
+		goto out;
+	/* The extensions a production CA adds: a certificate some 250
+	 * bytes longer than the same person's without them. */
+	if (p->full_ext &&
+	    (add_policy(x, "1.3.6.1.4.1.99999.1.3.30") ||
+	    add_ext(x, k->ca_cert, NID_crl_distribution_points,
+	    "URI:http://repository.academe.example.ac.jp/crl/client-ca.crl") ||
+	    add_ext(x, k->ca_cert, NID_info_access,
+	    "OCSP;URI:http://ocsp.academe.example.ac.jp/client-ca,"
+	    "caIssuers;URI:http://repository.academe.example.ac.jp/"
+	    "cert/client-ca.der")))
 		goto out;
 	if (p->profile != GEN_CLIENT) {
 		/* The wrong mail is the right one with a typo in the local

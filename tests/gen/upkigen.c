@@ -38,6 +38,8 @@ struct opts {
 	size_t nktype;
 	const char *expires[MAX_BREAKS];
 	size_t nexpires;
+	const char *fullext[MAX_BREAKS];
+	size_t nfullext;
 	int renewal;
 };
 
@@ -51,6 +53,7 @@ static void usage(FILE *f)
 	    "               [--archive-break CASE[@pin]]... "
 	    "[--key-type TYPE[@I]]...\n"
 	    "               [--expires-in SECONDS[@I]]... [--renewal]\n"
+	    "               [--full-extensions[=I]]...\n"
 	    "record breaks: p12-missing p12-orphan wrong-pin no-pin-row "
 	    "no-index-row\n"
 	    "  no-index-row+p12 name-mismatch serial-mismatch key-mismatch\n"
@@ -65,7 +68,10 @@ static void usage(FILE *f)
 	    "--expires-in: valid now, expired SECONDS from now (a certificate "
 	    "that\n  expires between import and encoding)\n"
 	    "--renewal: the same people (same --seed) with certificates renewed\n"
-	    "  today: each serial plus 2^32, notBefore today, so a later notAfter\n");
+	    "  today: each serial plus 2^32, notBefore today, so a later notAfter\n"
+	    "--full-extensions: certificatePolicies, CRL distribution point and\n"
+	    "  authority information access as a production CA adds (a longer\n"
+	    "  certificate), for everyone or for person I\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -94,6 +100,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"key-type", required_argument, NULL, 't'},
 		{"expires-in", required_argument, NULL, 'e'},
 		{"renewal", no_argument, NULL, 'r'},
+		{"full-extensions", optional_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -160,6 +167,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'r':
 			o->renewal = 1;
+			break;
+		case 'x':
+			if (o->nfullext == MAX_BREAKS)
+				return CS_ERR_USAGE;
+			o->fullext[o->nfullext++] = optarg != NULL ? optarg : "";
 			break;
 		case 'h':
 			usage(stdout);
@@ -446,6 +458,27 @@ static int apply_expiries(const struct opts *o, gen_person *pp, char *why,
 	return CS_OK;
 }
 
+/* --full-extensions[=I]: the certificate of everyone or of person I
+ * carries a production CA's extensions (a longer certificate). */
+static int apply_full_ext(const struct opts *o, gen_person *pp, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < o->nfullext; i++) {
+		unsigned long long v = 0;
+
+		if (o->fullext[i][0] != '\0' &&
+		    (parse_uint(o->fullext[i], o->people, &v) != 0 || v == 0)) {
+			snprintf(why, whylen, "bad --full-extensions '%s'",
+			    o->fullext[i]);
+			return CS_ERR_USAGE;
+		}
+		for (size_t j = 0; j < o->people; j++)
+			if (v == 0 || j + 1 == v)
+				pp[j].full_ext = 1;
+	}
+	return CS_OK;
+}
+
 /* --key-type TYPE[@I], in order. A person left otherwise good whose key
  * is not RSA-2048 is refused by the shipped card profiles: key-unsupported. */
 static int apply_key_types(const struct opts *o, gen_person *pp, char *why,
@@ -535,7 +568,8 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if ((r = apply_key_types(&o, pp, why, sizeof(why))) != CS_OK ||
-	    (r = apply_expiries(&o, pp, why, sizeof(why))) != CS_OK)
+	    (r = apply_expiries(&o, pp, why, sizeof(why))) != CS_OK ||
+	    (r = apply_full_ext(&o, pp, why, sizeof(why))) != CS_OK)
 		goto out;
 	if (o.renewal && (r = apply_renewal(pp, o.people)) != CS_OK)
 		goto out;

@@ -102,6 +102,16 @@ int cs_card_reset_pin(SCARDCONTEXT ctx, const char *reader,
 int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *puk, const char *new_pin, int *puk_tries,
     char *why, size_t whylen);
+/* Before a re-issue writes a new key and certificate over a card's old
+ * ones: VERIFY pin, then DELETE FILE each PKCS#15 directory file the ODF
+ * names for private keys, public keys and certificates (PrKDF, PuKDF,
+ * CDF). pkcs15-init creates such a file sized to its first content and
+ * never resizes it, so a longer renewal certificate would not fit; it
+ * creates them anew, sized to the new content. The AODF (the PIN),
+ * TokenInfo and ODF stay. *dropped counts the files deleted. */
+int cs_card_drop_object_dfs(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, int *dropped, char *why,
+    size_t whylen);
 /* Replace every private key the applet holds (IsoApplet key references
  * 0-15) by a fresh RSA-2048 key generated on the card, after VERIFY with
  * pin: the applet cannot delete a key, but GENERATE ASYMMETRIC KEY PAIR

@@ -173,6 +173,66 @@ renewal() {
 	invariants
 }
 
+# The certificate in the PKCS#12 of person $1 of the bundle, DER, on
+# stdout.
+bundle_cert() {
+	local serial pin
+	serial=$(serial_of "$1")
+	pin=$(awk -F'\t' -v s="$serial" '$1 == s { print $8 }' "$W/b/expect.tsv")
+	unzip -p "$W/b/clientAll.zip" "$serial.p12" >"$W/p.p12"
+	openssl pkcs12 -legacy -in "$W/p.p12" -passin "pass:$pin" -nokeys \
+		-clcerts 2>/dev/null | openssl x509 -outform der
+}
+
+# The certificate ID 01 on the card in slot $1, DER, on stdout (read by
+# OpenSC's pkcs15-tool).
+card_cert() {
+	pkcs15-tool -r "$(tb_reader "$1")" --read-certificate 01 2>/dev/null |
+		openssl x509 -outform der
+}
+
+# A renewal whose certificate is longer than the one on the card (the CA
+# now adds its policy, CRL and OCSP extensions): the re-issue makes room
+# for it instead of failing with OpenSC's 'File too small'. The card then
+# holds the new certificate byte for byte, one certificate only, and its
+# new key signs (verified with the new certificate's key); the old
+# certificate is superseded in the journal.
+renewal_larger() {
+	bundle 1
+	card a 9A
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0
+	wait_for 'DONE .*4790-5040-0000009A'
+	encode_stop
+	local old new oldlen newlen
+	old=$(serial_of 1)
+	card_cert 0 >"$W/old.der"
+	cmp -s "$W/old.der" <(bundle_cert 1) || fail "the first certificate differs"
+	"$UPKIGEN" --out "$W/b" --people 1 --renewal --full-extensions >/dev/null
+	new=$(serial_of 1)
+	[ "$new" != "$old" ] || fail "the renewal has the old serial"
+	bundle_cert 1 >"$W/new.der"
+	oldlen=$(wc -c <"$W/old.der"); newlen=$(wc -c <"$W/new.der")
+	[ "$newlen" -gt $((oldlen + 200)) ] ||
+		fail "the renewal certificate is not longer ($oldlen, $newlen bytes)"
+	import_again
+	RUN=2 encode_bg --reader 0 --reissue
+	wait_for 'DONE|FAILED'
+	encode_stop
+	grep -q 'DONE .*4790-5040-0000009A' "$OUT" || fail "the re-issue failed"
+	card_holds 0 "$new"
+	[ "$(grep -c 'Encoded serial' "$W/certs.txt")" -eq 1 ] ||
+		fail "the card holds more than the new certificate"
+	card_cert 0 >"$W/oncard.der"
+	cmp -s "$W/oncard.der" "$W/new.der" ||
+		fail "the card's certificate is not the renewal's"
+	[ "$(sql "SELECT outcome FROM issuances WHERE cert_serial = '$old'")" = \
+		superseded ] || fail "the old certificate is not superseded"
+	[ "$(sql "SELECT outcome FROM issuances WHERE cert_serial = '$new'")" = \
+		verified ] || fail "the new certificate is not verified"
+	invariants
+}
+
 # A returned card as its profile's `reuse` says. IsoApplet (reinstall): it
 # is written again once its applet was reinstalled (a fresh blank applet,
 # same chip); with a profile that says never, it is retired at once,
