@@ -21,6 +21,9 @@ PACKAGES=(
 	# yubico-piv-tool; the library the station writes them with is built
 	# against, above)
 	yubico-piv-tool
+	# a TLS 1.3 client login with a PIV card's key: openssl s_client loads
+	# it through OpenSC's PKCS#11 module with libp11's pkcs11 engine
+	libengine-pkcs11-openssl
 	# a journal shared by stations: the tests start a PostgreSQL 15 server
 	# of their own (tests/pg/pgtest.sh: initdb, pg_ctl, psql)
 	postgresql-15
