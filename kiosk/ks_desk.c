@@ -23,6 +23,7 @@
 #include "ks.h"
 
 #include "cs_card.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
@@ -175,6 +176,37 @@ static int confirmed(ks_req *rq)
 	return c != NULL && strcmp(c, "1") == 0;
 }
 
+/* An engine failure as the page needs it (no braces): error, the kiosk's
+ * word for what the page does next (ask, wait, show), and the engine's
+ * message (cs_desk.h): code, params, advice and detail, which the page
+ * renders from the catalogue (GET /api/codes) in the session's language,
+ * and text, the same in this process's language, for scripts. */
+static void write_msg_error(FILE *f, const char *error, const cs_msg *m)
+{
+	cs_json_kv(f, 1, "error", error);
+	fputc(',', f);
+	cs_msg_json(f, m);
+}
+
+static enum MHD_Result reply_msg(ks_req *rq, unsigned status,
+    const char *error, const cs_msg *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return MHD_NO;
+	fputc('{', f);
+	write_msg_error(f, error, m);
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return MHD_NO;
+	}
+	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
+}
+
 #ifdef KS_HAVE_VERIFY
 /* The report in verify --json's shape (cs_vreport_json_members), and
  * after a wrong PIN when the card takes the next (ks_guard.c). */
@@ -315,6 +347,7 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	cs_journal *j = NULL;
 	cs_desk_sel sel;
 	cs_desk_lost_opts o;
+	cs_msg m;
 	int64_t card_id;
 	size_t len = 0;
 	long long iid;
@@ -337,9 +370,7 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	cs_journal_set_actor(j, rq->sess.account, NULL);
 	memset(&sel, 0, sizeof(sel));
 	sel.issuance = iid;
-	if ((r = cs_desk_find_card(j, &sel, &card_id, NULL, why,
-	    sizeof(why))) != CS_OK) {
-		snprintf(why, sizeof(why), "this card holds no live certificate");
+	if ((r = cs_desk_find_card(j, &sel, &card_id, NULL, &m)) != CS_OK) {
 		status = 409;
 		goto out;
 	}
@@ -347,15 +378,16 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	o.reason = (int)reason;
 	o.comment = comment;
 	o.admin_mail = cfg->admin_mail;
-	r = cs_desk_lost(j, card_id, &o, NULL, &req, &len, why, sizeof(why));
+	r = cs_desk_lost(j, card_id, &o, NULL, &req, &len, &m);
 	if (r == CS_ERR_NOTFOUND || r == CS_ERR_STATE)
 		status = 409;
 out:
 	cs_journal_close(j);
 	if (r != CS_OK || len == 0) {
 		free(req);
-		return ks_reply_error(rq, status, "lost", why[0] ? why :
-		    cs_strerror(r));
+		if (r == CS_OK)
+			cs_msg_set(&m, "desk.nothing-live", NULL);
+		return reply_msg(rq, status, "lost", &m);
 	}
 	return ks_reply_take(rq, 200, "text/tab-separated-values; charset=Shift_JIS",
 	    req, len, "attachment; filename=\"revocation.tsv\"");
@@ -470,17 +502,19 @@ static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
  * action that changes a card. The journal first: never change a card we
  * cannot journal. On failure status and code say which for the reply. */
 static int desk_open(ks_req *rq, const char *reader, cs_journal **j,
-    SCARDCONTEXT *ctx, char *why, size_t whylen, unsigned *status,
-    const char **code)
+    SCARDCONTEXT *ctx, cs_msg *m, unsigned *status, const char **code)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
+	char why[512];
 	int r;
 
 	*ctx = 0;
 	if ((r = cs_journal_open(j, cs_journal_path(cfg->journal), 0, why,
-	    whylen)) != CS_OK) {
+	    sizeof(why))) != CS_OK) {
 		*status = 503;
 		*code = "journal";
+		cs_msg_set(m, "desk.journal-unusable", NULL);
+		snprintf(m->detail, sizeof(m->detail), "%s", why);
 		return r;
 	}
 	cs_journal_set_actor(*j, rq->sess.account, reader);
@@ -489,7 +523,7 @@ static int desk_open(ks_req *rq, const char *reader, cs_journal **j,
 		*ctx = 0;
 		*status = 503;
 		*code = "readers";
-		snprintf(why, whylen, "pcscd does not answer");
+		cs_msg_set(m, "reader.no-pcscd", NULL);
 		return CS_ERR_CARD;
 	}
 	return CS_OK;
@@ -504,6 +538,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	cs_journal *j = NULL;
 	cs_desk_return_opts o;
 	cs_desk_return res;
+	cs_msg m;
 	SCARDCONTEXT ctx = 0;
 	ks_guard_verdict gv;
 	unsigned status = 422;
@@ -515,6 +550,7 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
+	memset(&m, 0, sizeof(m));
 	res.puk_tries = -1;
 	if (puk_s == NULL || *puk_s == '\0')
 		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
@@ -535,13 +571,12 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 		    "the reader now: check it again");
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
 		return MHD_NO;
-	if ((r = desk_open(rq, reader, &j, &ctx, why, sizeof(why), &status,
-	    &code)) != CS_OK)
+	if ((r = desk_open(rq, reader, &j, &ctx, &m, &status, &code)) != CS_OK)
 		goto out;
 	o.reader = reader;
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
-	r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why));
+	r = cs_desk_returned(ctx, j, &o, &res, &m);
 	/* What the card said to the PUK: right, or wrong with tries left. */
 	if (card[0] != '\0' && (r == CS_OK || res.puk_tries >= 0))
 		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, r == CS_OK,
@@ -571,20 +606,16 @@ out:
 	}
 	fputc('{', f);
 	if (r != CS_OK) {
-		cs_json_kv(f, 1, "error", code);
-		cs_json_kv(f, 0, "text", why[0] ? why : cs_strerror(r));
+		if (m.code == NULL)
+			cs_msg_set(&m, cs_err_code(r), NULL);
+		write_msg_error(f, code, &m);
 		if (strcmp(code, "live-cert") == 0)
 			write_certs(f, "certs", &res.ended);
 		if (res.puk_tries >= 0)
 			fprintf(f, ",\"tries\":%d", res.puk_tries);
 	} else {
-		snprintf(why, sizeof(why), "card %s wiped: PIN reset to a random PIN "
-		    "nobody knows, %d key%s overwritten, PKCS#15 application "
-		    "erased, journaled 'returned'", res.chip_serial[0] ?
-		    res.chip_serial : "(no chip serial)", res.keys, res.keys == 1 ?
-		    "" : "s");
-		cs_json_kv(f, 1, "text", why);
-		cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ?
+		/* The page says it in its own words (wipe.done). */
+		cs_json_kv(f, 1, "chip_serial", res.chip_serial[0] ?
 		    res.chip_serial : NULL);
 		cs_json_kv(f, 0, "profile", res.profile);
 		fprintf(f, ",\"wiped\":%zu,\"keys\":%d", res.wiped, res.keys);
@@ -633,6 +664,7 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 	cs_journal *j = NULL;
 	cs_desk_pin_opts o;
 	cs_desk_pin res;
+	cs_msg m;
 	SCARDCONTEXT ctx = 0;
 	ks_guard_verdict gv;
 	unsigned status = 422;
@@ -643,6 +675,7 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 	int r;
 
 	memset(&res, 0, sizeof(res));
+	memset(&m, 0, sizeof(m));
 	res.puk_tries = -1;
 	if (puk_s == NULL || *puk_s == '\0')
 		return ks_reply_error(rq, 400, "puk-needed", "a PIN reset needs "
@@ -671,15 +704,14 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 		cs_secret_free(puk);
 		return MHD_NO;
 	}
-	if ((r = desk_open(rq, reader, &j, &ctx, why, sizeof(why), &status,
-	    &code)) != CS_OK)
-		goto out;
+	if ((r = desk_open(rq, reader, &j, &ctx, &m, &status, &code)) != CS_OK)
+		goto fail;
 	memset(&o, 0, sizeof(o));
 	o.reader = reader;
 	o.profiles_dir = cfg->profiles_dir;
 	o.puk = puk;
 	o.new_pin = pin;
-	r = cs_desk_pin_reset(ctx, j, &o, &res, why, sizeof(why));
+	r = cs_desk_pin_reset(ctx, j, &o, &res, &m);
 	/* What the card said to the PUK, as the engine counted it. */
 	if (card[0] != '\0' && (r == CS_OK || res.puk_tries >= 0))
 		ks_guard_result(ks_srv_guard(rq->srv), card, KS_TRY_PUK, r == CS_OK,
@@ -709,12 +741,14 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 		status = 503;
 		break;
 	}
+fail:
 	if (r != CS_OK && res.random_pin == NULL) {
 		if ((f = open_memstream(&pre, &prelen)) == NULL)
 			goto out;
 		fputc('{', f);
-		cs_json_kv(f, 1, "error", code);
-		cs_json_kv(f, 0, "text", why[0] ? why : cs_strerror(r));
+		if (m.code == NULL)
+			cs_msg_set(&m, cs_err_code(r), NULL);
+		write_msg_error(f, code, &m);
 		if (res.puk_tries >= 0)
 			fprintf(f, ",\"tries\":%d", res.puk_tries);
 		fputc('}', f);
@@ -730,7 +764,12 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 	cs_json_kv(f, 0, "printed_no", res.printed[0] ? res.printed : NULL);
 	cs_json_kv(f, 0, "chip_serial", res.chip_serial[0] ? res.chip_serial :
 	    NULL);
-	cs_json_kv(f, 0, "journal_error", r != CS_OK ? why : NULL);
+	/* The PIN is set but the note is not: the engine's message. */
+	if (r != CS_OK) {
+		fputs(",\"journal_error\":{", f);
+		cs_msg_json(f, &m);
+		fputc('}', f);
+	}
 	fprintf(f, ",\"random\":%s", res.random_pin != NULL ? "true" : "false");
 	if (fclose(f) != 0) {
 		free(pre);

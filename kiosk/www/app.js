@@ -96,10 +96,14 @@
     toastTimer = setTimeout(() => { b.hidden = true; }, bad ? 8000 : 4000);
   }
   /* The server's answers carry a code (error): the words are this page's
-   * dictionary's (i18n.js), in the session's language. The server's own
-   * sentence is shown only for a code the dictionary does not know. */
+   * dictionary's (i18n.js), in the session's language. A failure of the
+   * engine (the desk's lost, wipe and PIN reset) carries the engine's
+   * message too (code, params, advice, detail): its words are the
+   * catalogue's (GET /api/codes), like the run's. The server's own
+   * sentence is shown only for a code neither knows. */
   function errText(e) {
     const b = (e && e.body) || {};
+    if (b.code && codeText(b.code, b.params) != null) return engineText(b, '');
     const code = b.error ? 'err.' + b.error : '';
     if (b.error === 'puk-refused' && b.tries >= 0) return t(b.tries === 0 ? 'err.puk-refused.0' : 'err.puk-refused.n', { n: b.tries });
     if (code && KS_TEXT.ja[code]) return t(code);

@@ -14,6 +14,7 @@
  * options and prints. */
 #include "cs_cli.h"
 #include "cs_cmd.h"
+#include "cs_codes.h"
 #include "cs_desk.h"
 #include "cs_err.h"
 #include "cs_journal.h"
@@ -78,6 +79,16 @@ static void usage(FILE *f)
 	    "installed cardprofiles folder).\n"
 	    "\n"
 	    "Exit status: 0 done, 2 usage error or nothing done.\n"));
+}
+
+/* The engine's message (a code and its parameters, cs_desk.h) in the
+ * operator's language, after the command's name. */
+static void say_failed(const char *cmd, const cs_msg *m)
+{
+	char text[2048];
+
+	fprintf(stderr, _("cardstation card %s: %s\n"), cmd,
+	    cs_msg_text(m, text, sizeof(text)));
 }
 
 /* ---- lost ---- */
@@ -167,11 +178,11 @@ static int lost_find_card(cs_journal *j, const struct lost_args *a,
 	cs_desk_sel sel = { .printed = a->printed, .chip = a->chip,
 	    .holder = a->holder };
 	cs_desk_certs several;
-	char why[512];
+	cs_msg m;
+	char text[2048];
 	int r;
 
-	if ((r = cs_desk_find_card(j, &sel, card_id, &several, why,
-	    sizeof(why))) == CS_OK)
+	if ((r = cs_desk_find_card(j, &sel, card_id, &several, &m)) == CS_OK)
 		return 0;
 	if (r == CS_ERR_MISMATCH) {
 		fprintf(stderr, _("cardstation card lost: '%s' fits several cards; "
@@ -183,9 +194,9 @@ static int lost_find_card(cs_journal *j, const struct lost_args *a,
 			    several.c[i].mail);
 	} else if (r == CS_ERR_NOTFOUND && a->holder != NULL) {
 		fprintf(stderr, _("cardstation card lost: %s (see `cardstation log "
-		    "--holder`)\n"), why);
+		    "--holder`)\n"), cs_msg_text(&m, text, sizeof(text)));
 	} else {
-		fprintf(stderr, _("cardstation card lost: %s\n"), why);
+		say_failed("lost", &m);
 	}
 	return -1;
 }
@@ -268,6 +279,7 @@ static int card_lost(int argc, char **argv)
 	cs_journal *j = NULL;
 	int64_t card_id = 0;
 	char why[1024], actor[256];
+	cs_msg m;
 	int r, rc = CS_EXIT_FAIL;
 
 	if (lost_parse(argc, argv, &a) != 0) {
@@ -292,10 +304,14 @@ static int card_lost(int argc, char **argv)
 		o.out_path = a.out;
 	else
 		o.out_fp = stdout;
-	if ((r = cs_desk_lost(j, card_id, &o, &done, NULL, NULL, why,
-	    sizeof(why))) != CS_OK) {
-		fprintf(stderr, _("cardstation card lost: %s%s\n"), why,
-		    r == CS_ERR_NOTFOUND ? "; see `cardstation log --chip`" : "");
+	if ((r = cs_desk_lost(j, card_id, &o, &done, NULL, NULL, &m)) !=
+	    CS_OK) {
+		if (r == CS_ERR_NOTFOUND)
+			fprintf(stderr, _("cardstation card lost: %s (see "
+			    "`cardstation log --chip`)\n"), cs_msg_text(&m, why,
+			    sizeof(why)));
+		else
+			say_failed("lost", &m);
 		goto out;
 	}
 	for (size_t i = 0; i < done.n; i++)
@@ -440,6 +456,7 @@ static int card_returned(int argc, char **argv)
 	cs_desk_return_opts o;
 	cs_desk_return res;
 	char why[1024];
+	cs_msg m;
 	int r, rc = CS_EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
@@ -473,13 +490,12 @@ static int card_returned(int argc, char **argv)
 		else
 			o.request.out_fp = stdout;
 	}
-	if ((r = cs_desk_returned(ctx, j, &o, &res, why, sizeof(why))) !=
-	    CS_OK) {
-		fprintf(stderr, _("cardstation card returned: %s%s%s\n"),
-		    r == CS_ERR_USAGE && pin != NULL ? "--new-pin: " : "", why,
-		    r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
-		    res.ended.n > 0 ? _(" (--admin-mail MAIL [--reason N] for the "
-		    "request, or --already-revoked)") : "");
+	if ((r = cs_desk_returned(ctx, j, &o, &res, &m)) != CS_OK) {
+		say_failed("returned", &m);
+		if (r == CS_ERR_STATE && o.live == CS_DESK_LIVE_REFUSE &&
+		    res.ended.n > 0)
+			fprintf(stderr, _("  --admin-mail MAIL [--reason N] for the "
+			    "request, or --already-revoked\n"));
 		goto out;
 	}
 	for (size_t i = 0; i < res.ended.n; i++)
@@ -611,6 +627,7 @@ static int card_pin_reset(int argc, char **argv)
 	cs_desk_pin_opts o;
 	cs_desk_pin res;
 	char why[1024];
+	cs_msg m;
 	int r, rc = CS_EXIT_FAIL;
 
 	memset(&res, 0, sizeof(res));
@@ -638,12 +655,12 @@ static int card_pin_reset(int argc, char **argv)
 	o.profiles_dir = a.profiles;
 	o.puk = puk;
 	o.new_pin = pin;
-	r = cs_desk_pin_reset(ctx, j, &o, &res, why, sizeof(why));
+	r = cs_desk_pin_reset(ctx, j, &o, &res, &m);
 	/* Set on the card: the letter is shown even if the journal failed. */
 	if (res.random_pin != NULL)
 		pin_show(&res);
 	if (r != CS_OK) {
-		fprintf(stderr, _("cardstation card pin-reset: %s\n"), why);
+		say_failed("pin-reset", &m);
 		goto out;
 	}
 	fprintf(stderr, _("card %s (%s%s%s): new PIN set%s. Key and certificate "

@@ -50,6 +50,11 @@ static void print_json(FILE *f, const cs_findings *fs)
 		cs_json_str(f, x->code);
 		fputc(',', f);
 		cs_params_json(f, x->params);
+		/* What to do, as a code too: null when nothing. */
+		fprintf(f, ",\"todo_code\":");
+		cs_json_str(f, x->todo_code[0] ? x->todo_code : NULL);
+		fprintf(f, ",\"todo_params\":");
+		cs_params_json_object(f, x->todo_params);
 		fputc('}', f);
 	}
 	fprintf(f, "],\n\"summary\":{\"ok\":%zu,\"info\":%zu,\"warn\":%zu,"

@@ -6,6 +6,7 @@
  * handed over (the kiosk's "card.handover-identity" notes). The journal is
  * opened read-only: looking never changes it. */
 #include "cs_cmd.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
@@ -39,8 +40,10 @@ struct log_out {
 
 static void usage(FILE *f)
 {
+	/* The message is one plain string for the translators: the journal's
+	 * variable and default path go in as %s. */
 	fprintf(f,
-	    "usage: cardstation log [options]         list and search issuances\n"
+	    _("usage: cardstation log [options]         list and search issuances\n"
 	    "       cardstation log handovers [--journal PATH] [--run ID] [--chip S]\n"
 	    "                     [--holder S] [--csv | --csv-cp932 | --json]\n"
 	    "       cardstation log check [--journal PATH] [--json]\n"
@@ -51,8 +54,8 @@ static void usage(FILE *f)
 	    "options given: holder, mail, certificate serial, chip serial,\n"
 	    "printed number, reader, operator, times and outcome.\n"
 	    "\n"
-	    "  --journal PATH   the journal (default $" CS_JOURNAL_ENV ", else\n"
-	    "                   " CS_JOURNAL_DEFAULT_PATH ")\n"
+	    "  --journal PATH   the journal (default $%s, else\n"
+	    "                   %s)\n"
 	    "  --holder S       holder's name contains S\n"
 	    "  --mail S         holder's mail is S\n"
 	    "  --serial S       certificate serial (decimal)\n"
@@ -78,7 +81,8 @@ static void usage(FILE *f)
 	    "deleted behind the station's back.\n"
 	    "\n"
 	    "Exit status: 0 done (log check: intact), 1 some CSV characters were\n"
-	    "replaced (log check: tampered), 2 usage error or unreadable journal.\n");
+	    "replaced (log check: tampered), 2 usage error or unreadable journal.\n"),
+	    CS_JOURNAL_ENV, CS_JOURNAL_DEFAULT_PATH);
 }
 
 static int parse_args(int argc, char **argv, struct log_args *a)
@@ -199,13 +203,18 @@ static void warn_cp932(void *ctx, int64_t id, const char *column,
 static int print_one(void *ctx, const cs_jissuance_view *v)
 {
 	struct log_out *o = ctx;
+	char outcome[64];
 	int r = CS_OK;
 
 	switch (o->fmt) {
 	case FMT_TEXT:
+		/* The outcome in the operator's words; CSV and JSON keep the
+		 * journal's. */
 		printf(_("%" PRId64 "\t%s\t%-11s %s <%s>\tcert %s\tchip %s\tprinted "
 		    "%s\treader %s\toperator %s%s%s\n"), v->iss.id,
-		    dash(v->iss.started), cs_jissue_outcome_name(v->iss.outcome),
+		    dash(v->iss.started), cs_state_text("outcome",
+		    cs_jissue_outcome_name(v->iss.outcome), outcome,
+		    sizeof(outcome)),
 		    dash(v->iss.holder), dash(v->iss.mail), dash(v->iss.cert_serial),
 		    dash(v->chip_serial), dash(v->printed_no), dash(v->iss.reader),
 		    dash(v->iss.operator_name), v->iss.reason ? "\treason " : "",
@@ -432,7 +441,8 @@ static int print_handover(void *ctx, const cs_jnote_view *n)
 	case FMT_TEXT:
 		printf(_("%s\t%s\t%-16s %s\tcert %s\tchip %s\tprinted %s\tPIN "
 		    "checked %s\toperator %s%s%s\n"), v[0], dash(v[1]), dash(v[8]),
-		    dash(v[6]), dash(v[7]), dash(v[4]), dash(v[5]), dash(v[9]),
+		    dash(v[6]), dash(v[7]), dash(v[4]), dash(v[5]), v[9] == NULL ?
+		    "-" : strcmp(v[9], "yes") == 0 ? _("yes") : _("no"),
 		    dash(v[11]), v[12] ? "\tnote " : "", v[12] ? v[12] : "");
 		break;
 	case FMT_CSV:

@@ -1,6 +1,7 @@
 /* cmd_run.c - `cardstation run`: import a download pair as a run, list
  * runs, show one's progress. */
 #include "cs_cmd.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_json.h"
 #include "cs_run.h"
@@ -104,10 +105,13 @@ static int run_new(int argc, char **argv)
 static int show_run(void *ctx, const cs_jrun *r)
 {
 	cs_jprogress p;
+	char state[64];
 
 	if (cs_journal_run_progress(ctx, r->id, &p) != CS_OK)
 		return 0;
-	printf("%s  %s  %s  %s  ", r->created, cs_jrun_state_name(r->state),
+	/* The state in the operator's words (the journal keeps its own). */
+	printf("%s  %s  %s  %s  ", r->created, cs_state_text("run",
+	    cs_jrun_state_name(r->state), state, sizeof(state)),
 	    cs_jmode_name(r->mode), r->certs_zip ? r->certs_zip : "-");
 	print_counts(r->id, &p);
 	return 0;

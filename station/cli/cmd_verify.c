@@ -4,6 +4,7 @@
  * The journal is opened read-only: a check never changes it. */
 #include "cs_cli.h"
 #include "cs_cmd.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
@@ -171,6 +172,8 @@ static const char *dash(const char *s)
 
 static void print_text(FILE *f, const cs_vreport *r)
 {
+	char word[64];
+
 	fprintf(f, _("Card in %s\n"), r->reader);
 	if (r->card_error[0] == '\0') {
 		fprintf(f, _("  chip serial    %s%s\n"), dash(r->chip_serial),
@@ -190,7 +193,8 @@ static void print_text(FILE *f, const cs_vreport *r)
 			fprintf(f, _("  journal        not read: %s\n"), r->journal_error);
 		else if (r->card_known)
 			fprintf(f, _("  journal        card %s, printed number %s\n"),
-			    r->card_state, dash(r->printed_no));
+			    cs_state_text("card", r->card_state, word, sizeof(word)),
+			    dash(r->printed_no));
 		else
 			fprintf(f, _("  journal        unknown card\n"));
 	}
@@ -225,7 +229,8 @@ static void print_text(FILE *f, const cs_vreport *r)
 				    dash(c->j_mail));
 				fprintf(f, _("  bound to       %s\n"), c->j_bound_here > 0 ?
 				    _("this card") : c->j_bound_here == 0 ?
-				    c->j_bound_chip : c->j_outcome);
+				    c->j_bound_chip : cs_state_text("outcome",
+				    c->j_outcome, word, sizeof(word)));
 			}
 		}
 		fprintf(f, _("  signature      %s%s%s\n"), c->signed_ok > 0 ?

@@ -8,7 +8,6 @@
 #include "cs_revoke.h"
 #include "cs_touch.h"
 #include "cs_verify.h"
-#include "cs_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,16 +21,32 @@
  * mails are the long ones, and the service refuses far shorter lines. */
 #define ROW_MAX 4096
 
-/* Put a sentence in why and hand r back, so a failure is one line. */
-static int say(char *why, size_t whylen, int r, const char *fmt, ...)
+/* Tell a failure in m: its code (cs_codes.c), another part's words
+ * (detail, or NULL) and the code's parameters as name, value, ..., NULL;
+ * hand r back, so a failure is one line. */
+static int fail(cs_msg *m, int r, const char *code, const char *detail, ...)
+    __attribute__((sentinel));
+static int fail(cs_msg *m, int r, const char *code, const char *detail, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	memset(m, 0, sizeof(*m));
+	m->code = code;
+	va_start(ap, detail);
+	cs_params_vpack(m->params, sizeof(m->params), ap);
 	va_end(ap);
+	if (detail != NULL)
+		snprintf(m->detail, sizeof(m->detail), "%s", detail);
 	return r;
 }
+
+/* A number as a parameter: NUM(x) in a fail() call. */
+static const char *num(char *buf, size_t n, long long v)
+{
+	snprintf(buf, n, "%lld", v);
+	return buf;
+}
+#define NUM(v) num((char[24]){0}, 24, (long long)(v))
 
 static int collect_live(void *ctx, const cs_jissuance_view *v)
 {
@@ -94,7 +109,7 @@ static int find_by_chip(cs_journal *j, const char *chip, cs_jcard *card)
 }
 
 int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
-    cs_desk_certs *several, char *why, size_t whylen)
+    cs_desk_certs *several, cs_msg *m)
 {
 	cs_desk_certs ll;
 	cs_jcard card = {0};
@@ -105,15 +120,14 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 	*card_id = 0;
 	if ((sel->printed != NULL) + (sel->chip != NULL) + (sel->holder != NULL) +
 	    (sel->issuance != 0) != 1)
-		return say(why, whylen, CS_ERR_USAGE, _("name the card by one of "
-		    "printed number, chip serial, holder or issuance"));
+		return fail(m, CS_ERR_USAGE, "desk.name-one", NULL, NULL);
 	if (sel->chip != NULL || sel->printed != NULL) {
 		if ((sel->chip != NULL ? find_by_chip(j, sel->chip, &card) :
 		    cs_journal_card_find(j, CS_JKEY_PRINTED, sel->printed,
 		    &card)) != CS_OK)
-			r = say(why, whylen, CS_ERR_NOTFOUND, _("the journal has no "
-			    "card with %s %s"), sel->chip ? "chip serial" :
-			    "printed number", sel->chip ? sel->chip : sel->printed);
+			r = sel->chip ? fail(m, CS_ERR_NOTFOUND, "desk.no-card-chip",
+			    NULL, "chip", sel->chip, NULL) : fail(m, CS_ERR_NOTFOUND,
+			    "desk.no-card-printed", NULL, "printed", sel->printed, NULL);
 		else
 			*card_id = card.id;
 		goto out;
@@ -123,8 +137,8 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 		 * failed, wiped or revoked one is history. */
 		if (cs_journal_issuance_get(j, sel->issuance, &iss) != CS_OK ||
 		    iss.outcome != CS_JISSUE_VERIFIED)
-			r = say(why, whylen, CS_ERR_NOTFOUND, _("issuance %" PRId64
-			    " is not live on a card"), sel->issuance);
+			r = fail(m, CS_ERR_NOTFOUND, "desk.issuance-not-live", NULL,
+			    "issuance", NUM(sel->issuance), NULL);
 		else
 			*card_id = iss.card_id;
 		goto out;
@@ -135,20 +149,21 @@ int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
 	f.holder = sel->holder;
 	f.live_only = true;
 	if ((r = live_where(j, &f, &ll)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_DB, _("the journal cannot be read"));
+		r = fail(m, CS_ERR_DB, "desk.journal-unreadable", cs_strerror(r),
+		    NULL);
 		goto out;
 	}
 	if (ll.n == 0) {
-		r = say(why, whylen, CS_ERR_NOTFOUND, _("no certificate of a holder "
-		    "named like '%s' is live on a card"), sel->holder);
+		r = fail(m, CS_ERR_NOTFOUND, "desk.holder-none", NULL, "holder",
+		    sel->holder, NULL);
 		goto out;
 	}
 	for (size_t i = 1; i < ll.n; i++)
 		if (ll.c[i].card_id != ll.c[0].card_id) {
 			if (several != NULL)
 				*several = ll;
-			r = say(why, whylen, CS_ERR_MISMATCH, _("'%s' fits several "
-			    "cards"), sel->holder);
+			r = fail(m, CS_ERR_MISMATCH, "desk.holder-several", NULL,
+			    "holder", sel->holder, NULL);
 			goto out;
 		}
 	*card_id = ll.c[0].card_id;
@@ -161,8 +176,7 @@ out:
 /* The whole request in memory first: every row is checked before a byte
  * reaches a file or the journal changes. */
 static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
-    const cs_desk_certs *ll, char **buf, size_t *len, char *why,
-    size_t whylen)
+    const cs_desk_certs *ll, char **buf, size_t *len, cs_msg *m)
 {
 	char rwhy[512];
 	size_t cap = ROW_MAX * (ll->n + 1);
@@ -170,16 +184,16 @@ static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
 
 	*len = 0;
 	if ((*buf = malloc(cap)) == NULL)
-		return say(why, whylen, CS_ERR_NOMEM, _("out of memory"));
+		return fail(m, CS_ERR_NOMEM, "err.nomem", NULL, NULL);
 	for (size_t i = 0; i < ll->n && r == CS_OK; i++) {
 		cs_jrecord rec = {0};
 		cs_revoke_row row;
 		size_t n = 0;
 
 		if (cs_journal_record_get(j, ll->c[i].record_id, &rec) != CS_OK)
-			return say(why, whylen, CS_ERR_NOTFOUND, _("record %" PRId64
-			    " of certificate %s is missing"), ll->c[i].record_id,
-			    ll->c[i].cert_serial);
+			return fail(m, CS_ERR_NOTFOUND, "desk.record-missing", NULL,
+			    "record", NUM(ll->c[i].record_id), "serial",
+			    ll->c[i].cert_serial, NULL);
 		memset(&row, 0, sizeof(row));
 		row.dn = rec.dn;
 		row.serial = ll->c[i].cert_serial;
@@ -190,8 +204,8 @@ static int lost_build(cs_journal *j, const cs_desk_lost_opts *o,
 		row.user_mail = rec.mail ? rec.mail : ll->c[i].mail;
 		if ((r = cs_revoke_format(&row, *buf + *len, cap - *len, &n, rwhy,
 		    sizeof(rwhy))) != CS_OK)
-			say(why, whylen, r, _("certificate %s: %s"),
-			    ll->c[i].cert_serial, rwhy);
+			fail(m, r, "desk.request-row", rwhy, "serial",
+			    ll->c[i].cert_serial, NULL);
 		else
 			*len += n;
 		cs_jrecord_clear(&rec);
@@ -228,8 +242,7 @@ static int lost_mark(cs_journal *j, const cs_desk_lost_opts *o,
 }
 
 int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
-    cs_desk_certs *done, char **req, size_t *reqlen, char *why,
-    size_t whylen)
+    cs_desk_certs *done, char **req, size_t *reqlen, cs_msg *m)
 {
 	cs_desk_certs local, *ll = done != NULL ? done : &local;
 	char jwhy[512], tmp[4096] = "", *buf = NULL;
@@ -241,24 +254,22 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 		*reqlen = 0;
 	}
 	if (o->admin_mail == NULL || cs_revoke_reason_name(o->reason) == NULL)
-		return say(why, whylen, CS_ERR_USAGE, _("a revocation request needs "
-		    "the administrator's mail and a reason code the service knows"));
-	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
-		return r;
+		return fail(m, CS_ERR_USAGE, "desk.request-needs", NULL, NULL);
+	if ((r = cs_journal_trust(j, jwhy, sizeof(jwhy))) != CS_OK)
+		return fail(m, r, "desk.journal-unusable", jwhy, NULL);
 	if ((r = cs_desk_live_certs(j, card_id, ll)) != CS_OK)
-		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read"));
+		return fail(m, CS_ERR_DB, "desk.journal-unreadable",
+		    cs_strerror(r), NULL);
 	for (size_t i = 0; i < ll->n; i++)
 		if (ll->c[i].writing)
-			return say(why, whylen, CS_ERR_STATE, _("certificate %s is "
-			    "still being written to this card: stop that run first"),
-			    ll->c[i].cert_serial);
+			return fail(m, CS_ERR_STATE, "desk.cert-writing", NULL,
+			    "serial", ll->c[i].cert_serial, NULL);
 	if (ll->n == 0)
-		return say(why, whylen, CS_ERR_NOTFOUND, _("no certificate is live "
-		    "on that card (already lost, returned or never issued)"));
+		return fail(m, CS_ERR_NOTFOUND, "desk.nothing-live", NULL, NULL);
 	if (ll->truncated)
-		return say(why, whylen, CS_ERR_LIMIT, _("more than %d certificates "
-		    "are live on that card"), CS_DESK_MAX_LIVE);
-	if ((r = lost_build(j, o, ll, &buf, &len, why, whylen)) != CS_OK)
+		return fail(m, CS_ERR_LIMIT, "desk.too-many", NULL, "max",
+		    NUM(CS_DESK_MAX_LIVE), NULL);
+	if ((r = lost_build(j, o, ll, &buf, &len, m)) != CS_OK)
 		goto out;
 	/* The file is complete on disk before the journal says "requested";
 	 * it gets its name only once the journal agrees. */
@@ -266,35 +277,32 @@ int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
 		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->out_path) >=
 		    sizeof(tmp)) {
 			tmp[0] = '\0';
-			r = say(why, whylen, CS_ERR_USAGE, _("the file name is too "
-			    "long"));
+			r = fail(m, CS_ERR_USAGE, "desk.name-too-long", NULL, NULL);
 			goto out;
 		}
 		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0640)) < 0 || cs_io_write_all(fd, buf, len) != CS_OK ||
 		    fsync(fd) != 0) {
-			r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp,
-			    strerror(errno));
+			r = fail(m, CS_ERR_IO, "desk.file-write", strerror(errno),
+			    "file", tmp, NULL);
 			goto out;
 		}
 	} else if (o->out_fp != NULL && (fwrite(buf, 1, len, o->out_fp) != len ||
 	    fflush(o->out_fp) != 0)) {
-		r = say(why, whylen, CS_ERR_IO, _("cannot write the request: %s"),
-		    strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.request-write", strerror(errno), NULL);
 		goto out;
 	}
 	if (!o->dry_run && (r = lost_mark(j, o, ll, card_id, jwhy,
 	    sizeof(jwhy))) != CS_OK) {
 		/* Only a stream cannot be taken back: whoever reads it is told. */
-		say(why, whylen, r, _("the journal refused: %s; nothing was "
-		    "marked%s"), jwhy, tmp[0] ? ", no request written" :
-		    o->out_fp ? ": do not send the request above" : "");
+		fail(m, r, "desk.lost-journal-refused", jwhy, NULL);
+		m->advice = tmp[0] ? "advice.desk-no-request" : o->out_fp ?
+		    "advice.desk-do-not-send" : NULL;
 		goto out;
 	}
 	if (tmp[0] != '\0' && rename(tmp, o->out_path) != 0) {
-		r = say(why, whylen, CS_ERR_IO, _("the journal is marked but %s "
-		    "cannot be renamed to %s: %s"), tmp, o->out_path,
-		    strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.lost-rename", strerror(errno), "tmp",
+		    tmp, "file", o->out_path, NULL);
 		/* The journal is right and the request complete: leave it for
 		 * the operator to rename rather than lose it. */
 		tmp[0] = '\0';
@@ -386,13 +394,13 @@ static void returned_note(const cs_desk_return_opts *o,
  * whole step is refused so that a second run decides. */
 static int returned_journal(cs_journal *j, const cs_card_id *id,
     const char *profile, const cs_desk_return_opts *o,
-    const cs_desk_certs *ended, int keys, size_t *wiped, char *why,
-    size_t whylen)
+    const cs_desk_certs *ended, int keys, size_t *wiped, cs_msg *m)
 {
 	cs_desk_certs ll;
 	cs_jcard in = {0};
 	int64_t card_id;
-	char note[768], iss_note[160];
+	char note[768], iss_note[160], why[512] = "";
+	const size_t whylen = sizeof(why);
 	int request = o->live == CS_DESK_LIVE_REQUEST;
 	int r;
 
@@ -400,7 +408,7 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 	returned_note(o, ended, keys, note, sizeof(note), iss_note,
 	    sizeof(iss_note));
 	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
-		return r;
+		return fail(m, r, "desk.wiped-journal-refused", why, NULL);
 	in.chip_serial = id->chip_serial[0] ? (char *)id->chip_serial : NULL;
 	in.id_source = id->source == CS_CARD_ID_ASSIGNED ? CS_JCARD_ID_ASSIGNED :
 	    id->source == CS_CARD_ID_CPLC ? CS_JCARD_ID_CPLC : NULL;
@@ -411,7 +419,7 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 	    CS_OK)
 		goto fail;
 	if ((r = cs_desk_live_certs(j, card_id, &ll)) != CS_OK) {
-		say(why, whylen, r, _("the journal cannot be read"));
+		snprintf(why, whylen, "%s", cs_strerror(r));
 		goto fail;
 	}
 	for (size_t i = 0; i < ll.n && r == CS_OK; i++) {
@@ -425,10 +433,9 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 			continue;
 		}
 		if (!in_list(ended, c->iss_id)) {
-			r = say(why, whylen, CS_ERR_STATE, _("certificate %s became "
-			    "live on this card while it was wiped; run the return "
-			    "again to decide on it"), c->cert_serial);
-			break;
+			cs_journal_rollback(j);
+			return fail(m, CS_ERR_STATE, "desk.cert-became-live", NULL, "serial",
+			    c->cert_serial, NULL);
 		}
 		if ((r = cs_journal_issuance_end(j, c->iss_id, request ?
 		    CS_JISSUE_REVOKED : CS_JISSUE_WIPED, iss_note, why,
@@ -445,10 +452,11 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 
 		for (size_t k = 0; k < ll.n; k++)
 			still |= ll.c[k].iss_id == ended->c[i].iss_id;
-		if (!still)
-			r = say(why, whylen, CS_ERR_STATE, _("certificate %s is no "
-			    "longer live in the journal (marked by someone else "
-			    "meanwhile)"), ended->c[i].cert_serial);
+		if (!still) {
+			cs_journal_rollback(j);
+			return fail(m, CS_ERR_STATE, "desk.cert-no-longer-live", NULL,
+			    "serial", ended->c[i].cert_serial, NULL);
+		}
 	}
 	if (r == CS_OK)
 		r = cs_journal_card_set_state(j, card_id, CS_JCARD_RETURNED, note,
@@ -458,31 +466,35 @@ static int returned_journal(cs_journal *j, const cs_card_id *id,
 		    whylen);
 	if (r != CS_OK)
 		goto fail;
-	return cs_journal_commit(j, why, whylen);
+	if ((r = cs_journal_commit(j, why, whylen)) != CS_OK)
+		return fail(m, r, "desk.wiped-journal-refused", why, NULL);
+	return CS_OK;
 fail:
 	cs_journal_rollback(j);
-	return r;
+	return fail(m, r, "desk.wiped-journal-refused", why, NULL);
 }
 
 /* out_path.tmp holds the whole request, synced; tmp gets its name ("" if
  * nothing was created). */
 static int req_write_tmp(const char *out_path, const char *buf, size_t len,
-    char *tmp, size_t tmplen, char *why, size_t whylen)
+    char *tmp, size_t tmplen, cs_msg *m)
 {
 	int fd, r = CS_OK;
 
 	tmp[0] = '\0';
 	if ((size_t)snprintf(tmp, tmplen, "%s.tmp", out_path) >= tmplen) {
 		tmp[0] = '\0';
-		return say(why, whylen, CS_ERR_USAGE, _("the file name is too long"));
+		return fail(m, CS_ERR_USAGE, "desk.name-too-long", NULL, NULL);
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
-		r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp, strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.file-write", strerror(errno), "file",
+		    tmp, NULL);
 		tmp[0] = '\0';
 		return r;
 	}
 	if (cs_io_write_all(fd, buf, len) != CS_OK || fsync(fd) != 0)
-		r = say(why, whylen, CS_ERR_IO, "%s: %s", tmp, strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.file-write", strerror(errno), "file",
+		    tmp, NULL);
 	close(fd);
 	return r;
 }
@@ -491,7 +503,7 @@ static int req_write_tmp(const char *out_path, const char *buf, size_t len,
  * have the whole request in memory (and in out_path.tmp). */
 static int returned_decide(cs_journal *j, const cs_card_id *id,
     const cs_desk_return_opts *o, cs_desk_return *res, char *tmp,
-    size_t tmplen, char *why, size_t whylen)
+    size_t tmplen, cs_msg *m)
 {
 	cs_desk_certs all;
 	cs_jcard card = {0};
@@ -505,11 +517,11 @@ static int returned_decide(cs_journal *j, const cs_card_id *id,
 	r = cs_desk_live_certs(j, card.id, &all);
 	cs_jcard_clear(&card);
 	if (r != CS_OK)
-		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read; "
-		    "nothing changed"));
+		return fail(m, CS_ERR_DB, "desk.journal-unreadable", cs_strerror(r),
+		    NULL);
 	if (all.truncated)
-		return say(why, whylen, CS_ERR_LIMIT, _("more than %d certificates "
-		    "are live on that card; nothing changed"), CS_DESK_MAX_LIVE);
+		return fail(m, CS_ERR_LIMIT, "desk.too-many", NULL, "max",
+		    NUM(CS_DESK_MAX_LIVE), NULL);
 	only_verified(&all, &res->ended);
 	if (res->ended.n == 0)
 		return CS_OK;
@@ -520,23 +532,37 @@ static int returned_decide(cs_journal *j, const cs_card_id *id,
 	case CS_DESK_LIVE_REQUEST:
 		break;
 	default:
-		return say(why, whylen, CS_ERR_STATE, _("certificate %s of %s is "
-		    "still live on this card. Request its revocation, or confirm "
-		    "that it is revoked already. Nothing changed"), serials,
-		    res->ended.c[0].holder);
+		return fail(m, CS_ERR_STATE, "desk.live-refuse", NULL, "serial",
+		    serials, "holder", res->ended.c[0].holder, NULL);
 	}
 	if ((r = lost_build(j, &o->request, &res->ended, &res->req, &res->reqlen,
-	    why, whylen)) != CS_OK)
+	    m)) != CS_OK)
 		return r;
 	if (o->request.out_path != NULL)
 		return req_write_tmp(o->request.out_path, res->req, res->reqlen,
-		    tmp, tmplen, why, whylen);
+		    tmp, tmplen, m);
 	return CS_OK;
 }
 
+/* The exec'd writer's no before it changed anything: another card in
+ * the reader (the code says it all), a wrong PUK (with the tries the card
+ * has left) or the card's refusal, the card's words the detail. */
+static void touch_refused(cs_msg *m, int r, const cs_touch_answer *a)
+{
+	if (r == CS_ERR_MISMATCH)
+		fail(m, r, "desk.other-card", NULL, "chip", a->chip_serial[0] ?
+		    a->chip_serial : "-", NULL);
+	else if (a->puk_tries == 0)
+		fail(m, r, "desk.puk-blocked", a->why, NULL);
+	else if (a->puk_tries > 0)
+		fail(m, r, "desk.puk-wrong", a->why, "tries", NUM(a->puk_tries),
+		    NULL);
+	else
+		fail(m, r, "desk.card-refused", a->why, NULL);
+}
+
 int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
-    const cs_desk_return_opts *o, cs_desk_return *res, char *why,
-    size_t whylen)
+    const cs_desk_return_opts *o, cs_desk_return *res, cs_msg *m)
 {
 	cs_secret *rnd = NULL;
 	const cs_secret *pin = o->new_pin;
@@ -550,42 +576,39 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	memset(res, 0, sizeof(*res));
 	res->puk_tries = -1;
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
-		return say(why, whylen, CS_ERR_USAGE, _("wiping a card needs its "
-		    "reader and the institution PUK"));
+		return fail(m, CS_ERR_USAGE, "desk.wipe-needs", NULL, NULL);
 	if (o->live == CS_DESK_LIVE_REQUEST && (rq->admin_mail == NULL ||
 	    cs_revoke_reason_name(rq->reason) == NULL))
-		return say(why, whylen, CS_ERR_USAGE, _("a revocation request needs "
-		    "the administrator's mail and a reason code the service knows"));
+		return fail(m, CS_ERR_USAGE, "desk.request-needs", NULL, NULL);
 	/* Before the first APDU: the journal says what the card holds. */
-	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
-		return r;
+	if ((r = cs_journal_trust(j, cwhy, sizeof(cwhy))) != CS_OK)
+		return fail(m, r, "desk.journal-unusable", cwhy, NULL);
 	if (cs_card_probe(ctx, o->reader, &id, cwhy, sizeof(cwhy)) != CS_OK ||
 	    cs_card_profile(ctx, o->reader, o->profiles_dir, NULL, id.atr, &prof,
 	    &st, cwhy, sizeof(cwhy)) != CS_OK)
-		return say(why, whylen, CS_ERR_NOTFOUND, _("not a card this station "
-		    "writes, or it does not answer"));
+		return fail(m, CS_ERR_NOTFOUND, "desk.not-ours", cwhy, NULL);
 	/* Which card, by the profile's identity sources: one without CPLC is
 	 * known by the identity a station wrote into its TokenInfo (read
 	 * before the wipe erases it). */
 	if ((r = cs_card_identity(ctx, o->reader, &prof, &st, &id, NULL, cwhy,
 	    sizeof(cwhy))) != CS_OK)
-		return say(why, whylen, r, _("%s; nothing changed"), cwhy);
+		return fail(m, r, "desk.card-identity", cwhy, NULL);
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",
 	    id.chip_serial);
 	snprintf(res->profile, sizeof(res->profile), "%s", prof.name);
-	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), why,
-	    whylen) != CS_OK)
-		return CS_ERR_USAGE;
+	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), cwhy,
+	    sizeof(cwhy)) != CS_OK)
+		return fail(m, CS_ERR_USAGE, "desk.pin-rules", cwhy, "profile",
+		    prof.name, NULL);
 	/* State before touch: what becomes of a live certificate is settled
 	 * while the card is still as it was. */
-	if ((r = returned_decide(j, &id, o, res, tmp, sizeof(tmp), why,
-	    whylen)) != CS_OK)
+	if ((r = returned_decide(j, &id, o, res, tmp, sizeof(tmp), m)) != CS_OK)
 		goto out;
 	/* Nobody is told the new PIN: the card keeps a PIN (the applet cannot
 	 * lose it) that no one can type. */
 	if (pin == NULL) {
 		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			say(why, whylen, r, _("no random PIN"));
+			fail(m, r, "desk.no-random-pin", NULL, NULL);
 			goto out;
 		}
 		pin = rnd;
@@ -609,10 +632,7 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 
 		if ((r = cs_touch_write_card(&w, &a, cwhy, sizeof(cwhy))) !=
 		    CS_OK) {
-			say(why, whylen, CS_ERR_CARD, _("%s: the card may be wiped "
-			    "in part; do not hand it out, run the return again"),
-			    cwhy);
-			r = CS_ERR_CARD;
+			r = fail(m, CS_ERR_CARD, "desk.wipe-no-answer", cwhy, NULL);
 			goto out;
 		}
 		res->puk_tries = a.puk_tries;
@@ -620,41 +640,35 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 		r = a.status;
 		if (r != CS_OK && (a.step == CS_TOUCH_STEP_NONE ||
 		    a.step == CS_TOUCH_STEP_PUK)) {
-			say(why, whylen, r, _("%s; nothing changed"), a.why);
+			touch_refused(m, r, &a);
 			goto out;
 		}
 		if (r != CS_OK && a.step == CS_TOUCH_STEP_KEYS) {
-			say(why, whylen, r, _("%s. The PIN was reset, but a previous "
-			    "holder's key may still be on the card: do not hand it "
-			    "out; its applet must be reinstalled"), a.why);
+			fail(m, r, "desk.wipe-keys-failed", a.why, NULL);
 			goto out;
 		}
 		if (r != CS_OK) {
-			say(why, whylen, r, "%s%s", a.why, st.pin_set ?
-			    " (the PIN was already reset and the keys overwritten)" :
-			    "");
+			fail(m, r, st.pin_set ? "desk.wipe-erase-failed-after-keys" :
+			    "desk.wipe-erase-failed", a.why, NULL);
 			goto out;
 		}
 	}
 	if (res->req != NULL && rq->out_path == NULL && rq->out_fp != NULL &&
 	    (fwrite(res->req, 1, res->reqlen, rq->out_fp) != res->reqlen ||
 	    fflush(rq->out_fp) != 0)) {
-		r = say(why, whylen, CS_ERR_IO, _("the card is wiped but the "
-		    "revocation request cannot be written: %s; the journal is "
-		    "unchanged"), strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.wiped-request-write", strerror(errno),
+		    NULL);
 		goto out;
 	}
 	if ((r = returned_journal(j, &id, prof.name, o, &res->ended, res->keys,
-	    &res->wiped, cwhy, sizeof(cwhy))) != CS_OK) {
-		say(why, whylen, r, _("the card is wiped but the journal refused: "
-		    "%s%s"), cwhy, res->req == NULL ? "" : rq->out_path != NULL ?
-		    "; no request written" : "; do not send the request above");
+	    &res->wiped, m)) != CS_OK) {
+		m->advice = res->req == NULL ? NULL : rq->out_path != NULL ?
+		    "advice.desk-no-request" : "advice.desk-do-not-send";
 		goto out;
 	}
 	if (tmp[0] != '\0' && rename(tmp, rq->out_path) != 0) {
-		r = say(why, whylen, CS_ERR_IO, _("the card is wiped and journaled "
-		    "but %s cannot be renamed to %s: %s"), tmp, rq->out_path,
-		    strerror(errno));
+		r = fail(m, CS_ERR_IO, "desk.wiped-rename", strerror(errno), "tmp",
+		    tmp, "file", rq->out_path, NULL);
 		tmp[0] = '\0';  /* complete: the operator renames it */
 		goto out;
 	}
@@ -677,41 +691,37 @@ out:
  * hands, holding exactly what the journal put on it: only then may a PUK
  * give it a new PIN. Reads only (no PIN, no login). */
 static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
-    char *why, size_t whylen)
+    cs_msg *m)
 {
 	size_t bound = 0;
 
 	if (vr->card_error[0] != '\0')
-		return say(why, whylen, CS_ERR_NOTFOUND, "%s", vr->card_error);
+		return fail(m, CS_ERR_NOTFOUND, "desk.card-unreadable",
+		    vr->card_error, NULL);
 	if (vr->profile[0] == '\0')
-		return say(why, whylen, CS_ERR_NOTFOUND, _("not a card this station "
-		    "writes. Nothing changed"));
+		return fail(m, CS_ERR_NOTFOUND, "desk.not-ours", NULL, NULL);
 	if (vr->journal_error[0] != '\0')
-		return say(why, whylen, CS_ERR_DB, _("the journal cannot be read: "
-		    "%s. Nothing changed"), vr->journal_error);
+		return fail(m, CS_ERR_DB, "desk.journal-unreadable",
+		    vr->journal_error, NULL);
 	if (!vr->card_known)
-		return say(why, whylen, CS_ERR_NOTFOUND, _("the journal does not know "
-		    "this card (chip %s): it was not issued here. Nothing changed"),
-		    vr->chip_serial[0] ? vr->chip_serial : "without a serial");
+		return vr->chip_serial[0] ? fail(m, CS_ERR_NOTFOUND,
+		    "desk.card-unknown", NULL, "chip", vr->chip_serial, NULL) :
+		    fail(m, CS_ERR_NOTFOUND, "desk.card-unknown-no-chip", NULL,
+		    NULL);
 	snprintf(res->printed, sizeof(res->printed), "%s", vr->printed_no);
 	if (strcmp(vr->card_state, "lost") == 0)
-		return say(why, whylen, CS_ERR_STATE, _("this card is marked lost "
-		    "and its certificate revoked. Do not reset its PIN; issue a new "
-		    "card. Nothing changed"));
+		return fail(m, CS_ERR_STATE, "desk.pin-card-lost", NULL, NULL);
 	if (strcmp(vr->card_state, "returned") == 0 ||
 	    strcmp(vr->card_state, "wiped") == 0)
-		return say(why, whylen, CS_ERR_STATE, _("this card was returned and "
-		    "wiped; it has no holder. Nothing changed"));
+		return fail(m, CS_ERR_STATE, "desk.pin-card-returned", NULL, NULL);
 	if (strcmp(vr->card_state, "issued") != 0)
-		return say(why, whylen, CS_ERR_STATE, _("this card is '%s' in the "
-		    "journal, not issued. Nothing changed"), vr->card_state);
+		return fail(m, CS_ERR_STATE, "desk.pin-card-state", NULL, "state",
+		    vr->card_state, NULL);
 	if (!vr->pin_set)
-		return say(why, whylen, CS_ERR_STATE, _("the card has no PIN yet: it "
-		    "was never issued. Nothing changed"));
+		return fail(m, CS_ERR_STATE, "desk.pin-no-pin", NULL, NULL);
 	if (vr->p11_error[0] != '\0' || !vr->has_pkcs15)
-		return say(why, whylen, CS_ERR_STATE, _("the card's certificate "
-		    "cannot be read%s%s. Nothing changed"), vr->p11_error[0] ?
-		    ": " : "", vr->p11_error);
+		return fail(m, CS_ERR_STATE, "desk.pin-cert-unreadable",
+		    vr->p11_error[0] ? vr->p11_error : NULL, NULL);
 	/* What the card holds first: another holder's key is the worse fault
 	 * and the sentence the operator needs. */
 	for (size_t i = 0; i < vr->ncerts; i++) {
@@ -720,32 +730,29 @@ static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
 		if (!c->parsed || c->is_ca)
 			continue;
 		if (c->j_bound_here == 0)
-			return say(why, whylen, CS_ERR_STATE, _("certificate %s on this "
-			    "card is live on another card (%s) in the journal. "
-			    "Nothing changed"), c->serial, c->j_bound_chip);
+			return fail(m, CS_ERR_STATE, "desk.pin-cert-elsewhere", NULL,
+			    "serial", c->serial, "chip", c->j_bound_chip, NULL);
 		if (c->j_bound_here != 1)
-			return say(why, whylen, CS_ERR_STATE, _("certificate %s on this "
-			    "card is not live in the journal (%s). Nothing changed"),
-			    c->serial, c->j_known ? c->j_outcome : "unknown");
+			return c->j_known ? fail(m, CS_ERR_STATE,
+			    "desk.pin-cert-not-live", NULL, "serial", c->serial,
+			    "outcome", c->j_outcome, NULL) : fail(m, CS_ERR_STATE,
+			    "desk.pin-cert-unknown", NULL, "serial", c->serial, NULL);
 		if (bound > 0 && strcmp(c->j_holder, res->holder) != 0)
-			return say(why, whylen, CS_ERR_STATE, _("this card holds "
-			    "certificates of %s and %s. Nothing changed"), res->holder,
-			    c->j_holder);
+			return fail(m, CS_ERR_STATE, "desk.pin-two-holders", NULL,
+			    "holder", res->holder, "holder2", c->j_holder, NULL);
 		snprintf(res->holder, sizeof(res->holder), "%s", c->j_holder);
 		bound++;
 	}
 	if (vr->nmissing > 0)
-		return say(why, whylen, CS_ERR_STATE, _("the journal has certificate "
-		    "%s on this card, but the card does not hold it. Nothing "
-		    "changed"), vr->missing[0]);
+		return fail(m, CS_ERR_STATE, "desk.pin-cert-missing", NULL, "serial",
+		    vr->missing[0], NULL);
 	if (bound == 0)
-		return say(why, whylen, CS_ERR_STATE, _("the card holds no "
-		    "certificate of its holder. Nothing changed"));
+		return fail(m, CS_ERR_STATE, "desk.pin-no-cert", NULL, NULL);
 	return CS_OK;
 }
 
 int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
-    const cs_desk_pin_opts *o, cs_desk_pin *res, char *why, size_t whylen)
+    const cs_desk_pin_opts *o, cs_desk_pin *res, cs_msg *m)
 {
 	cs_verify_opts vo;
 	cs_vreport vr;
@@ -758,42 +765,43 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 	memset(res, 0, sizeof(*res));
 	res->puk_tries = -1;
 	if (o->puk == NULL || o->puk->len == 0 || o->reader == NULL)
-		return say(why, whylen, CS_ERR_USAGE, _("a PIN reset needs the card's "
-		    "reader and the institution PUK"));
+		return fail(m, CS_ERR_USAGE, "desk.pin-needs", NULL, NULL);
 	/* The journal decides who this card is: it must be the station's. */
-	if ((r = cs_journal_trust(j, why, whylen)) != CS_OK)
-		return r;
+	if ((r = cs_journal_trust(j, cwhy, sizeof(cwhy))) != CS_OK)
+		return fail(m, r, "desk.journal-unusable", cwhy, NULL);
 	memset(&vo, 0, sizeof(vo));
 	vo.reader = o->reader;
 	vo.journal = j;
 	vo.profiles_dir = o->profiles_dir;
 	if ((r = cs_verify_card(ctx, &vo, &vr, cwhy, sizeof(cwhy))) != CS_OK) {
 		cs_vreport_clear(&vr);
-		return say(why, whylen, r, "%s", cwhy);
+		return fail(m, r, "desk.card-unreadable", cwhy, NULL);
 	}
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",
 	    vr.chip_serial);
 	snprintf(res->profile, sizeof(res->profile), "%s", vr.profile);
-	r = pin_state_before_touch(&vr, res, why, whylen);
+	r = pin_state_before_touch(&vr, res, m);
 	if (r == CS_OK && cs_profile_find(o->profiles_dir ? o->profiles_dir :
 	    cs_profile_dir(), vr.profile, &prof, cwhy, sizeof(cwhy)) != CS_OK)
-		r = say(why, whylen, CS_ERR_NOTFOUND, "%s", cwhy);
+		r = fail(m, CS_ERR_NOTFOUND, "desk.no-profile", cwhy, "profile",
+		    vr.profile, NULL);
 	if (r != CS_OK)
 		goto out;
 	if (cs_profile_check_puk(&prof, cs_secret_str(o->puk), cwhy,
 	    sizeof(cwhy)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_USAGE, _("PUK: %s. Nothing changed"), cwhy);
+		r = fail(m, CS_ERR_USAGE, "desk.puk-rules", cwhy, "profile",
+		    prof.name, NULL);
 		goto out;
 	}
 	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), cwhy,
 	    sizeof(cwhy)) != CS_OK) {
-		r = say(why, whylen, CS_ERR_USAGE, _("new PIN: %s. Nothing changed"),
-		    cwhy);
+		r = fail(m, CS_ERR_USAGE, "desk.pin-rules", cwhy, "profile",
+		    prof.name, NULL);
 		goto out;
 	}
 	if (pin == NULL) {
 		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			say(why, whylen, r, _("no random PIN"));
+			fail(m, r, "desk.no-random-pin", NULL, NULL);
 			goto out;
 		}
 		pin = rnd;
@@ -814,34 +822,24 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 		    CS_OK) {
 			r = a.status;
 			tries = a.puk_tries;
-			snprintf(cwhy, sizeof(cwhy), "%s", a.why);
+			if (r != CS_OK)
+				touch_refused(m, r, &a);
 		} else {
 			/* No answer: the reset may or may not have happened. */
-			say(why, whylen, CS_ERR_CARD, _("%s: the PIN may or may not "
-			    "have been reset; check the card and try again"), cwhy);
-			r = CS_ERR_CARD;
+			r = fail(m, CS_ERR_CARD, "desk.pin-no-answer", cwhy, NULL);
 			goto out;
 		}
 	}
 	if (r != CS_OK) {
 		res->puk_tries = tries;
-		if (tries < 0) {
-			say(why, whylen, r, _("%s. The PIN is unchanged"), cwhy);
+		if (tries < 0)
 			goto out;
-		}
 		/* A wrong PUK costs one of the card's tries: that is history. */
 		snprintf(note, sizeof(note), "PIN reset refused: wrong PUK, %d "
 		    "PUK %s left on the card", tries, tries == 1 ? "try" : "tries");
 		if (cs_journal_note(j, 0, vr.card_id, "card.pin-reset-refused",
 		    note, jwhy, sizeof(jwhy)) != CS_OK)
 			jwhy[0] = '\0';
-		if (tries == 0)
-			say(why, whylen, r, _("Wrong PUK. The PUK is now blocked: this "
-			    "card's PIN can no longer be reset. The PIN is unchanged"));
-		else
-			say(why, whylen, r, _("Wrong PUK. %d %s left before the PUK is "
-			    "blocked. The PIN is unchanged"), tries, tries == 1 ?
-			    "try" : "tries");
 		goto out;
 	}
 	snprintf(note, sizeof(note), "PIN reset with the PUK for %s: %s",
@@ -850,9 +848,7 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 	if ((r = cs_journal_note(j, 0, vr.card_id, "card.pin-reset", note, jwhy,
 	    sizeof(jwhy))) != CS_OK) {
 		/* The card has the new PIN: the holder must still get it. */
-		say(why, whylen, r, _("the PIN was reset, but the journal refused "
-		    "the note: %s"), jwhy);
-		r = CS_ERR_DB;
+		r = fail(m, CS_ERR_DB, "desk.pin-unjournaled", jwhy, NULL);
 	}
 	if (rnd != NULL) {
 		res->random_pin = rnd;

@@ -72,15 +72,17 @@ cs_finding *cs_findings_add(cs_findings *fs, cs_severity sev,
 	return f;
 }
 
-void cs_finding_todo(cs_finding *f, const char *fmt, ...)
+void cs_finding_advise(cs_finding *f, const char *code, ...)
 {
 	va_list ap;
 
 	if (f == NULL)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(f->todo, sizeof(f->todo), fmt, ap);
+	snprintf(f->todo_code, sizeof(f->todo_code), "%s", code);
+	va_start(ap, code);
+	cs_params_vpack(f->todo_params, sizeof(f->todo_params), ap);
 	va_end(ap);
+	cs_code_text(f->todo_code, f->todo_params, f->todo, sizeof(f->todo));
 }
 
 void cs_findings_free(cs_findings *fs)

@@ -52,23 +52,19 @@ void cs_doctor_check_clock(cs_findings *fs, time_t now, time_t built,
 		f = cs_findings_add(fs, CS_SEV_FAIL, "clock",
 		    "doctor.clock.before-build", "now", snow, "built", sbuilt,
 		    NULL);
-		cs_finding_todo(f, _("set the clock: `timedatectl set-ntp true` "
-		    "with network access, or `timedatectl set-time`; "
-		    "certificate validity checks are wrong until then"));
+		cs_finding_advise(f, "todo.clock.set", NULL);
 	} else if (built > 0 && now > built + CLOCK_FUTURE_SECS) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "clock",
 		    "doctor.clock.far-future", "now", snow, "built", sbuilt,
 		    NULL);
-		cs_finding_todo(f, _("check the clock (`timedatectl`); a wrong "
-		    "date makes valid certificates look expired"));
+		cs_finding_advise(f, "todo.clock.check", NULL);
 	} else
 		cs_findings_add(fs, CS_SEV_OK, "clock", "doctor.clock.ok",
 		    "now", snow, NULL);
 	if (ntp_synced == 0) {
 		f = cs_findings_add(fs, CS_SEV_INFO, "clock",
 		    "doctor.clock.not-synced", NULL);
-		cs_finding_todo(f, _("if the station has network, enable time "
-		    "sync: `timedatectl set-ntp true`"));
+		cs_finding_advise(f, "todo.clock.ntp", NULL);
 	}
 }
 

@@ -64,8 +64,7 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
 		    "doctor.journal.statvfs-failed", "journal", path, "detail",
 		    strerror(errno), NULL);
-		cs_finding_todo(f, _("give --journal a path on a local, "
-		    "writable disk"));
+		cs_finding_advise(f, "todo.journal.local-disk", NULL);
 		return;
 	}
 	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
@@ -74,21 +73,19 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
 		    "doctor.journal.read-only", "journal", path, "dir", dir,
 		    NULL);
-		cs_finding_todo(f, _("put the journal on a writable disk "
-		    "(--journal PATH) or remount it read-write"));
+		cs_finding_advise(f, "todo.journal.writable", NULL);
 	} else if (avail < JOURNAL_FAIL_BYTES) {
 		f = cs_findings_add(fs, CS_SEV_FAIL, "journal",
 		    "doctor.journal.disk-full", "free",
 		    dr_fmt(DR_NUM, "%.1f", avail / MIB), "journal", path, "dir",
 		    dir, NULL);
-		cs_finding_todo(f, _("free disk space: the journal must never "
-		    "fail a write in the middle of a card"));
+		cs_finding_advise(f, "todo.journal.free-now", NULL);
 	} else if (avail < JOURNAL_WARN_BYTES) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "journal",
 		    "doctor.journal.disk-low", "free",
 		    dr_fmt(DR_NUM, "%.0f", avail / MIB), "total",
 		    dr_fmt(DR_NUM, "%.0f", total / MIB), "journal", path, NULL);
-		cs_finding_todo(f, _("free disk space before a large run"));
+		cs_finding_advise(f, "todo.journal.free-soon", NULL);
 	} else
 		cs_findings_add(fs, CS_SEV_OK, "journal",
 		    "doctor.journal.space", "free",
@@ -98,13 +95,12 @@ void cs_doctor_check_journal(cs_findings *fs, const char *path)
 	if (!exists_dir) {
 		f = cs_findings_add(fs, CS_SEV_INFO, "journal",
 		    "doctor.journal.no-dir", "dir", want, NULL);
-		cs_finding_todo(f, _("create it for the kiosk user, e.g. "
-		    "`install -d -o kiosk -g cardstation -m 0750 %s`"), want);
+		cs_finding_advise(f, "todo.journal.create-dir", "dir",
+		    want, NULL);
 	} else if (access(dir, W_OK) != 0) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "journal",
 		    "doctor.journal.not-writable", "dir", dir, NULL);
-		cs_finding_todo(f, _("run as the kiosk user, or give that "
-		    "user the directory (chown/chmod)"));
+		cs_finding_advise(f, "todo.journal.owner", NULL);
 	} else if (stat(path, &st) == 0)
 		cs_findings_add(fs, CS_SEV_INFO, "journal",
 		    "doctor.journal.size", "journal", path, "size",

@@ -58,7 +58,7 @@ static void clock_skew(cs_findings *fs, cs_db *db)
 		f = cs_findings_add(fs, CS_SEV_WARN, CHECK,
 		    "doctor.journal-server.no-clock", "detail",
 		    cs_db_errmsg(db), NULL);
-		cs_finding_todo(f, _("check that the role may run SELECT"));
+		cs_finding_advise(f, "todo.journal-server.select", NULL);
 		return;
 	}
 	/* The server read its clock between before and after. */
@@ -75,9 +75,7 @@ static void clock_skew(cs_findings *fs, cs_db *db)
 			f = cs_findings_add(fs, sev, CHECK,
 			    "doctor.journal-server.clock-ahead", "seconds",
 			    dr_fmt(DR_NUM, "%.1f", (double)mag / 1000), NULL);
-		cs_finding_todo(f, _("synchronise both clocks with NTP "
-		    "(`timedatectl set-ntp true`): every station stamps its "
-		    "events with its own clock"));
+		cs_finding_advise(f, "todo.journal-server.ntp", NULL);
 	} else
 		cs_findings_add(fs, CS_SEV_OK, CHECK,
 		    "doctor.journal-server.clock-ok", "seconds",
@@ -99,10 +97,8 @@ void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
 	    CS_OK) {
 		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
 		    "doctor.journal-server.cannot-open", "detail", why, NULL);
-		cs_finding_todo(f, r == CS_ERR_USAGE ? _("correct the journal's "
-		    "URI (docs/postgresql.md)") : _("start the server or reach "
-		    "it: check the URI's host and database, pg_hba.conf, the "
-		    "role, and ~/.pgpass or the client certificate"));
+		cs_finding_advise(f, r == CS_ERR_USAGE ?
+		    "todo.journal-server.uri" : "todo.journal-server.reach", NULL);
 		return;
 	}
 	{
@@ -125,18 +121,15 @@ void cs_doctor_check_journal_server(cs_findings *fs, const char *target)
 		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
 		    "doctor.journal-server.no-journal", "detail",
 		    cs_db_errmsg(db), NULL);
-		cs_finding_todo(f, _("create it: `cardstation journal init "
-		    "--journal URI` as the owning role, or copy a SQLite journal "
-		    "with `cardstation journal migrate`"));
+		cs_finding_advise(f, "todo.journal-server.init", NULL);
 	} else if (v != CS_DB_PG_VERSION) {
 		f = cs_findings_add(fs, CS_SEV_FAIL, CHECK,
 		    "doctor.journal-server.schema-mismatch", "version",
 		    dr_fmt(DR_NUM, "%lld", (long long)v), "known",
 		    dr_fmt(DR_NUM, "%d", CS_DB_PG_VERSION), NULL);
-		cs_finding_todo(f, "%s", v > CS_DB_PG_VERSION ? _("use the "
-		    "cardstation that wrote it, or a newer one, on every "
-		    "station") : _("upgrade the schema with the cardstation that "
-		    "made it before this one writes"));
+		cs_finding_advise(f, v > CS_DB_PG_VERSION ?
+		    "todo.journal-server.newer" : "todo.journal-server.upgrade",
+		    NULL);
 	} else
 		cs_findings_add(fs, CS_SEV_OK, CHECK,
 		    "doctor.journal-server.schema", "version",

@@ -93,8 +93,7 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 	if (dr_run_capture(info_argv, out, sizeof(out)) != 0) {
 		f = cs_findings_add(fs, CS_SEV_FAIL, "opensc",
 		    "doctor.opensc.missing", "path", o->opensc_tool, NULL);
-		cs_finding_todo(f, _("install OpenSC: `apt install opensc "
-		    "opensc-pkcs11`"));
+		cs_finding_advise(f, "todo.opensc.install", NULL);
 		return;
 	}
 	if ((v = strstr(out, "OpenSC ")) != NULL) {
@@ -110,8 +109,7 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 		profiles_ok = 0;
 		f = cs_findings_add(fs, CS_SEV_INFO, "opensc",
 		    "doctor.opensc.no-profiles", "dir", o->profiles_dir, NULL);
-		cs_finding_todo(f, _("install cardstation completely, or give "
-		    "--profiles DIR"));
+		cs_finding_advise(f, "todo.opensc.profiles", NULL);
 	}
 	if (dr_run_capture(list_argv, drivers, sizeof(drivers)) != 0)
 		drivers[0] = '\0';
@@ -129,9 +127,7 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 			f = cs_findings_add(fs, CS_SEV_WARN, "opensc",
 			    "doctor.opensc.no-driver", "reader", rl->r[i].name,
 			    NULL);
-			cs_finding_todo(f, _("this card model is not supported: "
-			    "use cards of a supported model (see "
-			    "cardprofiles/)"));
+			cs_finding_advise(f, "todo.opensc.unsupported", NULL);
 			continue;
 		}
 		/* "Using card driver X." then the card's name. */
@@ -148,9 +144,8 @@ static void check_opensc(cs_findings *fs, const cs_doctor_opts *o,
 			f = cs_findings_add(fs, CS_SEV_WARN, "opensc",
 			    "doctor.opensc.no-profile", "reader", rl->r[i].name,
 			    "driver", drv, "name", name, NULL);
-			cs_finding_todo(f, _("cardstation cannot encode this card "
-			    "model yet: use a supported card, or add a "
-			    "cardprofile with `driver = %s`"), drv);
+			cs_finding_advise(f, "todo.opensc.add-profile",
+			    "driver", drv, NULL);
 		} else
 			cs_findings_add(fs, CS_SEV_OK, "opensc",
 			    "doctor.opensc.card", "reader", rl->r[i].name,

@@ -58,18 +58,14 @@ static void check_pcscd(cs_findings *fs, const cs_doctor_opts *o,
 			    "doctor.pcscd.not-running", "socket", sock,
 			    "detail", pcsc_stringify_error(rv), NULL);
 			if (access(o->pcscd, X_OK) != 0)
-				cs_finding_todo(f, _("install it: `apt install "
-				    "pcscd libccid`"));
+				cs_finding_advise(f, "todo.pcscd.install", NULL);
 			else
-				cs_finding_todo(f, _("start it: `systemctl "
-				    "enable --now pcscd.socket`"));
+				cs_finding_advise(f, "todo.pcscd.start", NULL);
 		} else {
 			f = cs_findings_add(fs, CS_SEV_FAIL, "pcscd",
 			    "doctor.pcscd.no-answer", "socket", sock, "detail",
 			    pcsc_stringify_error(rv), NULL);
-			cs_finding_todo(f, _("restart it: `systemctl restart "
-			    "pcscd.socket pcscd.service`; see `journalctl "
-			    "-u pcscd`"));
+			cs_finding_advise(f, "todo.pcscd.restart", NULL);
 		}
 		dr_find_pcscd(proc);
 		return;
@@ -99,7 +95,7 @@ void dr_pcscd(dr_state *s)
 		cs_finding *f = cs_findings_add(s->out, CS_SEV_FAIL, "readers",
 		    "doctor.readers.cannot-list", NULL);
 
-		cs_finding_todo(f, _("restart pcscd: `systemctl restart pcscd`"));
+		cs_finding_advise(f, "todo.pcscd.restart-readers", NULL);
 	}
 	if (s->rl.n > 0 && (s->st = calloc(s->rl.n, sizeof(*s->st))) == NULL)
 		s->r = CS_ERR_NOMEM;

@@ -51,8 +51,7 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 	if (rl->n == 0) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "readers",
 		    "doctor.readers.none", NULL);
-		cs_finding_todo(f, _("plug in a reader; if one is plugged in, "
-		    "the usb findings say why pcscd does not use it"));
+		cs_finding_advise(f, "todo.readers.plug", NULL);
 		return;
 	}
 	for (size_t i = 0; i < rl->n; i++) {
@@ -86,8 +85,7 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 			f = cs_findings_add(fs, CS_SEV_WARN, "readers",
 			    "doctor.readers.mute-card", "index",
 			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name, NULL);
-			cs_finding_todo(f, _("turn the card round (chip first, "
-			    "facing up) or try another card"));
+			cs_finding_advise(f, "todo.readers.turn-card", NULL);
 			continue;
 		}
 		/* A shared connection is what cardstation and OpenSC use;
@@ -108,17 +106,13 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 			    "doctor.readers.exclusive",
 			    "index", dr_fmt(DR_NUM, "%zu", i), "reader",
 			    r->name, "holders", holders, NULL);
-			cs_finding_todo(f, _("close that program; for gpg's "
-			    "scdaemon: `gpgconf --kill scdaemon` and put "
-			    "`pcsc-shared` (or `disable-ccid`) in "
-			    "~/.gnupg/scdaemon.conf of that user"));
+			cs_finding_advise(f, "todo.readers.close-holder", NULL);
 		} else {
 			f = cs_findings_add(fs, CS_SEV_WARN, "readers",
 			    "doctor.readers.cannot-connect", "index",
 			    dr_fmt(DR_NUM, "%zu", i), "reader", r->name,
 			    "detail", pcsc_stringify_error(rv), NULL);
-			cs_finding_todo(f, _("take the card out and put it in "
-			    "again; if it persists, the card may be broken"));
+			cs_finding_advise(f, "todo.readers.reinsert", NULL);
 		}
 	}
 	/* Identical readers without serial or known position can only be
@@ -137,8 +131,7 @@ static void check_readers(cs_findings *fs, SCARDCONTEXT ctx,
 			    "doctor.readers.same-name", "count",
 			    dr_fmt(DR_NUM, "%zu", same), "model",
 			    rl->r[i].model, NULL);
-			cs_finding_todo(f, _("keep each in the same USB socket "
-			    "and choose them with --reader usb:BUS-PORT"));
+			cs_finding_advise(f, "todo.readers.same-socket", NULL);
 			break;
 		}
 	}

@@ -55,22 +55,17 @@ static void check_setup(cs_findings *fs, const cs_doctor_opts *o)
 	    R_OK) == 0) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
 		    "doctor.setup.udev-local", NULL);
-		cs_finding_todo(f, _("reinstall with -DCMAKE_INSTALL_PREFIX=/usr "
-		    "or copy the files to /etc/udev/rules.d, then "
-		    "`udevadm control --reload && udevadm trigger`"));
+		cs_finding_advise(f, "todo.setup.udev-prefix", NULL);
 	} else {
 		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
 		    "doctor.setup.no-udev", NULL);
-		cs_finding_todo(f, _("install them (`cmake --install`, prefix "
-		    "/usr) and run `udevadm control --reload && udevadm "
-		    "trigger`; see docs/kiosk-setup.md"));
+		cs_finding_advise(f, "todo.setup.udev-install", NULL);
 	}
 	if (getgrnam(o->kiosk_group) == NULL) {
 		f = cs_findings_add(fs, CS_SEV_WARN, "setup",
 		    "doctor.setup.no-group", "group", o->kiosk_group, NULL);
-		cs_finding_todo(f, _("`groupadd --system %s` and add the kiosk "
-		    "user to it (`usermod -aG %s kiosk`)"), o->kiosk_group,
-		    o->kiosk_group);
+		cs_finding_advise(f, "todo.setup.group", "group",
+		    o->kiosk_group, NULL);
 	} else
 		cs_findings_add(fs, CS_SEV_OK, "setup", "doctor.setup.group",
 		    "group", o->kiosk_group, NULL);

@@ -93,9 +93,7 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			    "doctor.usb.no-driver", "usb", label, "bundles",
 			    bundles[0] ? bundles : "-", "id",
 			    dr_fmt(DR_NUM, "%04x:%04x", d->vid, d->pid), NULL);
-			cs_finding_todo(f, _("this model is not in the installed "
-			    "CCID driver's list: use a supported reader, a "
-			    "newer libccid, or the vendor's PC/SC driver"));
+			cs_finding_advise(f, "todo.usb.unsupported", NULL);
 			continue;
 		}
 		if (stat(d->devnode, &st) == 0 && pcscd->pid > 0 &&
@@ -108,20 +106,16 @@ void cs_doctor_check_usb(cs_findings *fs, const cs_usb_list *usb,
 			    pw ? pw->pw_name : "?", "node", d->devnode, "mode",
 			    dr_fmt(DR_NUM, "%04o", (unsigned)(st.st_mode & 07777)),
 			    "group", gr ? gr->gr_name : "?", NULL);
-			cs_finding_todo(f, _("install cardstation's udev rules "
-			    "and run `udevadm trigger`, or replug the reader"));
+			cs_finding_advise(f, "todo.usb.udev", NULL);
 			continue;
 		}
 		f = cs_findings_add(fs, CS_SEV_WARN, "usb",
 		    "doctor.usb.not-shown", "usb", label, "bundle", e->bundle,
 		    "version", e->version, "name", e->name, NULL);
 		if (pcscd->pid == 0)
-			cs_finding_todo(f, _("start pcscd (`systemctl start "
-			    "pcscd.socket`) and run doctor again"));
+			cs_finding_advise(f, "todo.usb.start-pcscd", NULL);
 		else
-			cs_finding_todo(f, _("replug the reader or run `pcscd "
-			    "--hotplug`; if it stays away, see `journalctl "
-			    "-u pcscd` for why the driver refused it"));
+			cs_finding_advise(f, "todo.usb.replug", NULL);
 	}
 	if (nreaders == 0)
 		cs_findings_add(fs, CS_SEV_INFO, "usb", "doctor.usb.no-reader",
@@ -148,8 +142,7 @@ void dr_usb_locate(dr_state *s)
 		cs_finding *f = cs_findings_add(s->out, CS_SEV_FAIL, "usb",
 		    "doctor.usb.no-drivers", "dir", s->o->drivers_dir, NULL);
 
-		cs_finding_todo(f, _("install the CCID driver: `apt "
-		    "install libccid`"));
+		cs_finding_advise(f, "todo.usb.ccid", NULL);
 	}
 	if (cs_usb_enumerate(&s->usb, msg, sizeof(msg)) == CS_OK)
 		s->have_usb = 1;

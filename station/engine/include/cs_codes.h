@@ -55,6 +55,11 @@ char *cs_code_text(const char *code, const char *params, char *out,
 /* The same with the pairs given here: cs_say(buf, n, "card.pulled",
  * "chip", serial, NULL). */
 char *cs_say(char *out, size_t n, const char *code, ...);
+/* A journal state word (cs_journal.h: "verified") of kind "run",
+ * "record", "card" or "outcome" in the locale's language, for a person
+ * to read (code state.<kind>.<word>); the journal and JSON keep the
+ * word. A word the table lacks comes back as it is. Returns out. */
+char *cs_state_text(const char *kind, const char *word, char *out, size_t n);
 
 /* `"params":{"name":"value",...}` (no leading comma). */
 void cs_params_json(FILE *f, const char *params);

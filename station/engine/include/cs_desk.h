@@ -22,7 +22,11 @@
  *                       stay
  *
  * The caller opens the journal and names who acts (cs_journal_set_actor).
- * Every sentence for the operator is in why; nothing is printed here. */
+ * A failure is told in m (cs_codes.h): a code "desk.*" of cs_codes.c
+ * with its parameters, the advice when there is one, and the other
+ * part's words (the journal's, the card's, OpenSC's) as its detail; each
+ * front end renders it in its operator's language. Nothing is printed
+ * here. */
 #ifndef CS_DESK_H
 #define CS_DESK_H
 
@@ -32,6 +36,7 @@
 
 #include <PCSC/winscard.h>
 
+#include "cs_codes.h"
 #include "cs_journal.h"
 #include "cs_p12.h"
 #include "cs_secret.h"
@@ -64,12 +69,12 @@ typedef struct cs_desk_sel {
 /* The card's journal id in *card_id.
  *   CS_ERR_USAGE     not exactly one name in sel
  *   CS_ERR_NOTFOUND  no such card, no live certificate of such a holder,
- *                    or the issuance is not live (why says which)
+ *                    or the issuance is not live (m says which)
  *   CS_ERR_MISMATCH  the holder fits several cards: *several (may be NULL)
  *                    lists their live certificates so the operator can
  *                    name one by chip or printed number */
 int cs_desk_find_card(cs_journal *j, const cs_desk_sel *sel, int64_t *card_id,
-    cs_desk_certs *several, char *why, size_t whylen);
+    cs_desk_certs *several, cs_msg *m);
 
 /* Every certificate live on a card, oldest first. */
 int cs_desk_live_certs(cs_journal *j, int64_t card_id, cs_desk_certs *out);
@@ -82,7 +87,7 @@ typedef struct cs_desk_lost_opts {
 	 * it is written and synced as out_path.tmp and renamed only after the
 	 * journal committed, so a file on disk always matches the journal.
 	 * With out_fp it is written and flushed; a later journal failure can
-	 * no longer take it back (why then says not to send it). Neither:
+	 * no longer take it back (m's advice then says not to send it). Neither:
 	 * only *req (below). */
 	const char *out_path;
 	FILE *out_fp;
@@ -96,17 +101,16 @@ typedef struct cs_desk_lost_opts {
  *   CS_ERR_NOTFOUND  no certificate is live on the card
  *   CS_ERR_STATE     a run is still writing one of them
  *   CS_ERR_LIMIT     more than CS_DESK_MAX_LIVE
- *   CS_ERR_FORMAT    a row the service would not take (why names it)
- *   CS_ERR_IO, CS_ERR_DB, ...  writing or journaling failed; why says
+ *   CS_ERR_FORMAT    a row the service would not take (m names it)
+ *   CS_ERR_IO, CS_ERR_DB, ...  writing or journaling failed; m says
  *                    what is left behind */
 int cs_desk_lost(cs_journal *j, int64_t card_id, const cs_desk_lost_opts *o,
-    cs_desk_certs *done, char **req, size_t *reqlen, char *why,
-    size_t whylen);
+    cs_desk_certs *done, char **req, size_t *reqlen, cs_msg *m);
 
 /* What becomes of a certificate the journal still has live on a card
  * that comes back. */
 typedef enum cs_desk_live_rule {
-	CS_DESK_LIVE_REFUSE,     /* nothing is done; why names them */
+	CS_DESK_LIVE_REFUSE,     /* nothing is done; m names them */
 	CS_DESK_LIVE_REQUEST,    /* its UPKI revocation request (request) */
 	CS_DESK_LIVE_REVOKED     /* the operator says it is revoked already */
 } cs_desk_live_rule;
@@ -160,14 +164,13 @@ typedef struct cs_desk_return {
  *                    writing to the card; nothing changed
  *   CS_ERR_FORMAT    a request row the service would not take
  *   CS_ERR_CARD      the PUK was refused (nothing changed) or a later
- *                    step failed (why says what is left on the card)
+ *                    step failed (m says what is left on the card)
  *   CS_ERR_MISMATCH  another card is in the reader now than the one
  *                    judged (the exec'd writer re-identifies it); nothing
  *                    written
  *   CS_ERR_DB, ...   the card is wiped but the journal refused */
 int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
-    const cs_desk_return_opts *o, cs_desk_return *res, char *why,
-    size_t whylen);
+    const cs_desk_return_opts *o, cs_desk_return *res, cs_msg *m);
 
 typedef struct cs_desk_pin_opts {
 	const char *reader;          /* PC/SC name of the reader holding it */
@@ -196,14 +199,14 @@ typedef struct cs_desk_pin {
  *   CS_ERR_NOTFOUND  no card, not a card this station writes, or one the
  *                    journal does not know
  *   CS_ERR_STATE     lost, returned, not issued, or its certificates are
- *                    not the journal's for this card (why says which)
+ *                    not the journal's for this card (m says which)
  *   CS_ERR_USAGE     no PUK, or new_pin breaks the profile's PIN rules
  *   CS_ERR_CARD      the PUK was refused: res->puk_tries says how many
  *                    tries the card has left; the PIN is unchanged
  *   CS_ERR_MISMATCH  another card is in the reader now; nothing written
  *   CS_ERR_DB        the journal could not be read (nothing changed), or
- *                    the PIN was reset but the note failed (why says) */
+ *                    the PIN was reset but the note failed (m says) */
 int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
-    const cs_desk_pin_opts *o, cs_desk_pin *res, char *why, size_t whylen);
+    const cs_desk_pin_opts *o, cs_desk_pin *res, cs_msg *m);
 
 #endif

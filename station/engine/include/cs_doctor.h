@@ -30,7 +30,10 @@ typedef struct cs_finding {
 	                                 language: code's text with params */
 	char code[48];                /* "doctor.pcscd.not-running" */
 	char params[CS_FINDING_TEXT]; /* packed name=value (cs_codes.h) */
-	char todo[CS_FINDING_TEXT];   /* what to do; "" when nothing */
+	char todo[CS_FINDING_TEXT];   /* what to do, in the locale's
+	                                 language; "" when nothing */
+	char todo_code[48];           /* "todo.pcscd.start"; "" when none */
+	char todo_params[CS_FINDING_TEXT]; /* packed, as params */
 } cs_finding;
 
 typedef struct cs_findings {
@@ -47,9 +50,11 @@ typedef struct cs_findings {
 cs_finding *cs_findings_add(cs_findings *fs, cs_severity sev,
     const char *check, const char *code, ...)
     __attribute__((sentinel));
-/* Set the last-added finding's todo, printf-style. */
-void cs_finding_todo(cs_finding *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Say what to do about finding f (may be NULL): a code of the table
+ * ("todo.<check>.<what>") and its name, value pairs (a NULL name ends
+ * them); todo is the code's text with them. */
+void cs_finding_advise(cs_finding *f, const char *code, ...)
+    __attribute__((sentinel));
 void cs_findings_free(cs_findings *fs);
 cs_severity cs_findings_worst(const cs_findings *fs);
 const char *cs_severity_name(cs_severity sev);

@@ -78,7 +78,9 @@ usage() {
 	[ "$(jq -r '."advice.partial"' <<<"$(en codes --json)")" = \
 		"the card is set aside as partial; insert it again to redo it" ] ||
 		fail "codes --json under LANG=C is not English"
-	no_english "$(ja codes | cut -f2)" "the code table"
+	# (Commands to type, in `...`, are no sentences: doctor's advice
+	# names them.)
+	no_english "$(ja codes | cut -f2 | sed 's/`[^`]*`//g')" "the code table"
 	# The error classes are listed too.
 	[ "$(jq -r '."err.io"' <<<"$out")" = "入出力エラー" ] ||
 		fail "codes --json: err.io is not listed in Japanese"

@@ -647,10 +647,16 @@ const stories = {
       // the last, so the page asks first (issue 12: never spent unasked).
       await page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T });
       assert.match(await page.locator('#last-dlg').innerText(), /残り回数が分かりません/);
+      const wrongAnswer = page.waitForResponse((r) => r.url().endsWith('/api/wipe'), { timeout: CARD_T });
       await page.click('#last-go');
-      // The card's own count (the IsoApplet's PUK has 5 tries), whatever
-      // the server's language.
-      await page.locator('#toast.bad', { hasText: 'PUKが違います。PUKの残りは 4 回です' }).waitFor({ timeout: CARD_T });
+      // The engine's failure travels as its code and parameters (the
+      // card's own count: the IsoApplet's PUK has 5 tries), and the page
+      // says it in Japanese from the engine's catalogue (issue 13).
+      const wrong = await (await wrongAnswer).json();
+      assert.equal(wrong.code, 'desk.puk-wrong', `the desk's failure has its code: ${JSON.stringify(wrong)}`);
+      assert.equal(wrong.params.tries, '4', 'and the tries left as a parameter');
+      await page.locator('#toast.bad', { hasText: 'PUK が違います。PUK の残りは 4 回で、使い切るとロックされます。何も変更していません' })
+        .waitFor({ timeout: CARD_T });
       await page.click('#desk-wipe');
       await page.locator('#wipe-dlg[open]').waitFor({ timeout: CARD_T });
       await page.fill('#wipe-puk', PUK);
@@ -876,6 +882,8 @@ const stories = {
       assert.deepEqual([swapped.status, swapped.json.error], [409, 'other-card'], 'a card other than the one named is not touched');
       const undecided = await deskPost('/api/wipe', { reader: '0', puk: PUK, confirm_last: '1' });
       assert.deepEqual([undecided.status, undecided.json.error], [409, 'live-cert'], 'a live certificate needs the operator\'s choice');
+      assert.equal(undecided.json.code, 'desk.live-refuse', 'the engine\'s code travels with it');
+      assert.equal(undecided.json.params.holder, holder, 'and the holder as a parameter');
       assert.equal(undecided.json.certs.length, 1, 'the live certificate is named');
       assert.equal(undecided.json.certs[0].holder, holder);
       assert.equal(signsWith(0, rnd), true, 'neither request changed the card');
