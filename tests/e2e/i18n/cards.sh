@@ -105,5 +105,92 @@ encode_verify_doctor() {
 	grep -q 'the key was not tested' <<<"$v" || fail "LANG=C reason: $v"
 }
 
+# The desk's commands (issue 13): each failure is the engine's code told in
+# the operator's language, the card's and OpenSC's words only in (...);
+# the same failures under LANG=C in English.
+desk() {
+	local v rc NEWPIN=97531864 BADPUK=fedcba9876543210
+	export NEWPIN BADPUK
+	in_japanese
+	bundle 2
+	card a 3A
+	card b 3B
+	encode_bg --reader 0
+	wait_for '^\[0\] waiting: カードを入れてください'
+	tb_insert 0 "$W/a.card"
+	wait_for '完了 .*4790-5040-0000003A'
+	tb_remove 0 || true
+	tb_insert 0 "$W/b.card"
+	wait_for '完了 .*4790-5040-0000003B'
+	encode_stop
+	tb_remove 0 || true
+	tb_insert 0 "$W/a.card"
+	local R0
+	R0=$(tb_reader 0)
+	desk_cmd() { # expected-status args...: output in $v
+		local want=$1
+		shift
+		rc=0
+		v=$("$CS_BIN" card "$@" 2>&1) || rc=$?
+		[ "$rc" = "$want" ] || fail "card $*: exit $rc, not $want: $v"
+		# The command's name before its message is no sentence.
+		v=$(sed -E 's/^cardstation card [a-z-]+: //' <<<"$v")
+	}
+
+	# A wrong PUK: refused, said in Japanese with the card's count.
+	desk_cmd 2 pin-reset --reader "$R0" --puk env:BADPUK --new-pin env:NEWPIN
+	grep -q 'PUK が違います。PUK の残りは 4 回' <<<"$v" || fail "wrong PUK: $v"
+	no_english "$(own_words <<<"$v")" "pin-reset with a wrong PUK"
+	# The PIN reset itself.
+	desk_cmd 0 pin-reset --reader "$R0" --puk env:CS_PUK --new-pin env:NEWPIN
+	grep -q '新しい PIN を設定しました' <<<"$v" || fail "pin-reset: $v"
+	no_english "$(own_words <<<"$v")" "pin-reset"
+	# Returned while its certificate is live and nothing decided: refused,
+	# with what to give.
+	desk_cmd 2 returned --reader "$R0" --puk env:CS_PUK
+	grep -q 'がまだ有効です。失効を申請するか' <<<"$v" || fail "returned, undecided: $v"
+	no_english "$(own_words <<<"$v")" "returned, undecided"
+	desk_cmd 0 returned --reader "$R0" --puk env:CS_PUK --admin-mail \
+		admin@example.ac.jp --out "$W/ret.tsv"
+	grep -q 'を消去しました' <<<"$v" || fail "returned: $v"
+	no_english "$(own_words <<<"$v")" "returned"
+	[ -s "$W/ret.tsv" ] || fail "no revocation request for the returned card"
+	# A returned card has no holder: no PIN reset.
+	desk_cmd 2 pin-reset --reader "$R0" --puk env:CS_PUK --new-pin env:NEWPIN
+	grep -q '返却・消去済みで、所有者がいません' <<<"$v" || fail "pin-reset, returned: $v"
+	no_english "$(own_words <<<"$v")" "pin-reset of a returned card"
+	# Lost: the other card, then the same again, and a card nobody has.
+	desk_cmd 0 lost --chip 4790-5040-0000003B --admin-mail admin@example.ac.jp \
+		--out "$W/lost.tsv"
+	grep -q '失効を申請しました' <<<"$v" || fail "card lost: $v"
+	no_english "$(own_words <<<"$v")" "card lost"
+	desk_cmd 2 lost --chip 4790-5040-0000003B --admin-mail admin@example.ac.jp \
+		--out "$W/lost2.tsv"
+	grep -q 'このカードに有効な証明書はありません' <<<"$v" || fail "lost twice: $v"
+	no_english "$(own_words <<<"$v" | sed 's/`[^`]*`//g')" "a card lost twice"
+	desk_cmd 2 lost --chip 4790-5040-000000FF --admin-mail admin@example.ac.jp
+	grep -q '台帳にチップ番号 4790-5040-000000FF のカードはありません' <<<"$v" ||
+		fail "lost, unknown chip: $v"
+	no_english "$(own_words <<<"$v")" "an unknown card lost"
+	# The journal's words for its states, in Japanese in the log.
+	v=$("$CS_BIN" log --chip 4790-5040-0000003B)
+	grep -q '失効' <<<"$v" || fail "log: the outcome is not in Japanese: $v"
+	[ "$(jq -r '.[0].outcome' <<<"$("$CS_BIN" log --chip 4790-5040-0000003B --json)")" = revoked ] ||
+		fail "log --json does not keep the journal's word"
+
+	# LANG=C: the same failures in English.
+	in_english
+	desk_cmd 2 lost --chip 4790-5040-0000003B --admin-mail admin@example.ac.jp
+	grep -q 'no certificate is live on that card' <<<"$v" || fail "LANG=C lost: $v"
+	! grep -q '[ぁ-んァ-ン]' <<<"$v" || fail "LANG=C printed Japanese: $v"
+	desk_cmd 2 pin-reset --reader "$R0" --puk env:CS_PUK --new-pin env:NEWPIN
+	grep -q 'this card was returned and wiped; it has no holder' <<<"$v" ||
+		fail "LANG=C pin-reset: $v"
+	! grep -q '[ぁ-んァ-ン]' <<<"$v" || fail "LANG=C printed Japanese: $v"
+	v=$("$CS_BIN" log --chip 4790-5040-0000003B)
+	grep -q 'revoked' <<<"$v" || fail "LANG=C log: $v"
+	invariants
+}
+
 "$1"
 echo "PASS: $1"
