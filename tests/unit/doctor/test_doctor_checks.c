@@ -56,6 +56,8 @@ static void clock_checks(void **state)
 	assert_non_null(f = find(&fs, CS_SEV_FAIL, "clock", "before this "
 	    "program was built"));
 	assert_non_null(strstr(f->todo, "timedatectl"));
+	/* What to do has its code too, for front ends and monitoring. */
+	assert_string_equal(f->todo_code, "todo.clock.set");
 	{
 		char v[64];
 
@@ -77,7 +79,8 @@ static void clock_checks(void **state)
 static void journal_checks(void **state)
 {
 	cs_findings fs = {0};
-	char dir[] = "/tmp/cs-doctor-XXXXXX", path[64];
+	char dir[] = "/tmp/cs-doctor-XXXXXX", path[64], sub[64], v[128];
+	const cs_finding *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -87,7 +90,13 @@ static void journal_checks(void **state)
 	cs_findings_free(&fs);
 	snprintf(path, sizeof(path), "%s/sub/journal.db", dir);
 	cs_doctor_check_journal(&fs, path);
-	assert_non_null(find(&fs, CS_SEV_INFO, "journal", "does not exist"));
+	assert_non_null(f = find(&fs, CS_SEV_INFO, "journal", "does not exist"));
+	/* The advice's parameter: the folder to make, in its command. */
+	assert_string_equal(f->todo_code, "todo.journal.create-dir");
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_string_equal(cs_params_get(f->todo_params, "dir", v, sizeof(v)),
+	    sub);
+	assert_non_null(strstr(f->todo, sub));
 	cs_findings_free(&fs);
 	rmdir(dir);
 }
