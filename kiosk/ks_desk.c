@@ -356,7 +356,7 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	int r;
 
 	if (cfg->admin_mail == NULL)
-		return ks_reply_error(rq, 503, "not-available", "the kiosk was "
+		return ks_reply_error(rq, 503, "no-admin-mail", "the kiosk was "
 		    "started without --admin-mail, which a revocation request needs");
 	if (id == NULL || (iid = strtoll(id, &end, 10)) <= 0 || *end != '\0')
 		return ks_reply_error(rq, 400, "bad-issuance", "which issuance?");
@@ -447,9 +447,10 @@ static void write_certs(FILE *f, const char *key, const cs_desk_certs *c)
 /* What a returned card's live certificate becomes: live=request (its UPKI
  * revocation line, reason= default affiliationChanged, comment=) or
  * live=revoked (the operator says it is revoked already); neither: the
- * card is refused with the certificates listed, so the page can ask. */
+ * card is refused with the certificates listed, so the page can ask. On a
+ * bad choice *code is the reply's error (the page's words, i18n.js). */
 static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
-    size_t whylen)
+    size_t whylen, const char **code)
 {
 	const ks_config *cfg = ks_cfg(rq->srv);
 	const char *live = ks_form_get(rq->form, "live");
@@ -465,10 +466,12 @@ static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
 		return CS_OK;
 	}
 	if (strcmp(live, "request") != 0) {
+		*code = "bad-live";
 		snprintf(why, whylen, "live: request or revoked");
 		return CS_ERR_USAGE;
 	}
 	if (cfg->admin_mail == NULL) {
+		*code = "no-admin-mail";
 		snprintf(why, whylen, "the kiosk was started without --admin-mail, "
 		    "which a revocation request needs");
 		return CS_ERR_STATE;
@@ -476,10 +479,12 @@ static int live_choice(ks_req *rq, cs_desk_return_opts *o, char *why,
 	if (reason_s != NULL && *reason_s != '\0' && ((reason = strtol(reason_s,
 	    &end, 10)) < 0 || *end != '\0' || cs_revoke_reason_name((int)reason) ==
 	    NULL)) {
+		*code = "bad-reason";
 		snprintf(why, whylen, "reason code");
 		return CS_ERR_USAGE;
 	}
 	if (reason == 0 && (comment == NULL || *comment == '\0')) {
+		*code = "comment-needed";
 		snprintf(why, whylen, "reason 0 needs a comment");
 		return CS_ERR_USAGE;
 	}
@@ -555,9 +560,8 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	if (puk_s == NULL || *puk_s == '\0')
 		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
 		    "card needs the institution PUK");
-	if ((r = live_choice(rq, &o, why, sizeof(why))) != CS_OK)
-		return ks_reply_error(rq, r == CS_ERR_USAGE ? 400 : 503,
-		    r == CS_ERR_USAGE ? "bad-live" : "not-available", why);
+	if ((r = live_choice(rq, &o, why, sizeof(why), &code)) != CS_OK)
+		return ks_reply_error(rq, r == CS_ERR_USAGE ? 400 : 503, code, why);
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :

@@ -283,7 +283,14 @@ const stories = {
       }
       vcodes.delete('use'); // the uses of the key: technical, English only
       assert.ok(vcodes.size >= 25 && vcodes.has('pin-mistyped') && vcodes.has('pin-refused'), `verify's codes read: ${[...vcodes]}`);
-      const missing = await page.evaluate(async (vcodes) => {
+      // Every error the desk's server side answers with (ks_desk.c: its
+      // replies and the codes it picks) has the page's words (err.<code>).
+      const desk = readFileSync(path.join(process.env.CS_SRC, 'kiosk', 'ks_desk.c'), 'utf8');
+      const ecodes = new Set();
+      for (const m of desk.matchAll(/ks_reply_error\(rq, [0-9a-z ?:=]+, "([a-z-]+)"/g)) ecodes.add(m[1]);
+      for (const m of desk.matchAll(/\bcode = "([a-z-]+)"/g)) ecodes.add(m[1]);
+      assert.ok(ecodes.has('no-admin-mail') && ecodes.has('live-cert') && ecodes.has('puk-needed'), `the desk's codes read: ${[...ecodes]}`);
+      const missing = await page.evaluate(async ([vcodes, ecodes]) => {
         const src = (await (await fetch('/app.js')).text()) + (await (await fetch('/')).text());
         const keys = new Set();
         for (const m of src.matchAll(/data-i18n(?:-ph)?="([^"]+)"/g)) keys.add(m[1]);
@@ -301,10 +308,11 @@ const stories = {
         // from its source by the test): rendered by code from the page's
         // dictionary (vr.<code>).
         for (const c of vcodes) keys.add('vr.' + c);
+        for (const c of ecodes) keys.add('err.' + c);
         for (const m of src.matchAll(/'(err\.[a-z-]+)'/g)) keys.add(m[1]);
         // 'st.' + state: a prefix, its keys are listed above.
         return [...keys].filter((k) => !k.endsWith('.') && (!window.KS_TEXT.ja[k] || !window.KS_TEXT.en[k]));
-      }, [...vcodes]);
+      }, [[...vcodes], [...ecodes]]);
       assert.deepEqual(missing, [], 'words without a Japanese or English text');
       await page.click('#lang');
       await page.locator('#login-form button', { hasText: 'Log in' }).waitFor();
