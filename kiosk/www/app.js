@@ -50,6 +50,12 @@
     const advice = a ? codeText(a, o[prefix + 'params']) : null;
     return main + (d ? ' (' + d + ')' : '') + (advice ? t('engine.then') + advice : '');
   }
+  /* A journal state word (a run's open/done/cancelled, an issuance's
+   * verified/revoked/...) in the session's language: the catalogue's
+   * state.<kind>.<word>; the API keeps the journal's English word. */
+  function stateText(kind, word) {
+    return codeText('state.' + kind + '.' + word) || word || '';
+  }
   /* A refused record: the problem's sentence in the session's language
    * (code problem.<name>); the engine's own sentence, which names the
    * file or field, in English only. */
@@ -171,7 +177,7 @@
           'data-run': r.id, onclick: () => askStart(r) }) : null;
         tb.append(el('tr', {}, el('td', { text: r.id }), el('td', { text: (r.created || '').replace('T', ' ').slice(0, 16) }),
           el('td', { class: 'path', text: r.folder || '' }), el('td', { text: p.done + ' / ' + usable }),
-          el('td', { text: r.state }), el('td', {}, btn)));
+          el('td', { text: stateText('run', r.state) }), el('td', {}, btn)));
       }
       $('runs-empty').hidden = runs.runs.length > 0;
       const dl = $('folders'), ul = $('found');
@@ -516,7 +522,7 @@
       for (const i of res.issuances.slice().reverse()) {
         const live = i.outcome === 'verified';
         tb.append(el('tr', { class: live ? '' : 'dim' }, el('td', { text: i.holder || '' }), el('td', { class: 'mono', text: i.cert_serial || '' }),
-          el('td', { text: i.printed_no || '' }), el('td', { class: 'mono', text: i.chip_serial || '' }), el('td', { text: i.outcome }),
+          el('td', { text: i.printed_no || '' }), el('td', { class: 'mono', text: i.chip_serial || '' }), el('td', { text: stateText('outcome', i.outcome) }),
           el('td', { text: (i.finished || i.started || '').replace('T', ' ').slice(0, 16) }),
           el('td', {}, live ? el('button', { type: 'button', class: 'danger', text: t('desk.lost'), 'data-lost': i.id,
             onclick: () => askLost(i) }) : null)));

@@ -613,6 +613,8 @@ const stories = {
       await page.press('#search-q', 'Enter');
       await page.locator('#hits tbody tr').first().waitFor();
       assert.match(await page.locator('#hits tbody tr').first().innerText(), /S-2024-0001/);
+      // The journal's word for the outcome, in Japanese (the API keeps 'verified').
+      assert.match(await page.locator('#hits tbody tr').first().innerText(), /確認済み/);
       await snap(page, 'desk-search');
       const csvWait = page.waitForEvent('download');
       await page.click('#desk-csv');
