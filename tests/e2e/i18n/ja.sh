@@ -68,6 +68,14 @@ usage() {
 	out=$(ja 2>&1) || true
 	grep -q '使い方: cardstation' <<<"$out" || fail "usage not Japanese: $out"
 	no_english "$out" "the command list"
+	# log --help: one message the translators see whole (the journal's
+	# variable and default path go in as parameters).
+	out=$(ja log --help)
+	grep -q '使い方: cardstation log' <<<"$out" || fail "log --help not Japanese: $out"
+	grep -q 'CARDSTATION_JOURNAL' <<<"$out" || fail "log --help lost its variable: $out"
+	# (Command lines are no sentences.)
+	no_english "$(sed -E 's/cardstation( [a-z-]+)*//g; s/`[^`]*`//g' <<<"$out")" "log --help"
+	en log --help | grep -q 'Lists every card issuance' || fail "LANG=C log --help"
 	out=$(ja nosuch 2>&1) || true
 	grep -q "不明なコマンド 'nosuch'" <<<"$out" || fail "unknown command: $out"
 	# The code table: every code has its Japanese text, and --json is its
