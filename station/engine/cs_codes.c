@@ -20,6 +20,8 @@ static const cs_code_def table[] = {
 	{"reader.no-legacy-provider", N_("OpenSSL's legacy provider cannot be loaded")},
 	{"reader.cannot-start", N_("this reader's worker cannot start")},
 	{"reader.busy", N_("another station process is finishing a card on this reader: waiting for it")},
+	{"journal.server-lost", N_("the journal server {journal} does not answer: this station pauses, writes nothing and goes on when the server is back")},
+	{"journal.server-back", N_("the journal server {journal} answers again: the station goes on")},
 	{"run.not-found", N_("there is no run {run} in the journal")},
 	{"run.archive-unreadable", N_("the run's archive {file} cannot be read")},
 	{"run.archive-changed", N_("{file} has changed since the run was imported")},

@@ -150,7 +150,7 @@ int cs_db_prepare(cs_db *db, const char *sql, cs_db_stmt **out)
 	return db->ops->prepare(db, sql, out);
 }
 
-static int bind_va(cs_db_stmt *st, const char *fmt, va_list ap)
+int cs_db_bind_va(cs_db_stmt *st, const char *fmt, va_list ap)
 {
 	int r = CS_OK;
 
@@ -162,7 +162,10 @@ static int bind_va(cs_db_stmt *st, const char *fmt, va_list ap)
 		case 'n': {
 			int64_t v = va_arg(ap, int64_t);
 
-			r = v ? cs_db_bind_int(st, k, v) : cs_db_bind_null(st, k);
+			/* A NULL of type bigint on PostgreSQL: `? IS NULL` needs
+			 * one. */
+			r = v ? cs_db_bind_int(st, k, v) : st->db->backend == CS_DB_PG ?
+			    db_pg_bind_null_int(st, k) : cs_db_bind_null(st, k);
 			break;
 		}
 		case 's':
@@ -183,7 +186,7 @@ int cs_db_prepare_fmt(cs_db *db, cs_db_stmt **out, const char *sql,
 	if ((r = cs_db_prepare(db, sql, out)) != CS_OK)
 		return r;
 	va_start(ap, fmt);
-	r = bind_va(*out, fmt, ap);
+	r = cs_db_bind_va(*out, fmt, ap);
 	va_end(ap);
 	if (r != CS_OK) {
 		cs_db_finalize(*out);
@@ -201,7 +204,7 @@ int cs_db_run_fmt(cs_db *db, const char *sql, const char *fmt, ...)
 	if ((r = cs_db_prepare(db, sql, &st)) != CS_OK)
 		return r;
 	va_start(ap, fmt);
-	r = bind_va(st, fmt, ap);
+	r = cs_db_bind_va(st, fmt, ap);
 	va_end(ap);
 	while (r == CS_OK && (r = cs_db_step(st)) == CS_DB_ROW)
 		r = CS_OK;

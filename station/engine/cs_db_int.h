@@ -55,6 +55,8 @@ int db_err_of(cs_db_fail kind);
 
 int db_sqlite_open(cs_db *db, const char *path, int flags, char *why,
     size_t whylen);
+/* A NULL parameter of type bigint (the 'n' letter's 0). */
+int db_pg_bind_null_int(cs_db_stmt *st, int i);
 int db_pg_open(cs_db *db, const char *uri, int flags, char *why,
     size_t whylen);
 

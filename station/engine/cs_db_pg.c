@@ -189,6 +189,11 @@ static int pg_bind_null(cs_db_stmt *st, int i)
 	return bind(st, i, NULL, 0, false);
 }
 
+int db_pg_bind_null_int(cs_db_stmt *st, int i)
+{
+	return bind(st, i, NULL, OID_INT8, false);
+}
+
 static int pg_step(cs_db_stmt *st)
 {
 	struct pg_stmt *p = ST(st);

@@ -202,7 +202,9 @@ int db_sqlite_open(cs_db *db, const char *path, int flags, char *why,
 	sqlite3 *h = NULL;
 	int rc, oflags;
 
-	if ((flags & CS_DB_CREATE) && !(flags & CS_DB_RDONLY)) {
+	if (strcmp(path, ":memory:") == 0)
+		; /* a scratch database: no file */
+	else if ((flags & CS_DB_CREATE) && !(flags & CS_DB_RDONLY)) {
 		/* 0600 before SQLite creates it with the umask's mode: the
 		 * journal names every holder. */
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

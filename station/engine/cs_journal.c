@@ -3,6 +3,8 @@
 #include "cs_db.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_journal_chain.h"
+#include "cs_db_schema.h"
 #include "cs_i18n.h"
 
 #include <errno.h>
@@ -160,22 +162,20 @@ static const char *const MIGRATIONS[] = {
 #define SCHEMA_VERSION_TABLE "CREATE TABLE IF NOT EXISTS schema_version (" \
 	" version INTEGER PRIMARY KEY, applied TEXT NOT NULL)"
 
-int jr_schema_reference(sqlite3 **out)
+int jr_schema_reference(cs_db **out)
 {
-	int rc;
+	int r;
 
-	*out = NULL;
-	if ((rc = sqlite3_open_v2(":memory:", out, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
-		return rc;
-	rc = sqlite3_exec(*out, SCHEMA_VERSION_TABLE, NULL, NULL, NULL);
-	for (int k = 0; rc == SQLITE_OK && k < SCHEMA_VERSION; k++)
-		rc = sqlite3_exec(*out, MIGRATIONS[k], NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		sqlite3_close(*out);
+	if ((r = cs_db_open(out, ":memory:", 0, NULL, 0)) != CS_OK)
+		return r;
+	r = cs_db_exec(*out, SCHEMA_VERSION_TABLE);
+	for (int k = 0; r == CS_OK && k < SCHEMA_VERSION; k++)
+		r = cs_db_exec(*out, MIGRATIONS[k]);
+	if (r != CS_OK) {
+		cs_db_close(*out);
 		*out = NULL;
 	}
-	return rc;
+	return r;
 }
 
 const char *cs_jrun_state_name(cs_jrun_state s)
@@ -244,72 +244,60 @@ static int make_parents(const char *path, char *why, size_t whylen)
 	return r;
 }
 
-/* Create the file 0600 before SQLite does: SQLite would follow the umask,
- * and gives its -wal and -shm files the mode of the database file. */
-static int create_file(const char *path, char *why, size_t whylen)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0) {
-		jr_why(why, whylen, _("cannot create the journal %s: %s"), path,
-		    strerror(errno));
-		return CS_ERR_IO;
-	}
-	close(fd);
-	return CS_OK;
-}
-
+/* The schema version a journal has, 0 for none (an empty file or
+ * database). */
 static int read_version(cs_journal *j, int *version)
 {
-	sqlite3_stmt *st;
-	int rc;
+	cs_db_stmt *st;
+	int r;
 
 	*version = 0;
-	rc = jr_prepare(j, &st, "SELECT count(*) FROM sqlite_schema WHERE "
-	    "type = 'table' AND name = 'schema_version'", NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
-		sqlite3_finalize(st);
-		return SQLITE_OK;
+	r = jr_prepare(j, &st, jr_pg(j) ? "SELECT count(*) FROM "
+	    "information_schema.tables WHERE table_schema = current_schema() "
+	    "AND table_name = 'schema_version'" : "SELECT count(*) FROM "
+	    "sqlite_schema WHERE type = 'table' AND name = 'schema_version'",
+	    NULL);
+	if (r != CS_OK)
+		return r;
+	r = jr_step(j, st);
+	if (r == CS_DB_ROW && cs_db_column_int(st, 0) == 0) {
+		cs_db_finalize(st);
+		return CS_OK;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return rc;
-	if ((rc = jr_prepare(j, &st, "SELECT coalesce(max(version), 0) FROM "
-	    "schema_version", NULL)) != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*version = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
+	cs_db_finalize(st);
+	if (r != CS_DB_ROW)
+		return r;
+	if ((r = jr_prepare(j, &st, "SELECT coalesce(max(version), 0) FROM "
+	    "schema_version", NULL)) != CS_OK)
+		return r;
+	if ((r = jr_step(j, st)) == CS_DB_ROW) {
+		*version = (int)cs_db_column_int(st, 0);
+		r = CS_OK;
 	}
-	sqlite3_finalize(st);
-	return rc;
+	cs_db_finalize(st);
+	return r;
 }
 
 /* Any row foreign_key_check names: a migration that rebuilt a table
  * must leave every reference whole. */
 static int fk_whole(cs_journal *j, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
-	int rc;
+	cs_db_stmt *st;
+	int r;
 
-	if ((rc = jr_prepare(j, &st, "PRAGMA foreign_key_check", NULL)) !=
-	    SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot check references");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((r = jr_prepare(j, &st, "PRAGMA foreign_key_check", NULL)) != CS_OK)
+		return jr_err(j, r, why, whylen, "cannot check references");
+	r = cs_db_step(st);
+	if (r == CS_DB_ROW)
 		jr_why(why, whylen, _("journal: the migration to schema %d would "
 		    "leave %s row %lld referring to a missing %s row; nothing "
-		    "was changed"), SCHEMA_VERSION, sqlite3_column_text(st, 0),
-		    (long long)sqlite3_column_int64(st, 1),
-		    sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+		    "was changed"), SCHEMA_VERSION, cs_db_column_text(st, 0),
+		    (long long)cs_db_column_int(st, 1), cs_db_column_text(st, 2));
+	cs_db_finalize(st);
+	if (r == CS_DB_ROW)
 		return CS_ERR_STATE;
-	return rc == SQLITE_DONE ? CS_OK :
-	    jr_err(j, rc, why, whylen, "cannot check references");
+	return r == CS_DB_DONE ? CS_OK :
+	    jr_err(j, r, why, whylen, "cannot check references");
 }
 
 /* Create or migrate the schema up to version upto (SCHEMA_VERSION but in
@@ -319,15 +307,15 @@ static int fk_whole(cs_journal *j, char *why, size_t whylen)
 static int migrate(cs_journal *j, int upto, char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
-	int rc, r = CS_OK, from;
+	int r = CS_OK, from;
 
-	sqlite3_exec(j->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+	cs_db_exec(j->db, "PRAGMA foreign_keys = OFF");
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		goto fk;
 	/* Read again inside the write lock: another process may have just
 	 * migrated the same file. */
-	if ((rc = read_version(j, &j->version)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot read the schema version");
+	if ((r = read_version(j, &j->version)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot read the schema version");
 		goto out;
 	}
 	if (j->version > SCHEMA_VERSION) {
@@ -338,16 +326,15 @@ static int migrate(cs_journal *j, int upto, char *why, size_t whylen)
 		goto out;
 	}
 	from = j->version;
-	rc = sqlite3_exec(j->db, SCHEMA_VERSION_TABLE, NULL, NULL, NULL);
-	for (; rc == SQLITE_OK && j->version < upto; j->version++) {
+	r = cs_db_exec(j->db, SCHEMA_VERSION_TABLE);
+	for (; r == CS_OK && j->version < upto; j->version++) {
 		jr_now(now);
-		if ((rc = sqlite3_exec(j->db, MIGRATIONS[j->version], NULL, NULL,
-		    NULL)) == SQLITE_OK)
-			rc = jr_run(j, "INSERT INTO schema_version VALUES (?1, ?2)",
+		if ((r = cs_db_exec(j->db, MIGRATIONS[j->version])) == CS_OK)
+			r = jr_run(j, "INSERT INTO schema_version VALUES (?1, ?2)",
 			    "is", (int64_t)j->version + 1, now);
 	}
-	if (rc != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot create or migrate the schema");
+	if (r != CS_OK)
+		r = jr_err(j, r, why, whylen, "cannot create or migrate the schema");
 	else if (from > 0 && from < j->version)
 		r = fk_whole(j, why, whylen);
 out:
@@ -355,28 +342,32 @@ out:
 	if (r != CS_OK)
 		read_version(j, &j->version);
 fk:
-	rc = sqlite3_exec(j->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	if (r == CS_OK && rc != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot configure");
+	if (cs_db_exec(j->db, "PRAGMA foreign_keys = ON") != CS_OK && r == CS_OK)
+		r = jr_err(j, CS_ERR_DB, why, whylen, "cannot configure");
 	return r;
 }
 
-static int configure(cs_journal *j, char *why, size_t whylen)
+/* A journal on PostgreSQL: its schema is the administrator's (`journal
+ * init`, docs/postgresql.md); a station's role may not change it. */
+static int pg_schema(cs_journal *j, const char *target, char *why,
+    size_t whylen)
 {
-	int rc;
+	int r;
 
-	sqlite3_extended_result_codes(j->db, 1);
-	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
-	/* WAL: readers (log, verify) never block the writing workers.
-	 * synchronous=FULL: a commit survives power loss, which resume
-	 * after a crash relies on. */
-	if (!j->rdonly && (rc = sqlite3_exec(j->db, "PRAGMA journal_mode = WAL",
-	    NULL, NULL, NULL)) != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot switch to WAL");
-	rc = sqlite3_exec(j->db, "PRAGMA synchronous = FULL;"
-	    "PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot configure");
+	if ((r = read_version(j, &j->version)) != CS_OK)
+		return jr_err(j, r, why, whylen, "cannot read the schema version");
+	if (j->version == 0) {
+		jr_why(why, whylen, _("the journal database %s has no tables yet: "
+		    "create them with `cardstation journal init` as the role that "
+		    "owns them (docs/postgresql.md)"), target);
+		return CS_ERR_FORMAT;
+	}
+	if (j->version != CS_DB_PG_VERSION) {
+		jr_why(why, whylen, _("the journal database %s has schema version "
+		    "%d; this cardstation uses %d (docs/postgresql.md)"), target,
+		    j->version, CS_DB_PG_VERSION);
+		return j->version > CS_DB_PG_VERSION ? CS_ERR_FORMAT : CS_ERR_STATE;
+	}
 	return CS_OK;
 }
 
@@ -384,44 +375,25 @@ static int open_at(cs_journal **out, const char *path, int flags,
     int upto, char *why, size_t whylen)
 {
 	cs_journal *j;
-	int r, rc, oflags;
+	int r;
 
 	*out = NULL;
-	/* A journal on PostgreSQL is read and written only by `journal
-	 * migrate`, `journal init` and doctor so far (docs/postgresql.md):
-	 * taken as a file name, a URI would become folders named
-	 * "postgresql:" beside the station. */
-	if (cs_db_is_uri(path)) {
-		jr_why(why, whylen, _("%s is a PostgreSQL journal; this command "
-		    "works on a SQLite journal only so far (docs/postgresql.md)"),
-		    path);
-		return CS_ERR_USAGE;
-	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return CS_ERR_NOMEM;
 	j->rdonly = (flags & CS_JOURNAL_RDONLY) != 0;
-	if (j->rdonly) {
-		if (access(path, R_OK) != 0) {
-			jr_why(why, whylen, _("no journal at %s: %s"), path,
-			    strerror(errno));
-			r = errno == ENOENT ? CS_ERR_NOTFOUND : CS_ERR_IO;
+	if (!j->rdonly && !cs_db_is_uri(path) &&
+	    (r = make_parents(path, why, whylen)) != CS_OK)
+		goto fail;
+	/* One connection per thread. A SQLite file is created 0600. */
+	if ((r = cs_db_open(&j->db, path, j->rdonly ? CS_DB_RDONLY :
+	    CS_DB_CREATE, why, whylen)) != CS_OK)
+		goto fail;
+	if (jr_pg(j)) {
+		if ((r = pg_schema(j, path, why, whylen)) != CS_OK)
 			goto fail;
-		}
-	} else if ((r = make_parents(path, why, whylen)) != CS_OK ||
-	    (r = create_file(path, why, whylen)) != CS_OK)
-		goto fail;
-	/* One connection per thread: no SQLite mutex needed on it. */
-	oflags = (j->rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-	    SQLITE_OPEN_NOMUTEX;
-	if ((rc = sqlite3_open_v2(path, &j->db, oflags, NULL)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot open");
-		goto fail;
-	}
-	if ((r = configure(j, why, whylen)) != CS_OK)
-		goto fail;
-	if (j->rdonly) {
-		if ((rc = read_version(j, &j->version)) != SQLITE_OK) {
-			r = jr_err(j, rc, why, whylen, "cannot read the schema version");
+	} else if (j->rdonly) {
+		if ((r = read_version(j, &j->version)) != CS_OK) {
+			r = jr_err(j, r, why, whylen, "cannot read the schema version");
 			goto fail;
 		}
 		if (j->version == 0 || j->version > SCHEMA_VERSION) {
@@ -469,9 +441,9 @@ void cs_journal_close(cs_journal *j)
 {
 	if (j == NULL)
 		return;
-	if (j->in_tx)
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(j->db);
+	if ((j->in_tx || j->in_write) && j->db != NULL)
+		cs_db_rollback(j->db);
+	cs_db_close(j->db);
 	free(j->operator_name);
 	free(j->reader);
 	free(j);
@@ -545,7 +517,7 @@ int cs_journal_rollback(cs_journal *j)
 #define RUN_COLS "id, created, certs_zip, pins_zip, certs_sha256, " \
 	"pins_sha256, profile, mode, operator, state"
 
-static int run_from_row(sqlite3_stmt *st, cs_jrun *r)
+static int run_from_row(cs_db_stmt *st, cs_jrun *r)
 {
 	struct jr_cols c = {st, 0, CS_OK};
 	char *mode, *state;
@@ -590,22 +562,23 @@ int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
     char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
-	int r, rc;
+	int r;
 	int64_t rid = 0;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
 	jr_now(now);
-	rc = jr_run(j, "INSERT INTO runs (created, certs_zip, pins_zip, "
+	r = jr_run(j, "INSERT INTO runs (created, certs_zip, pins_zip, "
 	    "certs_sha256, pins_sha256, profile, mode, operator, state) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open')", "ssssssss", now,
-	    in->certs_zip, in->pins_zip, in->certs_sha256, in->pins_sha256,
-	    in->profile, cs_jmode_name(in->mode), in->operator_name);
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot create the run");
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open') RETURNING id",
+	    "ssssssss", now, in->certs_zip, in->pins_zip, in->certs_sha256,
+	    in->pins_sha256, in->profile, cs_jmode_name(in->mode),
+	    in->operator_name);
+	if (r != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot create the run");
 		goto out;
 	}
-	rid = sqlite3_last_insert_rowid(j->db);
+	rid = j->last_id;
 	if ((r = jr_event(j, "run.create", "runs", rid, rid, 0, 0, NULL)) != CS_OK)
 		jr_why(why, whylen, _("journal: cannot write the event"));
 out:
@@ -617,55 +590,55 @@ out:
 
 int cs_journal_run_get(cs_journal *j, int64_t id, cs_jrun *out)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	cs_db_stmt *st;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
-	    "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if ((r = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+	    "i", id)) != CS_OK)
+		return r;
+	r = jr_step(j, st);
+	if (r == CS_DB_ROW)
 		r = run_from_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }
 
 int cs_journal_run_list(cs_journal *j, cs_jrun_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	cs_jrun run;
-	int rc, r = CS_OK;
+	int rc = CS_DB_DONE, r = CS_OK;
 
-	if ((rc = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs ORDER BY id",
-	    NULL)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	while (r == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = jr_prepare(j, &st, "SELECT " RUN_COLS " FROM runs ORDER BY id",
+	    NULL)) != CS_OK)
+		return r;
+	while (r == CS_OK && (rc = jr_step(j, st)) == CS_DB_ROW) {
 		if ((r = run_from_row(st, &run)) != CS_OK)
 			break;
 		r = fn(ctx, &run);
 		cs_jrun_clear(&run);
 	}
-	if (r == CS_OK && rc != SQLITE_DONE)
-		r = jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	return r;
 }
 
 int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
     char *why, size_t whylen)
 {
-	int r, rc;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	rc = jr_run(j, "UPDATE runs SET state = ?2 WHERE id = ?1", "is", id,
+	r = jr_run(j, "UPDATE runs SET state = ?2 WHERE id = ?1", "is", id,
 	    cs_jrun_state_name(s));
-	if (rc != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot change the run");
-	else if (sqlite3_changes(j->db) == 0) {
+	if (r != CS_OK)
+		r = jr_err(j, r, why, whylen, "cannot change the run");
+	else if (j->changes == 0) {
 		jr_why(why, whylen, _("no run %lld"), (long long)id);
 		r = CS_ERR_NOTFOUND;
 	} else
@@ -675,20 +648,20 @@ int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
 
 int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int rc, r = CS_OK;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT state, count(*), "
+	if ((r = jr_prepare(j, &st, "SELECT state, count(*), "
 	    "count(pending_card_id) FROM records WHERE run_id = ?1 GROUP BY "
-	    "state", "i", run_id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
-		int64_t n = sqlite3_column_int64(st, 1);
+	    "state", "i", run_id)) != CS_OK)
+		return r;
+	while ((rc = jr_step(j, st)) == CS_DB_ROW) {
+		const char *s = cs_db_column_text(st, 0);
+		int64_t n = cs_db_column_int(st, 1);
 
 		out->total += n;
-		out->waiting += sqlite3_column_int64(st, 2);
+		out->waiting += cs_db_column_int(st, 2);
 		switch (jr_name_index(jr_rec_states, JR_N(jr_rec_states), s)) {
 		case CS_JREC_REFUSED: out->refused = n; break;
 		case CS_JREC_QUEUED: out->queued = n; break;
@@ -697,9 +670,9 @@ int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
 		case CS_JREC_REVOKED: out->revoked = n; break;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		r = jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	if (rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	return r;
 }
 
@@ -714,57 +687,70 @@ int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
 	return jr_tx_leave(j, r, why, whylen);
 }
 
+/* A note event's text and the members fields names of it when the text
+ * is a JSON object (NULL when it is not, or lacks one: never a failed
+ * walk), read in C: the two databases share no JSON functions. */
+static int note_fields(const char *detail, const char *const *fields,
+    size_t nfields, char **text, char **field)
+{
+	const char *v;
+	size_t vlen;
+	int r = CS_OK;
+
+	*text = NULL;
+	for (size_t i = 0; i < nfields; i++)
+		field[i] = NULL;
+	if (!jr_json_valid(detail) || jr_json_get(detail, "note", &v, &vlen) != 1)
+		return CS_OK;
+	if ((r = jr_json_text(v, vlen, text)) != CS_OK || *text == NULL ||
+	    *v != '"' || !jr_json_valid(*text))
+		return r;
+	for (size_t i = 0; r == CS_OK && i < nfields; i++)
+		if (jr_json_get(*text, fields[i], &v, &vlen) == 1)
+			r = jr_json_text(v, vlen, &field[i]);
+	return r;
+}
+
 int cs_journal_notes(cs_journal *j, const char *kind, const cs_jfilter *f,
     const char *const *fields, size_t nfields, cs_jnote_fn fn, void *ctx)
 {
-	char sql[2048];
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc, r = CS_OK;
+	cs_db_stmt *st;
+	char *text = NULL, *field[CS_JNOTE_FIELDS];
+	int rc = CS_DB_DONE, r = CS_OK;
 
 	if (nfields > CS_JNOTE_FIELDS)
 		return CS_ERR_USAGE;
-	/* Each member through SQLite's JSON functions, guarded: one note
-	 * that is not JSON gives NULL members, never a failed walk. */
-	n = (size_t)snprintf(sql, sizeof(sql), "SELECT e.id, e.run_id, e.card_id, "
-	    "e.at, e.operator, e.kind, c.chip_serial, c.printed_no, "
-	    "json_extract(e.detail, '$.note')");
-	for (size_t i = 0; i < nfields && n < sizeof(sql); i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", CASE WHEN "
-		    "json_valid(json_extract(e.detail, '$.note')) THEN "
-		    "json_extract(json_extract(e.detail, '$.note'), '$.' || ?%zu) "
-		    "END", i + 4);
-	if (n < sizeof(sql))
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " FROM events e "
-		    "LEFT JOIN cards c ON c.id = e.card_id WHERE e.kind = ?1 AND "
-		    "(?2 = 0 OR e.run_id = ?2) AND (?3 IS NULL OR c.chip_serial = ?3 "
-		    "COLLATE NOCASE) ORDER BY e.id");
-	if (n >= sizeof(sql))
-		return CS_ERR_LIMIT;
-	if ((rc = jr_prepare(j, &st, sql, "sis", kind, f ? f->run_id : 0,
-	    f ? f->chip_serial : NULL)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	for (size_t i = 0; i < nfields && rc == SQLITE_OK; i++)
-		rc = sqlite3_bind_text(st, (int)i + 4, fields[i], -1, SQLITE_STATIC);
-	while (r == CS_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = jr_prepare(j, &st, "SELECT e.id, e.run_id, e.card_id, e.at, "
+	    "e.operator, e.kind, c.chip_serial, c.printed_no, e.detail FROM "
+	    "events e LEFT JOIN cards c ON c.id = e.card_id WHERE e.kind = ?1 "
+	    "AND (?2 = 0 OR e.run_id = ?2) AND (?3 IS NULL OR "
+	    "lower(c.chip_serial) = lower(?3)) ORDER BY e.id", "sis", kind,
+	    f ? f->run_id : 0, f ? f->chip_serial : NULL)) != CS_OK)
+		return r;
+	while (r == CS_OK && (rc = jr_step(j, st)) == CS_DB_ROW) {
 		cs_jnote_view v = {0};
 
-		v.event_id = sqlite3_column_int64(st, 0);
-		v.run_id = sqlite3_column_int64(st, 1);
-		v.card_id = sqlite3_column_int64(st, 2);
-		v.at = (const char *)sqlite3_column_text(st, 3);
-		v.operator_name = (const char *)sqlite3_column_text(st, 4);
-		v.kind = (const char *)sqlite3_column_text(st, 5);
-		v.chip_serial = (const char *)sqlite3_column_text(st, 6);
-		v.printed_no = (const char *)sqlite3_column_text(st, 7);
-		v.text = (const char *)sqlite3_column_text(st, 8);
+		if ((r = note_fields(cs_db_column_text(st, 8), fields, nfields,
+		    &text, field)) == CS_OK) {
+			v.event_id = cs_db_column_int(st, 0);
+			v.run_id = cs_db_column_int(st, 1);
+			v.card_id = cs_db_column_int(st, 2);
+			v.at = cs_db_column_text(st, 3);
+			v.operator_name = cs_db_column_text(st, 4);
+			v.kind = cs_db_column_text(st, 5);
+			v.chip_serial = cs_db_column_text(st, 6);
+			v.printed_no = cs_db_column_text(st, 7);
+			v.text = text;
+			for (size_t i = 0; i < nfields; i++)
+				v.field[i] = field[i];
+			r = fn(ctx, &v);
+		}
+		free(text);
 		for (size_t i = 0; i < nfields; i++)
-			v.field[i] = (const char *)sqlite3_column_text(st, (int)i + 9);
-		r = fn(ctx, &v);
-		rc = SQLITE_OK;
+			free(field[i]);
 	}
-	if (r == CS_OK && rc != SQLITE_DONE && rc != SQLITE_OK)
-		r = jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CARD_COLS "id, chip_serial, pkcs15_serial, printed_no, atr, model, " \
 	"state, first_seen, last_seen, id_source"
@@ -14,7 +15,7 @@
 	"i.mail, i.reader, i.operator, i.started, i.finished, i.outcome, " \
 	"i.reason"
 
-static int card_from_row(sqlite3_stmt *st, cs_jcard *c)
+static int card_from_row(cs_db_stmt *st, cs_jcard *c)
 {
 	struct jr_cols k = {st, 0, CS_OK};
 	char *state;
@@ -54,51 +55,53 @@ void cs_jcard_clear(cs_jcard *c)
 }
 
 /* Read the single card a prepared query yields. */
-static int card_one(cs_journal *j, sqlite3_stmt *st, cs_jcard *out)
+static int card_one(cs_journal *j, cs_db_stmt *st, cs_jcard *out)
 {
-	int rc = sqlite3_step(st), r;
+	int r = jr_step(j, st);
 
-	if (rc == SQLITE_ROW)
+	if (r == CS_DB_ROW)
 		r = card_from_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }
 
 int cs_journal_card_get(cs_journal *j, int64_t id, cs_jcard *out)
 {
-	sqlite3_stmt *st;
-	int rc;
+	cs_db_stmt *st;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT " CARD_COLS " FROM cards WHERE "
-	    "id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_prepare(j, &st, "SELECT " CARD_COLS " FROM cards WHERE "
+	    "id = ?1", "i", id)) != CS_OK)
+		return r;
 	return card_one(j, st, out);
 }
 
 int cs_journal_card_find(cs_journal *j, cs_jkey key, const char *value,
     cs_jcard *out)
 {
-	const char *col;
-	sqlite3_stmt *st;
+	const char *where;
+	cs_db_stmt *st;
 	char sql[256];
-	int rc;
+	int r;
 
 	memset(out, 0, sizeof(*out));
+	/* Chip and PKCS#15 serials in any case: ASCII folding on both
+	 * databases (SQLite's NOCASE, the C collation's lower()). */
 	switch (key) {
-	case CS_JKEY_CHIP: col = "chip_serial"; break;
-	case CS_JKEY_PRINTED: col = "printed_no"; break;
-	case CS_JKEY_PKCS15: col = "pkcs15_serial COLLATE NOCASE"; break;
+	case CS_JKEY_CHIP: where = "lower(chip_serial) = lower(?1)"; break;
+	case CS_JKEY_PRINTED: where = "printed_no = ?1"; break;
+	case CS_JKEY_PKCS15: where = "lower(pkcs15_serial) = lower(?1)"; break;
 	default: return CS_ERR_USAGE;
 	}
 	if (value == NULL)
 		return CS_ERR_USAGE;
-	snprintf(sql, sizeof(sql), "SELECT " CARD_COLS " FROM cards WHERE %s = ?1 "
-	    "ORDER BY last_seen DESC, id DESC LIMIT 1", col);
-	if ((rc = jr_prepare(j, &st, sql, "s", value)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	snprintf(sql, sizeof(sql), "SELECT " CARD_COLS " FROM cards WHERE %s "
+	    "ORDER BY last_seen DESC, id DESC LIMIT 1", where);
+	if ((r = jr_prepare(j, &st, sql, "s", value)) != CS_OK)
+		return r;
 	return card_one(j, st, out);
 }
 
@@ -106,48 +109,50 @@ int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
     char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int64_t cid = 0;
-	int r, rc;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
 	jr_now(now);
 	if (in->chip_serial != NULL && *in->chip_serial != '\0') {
-		if ((rc = jr_prepare(j, &st, "SELECT id FROM cards WHERE "
-		    "chip_serial = ?1", "s", in->chip_serial)) != SQLITE_OK) {
-			r = jr_err(j, rc, why, whylen, "cannot read cards");
+		if ((r = jr_prepare(j, &st, "SELECT id FROM cards WHERE "
+		    "lower(chip_serial) = lower(?1)", "s", in->chip_serial)) !=
+		    CS_OK) {
+			r = jr_err(j, r, why, whylen, "cannot read cards");
 			goto out;
 		}
-		if (sqlite3_step(st) == SQLITE_ROW)
-			cid = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		if (cs_db_step(st) == CS_DB_ROW)
+			cid = cs_db_column_int(st, 0);
+		cs_db_finalize(st);
 	}
 	if (cid != 0) {
-		rc = jr_run(j, "UPDATE cards SET pkcs15_serial = coalesce(?2, "
+		r = jr_run(j, "UPDATE cards SET pkcs15_serial = coalesce(?2, "
 		    "pkcs15_serial), printed_no = coalesce(?3, printed_no), "
 		    "atr = coalesce(?4, atr), model = coalesce(?5, model), "
 		    "last_seen = ?6, id_source = coalesce(?7, id_source) WHERE "
 		    "id = ?1", "issssss", cid, in->pkcs15_serial, in->printed_no,
 		    in->atr, in->model, now, in->id_source);
-		if (rc != SQLITE_OK) {
-			r = jr_err(j, rc, why, whylen, "cannot update the card");
+		if (r != CS_OK) {
+			r = jr_err(j, r, why, whylen, "cannot update the card");
 			goto out;
 		}
 		r = jr_event(j, "card.seen", "cards", cid, 0, 0, cid, NULL);
 		goto out;
 	}
-	rc = jr_run(j, "INSERT INTO cards (chip_serial, pkcs15_serial, "
+	r = jr_run(j, "INSERT INTO cards (chip_serial, pkcs15_serial, "
 	    "printed_no, atr, model, state, first_seen, last_seen, id_source) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)", "ssssssss",
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id",
+	    "ssssssss",
 	    in->chip_serial && *in->chip_serial ? in->chip_serial : NULL,
 	    in->pkcs15_serial, in->printed_no, in->atr, in->model,
 	    cs_jcard_state_name(in->state), now, in->id_source);
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot add the card");
+	if (r != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot add the card");
 		goto out;
 	}
-	cid = sqlite3_last_insert_rowid(j->db);
+	cid = j->last_id;
 	r = jr_event(j, "card.add", "cards", cid, 0, 0, cid, NULL);
 out:
 	r = jr_tx_leave(j, r, why, whylen);
@@ -159,15 +164,15 @@ out:
 int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
     const char *reason, char *why, size_t whylen)
 {
-	int r, rc;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	rc = jr_run(j, "UPDATE cards SET state = ?2 WHERE id = ?1", "is", id,
+	r = jr_run(j, "UPDATE cards SET state = ?2 WHERE id = ?1", "is", id,
 	    cs_jcard_state_name(s));
-	if (rc != SQLITE_OK)
-		r = jr_err(j, rc, why, whylen, "cannot change the card");
-	else if (sqlite3_changes(j->db) == 0) {
+	if (r != CS_OK)
+		r = jr_err(j, r, why, whylen, "cannot change the card");
+	else if (j->changes == 0) {
 		jr_why(why, whylen, _("no card %" PRId64), id);
 		r = CS_ERR_NOTFOUND;
 	} else
@@ -202,10 +207,10 @@ int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
     int64_t *released, char *why, size_t whylen)
 {
 	bool outer;
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	char note[512];
 	int64_t n = 0;
-	int r, rc;
+	int r;
 
 	if (released != NULL)
 		*released = 0;
@@ -214,36 +219,36 @@ int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
 	snprintf(note, sizeof(note), "its card was retired: %s",
 	    reason ? reason : "it cannot be written again");
 	/* A write in progress on it is over. */
-	if ((rc = jr_prepare(j, &st, "SELECT id FROM issuances WHERE card_id = "
-	    "?1 AND outcome = 'writing'", "i", id)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot read the card's issuances");
+	if ((r = jr_prepare(j, &st, "SELECT id FROM issuances WHERE card_id = "
+	    "?1 AND outcome = 'writing'", "i", id)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot read the card's issuances");
 		goto out;
 	}
-	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW)
-		r = cs_journal_issuance_end(j, sqlite3_column_int64(st, 0),
+	while (r == CS_OK && cs_db_step(st) == CS_DB_ROW)
+		r = cs_journal_issuance_end(j, cs_db_column_int(st, 0),
 		    CS_JISSUE_FAILED, note, why, whylen);
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 	if (r != CS_OK)
 		goto out;
 	/* Every record that waited for this card: free for any card now. */
-	if ((rc = jr_prepare(j, &st, "SELECT id, run_id FROM records WHERE "
-	    "pending_card_id = ?1 AND state = 'queued'", "i", id)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot read the records");
+	if ((r = jr_prepare(j, &st, "SELECT id, run_id FROM records WHERE "
+	    "pending_card_id = ?1 AND state = 'queued'", "i", id)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot read the records");
 		goto out;
 	}
-	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t rid = sqlite3_column_int64(st, 0);
-		int64_t run = sqlite3_column_int64(st, 1);
+	while (r == CS_OK && cs_db_step(st) == CS_DB_ROW) {
+		int64_t rid = cs_db_column_int(st, 0);
+		int64_t run = cs_db_column_int(st, 1);
 
-		rc = jr_run(j, "UPDATE records SET pending_card_id = NULL, reason = "
+		r = jr_run(j, "UPDATE records SET pending_card_id = NULL, reason = "
 		    "?2 WHERE id = ?1", "is", rid, note);
-		if (rc != SQLITE_OK)
-			r = jr_err(j, rc, why, whylen, "cannot release the record");
+		if (r != CS_OK)
+			r = jr_err(j, r, why, whylen, "cannot release the record");
 		else if ((r = jr_event(j, "record.release", "records", rid, run,
 		    rid, id, note)) == CS_OK)
 			n++;
 	}
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 	if (r == CS_OK)
 		r = cs_journal_card_set_state(j, id, CS_JCARD_RETIRED, reason, why,
 		    whylen);
@@ -259,8 +264,8 @@ int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
 {
 	cs_jissuance keep;
 	bool outer;
-	sqlite3_stmt *st;
-	int r, rc;
+	cs_db_stmt *st;
+	int r;
 
 	if ((r = compound_enter(j, &outer, why, whylen)) != CS_OK)
 		return r;
@@ -268,26 +273,26 @@ int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
 		jr_why(why, whylen, _("no issuance %" PRId64), keep_id);
 		goto out;
 	}
-	if ((rc = jr_prepare(j, &st, "SELECT id, (mail IS NOT NULL AND ?3 IS NOT "
-	    "NULL AND mail = ?3 COLLATE NOCASE) OR ((mail IS NULL OR ?3 IS NULL) "
-	    "AND holder IS NOT NULL AND holder = ?4) FROM issuances WHERE "
-	    "card_id = ?1 AND id <> ?2 AND outcome = 'verified'", "iiss", id,
-	    keep_id, keep.mail, keep.holder)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot read the card's issuances");
+	if ((r = jr_prepare(j, &st, "SELECT id, CASE WHEN (mail IS NOT NULL AND "
+	    "?3 IS NOT NULL AND lower(mail) = lower(?3)) OR ((mail IS NULL OR ?3 "
+	    "IS NULL) AND holder IS NOT NULL AND holder = ?4) THEN 1 ELSE 0 END "
+	    "FROM issuances WHERE card_id = ?1 AND id <> ?2 AND outcome = "
+	    "'verified'", "iiss", id, keep_id, keep.mail, keep.holder)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot read the card's issuances");
 		goto out;
 	}
-	while (r == CS_OK && sqlite3_step(st) == SQLITE_ROW) {
-		int same = sqlite3_column_int(st, 1);
+	while (r == CS_OK && cs_db_step(st) == CS_DB_ROW) {
+		int same = (int)cs_db_column_int(st, 1);
 		char note[256];
 
 		snprintf(note, sizeof(note), "%s: certificate %s (issuance %"
 		    PRId64 ") was written onto the same card", same ?
 		    "renewed" : "re-issued to another holder", keep.cert_serial,
 		    keep_id);
-		r = cs_journal_issuance_end(j, sqlite3_column_int64(st, 0), same ?
+		r = cs_journal_issuance_end(j, cs_db_column_int(st, 0), same ?
 		    CS_JISSUE_SUPERSEDED : CS_JISSUE_WIPED, note, why, whylen);
 	}
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 out:
 	cs_jissuance_clear(&keep);
 	return compound_leave(j, outer, r, why, whylen);
@@ -345,21 +350,21 @@ void cs_jissuance_view_clear(cs_jissuance_view *v)
 
 int cs_journal_issuance_get(cs_journal *j, int64_t id, cs_jissuance *out)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	cs_db_stmt *st;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT " ISS_COLS " FROM issuances i "
-	    "WHERE i.id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = jr_prepare(j, &st, "SELECT " ISS_COLS " FROM issuances i "
+	    "WHERE i.id = ?1", "i", id)) != CS_OK)
+		return r;
+	if ((r = jr_step(j, st)) == CS_DB_ROW) {
 		struct jr_cols c = {st, 0, CS_OK};
 
 		if ((r = issuance_fill(&c, out)) != CS_OK)
 			cs_jissuance_clear(out);
-	} else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	} else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }
 
@@ -387,7 +392,7 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 {
 	const char *serial = jr_serial(in->cert_serial);
 	char now[JR_TIME_LEN];
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int64_t iid = 0, run_id = 0;
 	int r, rc;
 
@@ -397,48 +402,62 @@ int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
 	}
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	if ((rc = jr_prepare(j, &st, "SELECT state, run_id, owner_id IS ?2 "
-	    "FROM records WHERE id = ?1", "in", in->record_id,
-	    j->owner_id)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot read the record");
+	if ((r = jr_prepare(j, &st, "SELECT state, run_id, CASE WHEN owner_id "
+	    "IS NOT DISTINCT FROM ?2 THEN 1 ELSE 0 END FROM records WHERE id = ?1",
+	    "in", in->record_id, j->owner_id)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot read the record");
 		goto out;
 	}
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		jr_why(why, whylen, _("no record %" PRId64), in->record_id);
-		r = CS_ERR_NOTFOUND;
-	} else if (strcmp((const char *)sqlite3_column_text(st, 0),
-	    "claimed") != 0) {
+	if ((rc = cs_db_step(st)) != CS_DB_ROW) {
+		if (rc < 0)
+			r = jr_err(j, rc, why, whylen, "cannot read the record");
+		else {
+			jr_why(why, whylen, _("no record %" PRId64), in->record_id);
+			r = CS_ERR_NOTFOUND;
+		}
+	} else if (strcmp(cs_db_column_text(st, 0), "claimed") != 0) {
 		jr_why(why, whylen, _("record %" PRId64 " is %s: claim it before "
-		    "writing a card"), in->record_id, sqlite3_column_text(st, 0));
+		    "writing a card"), in->record_id, cs_db_column_text(st, 0));
 		r = CS_ERR_STATE;
-	} else if (sqlite3_column_int(st, 2) == 0) {
+	} else if (cs_db_column_int(st, 2) == 0) {
 		/* Another station judged this one gone and took the claim back:
 		 * writing now could put its certificate on two cards. */
 		jr_why(why, whylen, _("record %" PRId64 " is no longer claimed by "
 		    "this station"), in->record_id);
 		r = CS_ERR_STATE;
 	} else
-		run_id = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+		run_id = cs_db_column_int(st, 1);
+	cs_db_finalize(st);
 	if (r != CS_OK)
 		goto out;
 	jr_now(now);
-	rc = jr_run(j, "INSERT INTO issuances (record_id, card_id, cert_serial, "
+	/* In a savepoint: the database's refusal is explained with another
+	 * query, which PostgreSQL runs only after the failed statement is
+	 * rolled back. */
+	if ((r = cs_db_exec(j->db, "SAVEPOINT cs_step")) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot start the issuance");
+		goto out;
+	}
+	r = jr_run(j, "INSERT INTO issuances (record_id, card_id, cert_serial, "
 	    "holder, mail, reader, operator, started, outcome) SELECT ?1, ?2, ?3, "
 	    "coalesce(?4, holder), coalesce(?5, mail), coalesce(?6, claimed_by, ?9), "
-	    "?7, ?8, 'writing' FROM records WHERE id = ?1", "iisssssss",
-	    in->record_id, in->card_id, serial, in->holder, in->mail, in->reader,
-	    in->operator_name ? in->operator_name : j->operator_name, now,
-	    j->reader);
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot start the issuance");
+	    "?7, ?8, 'writing' FROM records WHERE id = ?1 RETURNING id",
+	    "iisssssss", in->record_id, in->card_id, serial, in->holder, in->mail,
+	    in->reader, in->operator_name ? in->operator_name : j->operator_name,
+	    now, j->reader);
+	if (r != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot start the issuance");
+		cs_db_exec(j->db, "ROLLBACK TO cs_step");
+		cs_db_exec(j->db, "RELEASE cs_step");
 		if (r == CS_ERR_MISMATCH)
 			explain_live(j, serial, why, whylen);
 		else if (r == CS_ERR_NOTFOUND)
 			jr_why(why, whylen, _("no card %" PRId64), in->card_id);
 		goto out;
 	}
-	iid = sqlite3_last_insert_rowid(j->db);
+	if ((r = cs_db_exec(j->db, "RELEASE cs_step")) != CS_OK)
+		goto out;
+	iid = j->last_id;
 	r = jr_event(j, "issuance.begin", "issuances", iid, run_id,
 	    in->record_id, in->card_id, NULL);
 out:
@@ -464,9 +483,9 @@ int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
 {
 	cs_jissuance iss;
 	char now[JR_TIME_LEN];
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int64_t run_id = 0;
-	int r, rc;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
@@ -482,19 +501,21 @@ int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
 		goto out;
 	}
 	jr_now(now);
-	rc = jr_run(j, "UPDATE issuances SET outcome = ?2, reason = ?3, "
+	r = jr_run(j, "UPDATE issuances SET outcome = ?2, reason = ?3, "
 	    "finished = coalesce(finished, ?4) WHERE id = ?1", "isss", id,
 	    cs_jissue_outcome_name(o), reason, now);
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot end the issuance");
+	if (r != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot end the issuance");
 		goto out;
 	}
-	if (jr_prepare(j, &st, "SELECT run_id FROM records WHERE id = ?1", "i",
-	    iss.record_id) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			run_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	if ((r = jr_prepare(j, &st, "SELECT run_id FROM records WHERE id = ?1",
+	    "i", iss.record_id)) == CS_OK) {
+		if ((r = cs_db_step(st)) == CS_DB_ROW)
+			run_id = cs_db_column_int(st, 0);
+		cs_db_finalize(st);
 	}
+	if (r < 0)
+		goto out;
 	r = jr_event(j, o == CS_JISSUE_VERIFIED || o == CS_JISSUE_FAILED ||
 	    o == CS_JISSUE_INTERRUPTED ? "issuance.end" : "issuance.change",
 	    "issuances", id, run_id, iss.record_id, iss.card_id, reason);
@@ -503,40 +524,48 @@ out:
 	return jr_tx_leave(j, r, why, whylen);
 }
 
+/* The time days from now as records keep not_after ("2027-03-31
+ * 14:59:59Z", cs_p12): text in that form sorts and compares as time. */
+static void days_from_now(int64_t days, char out[JR_TIME_LEN])
+{
+	time_t t = time(NULL) + (time_t)days * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, JR_TIME_LEN, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
 int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
     cs_jissuance_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	cs_jissuance_view v;
-	int rc, r = CS_OK;
+	char sql[1536], limit[JR_TIME_LEN];
+	int rc = CS_DB_DONE, r = CS_OK;
 
+	days_from_now(f->expiring ? f->expiring_days : 0, limit);
 	/* LEFT JOINs: a search must still show an issuance whose card or
 	 * record row is damaged; `log check` tells why. */
-	/* not_after is stored as "2027-03-31 14:59:59Z" (cs_p12): text in
-	 * that form sorts and compares as time. */
-	rc = jr_prepare(j, &st, "SELECT " ISS_COLS ", r.run_id, c.chip_serial, "
-	    "c.pkcs15_serial, c.printed_no, r.not_after FROM issuances i "
-	    "LEFT JOIN records r ON r.id = i.record_id "
+	snprintf(sql, sizeof(sql), "SELECT " ISS_COLS ", r.run_id, "
+	    "c.chip_serial, c.pkcs15_serial, c.printed_no, r.not_after FROM "
+	    "issuances i LEFT JOIN records r ON r.id = i.record_id "
 	    "LEFT JOIN cards c ON c.id = i.card_id WHERE "
-	    "(?1 IS NULL OR instr(lower(i.holder), lower(?1)) > 0) AND "
-	    "(?2 IS NULL OR i.mail = ?2 COLLATE NOCASE) AND "
+	    "(?1 IS NULL OR %s(lower(i.holder), lower(?1)) > 0) AND "
+	    "(?2 IS NULL OR lower(i.mail) = lower(?2)) AND "
 	    "(?3 IS NULL OR i.cert_serial = ?3) AND "
-	    "(?4 IS NULL OR c.chip_serial = ?4) AND "
+	    "(?4 IS NULL OR lower(c.chip_serial) = lower(?4)) AND "
 	    "(?5 IS NULL OR c.printed_no = ?5) AND "
 	    "(?6 IS NULL OR r.run_id = ?6) AND "
 	    "(?7 IS NULL OR i.card_id = ?7) AND "
 	    "(?8 = 0 OR i.outcome IN ('writing', 'verified')) AND "
-	    "(?9 = 0 OR (i.outcome = 'verified' AND r.not_after <= "
-	    "strftime('%Y-%m-%d %H:%M:%SZ', 'now', ?10 || ' days'))) "
-	    "ORDER BY CASE WHEN ?9 THEN r.not_after END, i.id",
-	    "sssssnnii", f->holder, f->mail, jr_serial(f->cert_serial),
-	    f->chip_serial, f->printed_no, f->run_id, f->card_id,
-	    (int64_t)f->live_only, (int64_t)f->expiring);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 10, f->expiring ? f->expiring_days : 0);
-	if (rc != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	while (r == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    "(?9 = 0 OR (i.outcome = 'verified' AND r.not_after <= ?10)) "
+	    "ORDER BY CASE WHEN ?9 <> 0 THEN r.not_after END, i.id", jr_instr(j));
+	if ((r = jr_prepare(j, &st, sql, "sssssnniis", f->holder, f->mail,
+	    jr_serial(f->cert_serial), f->chip_serial, f->printed_no, f->run_id,
+	    f->card_id, (int64_t)f->live_only, (int64_t)f->expiring, limit)) !=
+	    CS_OK)
+		return r;
+	while (r == CS_OK && (rc = jr_step(j, st)) == CS_DB_ROW) {
 		struct jr_cols c = {st, 0, CS_OK};
 
 		memset(&v, 0, sizeof(v));
@@ -550,32 +579,32 @@ int cs_journal_issuances(cs_journal *j, const cs_jfilter *f,
 			r = fn(ctx, &v);
 		cs_jissuance_view_clear(&v);
 	}
-	if (r == CS_OK && rc != SQLITE_DONE)
-		r = jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	return r;
 }
 
 int cs_journal_cert_live_card(cs_journal *j, const char *cert_serial,
     cs_jcard *card, int64_t *issuance_id)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	cs_db_stmt *st;
+	int r;
 
 	memset(card, 0, sizeof(*card));
-	if ((rc = jr_prepare(j, &st, "SELECT c.id, c.chip_serial, "
+	if ((r = jr_prepare(j, &st, "SELECT c.id, c.chip_serial, "
 	    "c.pkcs15_serial, c.printed_no, c.atr, c.model, c.state, "
 	    "c.first_seen, c.last_seen, c.id_source, i.id FROM issuances i "
 	    "JOIN cards c ON "
 	    "c.id = i.card_id WHERE i.cert_serial = ?1 AND i.outcome IN "
-	    "('writing', 'verified')", "s", jr_serial(cert_serial))) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    "('writing', 'verified')", "s", jr_serial(cert_serial))) != CS_OK)
+		return r;
+	if ((r = jr_step(j, st)) == CS_DB_ROW) {
 		r = card_from_row(st, card);
 		if (issuance_id != NULL)
-			*issuance_id = sqlite3_column_int64(st, 10);
-	} else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+			*issuance_id = cs_db_column_int(st, 10);
+	} else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }

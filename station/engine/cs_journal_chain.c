@@ -10,6 +10,7 @@
  * unkeyed chain: `log check` prints the head hash for the operator to
  * note elsewhere (docs/journal.md). */
 #include "cs_err.h"
+#include "cs_db_schema.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
 #include "cs_journal_chain.h"
@@ -26,31 +27,12 @@
 
 #define DOMAIN "cardstation journal event v1"
 
-/* Every column, in schema order: a column missing here is a column whose
- * edits check cannot see. */
-static const char *const RUN_COLS[] = {"id", "created", "certs_zip",
-	"pins_zip", "certs_sha256", "pins_sha256", "profile", "mode",
-	"operator", "state", NULL};
-static const char *const RECORD_COLS[] = {"id", "run_id", "seq", "serial",
-	"holder", "mail", "dn", "staff_no", "profile", "not_after", "state",
-	"problem", "reason", "claimed_by", "pending_card_id", "card_id",
-	"owner_id", "key_type", NULL};
-static const char *const CARD_COLS[] = {"id", "chip_serial",
-	"pkcs15_serial", "printed_no", "atr", "model", "state", "first_seen",
-	"last_seen", "id_source", NULL};
-static const char *const ISSUANCE_COLS[] = {"id", "record_id", "card_id",
-	"cert_serial", "holder", "mail", "reader", "operator", "started",
-	"finished", "outcome", "reason", NULL};
-static const char *const OWNER_COLS[] = {"id", "host", "boot_id", "procfs",
-	"pid", "start", "reader", "started", "ended", NULL};
-
-const struct jr_table jr_tables[5] = {
-	{"runs", RUN_COLS},
-	{"records", RECORD_COLS},
-	{"cards", CARD_COLS},
-	{"issuances", ISSUANCE_COLS},
-	{"owners", OWNER_COLS},
-};
+/* The tables whose rows events snapshot, in the order check reads them;
+ * their columns (every one, in schema order, with its kind) are
+ * cs_db_schema.c's: a column missing there is a column whose edits check
+ * cannot see. */
+const char *const jr_snap_tables[5] = {
+	"runs", "records", "cards", "issuances", "owners"};
 
 /* Columns a migration added, with the schema version that has them: a
  * journal of an older version (a test making one, a read of an old file)
@@ -65,7 +47,7 @@ static const struct {
 	{"cards", "id_source", 3},
 };
 
-bool jr_has_col(const struct jr_table *t, const char *col, int version)
+bool jr_has_col(const struct cs_db_table *t, const char *col, int version)
 {
 	for (size_t i = 0; i < JR_N(ADDED); i++)
 		if (strcmp(ADDED[i].table, t->name) == 0 &&
@@ -75,38 +57,47 @@ bool jr_has_col(const struct jr_table *t, const char *col, int version)
 	return true;
 }
 
-const struct jr_table *jr_table(const char *name)
+const struct cs_db_table *jr_table(const char *name)
 {
-	for (size_t i = 0; i < JR_N(jr_tables); i++)
-		if (strcmp(jr_tables[i].name, name) == 0)
-			return &jr_tables[i];
+	for (size_t i = 0; i < JR_N(jr_snap_tables); i++)
+		if (strcmp(jr_snap_tables[i], name) == 0)
+			for (size_t k = 0; k < cs_db_ntables; k++)
+				if (strcmp(cs_db_tables[k].name, name) == 0)
+					return &cs_db_tables[k];
 	return NULL;
 }
 
-/* The SQL expression of a row's snapshot: a json_object() of every column.
- * The same text makes the event's snapshot and, in check, the current
- * row's, so both agree byte for byte. JSON holds no BLOB: one written
- * into a column behind our back is shown as "blob:<hex>" rather than
- * stopping the check. */
-int jr_snapshot_sql(const struct jr_table *t, int version, char *buf,
-    size_t len)
+int jr_snap_cols(const struct cs_db_table *t, int version, bool pg,
+    char *sql, size_t len, struct jr_snap *out)
 {
-	size_t n = 0;
-	int k;
+	size_t n = 0, k = 0;
+	int w = snprintf(sql, len, "SELECT ");
 
-	k = snprintf(buf, len, "json_object(");
-	for (size_t i = 0; k >= 0 && (n += (size_t)k) < len &&
-	    t->cols[i] != NULL; i++)
-		k = !jr_has_col(t, t->cols[i], version) ? 0 :
-		    snprintf(buf + n, len - n, "%s'%s', iif(typeof(%s) = 'blob', "
-		    "'blob:' || hex(%s), %s)", i ? ", " : "", t->cols[i],
-		    t->cols[i], t->cols[i], t->cols[i]);
-	if (k < 0 || n >= len)
+	for (size_t i = 0; w >= 0 && (n += (size_t)w) < len &&
+	    t->cols[i] != NULL; i++) {
+		w = 0;
+		if (!jr_has_col(t, t->cols[i], version))
+			continue;
+		if (k + 1 >= JR_N(out->cols))
+			return CS_ERR_LIMIT;
+		out->cols[k] = t->cols[i];
+		out->kinds[k] = t->kinds[i];
+		/* JSON holds no BLOB: one written into a SQLite column behind our
+		 * back shows as "blob:<hex>" rather than stopping the check
+		 * (PostgreSQL's columns have one type each). */
+		w = pg ? snprintf(sql + n, len - n, "%s%s", k ? ", " : "",
+		    t->cols[i]) : snprintf(sql + n, len - n, "%siif(typeof(%s) = "
+		    "'blob', 'blob:' || hex(%s), %s)", k ? ", " : "", t->cols[i],
+		    t->cols[i], t->cols[i]);
+		k++;
+	}
+	out->cols[k] = NULL;
+	out->kinds[k] = '\0';
+	if (w < 0 || n >= len)
 		return CS_ERR_LIMIT;
-	k = snprintf(buf + n, len - n, ")");
-	return k < 0 || n + (size_t)k >= len ? CS_ERR_LIMIT : CS_OK;
+	w = snprintf(sql + n, len - n, " FROM %s", t->name);
+	return w < 0 || n + (size_t)w >= len ? CS_ERR_LIMIT : CS_OK;
 }
-
 
 static int put_field(EVP_MD_CTX *md, const char *s)
 {
@@ -158,73 +149,104 @@ int jr_ev_hash(const struct jr_ev *e, char out[65])
 	return CS_OK;
 }
 
-/* The detail of the event: the row's snapshot made by SQLite itself, the
- * same expression check uses, so both sides agree byte for byte. */
+/* Text pieces joined into a malloc'd string; NULL pieces end it. */
+static char *join(const char *a, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	char *out, *p;
+
+	va_start(ap, a);
+	for (const char *s = a; s != NULL; s = va_arg(ap, const char *))
+		n += strlen(s);
+	va_end(ap);
+	if ((out = p = malloc(n + 1)) == NULL)
+		return NULL;
+	va_start(ap, a);
+	for (const char *s = a; s != NULL; s = va_arg(ap, const char *)) {
+		size_t l = strlen(s);
+
+		memcpy(p, s, l);
+		p += l;
+	}
+	va_end(ap);
+	*p = '\0';
+	return out;
+}
+
+/* The detail of the event: {"table":..,"row":{snapshot},"reason":..} or
+ * {"note":..}, the bytes SQLite's json_object() made of them (cs_db_json),
+ * on either backend. */
 static int make_detail(cs_journal *j, const char *table, int64_t row_id,
     const char *reason, char **out)
 {
-	const struct jr_table *t = NULL;
-	sqlite3_stmt *st;
-	char snap[JR_SNAPSHOT_MAX], sql[JR_SNAPSHOT_MAX + 256];
-	int rc, r;
+	const struct cs_db_table *t;
+	struct jr_snap snap;
+	cs_db_stmt *st;
+	char sql[JR_SNAPSHOT_MAX], *row = NULL, *tq = NULL, *rq = NULL;
+	int r;
 
 	*out = NULL;
-	if (table != NULL) {
-		if ((t = jr_table(table)) == NULL)
-			return CS_ERR_USAGE;
-		if ((r = jr_snapshot_sql(t, j->version, snap, sizeof(snap))) != CS_OK)
-			return r;
-		snprintf(sql, sizeof(sql), "SELECT json_object('table', ?1, "
-		    "'row', json((SELECT %s FROM %s WHERE id = ?2)), "
-		    "'reason', ?3)", snap, t->name);
-		rc = jr_prepare(j, &st, sql, "sis", table, row_id, reason);
-	} else
-		rc = jr_prepare(j, &st, "SELECT json_object('note', ?1)", "s",
-		    reason);
-	if (rc != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *d = (const char *)sqlite3_column_text(st, 0);
-
-		if (d == NULL || (*out = strdup(d)) == NULL)
-			rc = SQLITE_NOMEM;
-		else
-			rc = SQLITE_OK;
+	if (table == NULL) {
+		if ((rq = cs_db_json_string(reason)) == NULL)
+			return CS_ERR_NOMEM;
+		*out = join("{\"note\":", rq, "}", NULL);
+		free(rq);
+		return *out ? CS_OK : CS_ERR_NOMEM;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? CS_OK : jr_err(j, rc, NULL, 0, "");
+	if ((t = jr_table(table)) == NULL)
+		return CS_ERR_USAGE;
+	if ((r = jr_snap_cols(t, j->version, jr_pg(j), sql, sizeof(sql) - 32,
+	    &snap)) !=
+	    CS_OK)
+		return r;
+	strcat(sql, " WHERE id = ?1");
+	if ((r = jr_prepare(j, &st, sql, "i", row_id)) != CS_OK)
+		return r;
+	if ((r = jr_step(j, st)) == CS_DB_ROW)
+		r = cs_db_json_row(st, snap.cols, snap.kinds, &row);
+	else if (r == CS_DB_DONE && (row = strdup("null")) == NULL)
+		r = CS_ERR_NOMEM;
+	cs_db_finalize(st);
+	if (r < 0)
+		return r;
+	if ((tq = cs_db_json_string(table)) != NULL &&
+	    (rq = cs_db_json_string(reason)) != NULL)
+		*out = join("{\"table\":", tq, ",\"row\":", row, ",\"reason\":",
+		    rq, "}", NULL);
+	free(row);
+	free(tq);
+	free(rq);
+	return *out ? CS_OK : CS_ERR_NOMEM;
 }
 
 int jr_event(cs_journal *j, const char *kind, const char *table,
     int64_t row_id, int64_t run_id, int64_t record_id, int64_t card_id,
     const char *reason)
 {
-	sqlite3_stmt *st = NULL;
+	cs_db_stmt *st = NULL;
 	char at[JR_TIME_LEN], prev[65], hash[65];
 	char *detail = NULL;
 	struct jr_ev e;
-	int rc, r;
+	int r;
 
 	if ((r = make_detail(j, table, row_id, reason, &detail)) != CS_OK)
 		return r;
-	/* The caller holds the write lock (BEGIN IMMEDIATE), so last and
-	 * next are stable. */
+	/* The caller holds the write lock (SQLite's BEGIN IMMEDIATE, the
+	 * chain head's row lock on PostgreSQL), so last and next are
+	 * stable. */
 	memcpy(prev, JR_ZERO_HASH, sizeof(prev));
 	e.id = 1;
-	if ((rc = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
-	    "DESC LIMIT 1", NULL)) != SQLITE_OK) {
-		r = jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
+	    "DESC LIMIT 1", NULL)) != CS_OK)
 		goto out;
-	}
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(st, 1);
+	if ((r = cs_db_step(st)) == CS_DB_ROW) {
+		const char *h = cs_db_column_text(st, 1);
 
-		e.id = sqlite3_column_int64(st, 0) + 1;
+		e.id = cs_db_column_int(st, 0) + 1;
 		snprintf(prev, sizeof(prev), "%s", h ? h : "");
-	} else if (rc != SQLITE_DONE) {
-		r = jr_err(j, rc, NULL, 0, "");
+	} else if (r != CS_DB_DONE)
 		goto out;
-	}
 	jr_now(at);
 	e.at = at;
 	e.run_id = run_id;
@@ -237,14 +259,342 @@ int jr_event(cs_journal *j, const char *kind, const char *table,
 	e.prev_hash = prev;
 	if ((r = jr_ev_hash(&e, hash)) != CS_OK)
 		goto out;
-	rc = jr_run(j, "INSERT INTO events (id, at, run_id, record_id, card_id, "
+	r = jr_run(j, "INSERT INTO events (id, at, run_id, record_id, card_id, "
 	    "reader, operator, kind, detail, prev_hash, hash) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", "isnnnssssss", e.id, at,
 	    run_id, record_id, card_id, e.reader, e.op, kind, detail, prev, hash);
-	if (rc != SQLITE_OK)
-		r = jr_err(j, rc, NULL, 0, "");
+	/* The head names the last event, so that check sees the last one
+	 * deleted (which leaves no gap). */
+	if (r == CS_OK && jr_pg(j))
+		r = jr_run(j, "UPDATE chain_head SET last_id = ?1, hash = ?2",
+		    "is", e.id, hash);
 out:
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 	free(detail);
 	return r;
+}
+
+/* --- reading JSON ---------------------------------------------------- */
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *skip_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int k = 1; k <= 4; k++)
+					if (!((p[k] >= '0' && p[k] <= '9') ||
+					    (p[k] >= 'a' && p[k] <= 'f') ||
+					    (p[k] >= 'A' && p[k] <= 'F')))
+						return NULL;
+				p += 4;
+			} else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0')
+				return NULL;
+		}
+	}
+	return p + 1;
+}
+
+static const char *skip_number(const char *p)
+{
+	const char *q;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		q = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == q)
+			return NULL;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		q = p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == q)
+			return NULL;
+	}
+	return p;
+}
+
+/* Past the value at p (no leading white space), or NULL if it is none. */
+static const char *skip_value(const char *p, int depth)
+{
+	char close;
+
+	if (depth > 64)
+		return NULL;
+	switch (*p) {
+	case '"': return skip_string(p);
+	case 't': return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
+	case 'f': return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
+	case 'n': return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
+	case '{': case '[':
+		close = *p == '{' ? '}' : ']';
+		p = ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				if ((p = skip_string(p)) == NULL)
+					return NULL;
+				if (*(p = ws(p)) != ':')
+					return NULL;
+				p = ws(p + 1);
+			}
+			if ((p = skip_value(p, depth + 1)) == NULL)
+				return NULL;
+			p = ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p != ',')
+				return NULL;
+			p = ws(p + 1);
+		}
+	}
+	return skip_number(p);
+}
+
+bool jr_json_valid(const char *s)
+{
+	const char *p;
+
+	return s != NULL && (p = skip_value(ws(s), 0)) != NULL && *ws(p) == '\0';
+}
+
+static void put_utf8(char **o, unsigned long c)
+{
+	unsigned char *u = (unsigned char *)*o;
+
+	if (c < 0x80)
+		*u++ = (unsigned char)c;
+	else if (c < 0x800) {
+		*u++ = (unsigned char)(0xc0 | (c >> 6));
+		*u++ = (unsigned char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		*u++ = (unsigned char)(0xe0 | (c >> 12));
+		*u++ = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		*u++ = (unsigned char)(0x80 | (c & 0x3f));
+	} else {
+		*u++ = (unsigned char)(0xf0 | (c >> 18));
+		*u++ = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+		*u++ = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		*u++ = (unsigned char)(0x80 | (c & 0x3f));
+	}
+	*o = (char *)u;
+}
+
+/* The string at p (valid, with its quotes) unescaped into a malloc'd
+ * text. */
+static char *unescape(const char *p, size_t len)
+{
+	const char *end = p + len - 1;
+	char *out = malloc(len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (p++; p < end; p++) {
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			unsigned long c = strtoul((char[5]){p[1], p[2], p[3], p[4], 0},
+			    NULL, 16);
+
+			p += 4;
+			if (c >= 0xd800 && c < 0xdc00 && p + 6 < end + 1 &&
+			    p[1] == '\\' && p[2] == 'u') {
+				unsigned long lo = strtoul((char[5]){p[3], p[4], p[5],
+				    p[6], 0}, NULL, 16);
+
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+					p += 6;
+				}
+			}
+			put_utf8(&o, c);
+			break;
+		}
+		default: *o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Walk an object's members: *p at '{' first; each call gives the next
+ * member's key span and value span. 1 for a member, 0 at the end, -1 when
+ * it is no object. */
+static int next_member(const char **p, const char **k, size_t *klen,
+    const char **v, size_t *vlen)
+{
+	const char *q = ws(*p);
+
+	if (*q == '{') {
+		q = ws(q + 1);
+		if (*q == '}')
+			return 0;
+	} else if (*q == ',')
+		q = ws(q + 1);
+	else
+		return 0;
+	*k = q;
+	if ((q = skip_string(q)) == NULL)
+		return -1;
+	*klen = (size_t)(q - *k);
+	if (*(q = ws(q)) != ':')
+		return -1;
+	*v = q = ws(q + 1);
+	if ((q = skip_value(q, 1)) == NULL)
+		return -1;
+	*vlen = (size_t)(q - *v);
+	q = ws(q);
+	if (*q != ',' && *q != '}')
+		return -1;
+	*p = *q == '}' ? "" : q;
+	return 1;
+}
+
+static bool key_is(const char *k, size_t klen, const char *key)
+{
+	char *u;
+	bool same;
+
+	if (memchr(k, '\\', klen) == NULL)
+		return klen == strlen(key) + 2 && memcmp(k + 1, key, klen - 2) == 0;
+	if ((u = unescape(k, klen)) == NULL)
+		return false;
+	same = strcmp(u, key) == 0;
+	free(u);
+	return same;
+}
+
+int jr_json_get(const char *s, const char *key, const char **v,
+    size_t *vlen)
+{
+	const char *p = s, *k;
+	size_t klen;
+
+	if (s == NULL || *ws(s) != '{')
+		return 0;
+	while (next_member(&p, &k, &klen, v, vlen) == 1)
+		if (key_is(k, klen, key))
+			return 1;
+	return 0;
+}
+
+int jr_json_text(const char *v, size_t vlen, char **out)
+{
+	*out = NULL;
+	if (vlen == 4 && strncmp(v, "null", 4) == 0)
+		return CS_OK;
+	if (*v == '"')
+		*out = unescape(v, vlen);
+	else if (vlen == 4 && strncmp(v, "true", 4) == 0)
+		*out = strdup("1");
+	else if (vlen == 5 && strncmp(v, "false", 5) == 0)
+		*out = strdup("0");
+	else
+		*out = strndup(v, vlen);
+	return *out ? CS_OK : CS_ERR_NOMEM;
+}
+
+/* A value's type as json_each names it (null, true, false, integer, real,
+ * text, object, array). */
+static const char *json_type(const char *v, size_t vlen)
+{
+	switch (*v) {
+	case 'n': return "null";
+	case 't': return "true";
+	case 'f': return "false";
+	case '"': return "text";
+	case '{': return "object";
+	case '[': return "array";
+	}
+	return memchr(v, '.', vlen) || memchr(v, 'e', vlen) ||
+	    memchr(v, 'E', vlen) ? "real" : "integer";
+}
+
+/* Whether b has a member key (unescaped) with a value of the same type
+ * and value as (v, vlen); *had says whether b has the key at all. */
+static bool same_member(const char *b, const char *key, const char *v,
+    size_t vlen, bool *had)
+{
+	const char *bv;
+	size_t bvlen;
+	char *x = NULL, *y = NULL;
+	bool same;
+
+	*had = jr_json_get(b, key, &bv, &bvlen) == 1;
+	if (!*had)
+		return strcmp(json_type(v, vlen), "null") == 0;
+	if (strcmp(json_type(v, vlen), json_type(bv, bvlen)) != 0)
+		return false;
+	if (jr_json_text(v, vlen, &x) != CS_OK ||
+	    jr_json_text(bv, bvlen, &y) != CS_OK)
+		same = false;
+	else
+		same = (x == NULL && y == NULL) ||
+		    (x != NULL && y != NULL && strcmp(x, y) == 0);
+	free(x);
+	free(y);
+	return same;
+}
+
+void jr_json_diff(const char *a, const char *b, char *key, size_t keylen)
+{
+	const char *p, *k, *v;
+	size_t klen, vlen;
+	bool had;
+
+	*key = '\0';
+	for (int pass = 0; pass < 2; pass++) {
+		const char *x = pass ? b : a, *y = pass ? a : b;
+
+		p = x;
+		while (next_member(&p, &k, &klen, &v, &vlen) == 1) {
+			char *name = unescape(k, klen);
+			bool same;
+
+			if (name == NULL)
+				return;
+			same = same_member(y, name, v, vlen, &had);
+			/* The second pass names what a lacks only. */
+			if (pass ? !had : !same) {
+				snprintf(key, keylen, "%s", name);
+				free(name);
+				return;
+			}
+			free(name);
+		}
+	}
 }

@@ -3,6 +3,7 @@
  * this version creates (docs/journal.md). It reads what the chain
  * (cs_journal_chain.c) wrote; the journal's writers never call it. */
 #include "cs_err.h"
+#include "cs_db_schema.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
 #include "cs_journal_chain.h"
@@ -19,11 +20,22 @@
 
 /* --- check ---------------------------------------------------------- */
 
+/* The latest snapshot of every row events snapshot, found in the one
+ * pass over the events: (table, row id) -> event id and the row's JSON. */
+struct latest {
+	const char *table;    /* one of jr_snap_tables */
+	int64_t rid, eid;
+	char *row;
+	bool seen;            /* its row is still there */
+};
+
 struct checker {
 	cs_journal *j;
 	cs_jfinding_fn fn;
 	void *ctx;
 	cs_jcheck *out;
+	struct latest *l;
+	size_t nl, capl;
 };
 
 static void found(struct checker *c, const char *table, int64_t row_id,
@@ -50,44 +62,171 @@ static void found(struct checker *c, const char *table, int64_t row_id,
 		c->fn(c->ctx, &f);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static int64_t col_id(cs_db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return cs_db_column_null(st, i) ? 0 : cs_db_column_int(st, i);
 }
 
-static int64_t col_id(sqlite3_stmt *st, int i)
+/* Note the row an event's detail snapshots, if it is one. */
+static int note_latest(struct checker *c, int64_t eid, const char *detail)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(st, i);
+	const char *v, *idv;
+	size_t vlen, idlen;
+	char *table = NULL, *row = NULL, *end;
+	const char *name = NULL;
+	struct latest *nl;
+	int64_t rid;
+	int r;
+
+	if (!jr_json_valid(detail) || jr_json_get(detail, "table", &v, &vlen) != 1 ||
+	    *v != '"' || jr_json_get(detail, "row", &v, &vlen) != 1 || *v != '{')
+		return CS_OK;
+	if ((row = strndup(v, vlen)) == NULL)
+		return CS_ERR_NOMEM;
+	if (jr_json_get(row, "id", &idv, &idlen) != 1 ||
+	    (rid = strtoll(idv, &end, 10), end != idv + idlen)) {
+		free(row);
+		return CS_OK;
+	}
+	jr_json_get(detail, "table", &v, &vlen);
+	if ((r = jr_json_text(v, vlen, &table)) != CS_OK) {
+		free(row);
+		return r;
+	}
+	for (size_t i = 0; i < JR_N(jr_snap_tables); i++)
+		if (table && strcmp(table, jr_snap_tables[i]) == 0)
+			name = jr_snap_tables[i];
+	free(table);
+	if (name == NULL) {
+		free(row);
+		return CS_OK;
+	}
+	if (c->nl == c->capl) {
+		c->capl = c->capl ? c->capl * 2 : 256;
+		if ((nl = realloc(c->l, c->capl * sizeof(*nl))) == NULL) {
+			free(row);
+			return CS_ERR_NOMEM;
+		}
+		c->l = nl;
+	}
+	c->l[c->nl++] = (struct latest){name, rid, eid, row, false};
+	return CS_OK;
+}
+
+static int by_row(const void *a, const void *b)
+{
+	const struct latest *x = a, *y = b;
+	int t = strcmp(x->table, y->table);
+
+	if (t != 0)
+		return t;
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return x->eid < y->eid ? 1 : x->eid > y->eid ? -1 : 0;
+}
+
+/* Sorted by table and row, the latest event of each row first; the older
+ * ones dropped. */
+static void keep_latest(struct checker *c)
+{
+	size_t n = 0;
+
+	if (c->nl == 0)
+		return;
+	qsort(c->l, c->nl, sizeof(*c->l), by_row);
+	for (size_t i = 0; i < c->nl; i++) {
+		if (n > 0 && strcmp(c->l[n - 1].table, c->l[i].table) == 0 &&
+		    c->l[n - 1].rid == c->l[i].rid) {
+			free(c->l[i].row);
+			continue;
+		}
+		c->l[n++] = c->l[i];
+	}
+	c->nl = n;
+}
+
+static int by_row_only(const void *a, const void *b)
+{
+	const struct latest *x = a, *y = b;
+	int t = strcmp(x->table, y->table);
+
+	if (t != 0)
+		return t;
+	return x->rid < y->rid ? -1 : x->rid > y->rid ? 1 : 0;
+}
+
+static struct latest *find_latest(struct checker *c, const char *table,
+    int64_t rid)
+{
+	struct latest key = {table, rid, INT64_MAX, NULL, false};
+
+	if (c->nl == 0)
+		return NULL;
+	return bsearch(&key, c->l, c->nl, sizeof(*c->l), by_row_only);
+}
+
+static void free_latest(struct checker *c)
+{
+	for (size_t i = 0; i < c->nl; i++)
+		free(c->l[i].row);
+	free(c->l);
+	c->l = NULL;
+	c->nl = c->capl = 0;
+}
+
+/* PostgreSQL keeps the last event's id and hash in chain_head: a last
+ * event deleted leaves no gap in the ids, but a head that names an event
+ * the chain lacks. */
+static int check_head(struct checker *c, int64_t last, const char *hash)
+{
+	cs_db_stmt *st;
+	int r;
+
+	if ((r = jr_prepare(c->j, &st, "SELECT last_id, hash FROM chain_head",
+	    NULL)) != CS_OK)
+		return r;
+	if ((r = cs_db_step(st)) == CS_DB_ROW) {
+		int64_t id = cs_db_column_int(st, 0);
+		const char *h = cs_db_column_text(st, 1);
+
+		if (id != last || h == NULL || strcmp(h, hash) != 0)
+			found(c, "chain_head", 1, NULL, id, "the chain head names "
+			    "event %" PRId64 " (%.16s...), but the last event is %"
+			    PRId64 " (%.16s...): events were deleted or the head was "
+			    "changed", id, h ? h : "-", last, hash);
+	} else if (r == CS_DB_DONE)
+		found(c, "chain_head", 1, NULL, 0, "the chain head row is missing");
+	cs_db_finalize(st);
+	return r < 0 ? r : CS_OK;
 }
 
 static int check_chain(struct checker *c)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	char prev[65], hash[65];
 	int64_t last = 0;
 	int rc, r = CS_OK;
 
 	memcpy(prev, JR_ZERO_HASH, sizeof(prev));
-	if ((rc = jr_prepare(c->j, &st, "SELECT id, at, run_id, record_id, "
+	if ((r = jr_prepare(c->j, &st, "SELECT id, at, run_id, record_id, "
 	    "card_id, reader, operator, kind, detail, prev_hash, hash FROM "
-	    "events ORDER BY id", NULL)) != SQLITE_OK)
-		return jr_err(c->j, rc, NULL, 0, "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    "events ORDER BY id", NULL)) != CS_OK)
+		return r;
+	while ((rc = cs_db_step(st)) == CS_DB_ROW) {
 		struct jr_ev e;
 		const char *stored_prev, *stored;
 
-		e.id = sqlite3_column_int64(st, 0);
-		e.at = col_text(st, 1);
+		e.id = cs_db_column_int(st, 0);
+		e.at = cs_db_column_text(st, 1);
 		e.run_id = col_id(st, 2);
 		e.record_id = col_id(st, 3);
 		e.card_id = col_id(st, 4);
-		e.reader = col_text(st, 5);
-		e.op = col_text(st, 6);
-		e.kind = col_text(st, 7);
-		e.detail = col_text(st, 8);
-		stored_prev = col_text(st, 9);
-		stored = col_text(st, 10);
+		e.reader = cs_db_column_text(st, 5);
+		e.op = cs_db_column_text(st, 6);
+		e.kind = cs_db_column_text(st, 7);
+		e.detail = cs_db_column_text(st, 8);
+		stored_prev = cs_db_column_text(st, 9);
+		stored = cs_db_column_text(st, 10);
 		c->out->events++;
 		if (e.id == last + 2)
 			found(c, "events", last + 1, NULL, last + 1, "event %" PRId64
@@ -109,75 +248,56 @@ static int check_chain(struct checker *c)
 			found(c, "events", e.id, NULL, e.id, "event %" PRId64 " (%s) "
 			    "was edited: its hash does not match its contents",
 			    e.id, e.kind ? e.kind : "?");
+		if ((r = note_latest(c, e.id, e.detail)) != CS_OK)
+			break;
 		snprintf(prev, sizeof(prev), "%s", stored ? stored : "");
 		last = e.id;
 	}
-	if (r == CS_OK && rc != SQLITE_DONE)
-		r = jr_err(c->j, rc, NULL, 0, "");
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
 	memcpy(c->out->head, prev, sizeof(c->out->head));
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
+	if (r == CS_OK)
+		keep_latest(c);
+	if (r == CS_OK && jr_pg(c->j))
+		r = check_head(c, last, prev);
 	return r;
-}
-
-/* The first column (key) where two snapshots differ, by value and type. A
- * snapshot taken before a migration added a column lacks that key: it
- * reads as NULL, which is what the migration gave every old row. */
-static int diff_column(cs_journal *j, const char *cur, const char *snap,
-    char *col, size_t collen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*col = '\0';
-	rc = jr_prepare(j, &st, "SELECT a.key FROM json_each(?1) a LEFT JOIN "
-	    "json_each(?2) b ON b.key = a.key WHERE (b.key IS NULL AND "
-	    "a.type <> 'null') OR a.type <> b.type OR a.atom IS NOT b.atom "
-	    "UNION ALL SELECT b.key "
-	    "FROM json_each(?2) b WHERE NOT EXISTS (SELECT 1 FROM json_each(?1) "
-	    "a WHERE a.key = b.key) LIMIT 1", "ss", cur, snap);
-	if (rc != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		snprintf(col, collen, "%s", col_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CS_OK :
-	    jr_err(j, rc, NULL, 0, "");
 }
 
 /* The schema objects of db (table, index, trigger, view) with their SQL,
  * one "type name on tbl_name: sql" line each, sorted. SQLite's statistics
  * tables (ANALYZE) change nothing a station relies on and are left out. */
-static int schema_lines(sqlite3 *db, char ***out, size_t *n)
+static int schema_lines(cs_db *db, char ***out, size_t *n)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	char **v = NULL, **nv;
 	size_t cap = 0;
-	int rc;
+	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT type || ' ' || name || ' on ' || "
+	if ((r = cs_db_prepare(db, "SELECT type || ' ' || name || ' on ' || "
 	    "tbl_name || ': ' || coalesce(sql, '') FROM main.sqlite_schema WHERE "
-	    "name NOT LIKE 'sqlite_stat%' ORDER BY 1", -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	    "name NOT LIKE 'sqlite_stat%' ORDER BY 1", &st)) != CS_OK)
+		return r;
+	while ((r = cs_db_step(st)) == CS_DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 32;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				rc = SQLITE_NOMEM;
+				r = CS_ERR_NOMEM;
 				break;
 			}
 			v = nv;
 		}
-		if ((v[*n] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-			rc = SQLITE_NOMEM;
+		if ((v[*n] = strdup(cs_db_column_text(st, 0))) == NULL) {
+			r = CS_ERR_NOMEM;
 			break;
 		}
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 	*out = v;
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	return r == CS_DB_DONE ? CS_OK : r;
 }
 
 static void free_lines(char **v, size_t n)
@@ -198,22 +318,26 @@ static bool in_lines(char *const *v, size_t n, const char *s)
 /* The guards a station relies on live in the schema: the unique index that
  * refuses a certificate on two live cards, the CHECKs on states. A dropped
  * index or an added trigger leaves every row and event as they were, so
- * the schema itself is compared with what this version creates. */
+ * the schema itself is compared with what this version creates. SQLite's
+ * only so far: PostgreSQL's catalogue is not compared yet
+ * (docs/postgresql.md). */
 static int check_schema(struct checker *c)
 {
-	sqlite3 *ref = NULL;
+	cs_db *ref = NULL;
 	char **want = NULL, **have = NULL;
 	size_t nwant = 0, nhave = 0;
-	int rc;
+	int r;
 
-	if ((rc = jr_schema_reference(&ref)) == SQLITE_OK &&
-	    (rc = schema_lines(ref, &want, &nwant)) == SQLITE_OK)
-		rc = schema_lines(c->j->db, &have, &nhave);
-	if (rc != SQLITE_OK) {
-		sqlite3_close(ref);
+	if (jr_pg(c->j))
+		return CS_OK;
+	if ((r = jr_schema_reference(&ref)) == CS_OK &&
+	    (r = schema_lines(ref, &want, &nwant)) == CS_OK)
+		r = schema_lines(c->j->db, &have, &nhave);
+	if (r != CS_OK) {
+		cs_db_close(ref);
 		free_lines(want, nwant);
 		free_lines(have, nhave);
-		return rc == SQLITE_NOMEM ? CS_ERR_NOMEM : CS_ERR_DB;
+		return r;
 	}
 	for (size_t i = 0; i < nwant; i++)
 		if (!in_lines(have, nhave, want[i]))
@@ -223,110 +347,119 @@ static int check_schema(struct checker *c)
 		if (!in_lines(want, nwant, have[i]))
 			found(c, "schema", 0, NULL, 0, "the schema has what this "
 			    "cardstation never creates: %s", have[i]);
-	sqlite3_close(ref);
+	cs_db_close(ref);
 	free_lines(want, nwant);
 	free_lines(have, nhave);
 	return CS_OK;
 }
 
-/* The latest event of every snapshotted row, found in one pass over the
- * events into a temporary table keyed by (table, row): each table's check
- * is then an indexed join, not a scan of the events per row. */
-static int index_latest(struct checker *c)
+/* One row beside its latest snapshot. */
+static void judge_row(struct checker *c, const char *table, int64_t id,
+    const char *cur)
 {
-	int rc;
+	struct latest *l = find_latest(c, table, id);
+	char col[64];
 
-	rc = sqlite3_exec(c->j->db, "CREATE TEMP TABLE IF NOT EXISTS cs_latest ("
-	    " tbl TEXT NOT NULL, rid INTEGER NOT NULL, eid INTEGER NOT NULL,"
-	    " PRIMARY KEY (tbl, rid)) WITHOUT ROWID;"
-	    "DELETE FROM temp.cs_latest;"
-	    "INSERT INTO temp.cs_latest SELECT json_extract(detail, '$.table'),"
-	    " json_extract(detail, '$.row.id'), max(id) FROM events"
-	    " WHERE json_valid(detail) AND json_extract(detail, '$.table')"
-	    " IS NOT NULL AND json_extract(detail, '$.row.id') IS NOT NULL"
-	    " GROUP BY 1, 2;", NULL, NULL, NULL);
-	return rc == SQLITE_OK ? CS_OK : jr_err(c->j, rc, NULL, 0, "");
+	c->out->rows++;
+	if (l == NULL) {
+		found(c, table, id, NULL, 0, "%s row %" PRId64 " was added "
+		    "without an event", table, id);
+		return;
+	}
+	l->seen = true;
+	if (strcmp(cur, l->row) == 0)
+		return;
+	jr_json_diff(cur, l->row, col, sizeof(col));
+	if (*col == '\0') /* same values, other spelling */
+		return;
+	found(c, table, id, col, l->eid, "%s row %" PRId64 " column %s was "
+	    "edited: it differs from event %" PRId64, table, id, col, l->eid);
 }
 
-static int check_table(struct checker *c, const struct jr_table *t)
+/* A snapshot whose row is gone. */
+static void judge_gone(struct checker *c, const struct latest *l)
 {
-	sqlite3_stmt *st;
-	char expr[JR_SNAPSHOT_MAX], sql[JR_SNAPSHOT_MAX + 1024], col[64];
-	int rc, r = CS_OK;
+	c->out->rows++;
+	found(c, l->table, l->rid, NULL, l->eid, "%s row %" PRId64 " was "
+	    "deleted: event %" PRId64 " has it", l->table, l->rid, l->eid);
+}
 
-	if ((r = jr_snapshot_sql(t, c->j->version, expr, sizeof(expr))) != CS_OK)
+/* Every current row beside its latest snapshot, and every snapshot whose
+ * row is gone, in the order of their ids. The snapshot is made as the
+ * events' is (cs_db_json_row), so both agree byte for byte. */
+static int check_table(struct checker *c, const struct cs_db_table *t)
+{
+	struct jr_snap snap;
+	cs_db_stmt *st;
+	char sql[JR_SNAPSHOT_MAX], *cur;
+	size_t gone = 0, end;
+	int r;
+
+	if ((r = jr_snap_cols(t, c->j->version, jr_pg(c->j), sql,
+	    sizeof(sql) - 32, &snap)) !=
+	    CS_OK)
 		return r;
+	strcat(sql, " ORDER BY id");
+	/* This table's snapshots: a run of the sorted list. */
+	while (gone < c->nl && strcmp(c->l[gone].table, t->name) != 0)
+		gone++;
+	for (end = gone; end < c->nl && strcmp(c->l[end].table, t->name) == 0;)
+		end++;
+	if ((r = jr_prepare(c->j, &st, sql, NULL)) != CS_OK)
+		return r;
+	while ((r = cs_db_step(st)) == CS_DB_ROW) {
+		int64_t id = cs_db_column_int(st, 0);
 
-	/* Every current row beside its latest snapshot, then every snapshot
-	 * whose row is gone. */
-	snprintf(sql, sizeof(sql),
-	    "SELECT t.id, t.snap, l.eid, json_extract(e.detail, '$.row') FROM"
-	    " (SELECT id, %s AS snap FROM %s) t LEFT JOIN temp.cs_latest l ON l.tbl = ?1 AND l.rid = t.id"
-	    " LEFT JOIN events e ON e.id = l.eid "
-	    "UNION ALL SELECT l.rid, NULL, l.eid, json_extract(e.detail, '$.row')"
-	    " FROM temp.cs_latest l JOIN events e ON e.id = l.eid"
-	    " WHERE l.tbl = ?1 AND json_extract(e.detail, '$.row') IS NOT NULL"
-	    " AND NOT EXISTS (SELECT 1 FROM %s t2 WHERE t2.id = l.rid) ORDER BY 1",
-	    expr, t->name, t->name);
-	if ((rc = jr_prepare(c->j, &st, sql, "s", t->name)) != SQLITE_OK)
-		return jr_err(c->j, rc, NULL, 0, "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const char *cur = col_text(st, 1);
-		int64_t eid = col_id(st, 2);
-		const char *snap = col_text(st, 3);
-
-		c->out->rows++;
-		if (cur == NULL && snap != NULL) {
-			found(c, t->name, id, NULL, eid, "%s row %" PRId64 " was "
-			    "deleted: event %" PRId64 " has it", t->name, id, eid);
-			continue;
-		}
-		if (snap == NULL) {
-			found(c, t->name, id, NULL, 0, "%s row %" PRId64 " was added "
-			    "without an event", t->name, id);
-			continue;
-		}
-		if (strcmp(cur, snap) == 0)
-			continue;
-		if ((r = diff_column(c->j, cur, snap, col, sizeof(col))) != CS_OK)
+		if ((r = cs_db_json_row(st, snap.cols, snap.kinds, &cur)) != CS_OK)
 			break;
-		if (*col == '\0') /* same values, other spelling */
-			continue;
-		found(c, t->name, id, col, eid, "%s row %" PRId64 " column %s was "
-		    "edited: it differs from event %" PRId64, t->name, id, col, eid);
+		/* Deleted rows with a smaller id first. */
+		for (; gone < end && c->l[gone].rid < id; gone++)
+			if (!c->l[gone].seen)
+				judge_gone(c, &c->l[gone]);
+		judge_row(c, t->name, id, cur);
+		free(cur);
 	}
-	if (r == CS_OK && rc != SQLITE_DONE)
-		r = jr_err(c->j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
-	return r;
+	cs_db_finalize(st);
+	if (r != CS_DB_DONE)
+		return r;
+	for (; gone < end; gone++)
+		if (!c->l[gone].seen && c->l[gone].rid != 0)
+			judge_gone(c, &c->l[gone]);
+	return CS_OK;
 }
 
 int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
     cs_jcheck *out, char *why, size_t whylen)
 {
-	struct checker c = {j, fn, ctx, out};
-	int rc, r;
+	struct checker c = {j, fn, ctx, out, NULL, 0, 0};
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	/* One read transaction: chain and tables seen at the same moment. */
-	if ((rc = sqlite3_exec(j->db, j->in_tx ? "SAVEPOINT cs_check" : "BEGIN",
-	    NULL, NULL, NULL)) != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot read");
+	r = j->in_tx || j->in_write ? cs_db_exec(j->db, "SAVEPOINT cs_check") :
+	    cs_db_begin(j->db, CS_DB_TX_READ);
+	if (r != CS_OK)
+		return jr_err(j, r, why, whylen, "cannot read");
+	j->in_read = true;
 	r = check_schema(&c);
 	if (r == CS_OK)
 		r = check_chain(&c);
-	if (r == CS_OK)
-		r = index_latest(&c);
-	for (size_t i = 0; r == CS_OK && i < JR_N(jr_tables); i++)
-		if (jr_has_col(&jr_tables[i], NULL, j->version))
-			r = check_table(&c, &jr_tables[i]);
+	for (size_t i = 0; r == CS_OK && i < JR_N(jr_snap_tables); i++) {
+		const struct cs_db_table *t = jr_table(jr_snap_tables[i]);
+
+		if (jr_has_col(t, NULL, j->version))
+			r = check_table(&c, t);
+	}
 	/* The reason before the transaction ends: its end resets it. */
 	if (r != CS_OK)
 		jr_why(why, whylen, _("journal: cannot check: %s"),
-		    sqlite3_errmsg(j->db));
-	sqlite3_exec(j->db, j->in_tx ? "RELEASE cs_check" : "COMMIT", NULL, NULL,
-	    NULL);
+		    cs_db_errmsg(j->db)[0] ? cs_db_errmsg(j->db) : cs_strerror(r));
+	j->in_read = false;
+	if (j->in_tx || j->in_write)
+		cs_db_exec(j->db, "RELEASE cs_check");
+	else
+		cs_db_commit(j->db);
+	free_latest(&c);
 	return r;
 }
 

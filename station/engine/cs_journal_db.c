@@ -1,9 +1,11 @@
-/* cs_journal_db.c - the SQLite primitives every cs_journal*.c file uses:
+/* cs_journal_db.c - the database primitives every cs_journal*.c file uses:
  * time stamps, prepared statements with bound arguments, error mapping,
  * transactions, reading a row column by column. They call nothing else of
  * the journal, so the journal's parts (cs_journal.c, the chain, check)
  * depend on them and not on each other in a circle. */
 #include "cs_err.h"
+#include "cs_codes.h"
+#include "cs_db_schema.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
 #include "cs_i18n.h"
@@ -42,99 +44,124 @@ void jr_why(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int bind_va(sqlite3_stmt *st, const char *fmt, va_list ap)
+bool jr_pg(const cs_journal *j)
 {
-	int rc = SQLITE_OK;
-
-	for (int k = 1; fmt != NULL && fmt[k - 1] != '\0' && rc == SQLITE_OK; k++) {
-		switch (fmt[k - 1]) {
-		case 'i':
-			rc = sqlite3_bind_int64(st, k, va_arg(ap, int64_t));
-			break;
-		case 'n': {
-			int64_t v = va_arg(ap, int64_t);
-
-			rc = v ? sqlite3_bind_int64(st, k, v) : sqlite3_bind_null(st, k);
-			break;
-		}
-		case 's':
-			rc = sqlite3_bind_text(st, k, va_arg(ap, const char *), -1,
-			    SQLITE_TRANSIENT);
-			break;
-		default:
-			rc = SQLITE_MISUSE;
-		}
-	}
-	return rc;
+	return cs_db_backend_of(j->db) == CS_DB_PG;
 }
 
-int jr_prepare(cs_journal *j, sqlite3_stmt **st, const char *sql,
+const char *jr_instr(const cs_journal *j)
+{
+	return jr_pg(j) ? "strpos" : "instr";
+}
+
+int jr_prepare(cs_journal *j, cs_db_stmt **st, const char *sql,
     const char *fmt, ...)
 {
 	va_list ap;
-	int rc;
+	int r;
 
 	*st = NULL;
-	if ((rc = sqlite3_prepare_v2(j->db, sql, -1, st, NULL)) != SQLITE_OK)
-		return rc;
+	if ((r = cs_db_prepare(j->db, sql, st)) != CS_OK)
+		return r;
 	va_start(ap, fmt);
-	rc = bind_va(*st, fmt, ap);
+	r = cs_db_bind_va(*st, fmt, ap);
 	va_end(ap);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
+	if (r != CS_OK) {
+		cs_db_finalize(*st);
 		*st = NULL;
 	}
-	return rc;
+	return r;
 }
 
 int jr_run(cs_journal *j, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = NULL;
+	cs_db_stmt *st = NULL;
 	va_list ap;
-	int rc;
+	int r;
 
-	if ((rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
+	j->changes = 0;
+	j->last_id = 0;
+	if ((r = cs_db_prepare(j->db, sql, &st)) != CS_OK)
+		return r;
 	va_start(ap, fmt);
-	rc = bind_va(st, fmt, ap);
+	r = cs_db_bind_va(st, fmt, ap);
 	va_end(ap);
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if (r == CS_OK && (r = jr_step(j, st)) == CS_DB_ROW) {
+		j->last_id = cs_db_column_int(st, 0);
+		while ((r = jr_step(j, st)) == CS_DB_ROW)
 			;
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
 	}
-	sqlite3_finalize(st);
-	return rc;
+	if (r == CS_DB_DONE) {
+		r = CS_OK;
+		j->changes = cs_db_changes(st);
+	}
+	cs_db_finalize(st);
+	return r;
 }
 
-int jr_err(cs_journal *j, int rc, char *why, size_t whylen, const char *doing)
+/* Whether a failure r outside any transaction lost the server's
+ * connection: then the caller waits for it and tries again. */
+static bool lost_outside(cs_journal *j, int r)
 {
-	const char *msg = j && j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc);
+	return r < 0 && !j->in_tx && !j->in_write && !j->in_read &&
+	    cs_db_last_fail(j->db) == CS_DB_FAIL_LOST;
+}
 
-	jr_why(why, whylen, _("journal: %s: %s"), doing, msg);
-	switch (rc) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return CS_OK;
-	case SQLITE_NOMEM:
-		return CS_ERR_NOMEM;
-	case SQLITE_CONSTRAINT_UNIQUE:
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-		return CS_ERR_MISMATCH;
-	case SQLITE_CONSTRAINT_FOREIGNKEY:
-		return CS_ERR_NOTFOUND;
-	case SQLITE_CONSTRAINT_CHECK:
-	case SQLITE_CONSTRAINT_NOTNULL:
-		return CS_ERR_USAGE;
-	case SQLITE_READONLY:
-		return CS_ERR_STATE;
+int jr_step(cs_journal *j, cs_db_stmt *st)
+{
+	int r;
+
+	while ((r = cs_db_step(st)) < 0 && lost_outside(j, r)) {
+		cs_db_reset(st);
+		if (jr_wait_server(j, NULL, 0) != CS_OK)
+			break;
 	}
-	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
-	    (rc & 0xff) == SQLITE_FULL)
-		return CS_ERR_IO;
-	return CS_ERR_DB;
+	return r;
+}
+
+int jr_err(cs_journal *j, int r, char *why, size_t whylen, const char *doing)
+{
+	if (r == CS_DB_ROW || r == CS_DB_DONE)
+		return CS_OK;
+	return cs_db_why(j ? j->db : NULL, r, why, whylen, doing);
+}
+
+static void say(const char *code, const char *target)
+{
+	char text[512];
+
+	cs_say(text, sizeof(text), code, "journal", target, NULL);
+	fprintf(stderr, "cardstation: %s [%s]\n", text, code);
+}
+
+int jr_wait_server(cs_journal *j, char *why, size_t whylen)
+{
+	const char *env = getenv(JR_WAIT_ENV);
+	long limit = env && *env ? strtol(env, NULL, 10) : JR_WAIT_S;
+	struct timespec t0, now;
+	char w[512] = "";
+	unsigned pause_ms = 200;
+
+	say("journal.server-lost", cs_db_target(j->db));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (cs_db_reconnect(j->db, w, sizeof(w)) == CS_OK) {
+			say("journal.server-back", cs_db_target(j->db));
+			return CS_OK;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= limit) {
+			jr_why(why, whylen, _("journal: the server did not answer for "
+			    "%ld s: %s"), limit, w);
+			return CS_ERR_IO;
+		}
+		/* A retry's pause, not a synchronisation: the server comes back
+		 * when its administrator brings it back. */
+		nanosleep(&(struct timespec){(time_t)(pause_ms / 1000),
+		    (long)(pause_ms % 1000) * 1000000L}, NULL);
+		if (pause_ms < 2000)
+			pause_ms *= 2;
+	}
 }
 
 bool jr_writable(cs_journal *j, char *why, size_t whylen)
@@ -145,52 +172,77 @@ bool jr_writable(cs_journal *j, char *why, size_t whylen)
 	return false;
 }
 
+/* The outermost write transaction: on PostgreSQL the chain head's row
+ * lock first, so that writers queue as SQLite's BEGIN IMMEDIATE makes
+ * them (docs/postgresql.md). A server found gone is waited for. */
+static int begin_write(cs_journal *j, char *why, size_t whylen)
+{
+	int r;
+
+	for (;;) {
+		if ((r = cs_db_begin(j->db, CS_DB_TX_WRITE)) == CS_OK && jr_pg(j) &&
+		    (r = cs_db_run_fmt(j->db, CS_DB_PG_CHAIN_LOCK, NULL)) != CS_OK &&
+		    cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
+			cs_db_rollback(j->db);
+		if (r == CS_OK)
+			return CS_OK;
+		if (cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
+			return jr_err(j, r, why, whylen, "cannot start a transaction");
+		if ((r = jr_wait_server(j, why, whylen)) != CS_OK)
+			return r;
+	}
+}
+
 int jr_tx_enter(cs_journal *j, char *why, size_t whylen)
 {
-	int rc;
+	int r;
 
 	if (!jr_writable(j, why, whylen))
 		return CS_ERR_STATE;
-	rc = sqlite3_exec(j->db, j->in_tx ? "SAVEPOINT cs_op" : "BEGIN IMMEDIATE",
-	    NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot start a transaction");
-	return CS_OK;
+	if (j->in_tx || j->in_write) {
+		if ((r = cs_db_exec(j->db, "SAVEPOINT cs_op")) != CS_OK)
+			return jr_err(j, r, why, whylen, "cannot start a transaction");
+		j->depth++;
+		return CS_OK;
+	}
+	if ((r = begin_write(j, why, whylen)) == CS_OK)
+		j->in_write = true;
+	return r;
 }
 
 int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
 {
 	int rc;
 
-	if (j->in_tx) {
+	if (j->depth > 0) {
+		j->depth--;
 		if (r != CS_OK)
-			sqlite3_exec(j->db, "ROLLBACK TO cs_op", NULL, NULL, NULL);
-		sqlite3_exec(j->db, "RELEASE cs_op", NULL, NULL, NULL);
+			cs_db_exec(j->db, "ROLLBACK TO cs_op");
+		cs_db_exec(j->db, "RELEASE cs_op");
 		return r;
 	}
+	if (j->in_tx)
+		return r;
+	j->in_write = false;
 	if (r != CS_OK) {
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		cs_db_rollback(j->db);
 		return r;
 	}
-	if ((rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+	if ((rc = cs_db_commit(j->db)) != CS_OK)
 		r = jr_err(j, rc, why, whylen, "cannot commit");
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		if (r == CS_OK)
-			r = CS_ERR_DB;
-	}
 	return r;
 }
 
 char *jr_next_str(struct jr_cols *c)
 {
-	const unsigned char *t;
+	const char *t;
 	char *s;
 	int i = c->i++;
 
-	if (sqlite3_column_type(c->s, i) == SQLITE_NULL)
+	if (cs_db_column_null(c->s, i))
 		return NULL;
-	t = sqlite3_column_text(c->s, i);
-	if (t == NULL || (s = strdup((const char *)t)) == NULL) {
+	t = cs_db_column_text(c->s, i);
+	if (t == NULL || (s = strdup(t)) == NULL) {
 		c->err = CS_ERR_NOMEM;
 		return NULL;
 	}
@@ -199,7 +251,7 @@ char *jr_next_str(struct jr_cols *c)
 
 int64_t jr_next_int(struct jr_cols *c)
 {
-	return sqlite3_column_int64(c->s, c->i++);
+	return cs_db_column_int(c->s, c->i++);
 }
 
 int jr_name_index(const char *const *names, size_t n, const char *s)

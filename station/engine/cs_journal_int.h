@@ -6,20 +6,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
+#include "cs_db.h"
 #include "cs_journal.h"
 #include "cs_owner.h"
 
 struct cs_journal {
-	sqlite3 *db;
+	cs_db *db;           /* SQLite file or PostgreSQL (cs_db.h) */
 	bool rdonly;
 	bool in_tx;          /* inside cs_journal_begin() */
+	bool in_write;       /* a write transaction is open (jr_tx_enter) */
+	bool in_read;        /* check's read transaction is open */
+	int depth;           /* savepoints jr_tx_enter holds inside it */
 	int version;
 	char *operator_name; /* actor of this connection's events */
 	char *reader;
 	int64_t owner_id;    /* the owner row of this process's claims, or 0 */
+	int64_t changes;     /* rows jr_run's statement changed */
+	int64_t last_id;     /* what jr_run's statement returned first
+	                        (INSERT ... RETURNING id), or 0 */
 };
+
+/* Whether the journal is on PostgreSQL. */
+bool jr_pg(const cs_journal *j);
 
 /* Timestamps: "2024-04-01T09:30:00.123Z" and its NUL. */
 #define JR_TIME_LEN 32
@@ -30,26 +38,43 @@ void jr_why(char *why, size_t whylen, const char *fmt, ...)
 
 /* Prepare sql and bind the arguments fmt lists, one letter each:
  * i int64_t, n int64_t where 0 binds NULL, s const char * (NULL binds
- * NULL). Returns an SQLite result code. */
-int jr_prepare(cs_journal *j, sqlite3_stmt **st, const char *sql,
+ * NULL); cs_db_prepare_fmt's letters. Returns a cs_err. */
+int jr_prepare(cs_journal *j, cs_db_stmt **st, const char *sql,
     const char *fmt, ...);
-/* Prepare, bind, step until done, finalize: an SQLite result code,
- * SQLITE_OK when the statement ran. */
+/* Prepare, bind, step until done, finalize: CS_OK when the statement
+ * ran; j->changes has the rows it changed and j->last_id the first
+ * column of its first row (INSERT ... RETURNING id). */
 int jr_run(cs_journal *j, const char *sql, const char *fmt, ...);
-/* Map an SQLite result code to a cs_err, saying what failed. */
-int jr_err(cs_journal *j, int rc, char *why, size_t whylen,
+/* cs_db_step, and outside a transaction, on a lost connection, wait for
+ * the server and step again (a read is safe to redo). */
+int jr_step(cs_journal *j, cs_db_stmt *st);
+/* Say what failed into why: returns r. */
+int jr_err(cs_journal *j, int r, char *why, size_t whylen,
     const char *doing);
+/* The function of the backend's SQL that finds b in a: instr(a, b) on
+ * SQLite, strpos(a, b) on PostgreSQL. */
+const char *jr_instr(const cs_journal *j);
 
-/* A change of this API: BEGIN IMMEDIATE, or a savepoint inside the
- * caller's transaction. jr_tx_leave commits or rolls back by r and
- * returns r (or the commit's failure). */
+/* A change of this API: a write transaction (SQLite's BEGIN IMMEDIATE;
+ * on PostgreSQL READ COMMITTED and the chain head's row lock, which
+ * serialises writers as SQLite does), or a savepoint inside the caller's
+ * transaction. jr_tx_leave commits or rolls back by r and returns r (or
+ * the commit's failure). A connection to the server found lost when a
+ * transaction starts is waited for (jr_wait_server) before it starts. */
 int jr_tx_enter(cs_journal *j, char *why, size_t whylen);
+/* The connection to the journal server is lost: say so (code
+ * journal.server-lost), reconnect until the server answers again
+ * (journal.server-back) or $JR_WAIT_ENV seconds (default JR_WAIT_S)
+ * have passed. */
+#define JR_WAIT_ENV "CARDSTATION_JOURNAL_WAIT"
+#define JR_WAIT_S 600
+int jr_wait_server(cs_journal *j, char *why, size_t whylen);
 int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen);
 bool jr_writable(cs_journal *j, char *why, size_t whylen);
 
 /* Reading a row column by column; err keeps the first failure. */
 struct jr_cols {
-	sqlite3_stmt *s;
+	cs_db_stmt *s;
 	int i;
 	int err;
 };
@@ -68,21 +93,20 @@ extern const char *const jr_card_states[7];
 extern const char *const jr_outcomes[7];
 #define JR_N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A new in-memory database with the schema this version creates (every
- * migration applied): what a journal's own schema must equal. */
-int jr_schema_reference(sqlite3 **out);
+/* A new in-memory SQLite database with the schema this version creates
+ * (every migration applied): what a journal's own schema must equal. */
+int jr_schema_reference(cs_db **out);
 /* Open or create the journal at path migrated only up to version: what
  * the unit tests use to make the journal of an older cardstation. */
 int jr_open_at(cs_journal **out, const char *path, int version, char *why,
     size_t whylen);
 
-/* The tables whose rows the events snapshot (cs_journal_chain.c). */
-struct jr_table {
-	const char *name;
-	const char *const *cols; /* every column, NULL-terminated */
-};
-const struct jr_table *jr_table(const char *name);
-extern const struct jr_table jr_tables[5];
+/* The tables whose rows the events snapshot (cs_journal_chain.c): those
+ * of cs_db_schema.h (columns and their kinds), in the order check reads
+ * them. */
+struct cs_db_table;
+const struct cs_db_table *jr_table(const char *name);
+extern const char *const jr_snap_tables[5];
 
 /* Whether owner id (0: a claim from before owners) still runs, seen from
  * self (cs_journal_owner.c). A journal read error is UNKNOWN: nothing is

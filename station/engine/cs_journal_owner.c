@@ -9,34 +9,36 @@
 #include <stdio.h>
 #include <string.h>
 
-static void owner_text(sqlite3_stmt *st, int col, char *out, size_t len)
+static void owner_text(cs_db_stmt *st, int col, char *out, size_t len)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = cs_db_column_text(st, col);
 
-	snprintf(out, len, "%s", t ? (const char *)t : "");
+	snprintf(out, len, "%s", t ? t : "");
 }
 
 /* Owner id's process as a cs_owner; CS_ERR_NOTFOUND if there is no such
  * row, ended 1 if it said goodbye. */
 static int owner_get(cs_journal *j, int64_t id, cs_owner *o, int *ended)
 {
-	sqlite3_stmt *st;
-	int rc, r = CS_OK;
+	cs_db_stmt *st;
+	int r;
 
 	memset(o, 0, sizeof(*o));
-	if ((rc = jr_prepare(j, &st, "SELECT host, boot_id, procfs, pid, start, "
-	    "ended IS NOT NULL FROM owners WHERE id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = jr_prepare(j, &st, "SELECT host, boot_id, procfs, pid, start, "
+	    "CASE WHEN ended IS NOT NULL THEN 1 ELSE 0 END FROM owners WHERE "
+	    "id = ?1", "i", id)) != CS_OK)
+		return r;
+	if ((r = jr_step(j, st)) == CS_DB_ROW) {
 		owner_text(st, 0, o->host, sizeof(o->host));
 		owner_text(st, 1, o->boot_id, sizeof(o->boot_id));
 		owner_text(st, 2, o->procfs, sizeof(o->procfs));
-		o->pid = sqlite3_column_int64(st, 3);
-		o->start = sqlite3_column_int64(st, 4);
-		*ended = sqlite3_column_int(st, 5);
-	} else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+		o->pid = cs_db_column_int(st, 3);
+		o->start = cs_db_column_int(st, 4);
+		*ended = (int)cs_db_column_int(st, 5);
+		r = CS_OK;
+	} else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }
 
@@ -61,13 +63,13 @@ cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id)
 static int owner_close(cs_journal *j, int64_t id, const char *reason)
 {
 	char now[JR_TIME_LEN];
-	int rc;
+	int r;
 
 	jr_now(now);
-	if ((rc = jr_run(j, "UPDATE owners SET ended = ?2 WHERE id = ?1 AND "
-	    "ended IS NULL", "is", id, now)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if (sqlite3_changes(j->db) == 0)
+	if ((r = jr_run(j, "UPDATE owners SET ended = ?2 WHERE id = ?1 AND "
+	    "ended IS NULL", "is", id, now)) != CS_OK)
+		return r;
+	if (j->changes == 0)
 		return CS_OK;
 	return jr_event(j, "owner.end", "owners", id, 0, 0, 0, reason);
 }
@@ -77,19 +79,19 @@ static int owner_close(cs_journal *j, int64_t id, const char *reason)
 static int reader_free(cs_journal *j, const cs_owner *self, const char *reader,
     char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int64_t ids[64];
 	size_t n = 0;
 	int rc, r = CS_OK;
 
-	if ((rc = jr_prepare(j, &st, "SELECT id FROM owners WHERE host = ?1 AND "
+	if ((r = jr_prepare(j, &st, "SELECT id FROM owners WHERE host = ?1 AND "
 	    "reader = ?2 AND ended IS NULL ORDER BY id LIMIT 64", "ss",
-	    self->host, reader)) != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot read the owners");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	    self->host, reader)) != CS_OK)
+		return jr_err(j, r, why, whylen, "cannot read the owners");
+	while ((rc = cs_db_step(st)) == CS_DB_ROW)
+		ids[n++] = cs_db_column_int(st, 0);
+	cs_db_finalize(st);
+	if (rc != CS_DB_DONE)
 		return jr_err(j, rc, why, whylen, "cannot read the owners");
 	for (size_t k = 0; k < n && r == CS_OK; k++) {
 		cs_owner o;
@@ -113,7 +115,7 @@ int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
 {
 	char now[JR_TIME_LEN];
 	cs_owner self;
-	int r, rc;
+	int r;
 
 	if (j->owner_id != 0) {
 		jr_why(why, whylen, _("this connection already has an owner"));
@@ -129,14 +131,14 @@ int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
 	    whylen)) != CS_OK)
 		goto out;
 	jr_now(now);
-	if ((rc = jr_run(j, "INSERT INTO owners (host, boot_id, procfs, pid, "
-	    "start, reader, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    "sssiiss", self.host, self.boot_id, self.procfs, self.pid, self.start,
-	    reader, now)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot register this station");
+	if ((r = jr_run(j, "INSERT INTO owners (host, boot_id, procfs, pid, "
+	    "start, reader, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+	    "RETURNING id", "sssiiss", self.host, self.boot_id, self.procfs,
+	    self.pid, self.start, reader, now)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot register this station");
 		goto out;
 	}
-	j->owner_id = sqlite3_last_insert_rowid(j->db);
+	j->owner_id = j->last_id;
 	r = jr_event(j, "owner.start", "owners", j->owner_id, 0, 0, 0, NULL);
 out:
 	r = jr_tx_leave(j, r, why, whylen);

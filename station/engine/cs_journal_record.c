@@ -12,7 +12,7 @@
 	"profile, not_after, state, problem, reason, claimed_by, " \
 	"pending_card_id, card_id, owner_id, key_type"
 
-static int record_from_row(sqlite3_stmt *st, cs_jrecord *r)
+static int record_from_row(cs_db_stmt *st, cs_jrecord *r)
 {
 	struct jr_cols c = {st, 0, CS_OK};
 	char *state;
@@ -63,27 +63,27 @@ void cs_jrecord_clear(cs_jrecord *r)
 }
 
 /* The record a prepared query gives, or CS_ERR_NOTFOUND; st is finalised. */
-static int record_one(cs_journal *j, sqlite3_stmt *st, cs_jrecord *out)
+static int record_one(cs_journal *j, cs_db_stmt *st, cs_jrecord *out)
 {
-	int rc = sqlite3_step(st), r;
+	int r = jr_step(j, st);
 
-	if (rc == SQLITE_ROW)
+	if (r == CS_DB_ROW)
 		r = record_from_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	else if (r == CS_DB_DONE)
+		r = CS_ERR_NOTFOUND;
+	cs_db_finalize(st);
 	return r;
 }
 
 int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out)
 {
-	sqlite3_stmt *st;
-	int rc;
+	cs_db_stmt *st;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records "
-	    "WHERE id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records "
+	    "WHERE id = ?1", "i", id)) != CS_OK)
+		return r;
 	return record_one(j, st, out);
 }
 
@@ -91,20 +91,20 @@ int cs_journal_record_get(cs_journal *j, int64_t id, cs_jrecord *out)
 static int record_event(cs_journal *j, const char *kind, int64_t id,
     const char *reason)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int64_t run_id = 0, card_id = 0;
-	int rc;
+	int r;
 
-	if ((rc = jr_prepare(j, &st, "SELECT run_id, coalesce(card_id, "
-	    "pending_card_id, 0) FROM records WHERE id = ?1", "i", id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		run_id = sqlite3_column_int64(st, 0);
-		card_id = sqlite3_column_int64(st, 1);
+	if ((r = jr_prepare(j, &st, "SELECT run_id, coalesce(card_id, "
+	    "pending_card_id, 0) FROM records WHERE id = ?1", "i", id)) != CS_OK)
+		return r;
+	if ((r = cs_db_step(st)) == CS_DB_ROW) {
+		run_id = cs_db_column_int(st, 0);
+		card_id = cs_db_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? CS_ERR_NOTFOUND : jr_err(j, rc, NULL, 0, "");
+	cs_db_finalize(st);
+	if (r != CS_DB_ROW)
+		return r == CS_DB_DONE ? CS_ERR_NOTFOUND : r;
 	return jr_event(j, kind, "records", id, run_id, id, card_id, reason);
 }
 
@@ -114,30 +114,31 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
 	const char *serial = in->serial && *in->serial ? jr_serial(in->serial) :
 	    NULL;
 	int64_t rid = 0, seq = in->seq;
-	sqlite3_stmt *st;
-	int r, rc;
+	cs_db_stmt *st;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
 	if (seq == 0) {
-		if ((rc = jr_prepare(j, &st, "SELECT coalesce(max(seq), 0) + 1 "
-		    "FROM records WHERE run_id = ?1", "i", in->run_id)) != SQLITE_OK) {
-			r = jr_err(j, rc, why, whylen, "cannot number the record");
+		if ((r = jr_prepare(j, &st, "SELECT coalesce(max(seq), 0) + 1 "
+		    "FROM records WHERE run_id = ?1", "i", in->run_id)) != CS_OK) {
+			r = jr_err(j, r, why, whylen, "cannot number the record");
 			goto out;
 		}
-		if (sqlite3_step(st) == SQLITE_ROW)
-			seq = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		if (cs_db_step(st) == CS_DB_ROW)
+			seq = cs_db_column_int(st, 0);
+		cs_db_finalize(st);
 	}
-	rc = jr_run(j, "INSERT INTO records (run_id, seq, serial, holder, mail, "
+	r = jr_run(j, "INSERT INTO records (run_id, seq, serial, holder, mail, "
 	    "dn, staff_no, profile, not_after, state, problem, reason, key_type) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+	    "RETURNING id",
 	    "iisssssssssss", in->run_id, seq, serial, in->holder, in->mail,
 	    in->dn, in->staff_no, in->profile, in->not_after,
 	    in->problem ? "refused" : "queued", in->problem, in->reason,
 	    in->key_type);
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot add the record");
+	if (r != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot add the record");
 		if (r == CS_ERR_MISMATCH)
 			jr_why(why, whylen, _("run %" PRId64 " already has a record "
 			    "with serial %s or seq %" PRId64), in->run_id,
@@ -146,7 +147,7 @@ int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
 			jr_why(why, whylen, _("no run %" PRId64), in->run_id);
 		goto out;
 	}
-	rid = sqlite3_last_insert_rowid(j->db);
+	rid = j->last_id;
 	r = record_event(j, "record.add", rid, NULL);
 out:
 	r = jr_tx_leave(j, r, why, whylen);
@@ -157,24 +158,24 @@ out:
 
 static int run_is_open(cs_journal *j, int64_t run_id, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	int rc, r = CS_OK;
 
-	if ((rc = jr_prepare(j, &st, "SELECT state FROM runs WHERE id = ?1", "i",
-	    run_id)) != SQLITE_OK)
-		return jr_err(j, rc, why, whylen, "cannot read the run");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	if ((r = jr_prepare(j, &st, "SELECT state FROM runs WHERE id = ?1", "i",
+	    run_id)) != CS_OK)
+		return jr_err(j, r, why, whylen, "cannot read the run");
+	rc = cs_db_step(st);
+	if (rc == CS_DB_DONE) {
 		jr_why(why, whylen, _("no run %" PRId64), run_id);
 		r = CS_ERR_NOTFOUND;
-	} else if (rc != SQLITE_ROW)
+	} else if (rc != CS_DB_ROW)
 		r = jr_err(j, rc, why, whylen, "cannot read the run");
-	else if (strcmp((const char *)sqlite3_column_text(st, 0), "open") != 0) {
+	else if (strcmp(cs_db_column_text(st, 0), "open") != 0) {
 		jr_why(why, whylen, _("run %" PRId64 " is %s"), run_id,
-		    (const char *)sqlite3_column_text(st, 0));
+		    cs_db_column_text(st, 0));
 		r = CS_ERR_STATE;
 	}
-	sqlite3_finalize(st);
+	cs_db_finalize(st);
 	return r;
 }
 
@@ -182,7 +183,7 @@ static const char *key_where(cs_jkey key)
 {
 	switch (key) {
 	case CS_JKEY_SERIAL: return "serial = ?3";
-	case CS_JKEY_MAIL: return "mail = ?3 COLLATE NOCASE";
+	case CS_JKEY_MAIL: return "lower(mail) = lower(?3)";
 	case CS_JKEY_STAFF_NO: return "staff_no = ?3";
 	default: return NULL;
 	}
@@ -229,8 +230,8 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
     cs_jkey key, const char *value, const char *reader, const char *types,
     cs_jrecord *out, char *why, size_t whylen)
 {
-	sqlite3_stmt *st = NULL;
-	char sql[512];
+	cs_db_stmt *st = NULL;
+	char sql[640];
 	int64_t id = 0;
 	int r, rc;
 
@@ -239,26 +240,30 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 		return r;
 	if ((r = run_is_open(j, run_id, why, whylen)) != CS_OK)
 		goto out;
-	/* Find and take in one statement, under the write lock BEGIN
-	 * IMMEDIATE holds: no other connection can take the same record. */
+	/* Find and take in one statement, under the write lock (SQLite's
+	 * BEGIN IMMEDIATE, the chain head's lock on PostgreSQL): no other
+	 * connection can take the same record. On PostgreSQL a record another
+	 * transaction is taking is skipped besides, never waited for. */
 	snprintf(sql, sizeof(sql), "UPDATE records SET state = 'claimed', "
-	    "claimed_by = ?2, owner_id = ?4 WHERE id = (SELECT id FROM records "
-	    "WHERE run_id = ?1 AND state = 'queued' AND %s AND (?5 IS NULL OR "
-	    "key_type IS NULL OR instr(',' || ?5 || ',', ',' || key_type || "
-	    "',') > 0) ORDER BY seq LIMIT 1) RETURNING id", where ? where :
+	    "claimed_by = ?2, owner_id = ?4 WHERE state = 'queued' AND id = "
+	    "(SELECT id FROM records WHERE run_id = ?1 AND state = 'queued' AND "
+	    "%s AND (?5 IS NULL OR key_type IS NULL OR %s(',' || ?5 || ',', ',' "
+	    "|| key_type || ',') > 0) ORDER BY seq LIMIT 1%s) RETURNING id",
+	    where ? where :
 	    /* A record tied to a half-written card waits for that card; one
 	     * whose key this card cannot hold waits for a card that can. */
-	    "?3 IS NULL AND pending_card_id IS NULL");
-	if ((rc = jr_prepare(j, &st, sql, "issns", run_id, reader, value,
-	    j->owner_id, types)) != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot claim");
+	    "?3 IS NULL AND pending_card_id IS NULL", jr_instr(j),
+	    jr_pg(j) ? " FOR UPDATE SKIP LOCKED" : "");
+	if ((r = jr_prepare(j, &st, sql, "issns", run_id, reader, value,
+	    j->owner_id, types)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot claim");
 		goto out;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
+	rc = cs_db_step(st);
+	if (rc == CS_DB_ROW)
+		id = cs_db_column_int(st, 0);
+	cs_db_finalize(st);
+	if (rc == CS_DB_DONE) {
 		if (where == NULL) {
 			jr_why(why, whylen, _("run %" PRId64 " has no record left in "
 			    "the queue%s%s"), run_id, types ? " for a card that holds " :
@@ -268,7 +273,7 @@ static int claim(cs_journal *j, int64_t run_id, const char *where,
 			r = explain_unclaimable(j, run_id, key, value, why, whylen);
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != CS_DB_ROW) {
 		r = jr_err(j, rc, why, whylen, "cannot claim");
 		goto out;
 	}
@@ -309,9 +314,9 @@ int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
     const char *value, cs_jrecord *out)
 {
 	const char *where = key_where(key);
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	char sql[512];
-	int rc;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (where == NULL || value == NULL)
@@ -321,15 +326,17 @@ int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
 	/* ?2 unused: the key expressions number their value ?3. */
 	snprintf(sql, sizeof(sql), "SELECT " REC_COLS " FROM records WHERE "
 	    "run_id = ?1 AND ?2 IS NULL AND %s ORDER BY seq LIMIT 1", where);
-	if ((rc = jr_prepare(j, &st, sql, "iss", run_id, NULL, value)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_prepare(j, &st, sql, "iss", run_id, NULL, value)) != CS_OK)
+		return r;
 	return record_one(j, st, out);
 }
 
 /* The values of a record move: ?1 the record, then what the move's SQL
- * names: ?2 card, ?3 text, ?4 problem, ?5 this connection's owner. */
+ * names: ?2 card, ?3 text, ?4 problem, ?5 this connection's owner; fmt
+ * binds as many of them as the SQL has. */
 struct move {
 	const char *from;   /* the state the record must be in */
+	const char *fmt;
 	const char *sql;
 	int64_t card_id;
 	const char *text, *problem;
@@ -342,36 +349,18 @@ struct move {
 static int record_move(cs_journal *j, int64_t id, const struct move *m,
     char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
 	cs_jrecord rec;
-	int r, rc;
+	int r;
 
 	if ((r = jr_tx_enter(j, why, whylen)) != CS_OK)
 		return r;
-	if ((rc = jr_prepare(j, &st, m->sql, NULL)) == SQLITE_OK) {
-		/* Each move names only some of the values: bind what it has. */
-		const int n = sqlite3_bind_parameter_count(st);
-
-		rc = sqlite3_bind_int64(st, 1, id);
-		if (rc == SQLITE_OK && n >= 2)
-			rc = m->card_id ? sqlite3_bind_int64(st, 2, m->card_id) :
-			    sqlite3_bind_null(st, 2);
-		if (rc == SQLITE_OK && n >= 3)
-			rc = sqlite3_bind_text(st, 3, m->text, -1, SQLITE_TRANSIENT);
-		if (rc == SQLITE_OK && n >= 4)
-			rc = sqlite3_bind_text(st, 4, m->problem, -1, SQLITE_TRANSIENT);
-		if (rc == SQLITE_OK && n >= 5)
-			rc = j->owner_id ? sqlite3_bind_int64(st, 5, j->owner_id) :
-			    sqlite3_bind_null(st, 5);
-		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
-			rc = SQLITE_OK;
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK) {
-		r = jr_err(j, rc, why, whylen, "cannot change the record");
+	/* Each move names only some of the values: fmt binds what it has. */
+	if ((r = jr_run(j, m->sql, m->fmt, id, m->card_id, m->text, m->problem,
+	    j->owner_id)) != CS_OK) {
+		r = jr_err(j, r, why, whylen, "cannot change the record");
 		goto out;
 	}
-	if (sqlite3_changes(j->db) == 0) {
+	if (j->changes == 0) {
 		if ((r = cs_journal_record_get(j, id, &rec)) != CS_OK)
 			jr_why(why, whylen, _("no record %" PRId64), id);
 		else {
@@ -393,13 +382,14 @@ out:
 }
 
 /* The claim a move ends must be this connection's owner's. */
-#define OWNED "state = 'claimed' AND owner_id IS ?5"
+#define OWNED "state = 'claimed' AND owner_id IS NOT DISTINCT FROM ?5"
 
 int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	const struct move m = {"claimed", "UPDATE records SET state = 'queued', "
-	    "claimed_by = NULL, owner_id = NULL, reason = ?3 WHERE id = ?1 AND "
+	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
+	    "'queued', claimed_by = NULL, owner_id = NULL, reason = ?3 WHERE id = "
+	    "?1 AND "
 	    "?2 IS NULL AND ?4 IS NULL AND " OWNED, 0, reason, NULL,
 	    "record.release"};
 
@@ -409,8 +399,8 @@ int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
 int cs_journal_record_release_pending(cs_journal *j, int64_t id,
     int64_t card_id, const char *reason, char *why, size_t whylen)
 {
-	const struct move m = {"claimed", "UPDATE records SET state = 'queued', "
-	    "claimed_by = NULL, owner_id = NULL, pending_card_id = ?2, reason = "
+	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
+	    "'queued', claimed_by = NULL, owner_id = NULL, pending_card_id = ?2, reason = "
 	    "?3 WHERE id = ?1 AND ?4 IS NULL AND " OWNED, card_id, reason, NULL,
 	    "record.release"};
 
@@ -420,7 +410,7 @@ int cs_journal_record_release_pending(cs_journal *j, int64_t id,
 int cs_journal_record_set_aside(cs_journal *j, int64_t id,
     const char *problem, const char *reason, char *why, size_t whylen)
 {
-	const struct move m = {"claimed", "UPDATE records SET state = "
+	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
 	    "'refused', claimed_by = NULL, owner_id = NULL, pending_card_id = "
 	    "?2, reason = ?3, problem = ?4 WHERE id = ?1 AND " OWNED, 0, reason,
 	    problem, "record.set-aside"};
@@ -431,7 +421,8 @@ int cs_journal_record_set_aside(cs_journal *j, int64_t id,
 int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
     char *why, size_t whylen)
 {
-	const struct move m = {"claimed", "UPDATE records SET state = 'done', "
+	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
+	    "'done', "
 	    "card_id = ?2, pending_card_id = NULL, reason = ?3, owner_id = "
 	    "NULL WHERE id = ?1 AND ?4 IS NULL AND " OWNED,
 	    card_id, NULL, NULL, "record.done"};
@@ -442,7 +433,8 @@ int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
 int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	const struct move m = {"done", "UPDATE records SET state = 'revoked', "
+	const struct move m = {"done", "ins", "UPDATE records SET state = "
+	    "'revoked', "
 	    "reason = ?3 WHERE id = ?1 AND ?2 IS NULL", 0, reason, NULL,
 	    "record.revoke"};
 
@@ -458,16 +450,16 @@ struct torn {
 static int collect(cs_journal *j, const char *sql, int64_t run_id,
     struct torn **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	cs_db_stmt *st;
 	struct torn *v = NULL, *nv;
 	size_t cap = 0;
 	int rc, r = CS_OK;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = jr_prepare(j, &st, sql, "i", run_id)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((r = jr_prepare(j, &st, sql, "i", run_id)) != CS_OK)
+		return r;
+	while ((rc = cs_db_step(st)) == CS_DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
@@ -476,15 +468,15 @@ static int collect(cs_journal *j, const char *sql, int64_t run_id,
 			}
 			v = nv;
 		}
-		v[*n].issuance = sqlite3_column_int64(st, 0);
-		v[*n].card = sqlite3_column_int64(st, 1);
-		v[*n].record = sqlite3_column_int64(st, 2);
-		v[*n].owner = sqlite3_column_int64(st, 3);
+		v[*n].issuance = cs_db_column_int(st, 0);
+		v[*n].card = cs_db_column_int(st, 1);
+		v[*n].record = cs_db_column_int(st, 2);
+		v[*n].owner = cs_db_column_int(st, 3);
 		(*n)++;
 	}
-	if (r == CS_OK && rc != SQLITE_DONE)
-		r = jr_err(j, rc, NULL, 0, "");
-	sqlite3_finalize(st);
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	if (r != CS_OK) {
 		free(v);
 		*n = 0;
@@ -502,28 +494,28 @@ static const char RELEASED[] = "released when the run resumed";
 static int take_back_write(cs_journal *j, int64_t run_id, const struct torn *t,
     const char *now, cs_jresume *out)
 {
-	int r, rc;
+	int r;
 
-	if ((rc = jr_run(j, "UPDATE issuances SET outcome = 'interrupted', "
+	if ((r = jr_run(j, "UPDATE issuances SET outcome = 'interrupted', "
 	    "finished = ?2, reason = ?3 WHERE id = ?1", "iss", t->issuance, now,
-	    INTERRUPTED)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	    INTERRUPTED)) != CS_OK)
+		return r;
 	if ((r = jr_event(j, "issuance.interrupted", "issuances", t->issuance,
 	    run_id, t->record, t->card, INTERRUPTED)) != CS_OK)
 		return r;
-	if ((rc = jr_run(j, "UPDATE cards SET state = 'partial' WHERE id = ?1",
-	    "i", t->card)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	if ((r = jr_run(j, "UPDATE cards SET state = 'partial' WHERE id = ?1",
+	    "i", t->card)) != CS_OK)
+		return r;
 	if ((r = jr_event(j, "card.state", "cards", t->card, run_id, t->record,
 	    t->card, INTERRUPTED)) != CS_OK)
 		return r;
-	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
+	if ((r = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
 	    "NULL, owner_id = NULL, pending_card_id = ?2, reason = ?3 WHERE id = "
 	    "?1 AND state = 'claimed'", "iis", t->record, t->card,
-	    INTERRUPTED)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
+	    INTERRUPTED)) != CS_OK)
+		return r;
 	out->interrupted++;
-	if (sqlite3_changes(j->db) == 0)
+	if (j->changes == 0)
 		return CS_OK;
 	out->released++;
 	return record_event(j, "record.resume", t->record, INTERRUPTED);
@@ -533,13 +525,13 @@ static int take_back_write(cs_journal *j, int64_t run_id, const struct torn *t,
 static int take_back_claim(cs_journal *j, const struct torn *t,
     cs_jresume *out)
 {
-	int rc;
+	int r;
 
-	if ((rc = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
+	if ((r = jr_run(j, "UPDATE records SET state = 'queued', claimed_by = "
 	    "NULL, owner_id = NULL, reason = ?2 WHERE id = ?1 AND state = "
-	    "'claimed'", "is", t->record, RELEASED)) != SQLITE_OK)
-		return jr_err(j, rc, NULL, 0, "");
-	if (sqlite3_changes(j->db) == 0)
+	    "'claimed'", "is", t->record, RELEASED)) != CS_OK)
+		return r;
+	if (j->changes == 0)
 		return CS_OK;
 	out->released++;
 	return record_event(j, "record.resume", t->record, RELEASED);
@@ -580,9 +572,32 @@ int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
 	free(t);
 	if (r != CS_OK)
 		jr_why(why, whylen, _("journal: cannot resume: %s"),
-		    sqlite3_errmsg(j->db));
+		    cs_db_errmsg(j->db));
 	r = jr_tx_leave(j, r, why, whylen);
 	if (r != CS_OK)
 		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+int cs_journal_run_queued(cs_journal *j, int64_t run_id, cs_jrecord_fn fn,
+    void *ctx)
+{
+	cs_db_stmt *st;
+	int rc = CS_DB_DONE, r;
+
+	if ((r = jr_prepare(j, &st, "SELECT " REC_COLS " FROM records WHERE "
+	    "run_id = ?1 AND state = 'queued' ORDER BY seq", "i", run_id)) !=
+	    CS_OK)
+		return r;
+	while (r == CS_OK && (rc = jr_step(j, st)) == CS_DB_ROW) {
+		cs_jrecord rec;
+
+		if ((r = record_from_row(st, &rec)) == CS_OK)
+			r = fn(ctx, &rec);
+		cs_jrecord_clear(&rec);
+	}
+	if (r == CS_OK && rc != CS_DB_DONE)
+		r = rc;
+	cs_db_finalize(st);
 	return r;
 }

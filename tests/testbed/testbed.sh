@@ -12,6 +12,13 @@
 #   tb_wait SLOT present|absent        wait for that state
 #   tb_port SLOT                       print the vpcd TCP port of SLOT
 #   tb_cardsim_pid SLOT                print the pid of the card in SLOT
+#   tb_journal DIR                     export CARDSTATION_JOURNAL: DIR/journal.db,
+#                                      or with CS_TEST_JOURNAL=pg the fresh
+#                                      database of the tests' PostgreSQL server
+#                                      ($CS_PG_URI: pgtest.sh with-db), its
+#                                      tables made (journal init)
+#   tb_sql SQL                         SQL on that journal (sqlite3 or psql),
+#                                      rows as a|b lines, NULL as nothing
 #
 # Slots count from 0. Functions return non-zero (and say why on stderr) on
 # failure, so `set -e` scripts stop at the first problem. Each inserted
@@ -88,4 +95,29 @@ tb_swap() {
 		tb_remove "$slot" || return 1
 	fi
 	tb_insert "$slot" "$@"
+}
+
+# The journal of a story: one variable picks the backend, every story
+# runs on both.
+tb_journal() {
+	case ${CS_TEST_JOURNAL:-sqlite} in
+	sqlite) export CARDSTATION_JOURNAL=$1/journal.db ;;
+	pg)
+		[ -n "${CS_PG_URI:-}" ] ||
+			{ echo "tb: CS_TEST_JOURNAL=pg needs the pg fixture (tests/pg/pgtest.sh with-db)" >&2; return 1; }
+		export CARDSTATION_JOURNAL=$CS_PG_URI
+		"${CS_BIN:?}" journal init >/dev/null ||
+			{ echo "tb: journal init on $CS_PG_URI failed" >&2; return 1; } ;;
+	*) echo "tb: CS_TEST_JOURNAL is sqlite or pg, not '$CS_TEST_JOURNAL'" >&2; return 1 ;;
+	esac
+}
+
+tb_sql() {
+	case $CARDSTATION_JOURNAL in
+	postgresql://* | postgres://*)
+		PGOPTIONS='-c client_min_messages=warning' \
+			"${CS_PGBIN:-/usr/lib/postgresql/15/bin}/psql" -X -A -t -q -F '|' \
+			-v ON_ERROR_STOP=1 -d "$CARDSTATION_JOURNAL" -c "$1" ;;
+	*) sqlite3 "$CARDSTATION_JOURNAL" "$1" ;;
+	esac
 }

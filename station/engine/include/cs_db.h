@@ -47,6 +47,7 @@
 #ifndef CS_DB_H
 #define CS_DB_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,10 +111,13 @@ int cs_db_exec(cs_db *db, const char *sql);
 int cs_db_prepare(cs_db *db, const char *sql, cs_db_stmt **out);
 /* Prepare sql and bind the arguments fmt lists, one letter each, as the
  * journal's jr_prepare does: i int64_t, n int64_t where 0 binds NULL, s
- * const char * (NULL binds NULL). fmt may be NULL (nothing to bind). On
+ * const char * (NULL binds NULL; n's NULL is a bigint on PostgreSQL, s's
+ * a text, so either may stand alone in `? IS NULL`). fmt may be NULL (nothing to bind). On
  * failure *out is NULL. */
 int cs_db_prepare_fmt(cs_db *db, cs_db_stmt **out, const char *sql,
     const char *fmt, ...);
+/* The binding of cs_db_prepare_fmt, on a prepared statement. */
+int cs_db_bind_va(cs_db_stmt *st, const char *fmt, va_list ap);
 /* The same, stepped until done and finalized: CS_OK when it ran. */
 int cs_db_run_fmt(cs_db *db, const char *sql, const char *fmt, ...);
 

@@ -10,7 +10,7 @@ source "$TB_LIB"
 W=$TB_DIR/work
 CS_WORKER_ARG=__worker # cs_run.h: how a reader worker is exec'd
 mkdir -p "$W"
-export CARDSTATION_JOURNAL=$W/journal.db
+tb_journal "$W" # a file, or the tests' PostgreSQL (CS_TEST_JOURNAL=pg)
 export CS_PIN=246810 CS_PUK=0123456789abcdef
 INST="National Institute of Informatics, Academe Campus"
 OUT=$W/encode.out
@@ -53,7 +53,7 @@ encode_stop() {
 	wait "$ENCODE_PID" || true
 }
 
-sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
+sql() { tb_sql "$1"; }
 
 # The journal's promises: no certificate live on two cards; no card with
 # two live certificates; each done record on exactly one verified card, or

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 
 #include "cs_journal_int.h"
 #include "jt.h"
@@ -24,14 +23,28 @@ struct old {
 	int64_t live_issuance;
 };
 
+static int64_t count(cs_journal *j, const char *sql)
+{
+	cs_db_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(cs_db_prepare(j->db, sql, &st), CS_OK);
+	if (cs_db_step(st) == CS_DB_ROW)
+		n = cs_db_column_int(st, 0);
+	cs_db_finalize(st);
+	return n;
+}
+
 /* One row inserted as the old station did: its SQL, then its event. */
 static void row(cs_journal *j, const char *kind, const char *table,
     const char *sql, int64_t run, int64_t rec, int64_t card)
 {
+	char last[64];
 	int64_t id;
 
-	assert_int_equal(sqlite3_exec(j->db, sql, NULL, NULL, NULL), SQLITE_OK);
-	id = sqlite3_last_insert_rowid(j->db);
+	assert_int_equal(cs_db_exec(j->db, sql), CS_OK);
+	snprintf(last, sizeof(last), "SELECT max(id) FROM %s", table);
+	id = count(j, last);
 	assert_int_equal(jr_event(j, kind, table, id, run, rec, card, NULL),
 	    CS_OK);
 }
@@ -39,7 +52,7 @@ static void row(cs_journal *j, const char *kind, const char *table,
 static void change(cs_journal *j, const char *kind, const char *table,
     int64_t id, const char *sql, int64_t run, int64_t rec, int64_t card)
 {
-	assert_int_equal(sqlite3_exec(j->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(cs_db_exec(j->db, sql), CS_OK);
 	assert_int_equal(jr_event(j, kind, table, id, run, rec, card, "old"),
 	    CS_OK);
 }
@@ -109,28 +122,15 @@ static void make_old(struct old *o, int version, int dangling)
 	    "'2024-04-01T09:03:00.000Z', 'revoked', 'keyCompromise')", 1, 3, 3);
 	assert_int_equal(jr_tx_leave(j, CS_OK, why, sizeof(why)), CS_OK);
 	if (dangling) /* what a file edited with foreign keys off may hold */
-		assert_int_equal(sqlite3_exec(j->db, "PRAGMA foreign_keys = OFF;"
+		assert_int_equal(cs_db_exec(j->db, "PRAGMA foreign_keys = OFF;"
 		    "INSERT INTO issuances (record_id, card_id, cert_serial, "
 		    "started, outcome) VALUES (4, 99, '1003', "
-		    "'2024-04-01T09:04:00.000Z', 'failed')", NULL, NULL, NULL),
-		    SQLITE_OK);
+		    "'2024-04-01T09:04:00.000Z', 'failed')"), CS_OK);
 	/* The old journal is whole as its station left it. */
 	if (cs_journal_check(j, NULL, NULL, &(cs_jcheck){0}, why,
 	    sizeof(why)) != CS_OK)
 		fail_msg("check of the old journal: %s", why);
 	cs_journal_close(j);
-}
-
-static int64_t count(cs_journal *j, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(j->db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 static void print_finding(void *ctx, const cs_jfinding *f)
@@ -205,8 +205,8 @@ static void migrates_and_stays_trusted(int version)
 
 	/* An old row's snapshot lacks id_source, read as NULL: an edit of it
 	 * behind the station's back is still named. */
-	assert_int_equal(sqlite3_exec(j->db, "UPDATE cards SET id_source = "
-	    "'assigned' WHERE id = 3", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(cs_db_exec(j->db, "UPDATE cards SET id_source = "
+	    "'assigned' WHERE id = 3"), CS_OK);
 	assert_int_equal(cs_journal_check(j, print_finding, NULL, &res, why,
 	    sizeof(why)), CS_OK);
 	assert_int_equal(res.findings, 1);
