@@ -3,8 +3,8 @@
  *
  * A profile is a PIV profile when its OpenSC driver is OpenSC's PIV driver
  * (`opensc.driver = PIV-II`, cardprofiles/piv.conf): the card is chosen by
- * the PIV AID answering SELECT, written here, and checked through OpenSC's
- * PIV driver by cs_token_check as every card is.
+ * the PIV AID answering SELECT, written and checked here (cs_piv_write),
+ * read through OpenSC's PIV driver by verify.
  *
  * libykpiv works on a PC/SC card handle the station opens itself
  * (ykpiv_connect_with_external_card), by the reader's exact name: the same
@@ -53,9 +53,20 @@ int cs_piv_identity(SCARDCONTEXT ctx, const char *reader, cs_card_id *id,
  * PUK (a->puk, from the default on a factory card) and the PIN (a->pin,
  * set with the PUK), and the card's derived management key. A card that
  * is not in its factory state is rewritten when its management key is the
- * one derived from a->puk and identity. a->puk is required. */
+ * one derived from a->puk and identity. a->puk is required.
+ * With res, then check the card in the same session, as cs_token_check
+ * does through OpenSC for other cards: the certificate read back byte for
+ * byte (cert_matches), the PIN and a signature over a fresh challenge
+ * verified with the certificate's key (signature_ok), the CHUID read back
+ * when it carries an assigned identity; pkcs15_serial is the token serial
+ * OpenSC's PIV driver reports (the GUID's last 8 bytes, lower-case hex).
+ * OpenSC's PIV driver is left to verify and the handover: its binding of
+ * a PIV card costs some 27 APDUs (discovery object at every lock, key
+ * history, every certificate object) and proves nothing of the write that
+ * the check does not (tests/bench/piv). */
 int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
-    const char *identity, char *why, size_t whylen);
+    const char *identity, cs_token_check_result *res, char *why,
+    size_t whylen);
 
 /* Whether aid_hex (a profile's match.aid) is the PIV application's: the
  * card functions of cs_card.h that take an AID hand such a card to the

@@ -524,7 +524,8 @@ static int carries_identity(const struct card *c,
 
 /* Bring the card to where pkcs15-init can write it, then write. */
 static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
-    const char *pin, const char *puk, char *why, size_t whylen)
+    const char *pin, const char *puk, cs_token_check_result *res, char *why,
+    size_t whylen)
 {
 	const cs_profile *pf = c->profile;
 	cs_token_write_args wa = {.reader = w->a->reader, .profile = pf,
@@ -533,13 +534,16 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	char serial[32];
 	int r;
 
-	/* A PIV card: written through libykpiv, checked as every card. */
+	/* A PIV card: written through libykpiv and checked (res) in the same
+	 * session (cs_piv.h). */
 	if (cs_piv_is_profile(pf)) {
 		c->token_started = 1;
-		if ((r = cs_piv_write(w->ctx, &wa, c->id.chip_serial, why,
-		    whylen)) != CS_OK)
-			return r;
-		return cs_token_env(pf, w->a->reader, why, whylen);
+		memset(res, 0, sizeof(*res));
+		/* A serial: written, and the check found a fault. */
+		if ((r = cs_piv_write(w->ctx, &wa, c->id.chip_serial, res, why,
+		    whylen)) != CS_OK && res->pkcs15_serial[0] != '\0')
+			w->m.code = "card.check-failed";
+		return r;
 	}
 	/* TokenInfo carries the card's identity (the chip serial, or the one
 	 * the station assigned): OpenSC reports it as the token's serial
@@ -692,10 +696,11 @@ static int write_and_check(struct worker *w, struct card *c)
 	} else if (r == CS_OK) {
 		step(w, c, 3, "writing", "step.write");
 		if ((r = write_card(w, c, p12, cs_secret_str(pin),
-		    cs_secret_str(puk), why, sizeof(why))) == CS_OK) {
+		    cs_secret_str(puk), &res, why, sizeof(why))) == CS_OK) {
 			step(w, c, 4, "checking", "step.check");
-			r = cs_token_check(c->profile, p12->cert, cs_secret_str(pin),
-			    &res, why, sizeof(why));
+			if (!cs_piv_is_profile(c->profile))
+				r = cs_token_check(c->profile, p12->cert,
+				    cs_secret_str(pin), &res, why, sizeof(why));
 			if (r != CS_OK || !(res.cert_matches && res.signature_ok))
 				w->m.code = "card.check-failed";
 			if (r == CS_OK && !(res.cert_matches && res.signature_ok)) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # cardstation encodes one person onto a PIV token (cardsim --applet piv):
-# the card is chosen as PIV by its AID, written through libykpiv and
-# checked by the station through OpenSC's PIV driver. Then judged by tools
+# the card is chosen as PIV by its AID, written and checked (certificate
+# read back, PIN, a signature) through libykpiv. Then judged by tools
 # we did not write: yubico-piv-tool shows the certificate in 9a and signs
 # with the holder's PIN; pkcs15-tool reads the certificate whose serial is
 # the download's; OpenSSL verifies a PKCS#11 signature with it. The card's
