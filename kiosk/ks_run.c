@@ -610,6 +610,10 @@ static void on_event(void *ctx, const cs_run_event *ev)
 	case CS_EV_PROGRESS:
 		rc->progress = ev->progress;
 		break;
+	case CS_EV_WAITING:
+		/* Who waits for which card at the end: the command line lists
+		 * it; the run page does not show it yet. */
+		break;
 	case CS_EV_END:
 		cpy(rc->end_text, sizeof(rc->end_text), ev->text ? ev->text : "");
 		msg_from(&rc->end_msg, ev);

@@ -24,6 +24,7 @@ struct cli {
 	cs_run *run;
 	int waiting_confirm;  /* reader index asking, or -1 */
 	int failures, done;
+	int waits;            /* records listed as waiting for their card */
 	cs_jprogress last;
 };
 
@@ -138,6 +139,13 @@ static void on_event(void *ctx, const cs_run_event *ev)
 			printf(_(" (%" PRId64 " waiting for their half-written card)"),
 			    ev->progress.waiting);
 		printf("\n");
+		break;
+	case CS_EV_WAITING:
+		/* The code too: a script finds the record by seq in params. */
+		if (c->waits++ == 0)
+			printf(_("waiting for their own card:\n"));
+		printf("  %s [%s]\n", ev->text ? ev->text : "",
+		    ev->code ? ev->code : "-");
 		break;
 	case CS_EV_END:
 		printf(_("run ended: %s\n"), ev->text ? ev->text : "");

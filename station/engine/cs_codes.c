@@ -31,6 +31,10 @@ static const cs_code_def table[] = {
 	{"run.wait-partial", N_("{count} record(s) wait for the card left half written for them: insert it again to finish")},
 	{"run.stopped", N_("stopped")},
 	{"run.readers-stopped", N_("every reader stopped")},
+	{"run.waits-for-card", N_("record {seq} ({holder}) waits for card {chip}, left half written for them: insert it to finish")},
+	{"run.waits-for-card-printed", N_("record {seq} ({holder}) waits for card {chip}, printed number {printed}, left half written for them: insert it to finish")},
+	{"run.waits-for-paired-card", N_("record {seq} ({holder}) waits for card {card}, which the pairing list names for them")},
+	{"run.waits-unpaired", N_("record {seq} ({holder}) is in no line of the pairing list: no card will take it")},
 	/* ---- the steps of a card ---- */
 	{"step.chip-serial", N_("chip serial")},
 	{"step.holder", N_("choose the holder")},

@@ -183,6 +183,20 @@ const cs_pair *cs_pairing_by_printed(const cs_pairing *l, const char *printed)
 	return NULL;
 }
 
+const cs_pair *cs_pairing_by_person(const cs_pairing *l, const char *staff_no,
+    const char *mail)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const cs_pair *p = &l->p[i];
+
+		if (cs_pair_is_mail(p) ? mail != NULL &&
+		    strcasecmp(p->person, mail) == 0 : staff_no != NULL &&
+		    strcmp(p->person, staff_no) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 int cs_pair_is_mail(const cs_pair *p)
 {
 	return strchr(p->person, '@') != NULL;

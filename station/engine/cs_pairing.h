@@ -29,6 +29,10 @@ void cs_pairing_free(cs_pairing *l);
 const cs_pair *cs_pairing_by_chip(const cs_pairing *l, const char *chip);
 /* The line for a printed card number, or NULL. */
 const cs_pair *cs_pairing_by_printed(const cs_pairing *l, const char *printed);
+/* The line that names the holder with staff_no or mail (a mail ASCII
+ * case-insensitive, as the journal matches it), or NULL. */
+const cs_pair *cs_pairing_by_person(const cs_pairing *l, const char *staff_no,
+    const char *mail);
 /* Whether person is a mail (else a staff or student number). */
 int cs_pair_is_mail(const cs_pair *p);
 

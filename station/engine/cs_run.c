@@ -6,6 +6,7 @@
 #include "cs_profile.h"
 #include "cs_child.h"
 #include "cs_i18n.h"
+#include "cs_pairing.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,6 +217,78 @@ static void emit(cs_run *r, cs_run_event *ev, int index)
 	ev->reader = index >= 0 ? r->w[index].reader : NULL;
 	if (r->ui.event != NULL)
 		r->ui.event(r->ui.ctx, ev);
+}
+
+/* ---- the end: who still waits for which card ---- */
+
+struct waits {
+	cs_run *r;
+	cs_pairing pl;
+	int have_pl;
+};
+
+static int tell_one_waiting(void *ctx, const cs_jrecord *rec)
+{
+	struct waits *wt = ctx;
+	cs_run_event ev = {.kind = CS_EV_WAITING};
+	cs_jcard card = {0};
+	const cs_pair *pair = NULL;
+	const char *chip = NULL, *printed = NULL, *shown;
+	char params[CS_PARAMS_MAX], text[512], seq[24];
+
+	if (rec->pending_card_id != 0) {
+		/* A card set aside half written for it (or given an identity
+		 * it may carry): that card only finishes it. */
+		if (cs_journal_card_get(wt->r->j, rec->pending_card_id, &card) ==
+		    CS_OK) {
+			chip = card.chip_serial;
+			printed = card.printed_no;
+		}
+		ev.code = printed != NULL && printed[0] != '\0' ?
+		    "run.waits-for-card-printed" : "run.waits-for-card";
+	} else if (wt->have_pl) {
+		/* Pairing-list mode: the list names each holder's card. */
+		if ((pair = cs_pairing_by_person(&wt->pl, rec->staff_no,
+		    rec->mail)) != NULL) {
+			chip = pair->chip_serial[0] ? pair->chip_serial : NULL;
+			printed = pair->printed_no[0] ? pair->printed_no : NULL;
+		}
+		ev.code = pair != NULL ? "run.waits-for-paired-card" :
+		    "run.waits-unpaired";
+	} else {
+		return CS_OK;  /* any card takes it */
+	}
+	snprintf(seq, sizeof(seq), "%" PRId64, rec->seq);
+	shown = chip != NULL ? chip : printed != NULL ? printed : "?";
+	cs_params_pack(params, sizeof(params), "seq", seq, "holder",
+	    rec->holder ? rec->holder : "", "chip", chip ? chip : "?",
+	    "printed", printed, "card", shown, (const char *)NULL);
+	ev.params = params;
+	ev.text = cs_code_text(ev.code, params, text, sizeof(text));
+	ev.holder = rec->holder;
+	ev.mail = rec->mail;
+	ev.staff_no = rec->staff_no;
+	ev.cert_serial = rec->serial;
+	ev.chip_serial = chip;
+	ev.printed_no = printed;
+	emit(wt->r, &ev, -1);
+	cs_jcard_clear(&card);
+	return CS_OK;
+}
+
+/* Before the run's end: one CS_EV_WAITING per record that waits for one
+ * particular card, so that the operator knows which cards to find. */
+static void tell_waiting(cs_run *r)
+{
+	struct waits wt = {.r = r};
+	char why[256];
+
+	if (r->o.pairing_csv != NULL)
+		wt.have_pl = cs_pairing_load(r->o.pairing_csv, &wt.pl, why,
+		    sizeof(why)) == CS_OK;
+	(void)cs_journal_run_queued(r->j, r->o.run_id, tell_one_waiting, &wt);
+	if (wt.have_pl)
+		cs_pairing_free(&wt.pl);
 }
 
 /* Counts change only when a card ends (done, failed, released): read them
@@ -481,6 +554,7 @@ int cs_run_poll(cs_run *r, int timeout_ms)
 
 		char text[160];
 
+		tell_waiting(r);
 		ev.code = r->stopping ? "run.stopped" : "run.readers-stopped";
 		ev.text = cs_code_text(ev.code, NULL, text, sizeof(text));
 		progress(r);

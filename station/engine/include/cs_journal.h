@@ -285,6 +285,12 @@ int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
 int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
     const char *value, cs_jrecord *out);
 void cs_jrecord_clear(cs_jrecord *r);
+/* Each record of the run still queued, in seq order (encode's end lists
+ * those that wait for one particular card); fn's non-CS_OK ends the walk
+ * and is returned. */
+typedef int (*cs_jrecord_fn)(void *ctx, const cs_jrecord *rec);
+int cs_journal_run_queued(cs_journal *j, int64_t run_id, cs_jrecord_fn fn,
+    void *ctx);
 
 /* --- cards ---------------------------------------------------------- */
 /* Insert the card, or update the one with the same chip serial: non-NULL

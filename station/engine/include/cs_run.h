@@ -93,6 +93,11 @@ typedef enum cs_run_ev_kind {
 	CS_EV_PIN_LETTER, /* pin (and puk) to show once for the holder */
 	CS_EV_PROGRESS,   /* progress of the run */
 	CS_EV_END,        /* the run stopped: text says why */
+	/* Sent just before CS_EV_END, once per record still waiting for one
+	 * particular card: holder, cert_serial, chip_serial and printed_no of
+	 * that card; code run.waits-*, params with seq (the record's place in
+	 * the run), holder, chip, printed. */
+	CS_EV_WAITING,
 } cs_run_ev_kind;
 
 typedef struct cs_run_event {

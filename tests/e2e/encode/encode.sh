@@ -472,6 +472,49 @@ pairing_list() {
 	invariants
 }
 
+# The end of a run lists every record that waits for one particular card,
+# with its code: a card pulled mid-write holds its holder's record; the
+# pairing list names a card for another that never came; a fourth holder
+# is in no line of the list. The done holder is not listed.
+end_lists_waiting() {
+	"$UPKIGEN" --out "$W/b" --people 4 >/dev/null
+	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
+		--mode pairing >/dev/null
+	local staff1 staff2 staff3 name2 name3 name4 n
+	staff1=$(sql "SELECT staff_no FROM records WHERE seq = 1")
+	staff2=$(sql "SELECT staff_no FROM records WHERE seq = 2")
+	staff3=$(sql "SELECT staff_no FROM records WHERE seq = 3")
+	name2=$(sql "SELECT holder FROM records WHERE seq = 2")
+	name3=$(sql "SELECT holder FROM records WHERE seq = 3")
+	name4=$(sql "SELECT holder FROM records WHERE seq = 4")
+	printf 'printed_no,chip_serial,person\r\nP-1,4790-5040-000000E1,%s\r\nP-2,4790-5040-000000E2,%s\r\nP-3,4790-5040-000000E3,%s\r\n' \
+		"$staff1" "$staff2" "$staff3" >"$W/pairing.csv"
+	card a E1; card c E3
+	tb_insert 0 "$W/a.card"
+	encode_bg --reader 0 --pairing "$W/pairing.csv"
+	wait_for 'DONE .*4790-5040-000000E1'
+	tb_swap 0 "$W/c.card" --pull-after 40
+	wait_for 'FAILED'
+	encode_stop
+	grep -q '^waiting for their own card:$' "$OUT" || fail "no list of who waits"
+	n=$(grep -c '^  record .*\[run\.waits-' "$OUT")
+	[ "$n" = 3 ] || fail "$n records listed as waiting, not 3"
+	grep -qE "^  record 2 \($name2\) waits for card 4790-5040-000000E2, which the pairing list names for them \[run\.waits-for-paired-card\]$" "$OUT" ||
+		fail "record 2's card (E2, from the list) is not named"
+	grep -qE "^  record 3 \($name3\) waits for card 4790-5040-000000E3(, printed number P-3)?, left half written for them: insert it to finish \[run\.waits-for-card(-printed)?\]$" "$OUT" ||
+		fail "record 3's half-written card E3 is not named"
+	grep -qE "^  record 4 \($name4\) is in no line of the pairing list: no card will take it \[run\.waits-unpaired\]$" "$OUT" ||
+		fail "record 4 is not said to be in no line"
+	grep -q '^  record 1 ' "$OUT" && fail "the done record 1 is listed"
+	# the list comes before the run's last line
+	[ "$(tail -n 1 "$OUT")" = "run ended: stopped" ] ||
+		fail "the run's last line: $(tail -n 1 "$OUT")"
+	[ "$(sql "SELECT c.chip_serial FROM records r JOIN cards c ON c.id =
+		r.pending_card_id WHERE r.seq = 3")" = 4790-5040-000000E3 ] ||
+		fail "the journal does not tie record 3 to card E3"
+	invariants
+}
+
 # ---- the journal's promise: one certificate, one card ----
 
 # The decimal serial of the certificate on the card in slot $1, read by
