@@ -386,6 +386,8 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
 	static const unsigned char verify[] = {0x00, 0x20, 0x00, 0x01, 0x00};
 	static const unsigned char sel_df[] = {0x00, 0xA4, 0x00, 0x00, 0x02,
 	    0x50, 0x15};
+	static const unsigned char sel_odf[] = {0x00, 0xA4, 0x08, 0x0C, 0x04,
+	    0x50, 0x15, 0x50, 0x31};
 	SCARDHANDLE h;
 	DWORD proto;
 	unsigned short sw = 0;
@@ -401,6 +403,11 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
 		    sw == 0x6983 ? 0 : -1;
 	}
 	if (r == CS_OK && (r = simple(h, proto, sel_df, sizeof(sel_df), &sw)) == CS_OK)
+		st->p15_df = sw == 0x9000 || (sw >> 8) == 0x61;
+	/* An application OpenSC can bind has its ODF; a DF 5015 without one
+	 * only keeps an assigned identity (cs_card_keep_identity). */
+	if (r == CS_OK && st->p15_df &&
+	    (r = simple(h, proto, sel_odf, sizeof(sel_odf), &sw)) == CS_OK)
 		st->has_pkcs15 = sw == 0x9000 || (sw >> 8) == 0x61;
 	end_card(h);
 	if (r != CS_OK)
@@ -462,6 +469,87 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 	}
 	end_card(h);
 	return r;
+}
+
+int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, const char *identity, char *why,
+    size_t whylen)
+{
+	/* CREATE FILE (ISO 7816-9) with an FCI the IsoApplet takes: 81 size,
+	 * 82 descriptor (38 DF, 01 transparent EF), 83 file ID, 86 its ACL
+	 * (an access mode byte FF, then the conditions of DELETE, TERMINATE,
+	 * ACTIVATE, DEACTIVATE, WRITE, UPDATE, READ: 00 always, 90 the
+	 * PIN). */
+	static const unsigned char mk_df[] = {0x00, 0xE0, 0x00, 0x00, 0x17,
+	    0x6F, 0x15, 0x81, 0x02, 0x01, 0x00, 0x82, 0x01, 0x38, 0x83, 0x02,
+	    0x50, 0x15, 0x86, 0x08, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00};
+	unsigned char mk_ef[] = {0x00, 0xE0, 0x00, 0x00, 0x17,
+	    0x6F, 0x15, 0x81, 0x02, 0x00, 0x00, 0x82, 0x01, 0x01, 0x83, 0x02,
+	    0x50, 0x32, 0x86, 0x08, 0xFF, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+	    0x00};
+	/* TokenInfo ::= SEQUENCE { version 0, serialNumber, tokenflags }
+	 * (PKCS#15 v1.1, 6.9), as cs_card_tokeninfo_serial reads it. */
+	unsigned char upd[5 + 32] = {0x00, 0xD6, 0x00, 0x00};
+	unsigned char *ti = upd + 5, serial[16];
+	char hex[2 * sizeof(serial) + 1];
+	size_t sl, tl;
+	SCARDHANDLE h;
+	DWORD proto;
+	unsigned short sw = 0;
+	int r;
+
+	/* A PIV card keeps its identity elsewhere (cs_piv.c). */
+	if (cs_piv_is_aid(aid_hex))
+		return CS_OK;
+	cs_card_token_serial(identity, hex, sizeof(hex));
+	if (!cs_card_assigned_from_token(hex, NULL, 0) ||
+	    cs_hex_decode(hex, serial, sizeof(serial), &sl) != CS_OK) {
+		snprintf(why, whylen, _("%s is not an identity a station assigned"),
+		    identity);
+		return CS_ERR_USAGE;
+	}
+	tl = 0;
+	ti[tl++] = 0x30;
+	ti[tl++] = (unsigned char)(3 + 2 + sl + 3);
+	ti[tl++] = 0x02; ti[tl++] = 0x01; ti[tl++] = 0x00;
+	ti[tl++] = 0x04; ti[tl++] = (unsigned char)sl;
+	memcpy(ti + tl, serial, sl);
+	tl += sl;
+	ti[tl++] = 0x03; ti[tl++] = 0x01; ti[tl++] = 0x00;
+	upd[4] = (unsigned char)tl;
+	mk_ef[10] = (unsigned char)tl;
+	/* Without a PIN nothing can be protected by it: all free. */
+	if (pin == NULL)
+		memset(mk_ef + 21, 0x00, 6);
+	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) !=
+	    CS_OK)
+		return r;
+	if (pin != NULL && ((r = verify_pin(h, proto, pin, &sw)) != CS_OK ||
+	    sw != 0x9000)) {
+		snprintf(why, whylen, _("%s: the card refused the PIN (%04X)"),
+		    reader, sw);
+		end_card(h);
+		return r != CS_OK ? r : CS_ERR_CARD;
+	}
+	/* Each command leaves the file it made selected: the EF goes into
+	 * the new DF, the update into the new EF. */
+	if ((r = simple(h, proto, mk_df, sizeof(mk_df), &sw)) == CS_OK &&
+	    sw == 0x9000 &&
+	    (r = simple(h, proto, mk_ef, sizeof(mk_ef), &sw)) == CS_OK &&
+	    sw == 0x9000)
+		r = simple(h, proto, upd, 5 + tl, &sw);
+	end_card(h);
+	if (r != CS_OK) {
+		snprintf(why, whylen, _("%s: the card stopped answering"), reader);
+		return r;
+	}
+	if (sw != 0x9000) {
+		snprintf(why, whylen, _("%s: the card refused to keep its identity "
+		    "%s in a new TokenInfo (%04X)"), reader, identity, sw);
+		return CS_ERR_CARD;
+	}
+	return CS_OK;
 }
 
 int cs_card_reset_pin_tries(SCARDCONTEXT ctx, const char *reader,
@@ -1009,7 +1097,7 @@ int cs_card_identity(SCARDCONTEXT ctx, const char *reader,
 			id->source = CS_CARD_ID_CPLC;
 			return CS_OK;
 		}
-		if (src[i] != CS_PROFILE_ID_ASSIGNED || !st->has_pkcs15 ||
+		if (src[i] != CS_PROFILE_ID_ASSIGNED || !st->p15_df ||
 		    p->match_aid[0] == '\0')
 			continue;
 		if ((r = read_token_serial(ctx, reader, p->match_aid, tok,

@@ -85,8 +85,8 @@ static int same_card(SCARDCONTEXT ctx, const char *reader, const char *dir,
 /* The writes, in the order cs_desk.c promises: the PUK first so that a
  * wrong one leaves the card as it was. */
 static void do_write(SCARDCONTEXT ctx, int action, const char *reader,
-    const char *aid, int pin_set, const cs_secret *puk, const cs_secret *pin,
-    cs_touch_answer *a)
+    const char *aid, const char *chip, int pin_set, const cs_secret *puk,
+    const cs_secret *pin, cs_touch_answer *a)
 {
 	const char *p = pin != NULL ? cs_secret_str(pin) : NULL;
 
@@ -109,8 +109,22 @@ static void do_write(SCARDCONTEXT ctx, int action, const char *reader,
 	}
 	a->step = CS_TOUCH_STEP_ERASE;
 	if ((a->status = cs_card_erase_pkcs15(ctx, reader, aid, pin_set ? p :
-	    NULL, a->why, sizeof(a->why))) == CS_OK)
-		a->step = CS_TOUCH_STEP_NONE;
+	    NULL, a->why, sizeof(a->why))) != CS_OK)
+		return;
+	a->step = CS_TOUCH_STEP_NONE;
+	/* An identity a station assigned lived in the TokenInfo just erased:
+	 * a TokenInfo of its own keeps it, so that the card is still found
+	 * as itself (verify, a later run refusing or re-using it as its
+	 * profile says); a chip's own identity (CPLC) is not the TokenInfo's
+	 * and is left alone (refused before any APDU). The return is done
+	 * either way: a card that refuses it is as it was before identities
+	 * were kept. */
+	{
+		char why[256];
+
+		(void)cs_card_keep_identity(ctx, reader, aid, pin_set ? p : NULL,
+		    chip, why, sizeof(why));
+	}
 }
 
 static int write_main(int action)
@@ -149,8 +163,8 @@ static int write_main(int action)
 		snprintf(a.why, sizeof(a.why), "cannot reach pcscd");
 	} else if ((a.status = same_card(ctx, reader, profiles ? profiles : "",
 	    atr, chip, &a)) == CS_OK)
-		do_write(ctx, action, reader, aid, strcmp(pinset, "1") == 0, puk,
-		    pin, &a);
+		do_write(ctx, action, reader, aid, chip, strcmp(pinset, "1") == 0,
+		    puk, pin, &a);
 	if ((rc = cs_wire_put(REPORT_FD, R_WRITE, &a, sizeof(a))) == CS_OK)
 		rc = cs_wire_put(REPORT_FD, R_END, "", 0);
 out:

@@ -591,7 +591,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	} else {
 		int was_set;
 
-		if (c->applet.has_pkcs15 &&
+		if (c->applet.p15_df &&
 		    (r = cs_card_erase_pkcs15(w->ctx, w->a->reader, pf->match_aid,
 		    NULL, why, whylen)) != CS_OK)
 			return r;

@@ -77,7 +77,10 @@ void cs_hex_encode(const unsigned char *in, size_t len, char *out, size_t outcap
 typedef struct cs_applet_state {
 	int pin_set;     /* a PIN exists: the card has been personalised */
 	int pin_tries;   /* tries left when pin_set, -1 if unknown */
-	int has_pkcs15;  /* the PKCS#15 application DF 5015 exists */
+	int has_pkcs15;  /* a PKCS#15 application: DF 5015 with its ODF */
+	int p15_df;      /* DF 5015 exists, perhaps holding only the TokenInfo
+	                    that keeps an assigned identity through a return
+	                    (cs_card_keep_identity) */
 } cs_applet_state;
 
 int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
@@ -87,6 +90,16 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
  * after pin verified it. */
 int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *pin, char *why, size_t whylen);
+/* After cs_card_erase_pkcs15 on a card whose identity a station assigned
+ * (CA-XXXXXX-XXXXXXXX, kept in the TokenInfo serial): create DF 5015 again
+ * with only an EF TokenInfo (5032) that holds that serial, so that the
+ * card is still found as itself (verify, lost, a later run). No ODF: it
+ * is no PKCS#15 application OpenSC binds, and nothing of the holder is
+ * on it. With pin (the PIN is set: VERIFY first) only the PIN may change
+ * or delete the TokenInfo. */
+int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
+    const char *aid_hex, const char *pin, const char *identity, char *why,
+    size_t whylen);
 /* Set the PUK (CHANGE REFERENCE DATA, reference 2) on a card whose PIN is
  * not set yet. *was_set: the applet had a PUK already (a write that stopped
  * between PUK and PIN); it keeps that one. */

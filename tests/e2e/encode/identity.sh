@@ -13,6 +13,7 @@ set -euo pipefail
 source "$(dirname "$0")/encode.sh"
 
 ADMIN=pki-admin@example.ac.jp
+ISOAPPLET=F276A288BCFBA69D34F31001
 ASSIGNED='CA-[0-9A-F]{6}-[0-9A-F]{8}'
 
 # The identity encode printed for the card it wrote in reader $1 (the N-th
@@ -131,15 +132,29 @@ jcardsim_lifecycle() {
 	[ "$(sql "SELECT outcome FROM issuances i JOIN cards c ON c.id = i.card_id
 		WHERE c.chip_serial = '$idb'")" = wiped ] ||
 		fail "card b's certificate is not wiped"
+	# The return keeps the identity in a TokenInfo of its own, and nothing
+	# else: raw APDUs read the serial back, there is no ODF, and OpenSC
+	# finds no certificate.
+	keeps_identity_only 1 "$idb"
+	# verify finds the card as itself, returned.
+	verify_json 1
+	[ "$(jq -r '[.chip_serial, .id_source, (.journal.card_known | tostring),
+		.journal.card_state] | join(" ")' "$W/v.json")" = \
+		"$idb assigned true returned" ] ||
+		{ jq . "$W/v.json" >&2; fail "verify does not know returned card b"; }
+	jq -e '[.reasons[].code] | index("card-unknown") == null' "$W/v.json" \
+		>/dev/null || { jq . "$W/v.json" >&2; fail "verify says card b is unknown"; }
 
 	# Both come back to an encode run: the lost one is known by its
-	# TokenInfo and refused; the returned one has no identity left and a
-	# PIN, and is refused; nothing is written, no record is taken.
+	# TokenInfo and refused; the returned one is known by the TokenInfo
+	# its return left and refused as its profile says (IsoApplet:
+	# reinstall); nothing is written, no record is taken.
 	tb_swap 0 "$W/a.card" --runtime jcardsim --trace "$W/trace.a"
 	tb_swap 1 "$W/b.card" --runtime jcardsim --trace "$W/trace.b"
 	encode_bg
 	wait_for '^\[0\] FAILED.*marked lost'
-	wait_for '^\[1\] FAILED.*carries no identity'
+	wait_for "^\\[1\\] card $idb "
+	wait_for '^\[1\] FAILED.*returned at the service desk.*card.marked-returned'
 	encode_stop
 	local apdu
 	for apdu in $(grep -h ' > ' "$W/trace.a" "$W/trace.b" | awk '{print $3}'); do
@@ -157,6 +172,35 @@ jcardsim_lifecycle() {
 		('writing','verified') GROUP BY cert_serial HAVING count(*) > 1")" ] ||
 		fail "a certificate on two cards"
 	"$CS_BIN" log check >/dev/null || fail "log check"
+	# A profile that never re-uses returned cards: the card, found by its
+	# identity, is retired untouched.
+	mkdir -p "$W/profiles"
+	sed 's/^reuse .*/reuse = never/' "$CARDSTATION_PROFILES/isoapplet.conf" \
+		>"$W/profiles/isoapplet.conf"
+	tb_swap 1 "$W/b.card" --runtime jcardsim
+	CARDSTATION_PROFILES=$W/profiles encode_bg --reader 1
+	wait_for '^\[0\] FAILED.*does not re-use returned cards'
+	encode_stop
+	[ "$(sql "SELECT state FROM cards WHERE chip_serial = '$idb'")" = retired ] ||
+		fail "returned card b is not retired"
+	[ "$(sql "SELECT count(*) FROM cards")" = 2 ] ||
+		fail "card b came back as a new card: $(sql "SELECT * FROM cards")"
+}
+
+# The card in slot $1 carries identity $2 in a TokenInfo and nothing else
+# of PKCS#15 (what a return leaves on a card with an assigned identity):
+# read with raw APDUs (opensc-tool), then pkcs15-tool finds no certificate.
+keeps_identity_only() {
+	local hex out
+	hex=$(tr -d '-' <<<"$2")
+	out=$(opensc-tool -r "$(tb_reader "$1")" -s "00A404000C$ISOAPPLET" \
+		-s 00A40800045015503200 -s 00B0000000 -s 00A40800045015503100 2>&1)
+	tr -d ' \n' <<<"$out" | grep -qi "0408${hex}" ||
+		fail "the TokenInfo does not hold $hex: $out"
+	[ "$(grep -c 'SW1=0x6A, SW2=0x82' <<<"$out")" = 1 ] ||
+		fail "the returned card has an ODF: $out"
+	! pkcs15-tool -r "$(tb_reader "$1")" --list-certificates 2>/dev/null |
+		grep -q 'X.509 Certificate' || fail "a certificate is left on the card"
 }
 
 # A card whose card manager refuses its CPLC (locked: 6982) gets an
