@@ -217,7 +217,7 @@ static int print_one(void *ctx, const cs_jissuance_view *v)
 		    sizeof(outcome)),
 		    dash(v->iss.holder), dash(v->iss.mail), dash(v->iss.cert_serial),
 		    dash(v->chip_serial), dash(v->printed_no), dash(v->iss.reader),
-		    dash(v->iss.operator_name), v->iss.reason ? "\treason " : "",
+		    dash(v->iss.operator_name), v->iss.reason ? _("\treason ") : "",
 		    v->iss.reason ? v->iss.reason : "");
 		break;
 	case FMT_CSV:
