@@ -343,6 +343,11 @@ assigned_pulled_in_write() {
 	[ "$(sql "SELECT count(*) FROM records r JOIN cards c ON
 		c.id = r.pending_card_id WHERE c.chip_serial = '$first'")" = 1 ] ||
 		fail "the record does not wait for the card that may hold its key"
+	# The run paused here says which card the record waits for: the
+	# identity it was given.
+	encode_stop
+	grep -qE "^  record 1 \(.*\) waits for card $first, left half written for them: insert it to finish \[run\.waits-for-card\]$" "$OUT" ||
+		fail "the end does not say that record 1 waits for $first"
 	"$CS_BIN" card lost --chip "$first" --admin-mail "$ADMIN" \
 		--out "$W/lost.tsv" 2>"$W/err.txt" ||
 		{ cat "$W/err.txt" >&2; fail "card lost on an unconfirmed identity"; }
@@ -354,10 +359,15 @@ assigned_pulled_in_write() {
 		fail "a record still waits for $first"
 	sql "SELECT count(*) FROM events WHERE kind = 'record.release'" | grep -qv '^0$' ||
 		fail "the release is not in the journal"
-	# The run still going hands the record to the next card.
+	# The run, started again, hands the record to the next card; its
+	# end lists nobody waiting.
+	encode_bg
+	wait_for '^\[1\] waiting'
 	tb_insert 1 "$W/b.card" --runtime jcardsim
 	wait_for "^\[1\] DONE .* on card $ASSIGNED"
 	encode_stop
+	! grep -q 'waiting for their own card' "$OUT" ||
+		fail "the end lists a record waiting: $(grep -A3 'waiting for their own' "$OUT")"
 	carries 1 "$(done_identity 1)"
 	card_holds 1 "$(serial_of 1)"
 	invariants
