@@ -4,7 +4,8 @@
  *   cardsim --create FILE --serial HEX [--applet isoapplet|piv|piv-generic]
  *   cardsim --port P --image FILE [--host H] [--latency real|none]
  *           [--baud N] [--trace FILE|-] [--stats FILE]
- *           [--pull-after N] [--fail-write N] [--runtime javacard|jcardsim]
+ *           [--pull-after N] [--fail-write N] [--lose-write N]
+ *           [--runtime javacard|jcardsim]
  *           [--manager-aid HEX] [--manager-locked SW]
  *
  * The card stays in the reader until SIGTERM/SIGINT (card removed, exit
@@ -46,6 +47,7 @@ struct opts {
 	const char *stats;
 	unsigned long pull_after;
 	unsigned long fail_write;
+	unsigned long lose_write;
 	int no_manager;
 	uint8_t manager_aid[16];	/* --manager-aid */
 	size_t manager_aid_len;
@@ -62,6 +64,7 @@ static void usage(void)
 	    "[--latency real|none] [--baud N]\n"
 	    "               [--trace FILE|-] [--stats FILE] [--pull-after N] "
 	    "[--fail-write N]\n"
+	    "               [--lose-write N]\n"
 	    "               [--runtime javacard|jcardsim] [--manager-aid HEX]\n"
 	    "               [--manager-locked SW]\n");
 }
@@ -107,6 +110,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"stats", required_argument, NULL, 'S'},
 		{"pull-after", required_argument, NULL, 'P'},
 		{"fail-write", required_argument, NULL, 'F'},
+		{"lose-write", required_argument, NULL, 'W'},
 		{"runtime", required_argument, NULL, 'R'},
 		{"manager-aid", required_argument, NULL, 'M'},
 		{"manager-locked", required_argument, NULL, 'L'},
@@ -132,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S': o->stats = optarg; break;
 		case 'P': o->pull_after = strtoul(optarg, NULL, 10); break;
 		case 'F': o->fail_write = strtoul(optarg, NULL, 10); break;
+		case 'W': o->lose_write = strtoul(optarg, NULL, 10); break;
 		case 'R':
 			if (strcmp(optarg, "jcardsim") == 0)
 				o->no_manager = 1;
@@ -218,6 +223,12 @@ static int handle_apdu(struct sim_card *c, const struct opts *o,
 		/* The EEPROM write fails: nothing changes on the card. */
 		r.len = 0;
 		r.sw = SW_MEMORY_FAILURE;
+	} else if (is_write && o->lose_write != 0 &&
+	    t->st.writes == o->lose_write) {
+		/* A write the card loses without noticing: it answers 9000
+		 * and nothing changes (what only reading back finds). */
+		r.len = 0;
+		r.sw = SW_OK;
 	} else {
 		sim_card_apdu(c, cmd, len, &r);
 	}

@@ -404,14 +404,12 @@ static int prove_key(ykpiv_state *st, EVP_PKEY *pub, char *mech,
  * key again): the certificate read back from the card is, byte for byte,
  * the one written; the holder's PIN opens the key; the key signs a fresh
  * challenge that the certificate's key verifies. The token serial is what
- * OpenSC's PIV driver reports: the CHUID GUID's last 8 bytes, read back
- * from the card when they carry an assigned identity (the only place it
- * lives). */
+ * OpenSC's PIV driver reports: the CHUID GUID's last 8 bytes (read back
+ * after it was written when they carry an assigned identity). */
 static int piv_check(struct piv *c, const cs_token_write_args *a,
     const unsigned char *der, size_t derlen, const ykpiv_cardid *cid,
-    int assigned, cs_token_check_result *res, char *why, size_t whylen)
+    cs_token_check_result *res, char *why, size_t whylen)
 {
-	ykpiv_cardid back;
 	uint8_t *oncard = NULL;
 	size_t oclen = 0;
 	int tries = -1, r;
@@ -422,12 +420,6 @@ static int piv_check(struct piv *c, const cs_token_write_args *a,
 	    sizeof(res->pkcs15_serial));
 	for (char *p = res->pkcs15_serial; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (assigned && (ykpiv_util_get_cardid(c->st, &back) != YKPIV_OK ||
-	    memcmp(back.data, cid->data, sizeof(back.data)) != 0)) {
-		snprintf(why, whylen, _("%s: the card's CHUID is not the one "
-		    "written"), a->reader);
-		return CS_ERR_MISMATCH;
-	}
 	yr = ykpiv_util_read_cert(c->st, YKPIV_KEY_AUTHENTICATION, &oncard,
 	    &oclen);
 	res->cert_matches = yr == YKPIV_OK && oclen == derlen &&
@@ -457,7 +449,7 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 {
 	struct piv c;
 	unsigned char mgm[24], *der = NULL;
-	ykpiv_cardid cid;
+	ykpiv_cardid cid, back;
 	ykpiv_cccid ccc;
 	int factory = 0, tries = 0, derlen, r, assigned = 0;
 	ykpiv_rc yr;
@@ -496,6 +488,27 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 		r = CS_ERR_STATE;
 		goto out;
 	}
+	/* The CHUID first (with the CCC, what Windows' built-in PIV driver
+	 * looks for): an identity the station assigned lives only in its
+	 * GUID, so it is on the card, read back, before anything of the
+	 * record is; a card without it holds nothing of the record (the
+	 * worker's identity_lost). */
+	r = CS_ERR_CARD;
+	if (make_guid(identity, &cid, &assigned) != CS_OK ||
+	    RAND_bytes(ccc.data, sizeof(ccc.data)) != 1 ||
+	    (yr = ykpiv_util_set_cardid(c.st, &cid)) != YKPIV_OK ||
+	    (yr = ykpiv_util_set_cccid(c.st, &ccc)) != YKPIV_OK) {
+		snprintf(why, whylen, _("%s: the card refused its CHUID or CCC"),
+		    a->reader);
+		goto out;
+	}
+	if (assigned && (ykpiv_util_get_cardid(c.st, &back) != YKPIV_OK ||
+	    memcmp(back.data, cid.data, sizeof(back.data)) != 0)) {
+		snprintf(why, whylen, _("%s: the card's CHUID is not the one "
+		    "written"), a->reader);
+		r = CS_ERR_MISMATCH;
+		goto out;
+	}
 	if ((r = import_key(c.st, a->key, why, whylen)) != CS_OK)
 		goto out;
 	if ((derlen = i2d_X509(a->cert, &der)) <= 0) {
@@ -508,15 +521,6 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 	    (size_t)derlen, YKPIV_CERTINFO_UNCOMPRESSED)) != YKPIV_OK) {
 		snprintf(why, whylen, _("%s: the card refused the certificate "
 		    "(%s)"), a->reader, ykpiv_strerror(yr));
-		goto out;
-	}
-	/* CHUID and CCC: what Windows' built-in PIV driver looks for. */
-	if (make_guid(identity, &cid, &assigned) != CS_OK ||
-	    RAND_bytes(ccc.data, sizeof(ccc.data)) != 1 ||
-	    (yr = ykpiv_util_set_cardid(c.st, &cid)) != YKPIV_OK ||
-	    (yr = ykpiv_util_set_cccid(c.st, &ccc)) != YKPIV_OK) {
-		snprintf(why, whylen, _("%s: the card refused its CHUID or CCC"),
-		    a->reader);
 		goto out;
 	}
 	/* The PUK: from the default on a factory card. A card stopped here
@@ -548,8 +552,8 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 		    "(%s)"), a->reader, ykpiv_strerror(yr));
 		goto out;
 	}
-	r = res != NULL ? piv_check(&c, a, der, (size_t)derlen, &cid, assigned,
-	    res, why, whylen) : CS_OK;
+	r = res != NULL ? piv_check(&c, a, der, (size_t)derlen, &cid, res, why,
+	    whylen) : CS_OK;
 out:
 	if (c.st != NULL || c.connected)
 		piv_close(&c);

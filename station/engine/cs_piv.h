@@ -48,18 +48,19 @@ int cs_piv_applet_state(SCARDCONTEXT ctx, const char *reader,
 int cs_piv_identity(SCARDCONTEXT ctx, const char *reader, cs_card_id *id,
     char *why, size_t whylen);
 
-/* Write a->key into slot 9A and a->cert into its certificate object, a
- * CHUID (GUID carrying identity when it is an assigned one) and a CCC, the
- * PUK (a->puk, from the default on a factory card) and the PIN (a->pin,
- * set with the PUK), and the card's derived management key. A card that
- * is not in its factory state is rewritten when its management key is the
- * one derived from a->puk and identity. a->puk is required.
+/* Write a CHUID (GUID carrying identity when it is an assigned one: read
+ * back before anything else is written) and a CCC, a->key into slot 9A
+ * and a->cert into its certificate object, the PUK (a->puk, from the
+ * default on a factory card) and the PIN (a->pin, set with the PUK), and
+ * the card's derived management key. A card that is not in its factory
+ * state is rewritten when its management key is the one derived from
+ * a->puk and identity. a->puk is required.
  * With res, then check the card in the same session, as cs_token_check
  * does through OpenSC for other cards: the certificate read back byte for
  * byte (cert_matches), the PIN and a signature over a fresh challenge
- * verified with the certificate's key (signature_ok), the CHUID read back
- * when it carries an assigned identity; pkcs15_serial is the token serial
- * OpenSC's PIV driver reports (the GUID's last 8 bytes, lower-case hex).
+ * verified with the certificate's key (signature_ok); pkcs15_serial is the
+ * token serial OpenSC's PIV driver reports (the GUID's last 8 bytes,
+ * lower-case hex).
  * OpenSC's PIV driver is left to verify and the handover: its binding of
  * a PIV card costs some 27 APDUs (discovery object at every lock, key
  * history, every certificate object) and proves nothing of the write that

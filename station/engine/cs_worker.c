@@ -495,11 +495,18 @@ static int identity_lost(struct worker *w, const struct card *c)
 	cs_card_id id = c->id;
 	char why[256];
 
-	/* Only where the identity lives in the PKCS#15 TokenInfo: a PIV
-	 * card keeps it elsewhere (cs_piv.c) and is never judged here. */
-	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now ||
-	    cs_piv_is_profile(c->profile) ||
-	    cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
+	if (c->id.source != CS_CARD_ID_ASSIGNED || !c->id.assigned_now)
+		return 0;
+	/* A PIV card keeps it in its CHUID, written and read back before
+	 * anything of the record (cs_piv_write): without it, it holds
+	 * nothing of the record. */
+	if (cs_piv_is_profile(c->profile)) {
+		id.chip_serial[0] = '\0';
+		return cs_piv_identity(w->ctx, w->a->reader, &id, why,
+		    sizeof(why)) == CS_OK &&
+		    strcmp(id.chip_serial, c->id.chip_serial) != 0;
+	}
+	if (cs_card_applet_state(w->ctx, w->a->reader, c->profile->match_aid,
 	    &st, why, sizeof(why)) != CS_OK)
 		return 0;
 	if (!st.has_pkcs15)
