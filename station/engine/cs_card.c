@@ -471,6 +471,31 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 	return r;
 }
 
+int cs_card_tokeninfo_encode(const char *identity, unsigned char *out,
+    size_t cap, size_t *len)
+{
+	/* TokenInfo ::= SEQUENCE { version INTEGER 0, serialNumber OCTET
+	 * STRING, tokenflags BIT STRING (none set) } (PKCS#15 v1.1, 6.9). */
+	unsigned char serial[16];
+	char hex[2 * sizeof(serial) + 1];
+	size_t sl, n = 0;
+
+	cs_card_token_serial(identity, hex, sizeof(hex));
+	if (!cs_card_assigned_from_token(hex, NULL, 0) ||
+	    cs_hex_decode(hex, serial, sizeof(serial), &sl) != CS_OK ||
+	    cap < 2 + 3 + 2 + sl + 3)
+		return CS_ERR_USAGE;
+	out[n++] = 0x30;
+	out[n++] = (unsigned char)(3 + 2 + sl + 3);
+	out[n++] = 0x02; out[n++] = 0x01; out[n++] = 0x00;
+	out[n++] = 0x04; out[n++] = (unsigned char)sl;
+	memcpy(out + n, serial, sl);
+	n += sl;
+	out[n++] = 0x03; out[n++] = 0x01; out[n++] = 0x00;
+	*len = n;
+	return CS_OK;
+}
+
 int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *pin, const char *identity, char *why,
     size_t whylen)
@@ -488,12 +513,8 @@ int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
 	    0x6F, 0x15, 0x81, 0x02, 0x00, 0x00, 0x82, 0x01, 0x01, 0x83, 0x02,
 	    0x50, 0x32, 0x86, 0x08, 0xFF, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
 	    0x00};
-	/* TokenInfo ::= SEQUENCE { version 0, serialNumber, tokenflags }
-	 * (PKCS#15 v1.1, 6.9), as cs_card_tokeninfo_serial reads it. */
 	unsigned char upd[5 + 32] = {0x00, 0xD6, 0x00, 0x00};
-	unsigned char *ti = upd + 5, serial[16];
-	char hex[2 * sizeof(serial) + 1];
-	size_t sl, tl;
+	size_t tl;
 	SCARDHANDLE h;
 	DWORD proto;
 	unsigned short sw = 0;
@@ -502,21 +523,12 @@ int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
 	/* A PIV card keeps its identity elsewhere (cs_piv.c). */
 	if (cs_piv_is_aid(aid_hex))
 		return CS_OK;
-	cs_card_token_serial(identity, hex, sizeof(hex));
-	if (!cs_card_assigned_from_token(hex, NULL, 0) ||
-	    cs_hex_decode(hex, serial, sizeof(serial), &sl) != CS_OK) {
+	if (cs_card_tokeninfo_encode(identity, upd + 5, sizeof(upd) - 5, &tl) !=
+	    CS_OK) {
 		snprintf(why, whylen, _("%s is not an identity a station assigned"),
 		    identity);
 		return CS_ERR_USAGE;
 	}
-	tl = 0;
-	ti[tl++] = 0x30;
-	ti[tl++] = (unsigned char)(3 + 2 + sl + 3);
-	ti[tl++] = 0x02; ti[tl++] = 0x01; ti[tl++] = 0x00;
-	ti[tl++] = 0x04; ti[tl++] = (unsigned char)sl;
-	memcpy(ti + tl, serial, sl);
-	tl += sl;
-	ti[tl++] = 0x03; ti[tl++] = 0x01; ti[tl++] = 0x00;
 	upd[4] = (unsigned char)tl;
 	mk_ef[10] = (unsigned char)tl;
 	/* Without a PIN nothing can be protected by it: all free. */

@@ -100,6 +100,11 @@ int cs_card_erase_pkcs15(SCARDCONTEXT ctx, const char *reader,
 int cs_card_keep_identity(SCARDCONTEXT ctx, const char *reader,
     const char *aid_hex, const char *pin, const char *identity, char *why,
     size_t whylen);
+/* The TokenInfo that keeps an assigned identity (CA-XXXXXX-XXXXXXXX), DER,
+ * in out (*len bytes): what cs_card_tokeninfo_serial reads back.
+ * CS_ERR_USAGE for any other identity or too small a buffer. */
+int cs_card_tokeninfo_encode(const char *identity, unsigned char *out,
+    size_t cap, size_t *len);
 /* Set the PUK (CHANGE REFERENCE DATA, reference 2) on a card whose PIN is
  * not set yet. *was_set: the applet had a PUK already (a write that stopped
  * between PUK and PIN); it keeps that one. */

@@ -354,6 +354,29 @@ static void the_tokeninfo_serial_is_read_from_der(void **state)
 
 /* ---- the profile ---- */
 
+/* The TokenInfo a return leaves for an assigned identity reads back as
+ * that identity; a chip's identity or a short buffer gets none. */
+static void a_kept_identity_reads_back(void **state)
+{
+	unsigned char ti[64];
+	char hex[64], id[32];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(cs_card_tokeninfo_encode("CA-1B2C3D-4E5F6A7B", ti,
+	    sizeof(ti), &n), CS_OK);
+	assert_int_equal(n, 2 + 3 + 10 + 3);
+	assert_int_equal(cs_card_tokeninfo_serial(ti, n, hex, sizeof(hex)),
+	    CS_OK);
+	assert_string_equal(hex, "CA1B2C3D4E5F6A7B");
+	assert_true(cs_card_assigned_from_token(hex, id, sizeof(id)));
+	assert_string_equal(id, "CA-1B2C3D-4E5F6A7B");
+	assert_int_equal(cs_card_tokeninfo_encode("4790-5040-0000009A", ti,
+	    sizeof(ti), &n), CS_ERR_USAGE);
+	assert_int_equal(cs_card_tokeninfo_encode("CA-1B2C3D-4E5F6A7B", ti, 17,
+	    &n), CS_ERR_USAGE);
+}
+
 static char dir[] = "/tmp/cs-test-card-identity-XXXXXX";
 
 static int load(const char *extra, cs_profile *p)
@@ -424,6 +447,7 @@ int main(void)
 		cmocka_unit_test(a_card_that_stops_answering_is_an_error),
 		cmocka_unit_test(an_assigned_identity_has_a_form_of_its_own),
 		cmocka_unit_test(the_tokeninfo_serial_is_read_from_der),
+		cmocka_unit_test(a_kept_identity_reads_back),
 		cmocka_unit_test(a_profile_names_its_identity_sources_in_order),
 	};
 
