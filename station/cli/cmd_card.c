@@ -214,7 +214,8 @@ static int lost_unconfirmed(cs_journal *j, int64_t card_id, int dry_run,
 	cs_jcard jc;
 	cs_desk_certs ll;
 	int64_t n = 0;
-	char why[512];
+	char why[512], note[160];
+	cs_msg m;
 	int r;
 
 	memset(&jc, 0, sizeof(jc));
@@ -254,8 +255,9 @@ static int lost_unconfirmed(cs_journal *j, int64_t card_id, int dry_run,
 		*rc = CS_EXIT_OK;
 		return 1;
 	}
-	if (cs_journal_card_retire(j, card_id, "card lost before its first "
-	    "write was confirmed", &n, why, sizeof(why)) != CS_OK ||
+	cs_msg_set(&m, "note.lost-unconfirmed", NULL);
+	if (cs_journal_card_retire(j, card_id, cs_msg_record(&m, note,
+	    sizeof(note)), &n, why, sizeof(why)) != CS_OK ||
 	    cs_journal_commit(j, why, sizeof(why)) != CS_OK) {
 		fprintf(stderr, _("cardstation card lost: %s\n"), why);
 		goto fail;

@@ -203,13 +203,14 @@ static void warn_cp932(void *ctx, int64_t id, const char *column,
 static int print_one(void *ctx, const cs_jissuance_view *v)
 {
 	struct log_out *o = ctx;
-	char outcome[64];
+	char outcome[64], reason[1024];
 	int r = CS_OK;
 
 	switch (o->fmt) {
 	case FMT_TEXT:
-		/* The outcome in the operator's words; CSV and JSON keep the
-		 * journal's. */
+		/* The outcome and the reason in the operator's words (a reason
+		 * the station recorded with its code, cs_record_text); CSV and
+		 * JSON keep the journal's. */
 		printf(_("%" PRId64 "\t%s\t%-11s %s <%s>\tcert %s\tchip %s\tprinted "
 		    "%s\treader %s\toperator %s%s%s\n"), v->iss.id,
 		    dash(v->iss.started), cs_state_text("outcome",
@@ -218,7 +219,8 @@ static int print_one(void *ctx, const cs_jissuance_view *v)
 		    dash(v->iss.holder), dash(v->iss.mail), dash(v->iss.cert_serial),
 		    dash(v->chip_serial), dash(v->printed_no), dash(v->iss.reader),
 		    dash(v->iss.operator_name), v->iss.reason ? _("\treason ") : "",
-		    v->iss.reason ? v->iss.reason : "");
+		    v->iss.reason ? cs_record_text(v->iss.reason, reason,
+		    sizeof(reason)) : "");
 		break;
 	case FMT_CSV:
 	case FMT_CSV_CP932:

@@ -226,6 +226,13 @@ static const cs_code_def table[] = {
 	{"desk.pin-no-cert", N_("the card holds no certificate of its holder. Nothing changed")},
 	{"desk.pin-no-answer", N_("the card writer gave no answer: the PIN may or may not have been reset; check the card and try again")},
 	{"desk.pin-unjournaled", N_("the PIN was reset, but the journal refused the note")},
+	/* The desk's notes in the journal (a record: code and English; the
+	 * front ends tell them again with cs_record_text). */
+	{"note.lost", N_("card lost: revocation requested, reason {reason} {reason_name}")},
+	{"note.lost-unconfirmed", N_("card lost before its first write was confirmed")},
+	{"note.returned", N_("card returned")},
+	{"note.returned-request", N_("card returned: revocation requested, reason {reason} {reason_name}")},
+	{"note.returned-revoked", N_("card returned: certificate revoked already (the operator's word)")},
 	{"advice.desk-no-request", N_("no request was written")},
 	{"advice.desk-do-not-send", N_("do not send the request above")},
 	/* ---- the journal's words for states (cs_journal.h), shown by the
@@ -608,6 +615,125 @@ char *cs_msg_record(const cs_msg *m, char *out, size_t n)
 		snprintf(out + len, n - (size_t)len, "%s", compose(m->code,
 		    m->params, m->advice, m->detail, text, sizeof(text), 0));
 	return out;
+}
+
+/* ---- a journal record read back ---- */
+
+struct rmatch {
+	char params[CS_PARAMS_MAX];
+	const char *rest;    /* what follows the text: detail and advice */
+};
+
+/* Does s start with the text of template t (source language)? Each
+ * {name} takes the shortest value that lets the rest fit (ending where
+ * the template's next character is), and what follows the text must be
+ * a suffix ok() takes. Depth-first, as short templates of a few
+ * parameters are. */
+static int match_tpl(const char *t, const char *s, struct rmatch *rm,
+    int (*ok)(const char *suffix, const char *params, void *), void *ctx)
+{
+	for (;;) {
+		const char *close;
+
+		if (*t == '\0')
+			return ok(s, rm->params, ctx) ? (rm->rest = s, 1) : 0;
+		if (*t == '{' && (close = strchr(t, '}')) != NULL &&
+		    close - t < 32) {
+			char name[32], value[CS_PARAMS_MAX], saved[CS_PARAMS_MAX];
+			size_t len = strlen(s);
+
+			snprintf(name, sizeof(name), "%.*s", (int)(close - t - 1),
+			    t + 1);
+			memcpy(saved, rm->params, sizeof(saved));
+			for (size_t k = 1; k <= len && k < sizeof(value); k++) {
+				if (close[1] != '\0' && close[1] != '{' &&
+				    s[k] != close[1])
+					continue;
+				snprintf(value, sizeof(value), "%.*s", (int)k, s);
+				cs_params_add(rm->params, sizeof(rm->params), name,
+				    value);
+				if (match_tpl(close + 1, s + k, rm, ok, ctx))
+					return 1;
+				memcpy(rm->params, saved, sizeof(saved));
+			}
+			return 0;
+		}
+		if (*t != *s)
+			return 0;
+		t++;
+		s++;
+	}
+}
+
+struct suffix { const char *advice; char detail[1024]; };
+
+/* "" or " (detail)", then " - " and an advice code's text with the same
+ * parameters, or nothing. */
+static int suffix_ok(const char *s, const char *params, void *ctx)
+{
+	struct suffix *x = ctx;
+	size_t len = strlen(s), n;
+	const cs_code_def *t = table;
+	char adv[512];
+
+	x->advice = NULL;
+	x->detail[0] = '\0';
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]) && len > 3; i++) {
+		size_t al;
+
+		if (strncmp(t[i].code, "advice.", 7) != 0)
+			continue;
+		render(t[i].code, params, adv, sizeof(adv), 0);
+		al = strlen(adv);
+		if (al + 3 <= len && strcmp(s + len - al, adv) == 0 &&
+		    strncmp(s + len - al - 3, " - ", 3) == 0) {
+			x->advice = t[i].code;
+			len -= al + 3;
+			break;
+		}
+	}
+	if (len == 0)
+		return 1;
+	if (len < 3 || strncmp(s, " (", 2) != 0 || s[len - 1] != ')')
+		return 0;
+	n = len - 3;
+	if (n >= sizeof(x->detail))
+		return 0;
+	snprintf(x->detail, sizeof(x->detail), "%.*s", (int)n, s + 2);
+	return 1;
+}
+
+char *cs_record_text(const char *record, char *out, size_t n)
+{
+	const char *sep, *src;
+	char code[64];
+	struct rmatch rm;
+	struct suffix sx;
+	cs_msg m;
+	size_t cl;
+
+	if (n == 0)
+		return out;
+	snprintf(out, n, "%s", record ? record : "");
+	if (record == NULL || (sep = strstr(record, ": ")) == NULL)
+		return out;
+	cl = (size_t)(sep - record);
+	if (cl == 0 || cl >= sizeof(code) || strspn(record,
+	    "abcdefghijklmnopqrstuvwxyz0123456789.-") != cl ||
+	    memchr(record, '.', cl) == NULL)
+		return out;
+	snprintf(code, sizeof(code), "%.*s", (int)cl, record);
+	if ((src = cs_code_source(code)) == NULL)
+		return out;
+	memset(&rm, 0, sizeof(rm));
+	if (!match_tpl(src, sep + 2, &rm, suffix_ok, &sx))
+		return out;
+	memset(&m, 0, sizeof(m));
+	m.code = code;
+	m.advice = sx.advice;
+	snprintf(m.params, sizeof(m.params), "%s", rm.params);
+	snprintf(m.detail, sizeof(m.detail), "%s", sx.detail);
+	return cs_msg_text(&m, out, n);
 }
 
 void cs_msg_json(FILE *f, const cs_msg *m)

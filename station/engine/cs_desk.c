@@ -220,10 +220,14 @@ static int lost_mark(cs_journal *j, const cs_desk_lost_opts *o,
     const cs_desk_certs *ll, int64_t card_id, char *why, size_t whylen)
 {
 	char note[160];
+	cs_msg m;
 	int r;
 
-	snprintf(note, sizeof(note), "card lost: revocation requested, "
-	    "reason %d %s", o->reason, cs_revoke_reason_name(o->reason));
+	/* A record (cs_codes.h): the journal's English, told again in the
+	 * operator's language by the front ends. */
+	cs_msg_set(&m, "note.lost", "reason", NUM(o->reason), "reason_name",
+	    cs_revoke_reason_name(o->reason), NULL);
+	cs_msg_record(&m, note, sizeof(note));
 	if ((r = cs_journal_begin(j, why, whylen)) != CS_OK)
 		return r;
 	for (size_t i = 0; i < ll->n && r == CS_OK; i++)
@@ -361,6 +365,7 @@ static void returned_note(const cs_desk_return_opts *o,
     char *iss_note, size_t iss_notelen)
 {
 	char serials[256];
+	cs_msg m;
 	int n;
 
 	serial_list(ended, serials, sizeof(serials));
@@ -371,17 +376,19 @@ static void returned_note(const cs_desk_return_opts *o,
 		return;
 	if (ended->n == 0) {
 		snprintf(note + n, notelen - (size_t)n, "; no certificate was live");
-		snprintf(iss_note, iss_notelen, "card returned");
+		cs_msg_set(&m, "note.returned", NULL);
+		cs_msg_record(&m, iss_note, iss_notelen);
 	} else if (o->live == CS_DESK_LIVE_REQUEST) {
-		snprintf(iss_note, iss_notelen, "card returned: revocation "
-		    "requested, reason %d %s", o->request.reason,
-		    cs_revoke_reason_name(o->request.reason));
+		cs_msg_set(&m, "note.returned-request", "reason",
+		    NUM(o->request.reason), "reason_name",
+		    cs_revoke_reason_name(o->request.reason), NULL);
+		cs_msg_record(&m, iss_note, iss_notelen);
 		snprintf(note + n, notelen - (size_t)n, "; revocation requested, "
 		    "reason %d %s, for certificate %s", o->request.reason,
 		    cs_revoke_reason_name(o->request.reason), serials);
 	} else {
-		snprintf(iss_note, iss_notelen, "card returned: certificate "
-		    "revoked already (the operator's word)");
+		cs_msg_set(&m, "note.returned-revoked", NULL);
+		cs_msg_record(&m, iss_note, iss_notelen);
 		snprintf(note + n, notelen - (size_t)n, "; certificate %s revoked "
 		    "already (the operator's word), no request", serials);
 	}

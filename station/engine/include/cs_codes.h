@@ -82,6 +82,13 @@ char *cs_msg_text(const cs_msg *m, char *out, size_t n);
 /* "code: text (detail) - advice" in the source language, for the
  * journal, which every station and script reads alike. */
 char *cs_msg_record(const cs_msg *m, char *out, size_t n);
+/* A journal record of cs_msg_record ("code: text (detail) - advice", in
+ * the source language) told again in the locale's language, its
+ * parameters read back from the text by the code's template: for front
+ * ends that show the journal's reasons to a person. Anything else (a
+ * note that is not such a record, or one whose text does not fit its
+ * code's template) comes back as it is. Returns out. */
+char *cs_record_text(const char *record, char *out, size_t n);
 /* The message as a JSON object's members (no braces, no leading comma):
  * "code", "params", "advice", "detail", and "text" in the locale's
  * language. */

@@ -175,6 +175,18 @@ desk() {
 	# The journal's words for its states, in Japanese in the log.
 	v=$("$CS_BIN" log --chip 4790-5040-0000003B)
 	grep -q '失効' <<<"$v" || fail "log: the outcome is not in Japanese: $v"
+	# The reason the desk recorded (code and English in the journal), in
+	# Japanese; the returned card's too.
+	grep -q 'カード紛失: 失効を申請しました（理由 1 keyCompromise）' <<<"$v" ||
+		fail "log: the lost card's reason is not in Japanese: $v"
+	no_english "$v" "log of a lost card"
+	v=$("$CS_BIN" log --chip 4790-5040-0000003A)
+	grep -q 'カード返却: 失効を申請しました（理由 3 affiliationChanged）' <<<"$v" ||
+		fail "log: the returned card's reason is not in Japanese: $v"
+	no_english "$v" "log of a returned card"
+	[ "$(sql "SELECT count(*) FROM issuances WHERE reason LIKE
+		'note.lost: card lost: revocation requested, reason 1 keyCompromise'")" = 1 ] ||
+		fail "the journal does not keep the reason's code and English"
 	[ "$(jq -r '.[0].outcome' <<<"$("$CS_BIN" log --chip 4790-5040-0000003B --json)")" = revoked ] ||
 		fail "log --json does not keep the journal's word"
 
@@ -188,7 +200,8 @@ desk() {
 		fail "LANG=C pin-reset: $v"
 	! grep -q '[ぁ-んァ-ン]' <<<"$v" || fail "LANG=C printed Japanese: $v"
 	v=$("$CS_BIN" log --chip 4790-5040-0000003B)
-	grep -q 'revoked' <<<"$v" || fail "LANG=C log: $v"
+	grep -q 'revoked.*reason card lost: revocation requested, reason 1 keyCompromise' <<<"$v" ||
+		fail "LANG=C log: $v"
 	invariants
 }
 

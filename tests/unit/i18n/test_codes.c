@@ -114,6 +114,62 @@ static void test_msg(void **state)
 	english();
 }
 
+/* A journal record (the code and the English) told again for a person:
+ * the parameters read back from the English by the code's template, the
+ * advice by its text, the detail as it was. Anything else as it is. */
+static void test_record(void **state)
+{
+	cs_msg m;
+	char rec[1024], out[1024];
+
+	(void)state;
+	english();
+	cs_msg_set(&m, "card.key-type", "key", "ec-p256", "profile", "isoapplet",
+	    NULL);
+	m.advice = "advice.record-back";
+	snprintf(m.detail, sizeof(m.detail), "%s", "pkcs15-init: Transmit (failed)");
+	cs_msg_record(&m, rec, sizeof(rec));
+	assert_string_equal(cs_record_text(rec, out, sizeof(out)),
+	    "a ec-p256 key does not go on a isoapplet card (pkcs15-init: "
+	    "Transmit (failed)) - the record is back in the queue");
+	/* Two parameters side by side, a value with spaces. */
+	cs_msg_set(&m, "verify.several-holders", "serial", "11", "holder",
+	    "山田 太郎", "serial2", "12", "holder2", "Kokuritsu Hanako", NULL);
+	cs_msg_record(&m, rec, sizeof(rec));
+	assert_string_equal(cs_record_text(rec, out, sizeof(out)),
+	    "the card holds certificates of two people: 11 (山田 太郎) and 12 "
+	    "(Kokuritsu Hanako)");
+	/* Not a record, an unknown code, a text its template does not fit. */
+	assert_string_equal(cs_record_text("superseded by a renewal", out,
+	    sizeof(out)), "superseded by a renewal");
+	assert_string_equal(cs_record_text("no.such-code: x", out, sizeof(out)),
+	    "no.such-code: x");
+	assert_string_equal(cs_record_text("card.key-type: something else", out,
+	    sizeof(out)), "card.key-type: something else");
+	if (japanese() == 0) {
+		cs_msg_set(&m, "card.key-type", "key", "ec-p256", "profile",
+		    "isoapplet", NULL);
+		m.advice = "advice.record-back";
+		snprintf(m.detail, sizeof(m.detail), "%s", "pkcs15-init: failed");
+		cs_msg_record(&m, rec, sizeof(rec));
+		cs_record_text(rec, out, sizeof(out));
+		assert_non_null(strstr(out, "ec-p256 の鍵は isoapplet のカード"));
+		assert_non_null(strstr(out, "pkcs15-init: failed"));
+		assert_non_null(strstr(out, "記録は待ち行列に戻りました"));
+		assert_null(strstr(out, "does not go"));
+		/* The desk's note of a lost card. */
+		cs_msg_set(&m, "note.lost", "reason", "1", "reason_name",
+		    "keyCompromise", NULL);
+		cs_msg_record(&m, rec, sizeof(rec));
+		assert_string_equal(rec, "note.lost: card lost: revocation "
+		    "requested, reason 1 keyCompromise");
+		cs_record_text(rec, out, sizeof(out));
+		assert_non_null(strstr(out, "keyCompromise"));
+		assert_null(strstr(out, "revocation requested"));
+	}
+	english();
+}
+
 /* The {names} of a text, sorted into one string. */
 static void names(const char *t, char *out, size_t n)
 {
@@ -206,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_render_english),
 		cmocka_unit_test(test_msg),
+		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_japanese_table),
 	};
