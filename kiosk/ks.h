@@ -288,6 +288,11 @@ int ks_run_active(ks_runctl *rc);
 enum MHD_Result ks_api_runs(ks_req *rq);
 /* A run's cards need the institution PUK (their profile's puk.mode). */
 int ks_puk_needed(const ks_config *cfg);
+/* The card profiles a run here may meet that take one institution PUK:
+ * the one the kiosk forces, else each of them; *out malloc'd (free it). */
+struct cs_profile;
+int ks_puk_profiles(const ks_config *cfg, struct cs_profile **out,
+    size_t *n);
 enum MHD_Result ks_api_codes(ks_req *rq);
 enum MHD_Result ks_api_folders(ks_req *rq);
 enum MHD_Result ks_api_inspect(ks_req *rq);

@@ -106,24 +106,45 @@ static int run_row(void *ctx, const cs_jrun *run)
  * institution (one PUK for every card, so that the office can reset PINs
  * and wipe returned cards; without it each card would get a random PUK
  * nobody at the desk knows). */
-int ks_puk_needed(const ks_config *cfg)
+int ks_puk_profiles(const ks_config *cfg, cs_profile **out, size_t *n)
 {
 	const char *dir = cfg->profiles_dir ? cfg->profiles_dir :
 	    cs_profile_dir();
-	cs_profile one, *all = NULL;
+	cs_profile *all = NULL;
 	char why[256];
-	size_t n = 0;
-	int need = 0;
+	size_t k = 0, m = 0;
 
-	if (cfg->profile != NULL)
-		return cs_profile_find(dir, cfg->profile, &one, why,
-		    sizeof(why)) == CS_OK && !one.puk_random;
-	if (cs_profile_load_all(dir, &all, &n, why, sizeof(why)) != CS_OK)
+	*out = NULL;
+	*n = 0;
+	if (cfg->profile != NULL) {
+		if ((all = calloc(1, sizeof(*all))) == NULL)
+			return CS_ERR_NOMEM;
+		if (cs_profile_find(dir, cfg->profile, all, why, sizeof(why)) !=
+		    CS_OK) {
+			free(all);
+			return CS_ERR_NOTFOUND;
+		}
+		k = 1;
+	} else if (cs_profile_load_all(dir, &all, &k, why, sizeof(why)) !=
+	    CS_OK)
+		return CS_ERR_NOTFOUND;
+	for (size_t i = 0; i < k; i++)
+		if (!all[i].puk_random)
+			all[m++] = all[i];
+	*out = all;
+	*n = m;
+	return CS_OK;
+}
+
+int ks_puk_needed(const ks_config *cfg)
+{
+	cs_profile *p;
+	size_t n;
+
+	if (ks_puk_profiles(cfg, &p, &n) != CS_OK)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		need |= !all[i].puk_random;
-	free(all);
-	return need;
+	free(p);
+	return n > 0;
 }
 
 enum MHD_Result ks_api_runs(ks_req *rq)
@@ -132,6 +153,8 @@ enum MHD_Result ks_api_runs(ks_req *rq)
 	char why[512] = "", *buf = NULL;
 	size_t len = 0;
 	struct runs_ctx c;
+	cs_profile *pp = NULL;
+	size_t npp = 0;
 	int r;
 
 	r = open_journal(rq, &j, CS_JOURNAL_RDONLY, why, sizeof(why));
@@ -145,8 +168,20 @@ enum MHD_Result ks_api_runs(ks_req *rq)
 	}
 	c.j = j;
 	c.first = 1;
-	fprintf(c.f, "{\"puk_needed\":%s,\"runs\":[",
-	    ks_puk_needed(ks_cfg(rq->srv)) ? "true" : "false");
+	/* Each profile's own PUK field in the start dialog (a run mixing
+	 * card families, as the command line's --puk PROFILE=...). */
+	fputs("{\"puk_profiles\":[", c.f);
+	if (ks_puk_profiles(ks_cfg(rq->srv), &pp, &npp) == CS_OK)
+		for (size_t i = 0; i < npp; i++) {
+			fputs(i ? ",{" : "{", c.f);
+			cs_json_kv(c.f, 1, "name", pp[i].name);
+			fprintf(c.f, ",\"length\":%u", pp[i].puk_len);
+			cs_json_kv(c.f, 0, "charset", pp[i].puk_charset);
+			fputc('}', c.f);
+		}
+	free(pp);
+	fprintf(c.f, "],\"puk_needed\":%s,\"runs\":[", npp > 0 ? "true" :
+	    "false");
 	r = cs_journal_run_list(j, run_row, &c);
 	fputs("]}", c.f);
 	fclose(c.f);

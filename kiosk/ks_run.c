@@ -22,6 +22,7 @@
 #include "cs_codes.h"
 #include "cs_json.h"
 #include "cs_p12.h"
+#include "cs_profile.h"
 #include "cs_reader.h"
 #ifdef KS_HAVE_RUN
 #include "cs_run.h"
@@ -87,6 +88,10 @@ struct ks_runctl {
 #ifdef KS_HAVE_RUN
 	cs_run *run;
 	cs_secret *pin, *puk;
+	/* one PUK per card profile (puk.NAME fields): o->puks */
+	cs_run_puk puks[CS_RUN_MAX_PUKS];
+	char puk_profile[CS_RUN_MAX_PUKS][64];
+	size_t npuks;
 	const char *names[KS_MAX_READERS];
 	cs_run_opts opts;
 	pthread_cond_t started;     /* cs_run_start has answered */
@@ -640,6 +645,16 @@ static void finish_cancel(ks_runctl *rc)
 /* The run's own thread starts the run and polls it to its end: a
  * request's thread ends with its connection, and the run's events are
  * delivered in the thread that polls. */
+static void free_secrets(ks_runctl *rc)
+{
+	cs_secret_free(rc->pin);
+	cs_secret_free(rc->puk);
+	rc->pin = rc->puk = NULL;
+	for (size_t i = 0; i < rc->npuks; i++)
+		cs_secret_free((cs_secret *)rc->puks[i].puk);
+	rc->npuks = 0;
+}
+
 static void *run_main(void *arg)
 {
 	ks_runctl *rc = arg;
@@ -674,9 +689,7 @@ static void *run_main(void *arg)
 		free((char *)rc->names[i]);
 	if (rc->start_rc != CS_OK)
 		rc->nreaders = 0;
-	cs_secret_free(rc->pin);
-	cs_secret_free(rc->puk);
-	rc->pin = rc->puk = NULL;
+	free_secrets(rc);
 	pthread_mutex_unlock(&rc->lock);
 	if (rc->start_rc != CS_OK)
 		return NULL;
@@ -685,6 +698,27 @@ static void *run_main(void *arg)
 	push(rc);
 	ks_hub_publish(ks_srv_hub(rc->srv), "end", "{}");
 	return NULL;
+}
+
+/* The form's profile PUKs, puk.NAME, one per card profile that takes an
+ * institution PUK: how many are given (*own), and whether one is missing
+ * where no plain puk serves it either (*missing: its profile's name). */
+static void profile_puks(ks_req *rq, const cs_profile *pp, size_t npp,
+    int plain, int *own, const char **missing)
+{
+	char key[80];
+	const char *v;
+
+	*own = 0;
+	*missing = NULL;
+	for (size_t i = 0; i < npp; i++) {
+		snprintf(key, sizeof(key), "puk.%s", pp[i].name);
+		v = ks_form_get(rq->form, key);
+		if (v != NULL && *v != '\0')
+			(*own)++;
+		else if (!plain && *missing == NULL)
+			*missing = pp[i].name;
+	}
 }
 
 static int secret_field(ks_req *rq, const char *key, cs_secret **out)
@@ -705,35 +739,69 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	char *names[KS_MAX_READERS], why[1024] = "", *end;
 	size_t n = 0;
 	cs_run_opts *o;
-	cs_secret *pin = NULL, *puk = NULL;
+	cs_secret *pin = NULL, *puk = NULL, *ppuk[CS_RUN_MAX_PUKS] = {NULL};
+	cs_profile *pp = NULL;
+	size_t npp = 0, nown = 0;
+	const char *plain = ks_form_get(rq->form, "puk"), *missing;
+	char msg[160];
 	long long run_id;
-	int r;
+	int r, own;
 
 	if (id == NULL || (run_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
 		return ks_reply_error(rq, 400, "bad-run", "which run?");
+	if (plain != NULL && *plain == '\0')
+		plain = NULL;
+	/* Which profiles take one institution PUK each: a run mixing card
+	 * families gets one per profile (puk.NAME), as the command line's
+	 * --puk PROFILE=...; puk serves every profile without its own. */
+	if (ks_puk_profiles(cfg, &pp, &npp) != CS_OK)
+		npp = 0;
+	if (npp > CS_RUN_MAX_PUKS)
+		npp = CS_RUN_MAX_PUKS;
+	profile_puks(rq, pp, npp, plain != NULL, &own, &missing);
 	/* The institution PUK goes on every card of the run: the
 	 * administrator's to set. */
-	if (ks_form_get(rq->form, "puk") != NULL &&
-	    *ks_form_get(rq->form, "puk") != '\0' &&
-	    !(rq->sess.roles & KS_ROLE_ADMIN))
+	if ((plain != NULL || own > 0) && !(rq->sess.roles & KS_ROLE_ADMIN)) {
+		free(pp);
 		return ks_reply_error(rq, 403, "role", "only an administrator "
 		    "sets the institution PUK");
+	}
 	/* The profile wants one institution PUK on every card: an operator
 	 * who may type it must (each card would get a random PUK nobody at
 	 * the desk knows). */
-	if ((rq->sess.roles & KS_ROLE_ADMIN) && (ks_form_get(rq->form, "puk") ==
-	    NULL || *ks_form_get(rq->form, "puk") == '\0') &&
-	    ks_puk_needed(cfg))
-		return ks_reply_error(rq, 400, "puk-needed", "these cards take "
-		    "the institution PUK: type it to start the run");
+	if ((rq->sess.roles & KS_ROLE_ADMIN) && missing != NULL) {
+		snprintf(msg, sizeof(msg), "cards of profile %s take the "
+		    "institution PUK: type it to start the run", missing);
+		free(pp);
+		return ks_reply_error(rq, 400, "puk-needed", msg);
+	}
 	if (secret_field(rq, "pin", &pin) != CS_OK ||
 	    secret_field(rq, "puk", &puk) != CS_OK) {
 		cs_secret_free(pin);
+		free(pp);
 		return MHD_NO;
 	}
+	for (size_t i = 0; i < npp; i++) {
+		char key[80];
+
+		snprintf(key, sizeof(key), "puk.%s", pp[i].name);
+		if (secret_field(rq, key, &ppuk[nown]) != CS_OK) {
+			for (size_t k = 0; k < nown; k++)
+				cs_secret_free(ppuk[k]);
+			cs_secret_free(pin);
+			cs_secret_free(puk);
+			free(pp);
+			return MHD_NO;
+		}
+		if (ppuk[nown] != NULL)
+			nown++;
+	}
 	if (ks_pick_readers(cfg, names, &n, why, sizeof(why)) != CS_OK) {
+		for (size_t k = 0; k < nown; k++)
+			cs_secret_free(ppuk[k]);
 		cs_secret_free(pin);
 		cs_secret_free(puk);
+		free(pp);
 		return ks_reply_error(rq, 503, "readers", why);
 	}
 	pthread_mutex_lock(&rc->lock);
@@ -741,8 +809,11 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		pthread_mutex_unlock(&rc->lock);
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
+		for (size_t k = 0; k < nown; k++)
+			cs_secret_free(ppuk[k]);
 		cs_secret_free(pin);
 		cs_secret_free(puk);
+		free(pp);
 		return ks_reply_error(rq, 409, "busy", "a run is going on");
 	}
 	if (rc->joinable) {
@@ -767,6 +838,23 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	rc->run_owner = rq->sess.serial;
 	rc->pin = pin;
 	rc->puk = puk;
+	/* The profile PUKs, in the order of the profiles' fields. */
+	rc->npuks = 0;
+	for (size_t i = 0, k = 0; i < npp && k < nown; i++) {
+		char key[80];
+		const char *v;
+
+		snprintf(key, sizeof(key), "puk.%s", pp[i].name);
+		if ((v = ks_form_get(rq->form, key)) == NULL || *v == '\0')
+			continue;
+		snprintf(rc->puk_profile[k], sizeof(rc->puk_profile[k]), "%s",
+		    pp[i].name);
+		rc->puks[k].profile = rc->puk_profile[k];
+		rc->puks[k].puk = ppuk[k];
+		k++;
+		rc->npuks = k;
+	}
+	free(pp);
 	memset(&rc->opts, 0, sizeof(rc->opts));
 	o = &rc->opts;
 	o->journal = cfg->journal;
@@ -778,6 +866,8 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	o->profiles_dir = cfg->profiles_dir;
 	o->pin = pin;
 	o->puk = puk;
+	o->puks = rc->puks;
+	o->npuks = rc->npuks;
 	o->confirm_printed = !cfg->no_confirm;
 	o->until_done = 1;
 	rc->active = 1;
@@ -787,9 +877,7 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		for (size_t i = 0; i < n; i++)
 			free((char *)rc->names[i]);
 		rc->nreaders = 0;
-		cs_secret_free(rc->pin);
-		cs_secret_free(rc->puk);
-		rc->pin = rc->puk = NULL;
+		free_secrets(rc);
 		pthread_mutex_unlock(&rc->lock);
 		return ks_reply_error(rq, 503, "start", "cannot start a thread");
 	}

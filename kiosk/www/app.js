@@ -169,6 +169,7 @@
       const [runs, folders] = await Promise.all([get('/api/runs'),
         has('admin') ? get('/api/folders') : Promise.resolve({ folders: [] })]);
       S.pukNeeded = !!runs.puk_needed;
+      S.pukProfiles = runs.puk_profiles || [];
       const tb = $('runs').tBodies[0];
       tb.replaceChildren();
       for (const r of runs.runs.slice().reverse()) {
@@ -226,6 +227,19 @@
     startRun = r;
     $('start-run-name').textContent = '#' + r.id + '  ' + (r.folder || '');
     $('start-pin').value = ''; $('start-puk').value = '';
+    /* A run mixing card families: each profile's own PUK besides the
+     * one above, as the command line's --puk PROFILE=... */
+    const box = $('start-puks');
+    box.replaceChildren();
+    if ((S.pukProfiles || []).length > 1) {
+      for (const p of S.pukProfiles) {
+        const id = 'start-puk-' + p.name;
+        box.append(el('label', { for: id, text: t('start.pukprofile', { profile: p.name, length: p.length,
+          charset: t('start.charset.' + p.charset) }) }),
+        el('input', { id, type: 'password', inputmode: p.charset === 'digits' ? 'numeric' : 'text',
+          autocomplete: 'off', 'data-profile': p.name }));
+      }
+    }
     $('start-why').hidden = true;
     $('start-puk-note').hidden = !(S.pukNeeded && !has('admin'));
     $('start-dlg').showModal();
@@ -235,15 +249,21 @@
    * empty by an operator who may type it: the dialog stays and says so. */
   async function doStart(ev) {
     if (ev) ev.preventDefault();
-    if (S.pukNeeded && has('admin') && !$('start-puk').value) {
-      $('start-why').textContent = t('start.pukneeded'); $('start-why').hidden = false;
-      $('start-puk').focus();
+    const own = [...$('start-puks').querySelectorAll('input')];
+    const lacking = own.find((i) => !i.value);
+    if (S.pukNeeded && has('admin') && !$('start-puk').value && (own.length === 0 || lacking)) {
+      $('start-why').textContent = own.length ? t('start.pukneededfor', { profile: lacking.dataset.profile })
+        : t('start.pukneeded');
+      $('start-why').hidden = false;
+      (own.length ? lacking : $('start-puk')).focus();
       return;
     }
     const f = { run_id: startRun.id };
     if ($('start-pin').value) f.pin = $('start-pin').value;
     if ($('start-puk').value && has('admin')) f.puk = $('start-puk').value;
+    for (const i of own) if (i.value && has('admin')) f['puk.' + i.dataset.profile] = i.value;
     $('start-pin').value = ''; $('start-puk').value = '';
+    for (const i of own) i.value = '';
     $('start-dlg').close();
     try {
       S.run = await post('/api/run/start', f);
@@ -752,7 +772,11 @@
     $('import-form').addEventListener('submit', (ev) => { ev.preventDefault(); inspect(); });
     $('do-import').addEventListener('click', doImport);
     $('start-form').addEventListener('submit', doStart);
-    $('start-cancel').addEventListener('click', () => { $('start-pin').value = ''; $('start-puk').value = ''; $('start-dlg').close(); });
+    $('start-cancel').addEventListener('click', () => {
+      $('start-pin').value = ''; $('start-puk').value = '';
+      $('start-puks').replaceChildren();
+      $('start-dlg').close();
+    });
     $('confirm-form').addEventListener('submit', confirmNumber);
     $('skip').addEventListener('click', () => post('/api/run/control', { action: 'skip', reader: $('confirm-form').dataset.reader }).catch(fail));
     $('pause').addEventListener('click', () => post('/api/run/control', { action: 'pause' }).catch(fail));

@@ -299,6 +299,59 @@ stories.two_desks = async () => {
   console.log('two_desks: 10 rounds of two verifies at once, each its own card; OpenSC never in the kiosk; one report shape');
 };
 
+// A run mixing card families started at the kiosk: each profile that takes
+// an institution PUK has its own field (puk.NAME, as the command line's
+// --puk PROFILE=...), the plain PUK serves the others; a profile left
+// without any is refused at start, naming it. The PIV token written in the
+// run carries its own PUK (8 digits), judged by yubico-piv-tool.
+stories.mixed_puks = async () => {
+  const PIV_PUK = '73519284';
+  appendFileSync(path.join(WORK, 'pins.seen'), PIV_PUK + '\n');
+  const op = await operator('all');
+  const es = op.events();
+  await es.wait('hello', () => true, 10000, 'stream');
+  const imp = await op.post('/api/import', { dir: process.env.KS_DL });
+  assert.equal(imp.status, 200, imp.body);
+  const runs = await op.get('/api/runs');
+  const profs = Object.fromEntries((runs.json.puk_profiles || []).map((p) => [p.name, p]));
+  assert.deepEqual(profs.isoapplet, { name: 'isoapplet', length: 16, charset: 'hex' }, runs.body);
+  assert.deepEqual(profs.piv, { name: 'piv', length: 8, charset: 'digits' }, runs.body);
+  const runId = String(imp.json.run_id);
+  const lacking = await op.post('/api/run/start', { run_id: runId, 'puk.piv': PIV_PUK });
+  assert.equal(lacking.status, 400, lacking.body);
+  assert.equal(lacking.json.error, 'puk-needed');
+  assert.match(lacking.body, /isoapplet/, 'the refusal names the profile without a PUK');
+  const enc = await operator('enc');
+  const notAdmin = await enc.post('/api/run/start', { run_id: runId, 'puk.piv': PIV_PUK });
+  assert.equal(notAdmin.status, 403, 'a profile PUK is the administrator\'s too');
+  tb('tb_card_create', path.join(WORK, 'piv.img'), '00BC614E', '--applet', 'piv');
+  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
+  const a0 = asking(0), a1 = asking(1);
+  const st = await op.post('/api/run/start', { run_id: runId, puk: PUK, 'puk.piv': PIV_PUK });
+  assert.equal(st.status, 200, st.body);
+  tb('tb_swap', '0', path.join(WORK, 'card1.img'));
+  tb('tb_swap', '1', path.join(WORK, 'piv.img'));
+  await a0; await a1;
+  const done = es.wait('state', (s) => s.progress && s.progress.done === 2, CARD_T, 'two cards done');
+  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
+  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
+  await done;
+  const ended = es.wait('end', () => true, CARD_T, 'run paused');
+  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
+  await ended;
+  es.close();
+  // The token's PUK is the PIV one: it changes the PUK to itself; the
+  // factory PUK is refused.
+  const r1 = spawnSync('bash', ['-c', 'source "$TB_LIB"; tb_reader 1'], { encoding: 'utf8' }).stdout.trim();
+  const yk = (...a) => spawnSync('yubico-piv-tool', ['-r', r1, ...a], { encoding: 'utf8' });
+  assert.notEqual(yk('-a', 'change-puk', '-P', '12345678', '-N', '12345678').status, 0, 'the factory PUK still works');
+  const good = yk('-a', 'change-puk', '-P', PIV_PUK, '-N', PIV_PUK);
+  assert.equal(good.status, 0, `the PIV PUK typed at the kiosk is not the token's: ${good.stderr}`);
+  const rows = JSON.parse(spawnSync(process.env.CS_BIN, ['log', '--json'], { encoding: 'utf8' }).stdout);
+  assert.equal(rows.filter((r) => r.outcome === 'verified').length, 2, 'two cards verified');
+  console.log('mixed_puks: a PUK per card profile at the kiosk; the PIV token took its own');
+};
+
 const name = process.argv[2];
 if (!stories[name]) { console.error(`no story ${name}`); process.exit(2); }
 try {

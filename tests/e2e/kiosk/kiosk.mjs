@@ -124,6 +124,12 @@ async function importAndStart(page, records, refused, puk) {
   await page.locator('#start-dlg[open]').waitFor();
   await snap(page, 'start-run-dialog');
   if (puk) {
+    // A run may mix card families: the PIV profile has a PUK field of its
+    // own (8 digits), empty here: the plain PUK serves it (api.mjs
+    // mixed_puks starts a mixed run).
+    assert.ok(await page.locator('#start-puk-piv').isVisible(), 'the PIV profile has its own PUK field');
+    assert.equal(await page.getAttribute('#start-puk-piv', 'inputmode'), 'numeric');
+    assert.match(await page.locator('label[for="start-puk-piv"]').innerText(), /piv.*8/);
     await page.fill('#start-puk', puk);
     appendFileSync(path.join(WORK, 'pins.seen'), puk + '\n');
   }
