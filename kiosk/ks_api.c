@@ -10,6 +10,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_codes.h"
+#include "cs_db.h"
 #include "cs_i18n.h"
 #include "cs_json.h"
 #include "cs_profile.h"
@@ -55,7 +56,9 @@ static int open_journal(ks_req *rq, cs_journal **j, int flags, char *why,
 	const char *path = cs_journal_path(ks_cfg(rq->srv)->journal);
 	int r;
 
-	if ((flags & CS_JOURNAL_RDONLY) && access(path, F_OK) != 0)
+	/* No file yet: nothing to read (a server journal is always there). */
+	if ((flags & CS_JOURNAL_RDONLY) && !cs_db_is_uri(path) &&
+	    access(path, F_OK) != 0)
 		return CS_ERR_NOTFOUND;
 	r = cs_journal_open(j, path, flags, why, whylen);
 	if (r == CS_OK)

@@ -24,6 +24,7 @@
 
 #include "cs_card.h"
 #include "cs_codes.h"
+#include "cs_db.h"
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_json.h"
@@ -263,7 +264,8 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	if (cfg->ca != NULL && cs_verify_load_ca(cfg->ca, &ca, why,
 	    sizeof(why)) != CS_OK)
 		return ks_reply_error(rq, 503, "ca", why);
-	if (access(cs_journal_path(cfg->journal), F_OK) == 0)
+	if (cs_db_is_uri(cs_journal_path(cfg->journal)) ||
+	    access(cs_journal_path(cfg->journal), F_OK) == 0)
 		cs_journal_open(&j, cs_journal_path(cfg->journal),
 		    CS_JOURNAL_RDONLY, jwhy, sizeof(jwhy));
 	else

@@ -365,6 +365,7 @@ static int connect_now(cs_db *db, char *why, size_t whylen)
 	const char *const vals[] = {CONNECT_TIMEOUT, "cardstation", db->target,
 		NULL};
 	PGconn *c;
+	int r;
 
 	PQfinish(CONN(db));
 	db->h = c = PQconnectdbParams(keys, vals, 1);
@@ -376,7 +377,16 @@ static int connect_now(cs_db *db, char *why, size_t whylen)
 		    "server: %s"), db->msg);
 		return CS_ERR_IO;
 	}
-	return judge_transport(db, why, whylen);
+	if ((r = judge_transport(db, why, whylen)) != CS_OK)
+		return r;
+	/* The session's settings, on every connection (a reconnect too).
+	 * Times are the station's own text (UTC); the session's zone only
+	 * matters for now() in doctor's clock check. */
+	if ((db->rdonly && (r = pg_exec(db, "SET default_transaction_read_only "
+	    "= on")) != CS_OK) || (r = pg_exec(db, "SET TIME ZONE 'UTC'")) !=
+	    CS_OK)
+		return cs_db_why(db, r, why, whylen, "cannot configure");
+	return CS_OK;
 }
 
 static int pg_reconnect(cs_db *db, char *why, size_t whylen)
@@ -400,18 +410,12 @@ int db_pg_open(cs_db *db, const char *uri, int flags, char *why,
 {
 	int r;
 
+	(void)flags; /* CS_DB_RDONLY is db->rdonly */
 	db->ops = &PG;
 	if ((r = no_password(uri, why, whylen)) != CS_OK)
 		return r;
 	if ((r = connect_now(db, why, whylen)) != CS_OK)
 		return r;
-	/* Times are the station's own text (UTC); the session's zone only
-	 * matters for now() in doctor's clock check. */
-	if ((flags & CS_DB_RDONLY) && (r = pg_exec(db, "SET "
-	    "default_transaction_read_only = on")) != CS_OK)
-		return cs_db_why(db, r, why, whylen, "cannot configure");
-	if ((r = pg_exec(db, "SET TIME ZONE 'UTC'")) != CS_OK)
-		return cs_db_why(db, r, why, whylen, "cannot configure");
 	db_ok(db);
 	return CS_OK;
 }

@@ -558,7 +558,7 @@ void cs_jrun_clear(cs_jrun *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
+static int run_create_once(cs_journal *j, const cs_jrun *in, int64_t *id,
     char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
@@ -585,6 +585,17 @@ out:
 	r = jr_tx_leave(j, r, why, whylen);
 	if (id != NULL)
 		*id = r == CS_OK ? rid : 0;
+	return r;
+}
+
+int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = run_create_once(j, in, id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
 	return r;
 }
 
@@ -627,7 +638,7 @@ int cs_journal_run_list(cs_journal *j, cs_jrun_fn fn, void *ctx)
 	return r;
 }
 
-int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
+static int run_set_state_once(cs_journal *j, int64_t id, cs_jrun_state s,
     char *why, size_t whylen)
 {
 	int r;
@@ -644,6 +655,17 @@ int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
 	} else
 		r = jr_event(j, "run.state", "runs", id, id, 0, 0, NULL);
 	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = run_set_state_once(j, id, s, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
@@ -676,7 +698,7 @@ int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
 	return r;
 }
 
-int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
+static int note_once(cs_journal *j, int64_t run_id, int64_t card_id,
     const char *kind, const char *text, char *why, size_t whylen)
 {
 	int r;
@@ -685,6 +707,17 @@ int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
 		return r;
 	r = jr_event(j, kind, NULL, 0, run_id, 0, card_id, text);
 	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
+    const char *kind, const char *text, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = note_once(j, run_id, card_id, kind, text, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 /* A note event's text and the members fields names of it when the text

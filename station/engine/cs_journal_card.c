@@ -105,7 +105,7 @@ int cs_journal_card_find(cs_journal *j, cs_jkey key, const char *value,
 	return card_one(j, st, out);
 }
 
-int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
+static int card_upsert_once(cs_journal *j, const cs_jcard *in, int64_t *id,
     char *why, size_t whylen)
 {
 	char now[JR_TIME_LEN];
@@ -161,7 +161,18 @@ out:
 	return r;
 }
 
-int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
+int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = card_upsert_once(j, in, id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int card_set_state_once(cs_journal *j, int64_t id, cs_jcard_state s,
     const char *reason, char *why, size_t whylen)
 {
 	int r;
@@ -178,6 +189,17 @@ int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
 	} else
 		r = jr_event(j, "card.state", "cards", id, 0, 0, id, reason);
 	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
+    const char *reason, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = card_set_state_once(j, id, s, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 /* A change made of other calls of this API: they nest (as savepoints)
@@ -203,7 +225,7 @@ static int compound_leave(cs_journal *j, bool outer, int r, char *why,
 	return cs_journal_commit(j, why, whylen);
 }
 
-int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
+static int card_retire_once(cs_journal *j, int64_t id, const char *reason,
     int64_t *released, char *why, size_t whylen)
 {
 	bool outer;
@@ -259,7 +281,18 @@ out:
 	return r;
 }
 
-int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
+int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
+    int64_t *released, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = card_retire_once(j, id, reason, released, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int card_replaced_once(cs_journal *j, int64_t id, int64_t keep_id,
     char *why, size_t whylen)
 {
 	cs_jissuance keep;
@@ -296,6 +329,17 @@ int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
 out:
 	cs_jissuance_clear(&keep);
 	return compound_leave(j, outer, r, why, whylen);
+}
+
+int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = card_replaced_once(j, id, keep_id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 /* --- issuances ------------------------------------------------------ */
@@ -387,7 +431,7 @@ static void explain_live(cs_journal *j, const char *serial, char *why,
 	cs_jcard_clear(&card);
 }
 
-int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
+static int issuance_begin_once(cs_journal *j, const cs_jissuance *in,
     int64_t *id, char *why, size_t whylen)
 {
 	const char *serial = jr_serial(in->cert_serial);
@@ -467,6 +511,17 @@ out:
 	return r;
 }
 
+int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
+    int64_t *id, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = issuance_begin_once(j, in, id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
 static bool may_end(cs_jissue_outcome from, cs_jissue_outcome to)
 {
 	if (from == CS_JISSUE_WRITING)
@@ -478,7 +533,7 @@ static bool may_end(cs_jissue_outcome from, cs_jissue_outcome to)
 	return false;
 }
 
-int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
+static int issuance_end_once(cs_journal *j, int64_t id, cs_jissue_outcome o,
     const char *reason, char *why, size_t whylen)
 {
 	cs_jissuance iss;
@@ -522,6 +577,17 @@ int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
 out:
 	cs_jissuance_clear(&iss);
 	return jr_tx_leave(j, r, why, whylen);
+}
+
+int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
+    const char *reason, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = issuance_end_once(j, id, o, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 /* The time days from now as records keep not_after ("2027-03-31

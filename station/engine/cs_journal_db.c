@@ -184,8 +184,10 @@ static int begin_write(cs_journal *j, char *why, size_t whylen)
 		    (r = cs_db_run_fmt(j->db, CS_DB_PG_CHAIN_LOCK, NULL)) != CS_OK &&
 		    cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
 			cs_db_rollback(j->db);
-		if (r == CS_OK)
+		if (r == CS_OK) {
+			j->lost = false;
 			return CS_OK;
+		}
 		if (cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
 			return jr_err(j, r, why, whylen, "cannot start a transaction");
 		if ((r = jr_wait_server(j, why, whylen)) != CS_OK)
@@ -225,12 +227,23 @@ int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
 		return r;
 	j->in_write = false;
 	if (r != CS_OK) {
+		j->lost = cs_db_last_fail(j->db) == CS_DB_FAIL_LOST;
 		cs_db_rollback(j->db);
 		return r;
 	}
 	if ((rc = cs_db_commit(j->db)) != CS_OK)
 		r = jr_err(j, rc, why, whylen, "cannot commit");
 	return r;
+}
+
+bool jr_redo(cs_journal *j)
+{
+	bool lost = j->lost;
+
+	j->lost = false;
+	if (!lost || j->in_tx || j->in_write)
+		return false;
+	return jr_wait_server(j, NULL, 0) == CS_OK;
 }
 
 char *jr_next_str(struct jr_cols *c)

@@ -17,6 +17,8 @@ struct cs_journal {
 	bool in_write;       /* a write transaction is open (jr_tx_enter) */
 	bool in_read;        /* check's read transaction is open */
 	int depth;           /* savepoints jr_tx_enter holds inside it */
+	bool lost;           /* the server was lost in the last write
+	                        transaction, before its commit */
 	int version;
 	char *operator_name; /* actor of this connection's events */
 	char *reader;
@@ -69,6 +71,12 @@ int jr_tx_enter(cs_journal *j, char *why, size_t whylen);
 #define JR_WAIT_ENV "CARDSTATION_JOURNAL_WAIT"
 #define JR_WAIT_S 600
 int jr_wait_server(cs_journal *j, char *why, size_t whylen);
+/* After a change of this API failed: whether it should be done again,
+ * because the server was lost before its transaction's commit (so none
+ * of it is in) and is back now. Not inside the caller's transaction
+ * (cs_journal_begin), which is gone whole: the caller redoes it. A commit
+ * whose answer was lost is not redone: it may be in. */
+bool jr_redo(cs_journal *j);
 int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen);
 bool jr_writable(cs_journal *j, char *why, size_t whylen);
 

@@ -110,7 +110,7 @@ static int reader_free(cs_journal *j, const cs_owner *self, const char *reader,
 	return r;
 }
 
-int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
+static int owner_start_once(cs_journal *j, const char *reader, char *why,
     size_t whylen)
 {
 	char now[JR_TIME_LEN];
@@ -147,7 +147,18 @@ out:
 	return r;
 }
 
-int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen)
+int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
+    size_t whylen)
+{
+	int r;
+
+	while ((r = owner_start_once(j, reader, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int owner_end_once(cs_journal *j, char *why, size_t whylen)
 {
 	int r;
 
@@ -158,5 +169,15 @@ int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen)
 	r = owner_close(j, j->owner_id, NULL);
 	if ((r = jr_tx_leave(j, r, why, whylen)) == CS_OK)
 		j->owner_id = 0;
+	return r;
+}
+
+int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = owner_end_once(j, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
 	return r;
 }

@@ -108,7 +108,7 @@ static int record_event(cs_journal *j, const char *kind, int64_t id,
 	return jr_event(j, kind, "records", id, run_id, id, card_id, reason);
 }
 
-int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
+static int record_add_once(cs_journal *j, const cs_jrecord *in, int64_t *id,
     char *why, size_t whylen)
 {
 	const char *serial = in->serial && *in->serial ? jr_serial(in->serial) :
@@ -153,6 +153,17 @@ out:
 	r = jr_tx_leave(j, r, why, whylen);
 	if (id != NULL)
 		*id = r == CS_OK ? rid : 0;
+	return r;
+}
+
+int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_add_once(j, in, id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
 	return r;
 }
 
@@ -284,7 +295,7 @@ out:
 	return r;
 }
 
-int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
+static int record_claim_next_once(cs_journal *j, int64_t run_id,
     const char *reader, const char *key_types, cs_jrecord *out, char *why,
     size_t whylen)
 {
@@ -292,7 +303,19 @@ int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
 	    out, why, whylen);
 }
 
-int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
+int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
+    const char *reader, const char *key_types, cs_jrecord *out, char *why,
+    size_t whylen)
+{
+	int r;
+
+	while ((r = record_claim_next_once(j, run_id, reader, key_types, out, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int record_claim_once(cs_journal *j, int64_t run_id, cs_jkey key,
     const char *value, const char *reader, cs_jrecord *out, char *why,
     size_t whylen)
 {
@@ -308,6 +331,18 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
 		value = jr_serial(value);
 	return claim(j, run_id, where, key, value, reader, NULL, out, why,
 	    whylen);
+}
+
+int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
+    const char *value, const char *reader, cs_jrecord *out, char *why,
+    size_t whylen)
+{
+	int r;
+
+	while ((r = record_claim_once(j, run_id, key, value, reader, out, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
@@ -384,7 +419,7 @@ out:
 /* The claim a move ends must be this connection's owner's. */
 #define OWNED "state = 'claimed' AND owner_id IS NOT DISTINCT FROM ?5"
 
-int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
+static int record_release_once(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
 	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
@@ -396,7 +431,18 @@ int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
 	return record_move(j, id, &m, why, whylen);
 }
 
-int cs_journal_record_release_pending(cs_journal *j, int64_t id,
+int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_release_once(j, id, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int record_release_pending_once(cs_journal *j, int64_t id,
     int64_t card_id, const char *reason, char *why, size_t whylen)
 {
 	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
@@ -407,7 +453,18 @@ int cs_journal_record_release_pending(cs_journal *j, int64_t id,
 	return record_move(j, id, &m, why, whylen);
 }
 
-int cs_journal_record_set_aside(cs_journal *j, int64_t id,
+int cs_journal_record_release_pending(cs_journal *j, int64_t id,
+    int64_t card_id, const char *reason, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_release_pending_once(j, id, card_id, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int record_set_aside_once(cs_journal *j, int64_t id,
     const char *problem, const char *reason, char *why, size_t whylen)
 {
 	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
@@ -418,7 +475,18 @@ int cs_journal_record_set_aside(cs_journal *j, int64_t id,
 	return record_move(j, id, &m, why, whylen);
 }
 
-int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
+int cs_journal_record_set_aside(cs_journal *j, int64_t id,
+    const char *problem, const char *reason, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_set_aside_once(j, id, problem, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int record_done_once(cs_journal *j, int64_t id, int64_t card_id,
     char *why, size_t whylen)
 {
 	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
@@ -430,7 +498,18 @@ int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
 	return record_move(j, id, &m, why, whylen);
 }
 
-int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
+int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_done_once(j, id, card_id, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
+}
+
+static int record_revoke_once(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
 	const struct move m = {"done", "ins", "UPDATE records SET state = "
@@ -439,6 +518,17 @@ int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
 	    "record.revoke"};
 
 	return record_move(j, id, &m, why, whylen);
+}
+
+int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = record_revoke_once(j, id, reason, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
+	return r;
 }
 
 /* --- resume --------------------------------------------------------- */
@@ -537,7 +627,7 @@ static int take_back_claim(cs_journal *j, const struct torn *t,
 	return record_event(j, "record.resume", t->record, RELEASED);
 }
 
-int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
+static int resume_once(cs_journal *j, int64_t run_id, cs_jresume *out,
     char *why, size_t whylen)
 {
 	struct torn *t = NULL;
@@ -576,6 +666,17 @@ int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
 	r = jr_tx_leave(j, r, why, whylen);
 	if (r != CS_OK)
 		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
+    char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = resume_once(j, run_id, out, why, whylen)) != CS_OK &&
+	    jr_redo(j))
+		;
 	return r;
 }
 

@@ -88,7 +88,7 @@ want_reason no-pkcs15 "wiped card"
 "$CS_BIN" log --chip "$CHIP_B" --json >"$WORK/log.json"
 [ "$(jq -r '.[0].outcome' "$WORK/log.json")" = wiped ] ||
 	fail "the issuance is not wiped"
-sqlite3 "$CARDSTATION_JOURNAL" "SELECT state FROM cards WHERE chip_serial = '$CHIP_B'" |
+tb_sql "SELECT state FROM cards WHERE chip_serial = '$CHIP_B'" |
 	grep -qx returned || fail "the card is not journaled returned"
 # The holder's PIN is gone: the card refuses it (63C2: two tries left).
 opensc-tool -r "$R1" -s 00A404000CF276A288BCFBA69D34F31001 \

@@ -55,7 +55,7 @@ grep -q "Wrong PUK. 3 tries left" "$WORK/err.txt" ||
 	{ cat "$WORK/err.txt"; fail "a second wrong PUK does not say 3 tries left"; }
 cs_verify "$R0"
 want_reason pin-blocked "a wrong PUK changed the PIN"
-[ "$(sqlite3 "$CARDSTATION_JOURNAL" "SELECT count(*) FROM events
+[ "$(tb_sql "SELECT count(*) FROM events
 	WHERE kind = 'card.pin-reset-refused'")" = 2 ] || fail "wrong PUKs not journaled"
 
 # --- the right PUK, the holder's new PIN ---
@@ -71,7 +71,7 @@ CS_PIN=$PIN cs_verify "$R0" --pin env:CS_PIN
 want_verdict FAIL "the old PIN"
 want_reason pin-refused "the old PIN"
 CS_PIN=$NEWPIN cs_verify "$R0" --pin env:CS_PIN   # back to 3 tries
-sqlite3 -separator '|' "$CARDSTATION_JOURNAL" "SELECT operator, detail FROM events
+tb_sql "SELECT operator, detail FROM events
 	WHERE kind = 'card.pin-reset'" >"$WORK/note.txt"
 grep -q "^$(id -un)|.*PIN reset with the PUK for $A_NAME: new PIN typed by the holder" \
 	"$WORK/note.txt" || { cat "$WORK/note.txt"; fail "the reset is not journaled with the operator"; }

@@ -170,9 +170,9 @@ cmp "$WORK/ret.tsv" "$WORK/want.tsv" ||
 "$CS_BIN" log --chip "$CHIP_A" --json >"$WORK/log.json"
 [ "$(jq -r '.[0].outcome' "$WORK/log.json")" = revoked ] ||
 	fail "the issuance is not revoked"
-sqlite3 "$CARDSTATION_JOURNAL" "SELECT state FROM records WHERE serial = '$A_SERIAL'" |
+tb_sql "SELECT state FROM records WHERE serial = '$A_SERIAL'" |
 	grep -qx revoked || fail "the record is not revoked"
-sqlite3 "$CARDSTATION_JOURNAL" "SELECT detail FROM events WHERE kind = 'card.returned'
+tb_sql "SELECT detail FROM events WHERE kind = 'card.returned'
 	AND card_id = (SELECT id FROM cards WHERE chip_serial = '$CHIP_A')" |
 	grep -q "revocation requested, reason 3 affiliationChanged" ||
 	fail "no journal note of the revocation request"
@@ -208,7 +208,7 @@ CS_PUK=$PUK "$CS_BIN" card returned --reader "$R1" --puk env:CS_PUK \
 "$CS_BIN" log --chip "$CHIP_B" --json >"$WORK/log.json"
 [ "$(jq -r '.[0].outcome' "$WORK/log.json")" = wiped ] ||
 	fail "the issuance is not wiped"
-sqlite3 "$CARDSTATION_JOURNAL" "SELECT detail FROM events WHERE kind = 'card.returned'
+tb_sql "SELECT detail FROM events WHERE kind = 'card.returned'
 	AND card_id = (SELECT id FROM cards WHERE chip_serial = '$CHIP_B')" |
 	grep -q "revoked already" || fail "no journal note of the operator's word"
 cs_verify "$R1"
