@@ -393,6 +393,9 @@ int cs_card_applet_state(SCARDCONTEXT ctx, const char *reader,
 	unsigned short sw = 0;
 	int r;
 
+	/* A PIV card's PIN is reference 80, its state its own (cs_piv.h). */
+	if (cs_piv_is_aid(aid_hex))
+		return cs_piv_applet_state(ctx, reader, st, why, whylen);
 	memset(st, 0, sizeof(*st));
 	st->pin_tries = -1;
 	if ((r = open_applet(ctx, reader, aid_hex, &h, &proto, why, whylen)) != CS_OK)
@@ -750,11 +753,11 @@ int cs_card_profile_in(SCARDCONTEXT ctx, const char *reader,
 	for (size_t i = 0; i < n; i++) {
 		if (forced != NULL && strcmp(all[i].name, forced) != 0)
 			continue;
-		/* A PIV card's state is its own, not an IsoApplet's. */
-		if (all[i].match_aid[0] != '\0' && (cs_piv_is_profile(&all[i]) ?
-		    cs_piv_applet_state(ctx, reader, st, why, whylen) :
+		/* A PIV card's state is its own (cs_card_applet_state hands
+		 * the PIV AID to cs_piv_applet_state). */
+		if (all[i].match_aid[0] != '\0' &&
 		    cs_card_applet_state(ctx, reader, all[i].match_aid, st, why,
-		    whylen)) == CS_OK) {
+		    whylen) == CS_OK) {
 			*out = all[i];
 			return CS_OK;
 		}

@@ -71,7 +71,7 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 
 /* Whether aid_hex (a profile's match.aid) is the PIV application's: the
  * card functions of cs_card.h that take an AID hand such a card to the
- * three below. */
+ * three below, and cs_card_applet_state to cs_piv_applet_state. */
 int cs_piv_is_aid(const char *aid_hex);
 /* RESET RETRY COUNTER with the PUK: a new PIN. On a wrong PUK, *puk_tries
  * (may be NULL) gets the tries left (0: blocked), else -1. */

@@ -65,4 +65,15 @@ jq -e --arg s "$SERIAL" '.verdict == "OK" and .chip_serial == "YK-12345678" and
 	.profile == "piv" and .certificates[0].serial == $s and
 	.certificates[0].signature == "verified" and .uses["tls1.3-client-auth"] == true' \
 	"$WORK/verify.json" >/dev/null || { cat "$WORK/verify.json" >&2; fail "verify's report"; }
+# A mistyped PIN: verify counts the PIV PIN's tries (reference 80) left
+# after it, as the card does; the right PIN gives them all back.
+export CS_BADPIN=999999
+"$CS_BIN" verify --reader "$R" --pin env:CS_BADPIN --ca "$WORK/b/ca.pem" --json \
+	>"$WORK/verify.bad" 2>&1 && fail "verify with a wrong PIN said OK"
+jq -e '.verdict == "FAIL" and .pin_tries == 2 and .pin_max == 3' "$WORK/verify.bad" >/dev/null ||
+	{ cat "$WORK/verify.bad" >&2; fail "verify does not count the PIN's tries after a wrong one"; }
+[ "$(piv_sw 00A4040005A000000308 00200080 | tail -n 1)" = 63C2 ] || fail "the card does not say 2 tries"
+"$CS_BIN" verify --reader "$R" --pin env:CS_PIN --ca "$WORK/b/ca.pem" --json >"$WORK/verify.json" 2>&1 ||
+	fail "verify with the PIN after a wrong one"
+jq -e '.pin_tries == 3' "$WORK/verify.json" >/dev/null || fail "the right PIN did not give the tries back"
 echo "encode ok"
