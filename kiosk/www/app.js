@@ -41,7 +41,10 @@
   function codeText(code, params) {
     const tpl = (S.codes || {})[code];
     if (tpl == null) return null;
-    return tpl.replace(/\{([A-Za-z0-9_]+)\}/g, (m, k) => (params && params[k] != null ? String(params[k]) : m));
+    /* A journal state word travels as its code (state.card.partial):
+     * the catalogue's word, as the engine's renderer does. */
+    const word = (v) => (/^state\./.test(v) && (S.codes || {})[v] != null ? S.codes[v] : v);
+    return tpl.replace(/\{([A-Za-z0-9_]+)\}/g, (m, k) => (params && params[k] != null ? word(String(params[k])) : m));
   }
   function engineText(o, prefix, fallback) {
     const main = o[prefix + 'code'] ? codeText(o[prefix + 'code'], o[prefix + 'params']) : null;

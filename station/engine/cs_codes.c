@@ -215,6 +215,7 @@ static const cs_code_def table[] = {
 	{"desk.card-unknown-no-chip", N_("the journal does not know this card (it gives no chip serial): it was not issued here. Nothing changed")},
 	{"desk.pin-card-lost", N_("this card is marked lost and its certificate revoked. Do not reset its PIN; issue a new card. Nothing changed")},
 	{"desk.pin-card-returned", N_("this card was returned and wiped; it has no holder. Nothing changed")},
+	/* {state} and {outcome}: a state.card.* or state.outcome.* code. */
 	{"desk.pin-card-state", N_("this card is '{state}' in the journal, not issued. Nothing changed")},
 	{"desk.pin-no-pin", N_("the card has no PIN yet: it was never issued. Nothing changed")},
 	{"desk.pin-cert-unreadable", N_("the card's certificate cannot be read. Nothing changed")},
@@ -502,6 +503,15 @@ static char *render(const char *code, const char *params, char *out,
 			snprintf(name, sizeof(name), "%.*s", (int)(close - t - 1), t + 1);
 			if (cs_params_get(params, name, value, sizeof(value)) == NULL)
 				snprintf(value, sizeof(value), "?");
+			/* A journal state word travels as its code
+			 * (state.card.partial): told in the text's language. */
+			else if (strncmp(value, "state.", 6) == 0 &&
+			    cs_code_source(value) != NULL) {
+				char word[128];
+
+				render(value, NULL, word, sizeof(word), translate);
+				snprintf(value, sizeof(value), "%s", word);
+			}
 			put_clean(out, n, &at, value);
 			t = close + 1;
 			continue;

@@ -48,6 +48,16 @@ static const char *num(char *buf, size_t n, long long v)
 }
 #define NUM(v) num((char[24]){0}, 24, (long long)(v))
 
+/* A journal state word as a parameter: its code, state.KIND.WORD, which
+ * the renderers tell in their language; a word the table lacks as it is. */
+static const char *state_code_in(char *buf, size_t n, const char *kind,
+    const char *word)
+{
+	snprintf(buf, n, "state.%s.%s", kind, word);
+	return cs_code_source(buf) != NULL ? buf : word;
+}
+#define state_code(kind, word) state_code_in((char[64]){0}, 64, kind, word)
+
 static int collect_live(void *ctx, const cs_jissuance_view *v)
 {
 	cs_desk_certs *ll = ctx;
@@ -721,9 +731,11 @@ static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
 	if (strcmp(vr->card_state, "returned") == 0 ||
 	    strcmp(vr->card_state, "wiped") == 0)
 		return fail(m, CS_ERR_STATE, "desk.pin-card-returned", NULL, NULL);
+	/* The state word as its code: each front end tells it in its
+	 * operator's language (cs_codes.h). */
 	if (strcmp(vr->card_state, "issued") != 0)
 		return fail(m, CS_ERR_STATE, "desk.pin-card-state", NULL, "state",
-		    vr->card_state, NULL);
+		    state_code("card", vr->card_state), NULL);
 	if (!vr->pin_set)
 		return fail(m, CS_ERR_STATE, "desk.pin-no-pin", NULL, NULL);
 	if (vr->p11_error[0] != '\0' || !vr->has_pkcs15)
@@ -742,7 +754,7 @@ static int pin_state_before_touch(const cs_vreport *vr, cs_desk_pin *res,
 		if (c->j_bound_here != 1)
 			return c->j_known ? fail(m, CS_ERR_STATE,
 			    "desk.pin-cert-not-live", NULL, "serial", c->serial,
-			    "outcome", c->j_outcome, NULL) : fail(m, CS_ERR_STATE,
+			    "outcome", state_code("outcome", c->j_outcome), NULL) : fail(m, CS_ERR_STATE,
 			    "desk.pin-cert-unknown", NULL, "serial", c->serial, NULL);
 		if (bound > 0 && strcmp(c->j_holder, res->holder) != 0)
 			return fail(m, CS_ERR_STATE, "desk.pin-two-holders", NULL,

@@ -112,9 +112,10 @@ desk() {
 	local v rc NEWPIN=97531864 BADPUK=fedcba9876543210
 	export NEWPIN BADPUK
 	in_japanese
-	bundle 2
+	bundle 3
 	card a 3A
 	card b 3B
+	card c 3C
 	encode_bg --reader 0
 	wait_for '^\[0\] waiting: カードを入れてください'
 	tb_insert 0 "$W/a.card"
@@ -122,7 +123,13 @@ desk() {
 	tb_remove 0 || true
 	tb_insert 0 "$W/b.card"
 	wait_for '完了 .*4790-5040-0000003B'
+	# The third card is pulled out mid-write: partial in the journal.
+	tb_remove 0 || true
+	tb_insert 0 "$W/c.card" --pull-after 40
+	wait_for '失敗'
 	encode_stop
+	tb_remove 0 || true
+	tb_insert 1 "$W/c.card"
 	tb_remove 0 || true
 	tb_insert 0 "$W/a.card"
 	local R0
@@ -141,6 +148,14 @@ desk() {
 	desk_cmd 2 pin-reset --reader "$R0" --puk env:BADPUK --new-pin env:NEWPIN
 	grep -q 'PUK が違います。PUK の残りは 4 回' <<<"$v" || fail "wrong PUK: $v"
 	no_english "$(own_words <<<"$v")" "pin-reset with a wrong PUK"
+	# A half-written card: refused, its journal state told in Japanese
+	# (the state's code travels, each front end says its word).
+	desk_cmd 2 pin-reset --reader "$(tb_reader 1)" --puk env:CS_PUK --new-pin env:NEWPIN
+	grep -q '台帳で「書きかけ」で、交付中ではありません' <<<"$v" ||
+		fail "pin-reset of a partial card: $v"
+	! grep -qwiE 'state|blank|partial|issued|wiped|lost|returned|retired' <<<"$v" ||
+		fail "pin-reset of a partial card has an English state word: $v"
+	no_english "$(own_words <<<"$v")" "pin-reset of a partial card"
 	# The PIN reset itself.
 	desk_cmd 0 pin-reset --reader "$R0" --puk env:CS_PUK --new-pin env:NEWPIN
 	grep -q '新しい PIN を設定しました' <<<"$v" || fail "pin-reset: $v"
@@ -198,6 +213,9 @@ desk() {
 	desk_cmd 2 pin-reset --reader "$R0" --puk env:CS_PUK --new-pin env:NEWPIN
 	grep -q 'this card was returned and wiped; it has no holder' <<<"$v" ||
 		fail "LANG=C pin-reset: $v"
+	desk_cmd 2 pin-reset --reader "$(tb_reader 1)" --puk env:CS_PUK --new-pin env:NEWPIN
+	grep -q "this card is 'partial' in the journal, not issued" <<<"$v" ||
+		fail "LANG=C pin-reset of a partial card: $v"
 	! grep -q '[ぁ-んァ-ン]' <<<"$v" || fail "LANG=C printed Japanese: $v"
 	v=$("$CS_BIN" log --chip 4790-5040-0000003B)
 	grep -q 'revoked.*reason card lost: revocation requested, reason 1 keyCompromise' <<<"$v" ||

@@ -114,6 +114,37 @@ static void test_msg(void **state)
 	english();
 }
 
+/* A state word travels as its code (state.card.partial): each renderer
+ * tells it in its language, the journal's record in English. */
+static void test_state_param(void **state)
+{
+	cs_msg m;
+	char out[512];
+
+	(void)state;
+	english();
+	assert_string_equal(cs_say(out, sizeof(out), "desk.pin-card-state",
+	    "state", "state.card.partial", NULL), "this card is 'partial' in "
+	    "the journal, not issued. Nothing changed");
+	/* A word that is no code stays as it came. */
+	assert_string_equal(cs_say(out, sizeof(out), "desk.pin-card-state",
+	    "state", "state.card.nonesuch", NULL), "this card is "
+	    "'state.card.nonesuch' in the journal, not issued. Nothing changed");
+	cs_msg_set(&m, "desk.pin-cert-not-live", "serial", "11", "outcome",
+	    "state.outcome.revoked", NULL);
+	if (japanese() == 0) {
+		assert_non_null(strstr(cs_say(out, sizeof(out),
+		    "desk.pin-card-state", "state", "state.card.partial", NULL),
+		    "「書きかけ」"));
+		assert_non_null(strstr(cs_msg_text(&m, out, sizeof(out)),
+		    "（失効）"));
+		assert_null(strstr(out, "revoked"));
+		assert_non_null(strstr(cs_msg_record(&m, out, sizeof(out)),
+		    "not live in the journal (revoked)"));
+	}
+	english();
+}
+
 /* A journal record (the code and the English) told again for a person:
  * the parameters read back from the English by the code's template, the
  * advice by its text, the detail as it was. Anything else as it is. */
@@ -263,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_render_english),
 		cmocka_unit_test(test_msg),
 		cmocka_unit_test(test_record),
+		cmocka_unit_test(test_state_param),
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_japanese_table),
 	};
