@@ -36,6 +36,7 @@
 
 #define KS_LETTER_TTL_MS (15 * 60 * 1000)
 #define KS_MAX_FAILURES 64
+#define KS_MAX_WAITS 64
 
 /* A text's code and parameters (cs_codes.h), beside the text in the
  * kiosk's locale: the page renders the code in the session's language. */
@@ -106,6 +107,10 @@ struct ks_runctl {
 	int done, failed;
 	ks_failure fail[KS_MAX_FAILURES];
 	size_t nfail;
+	/* At the run's end, who waits for which card (CS_EV_WAITING): the
+	 * code and params, the page's summary tells them. */
+	ks_msg waits[KS_MAX_WAITS];
+	size_t nwaits;
 	ks_letter letters[KS_MAX_LETTERS];
 };
 
@@ -236,6 +241,12 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 		cs_json_kv(f, 0, "reader", rc->fail[i].reader);
 		cs_json_kv(f, 0, "text", rc->fail[i].text);
 		msg_json(f, "", &rc->fail[i].msg);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"waiting\":[");
+	for (size_t i = 0; i < rc->nwaits; i++) {
+		fprintf(f, "%s{\"index\":%zu", i ? "," : "", i);
+		msg_json(f, "", &rc->waits[i]);
 		fputc('}', f);
 	}
 	fprintf(f, "],\"letters\":[");
@@ -616,8 +627,9 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		rc->progress = ev->progress;
 		break;
 	case CS_EV_WAITING:
-		/* Who waits for which card at the end: the command line lists
-		 * it; the run page does not show it yet. */
+		/* Who waits for which card at the end: the summary's list. */
+		if (rc->nwaits < KS_MAX_WAITS)
+			msg_from(&rc->waits[rc->nwaits++], ev);
 		break;
 	case CS_EV_END:
 		cpy(rc->end_text, sizeof(rc->end_text), ev->text ? ev->text : "");
@@ -663,6 +675,10 @@ static void *run_main(void *arg)
 	char why[1024] = "";
 	int r;
 
+	/* The last run's list of who waits goes with it. */
+	pthread_mutex_lock(&rc->lock);
+	rc->nwaits = 0;
+	pthread_mutex_unlock(&rc->lock);
 	r = cs_run_start(&rc->opts, &ui, &run, why, sizeof(why));
 	pthread_mutex_lock(&rc->lock);
 	rc->run = run;

@@ -350,6 +350,12 @@
     if (ended) {
       $('sum-text').textContent = t('enc.sumtext', { d: (run.session || {}).done || 0, f: (run.session || {}).failed || 0 });
       $('sum-end').textContent = engineText(run, 'end_', run.end_text);
+      /* Who waits for which card (a half-written card, the card a
+       * pairing list names): the engine's codes, in the session's words. */
+      const waits = run.waiting || [];
+      $('sum-wait-list').replaceChildren(...waits.map((w) => el('li', { 'data-code': w.code || '',
+        text: engineText(w, '', w.code) })));
+      $('sum-wait').hidden = waits.length === 0;
       const tb = $('sum-fail').tBodies[0];
       tb.replaceChildren();
       for (const f of run.failures || [])

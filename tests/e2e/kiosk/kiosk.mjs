@@ -467,7 +467,30 @@ const stories = {
         assert.ok(p !== null && typeof p === 'object' && !Array.isArray(p), `params of ${c} as an object: ${JSON.stringify(p)}`);
       }
       await snap(page, 'encode-failed');
-      await page.click('.reader.out-failed button');
+      // Paused now, the run's end lists who waits for which card: the
+      // holder waits for the card left half written for them, in
+      // Japanese from the engine's code (issue 10).
+      const chip = view.readers[0].chip_serial;
+      assert.ok(chip, `the pulled card's chip serial is in the view: ${JSON.stringify(view.readers[0])}`);
+      await page.click('#pause');
+      await runEnded(page);
+      await page.locator('#sum-wait-list li').first().waitFor();
+      const waits = await page.locator('#sum-wait-list li').allInnerTexts();
+      assert.equal(waits.length, 1, `one holder waits: ${waits}`);
+      assert.match(await page.locator('#sum-wait-list li').first().getAttribute('data-code'), /^run\.waits-for-card(-printed)?$/);
+      assert.ok(waits[0].includes(holder) && waits[0].includes(chip), `the holder and the card are named: ${waits[0]}`);
+      assert.match(waits[0], /を待っています/, `the wait in Japanese: ${waits[0]}`);
+      assert.doesNotMatch(waits[0], /\b[a-z]{2,} [a-z]{2,}\b/, `no English sentence: ${waits[0]}`);
+      assert.match(await page.locator('#sum-wait h3').innerText(), /自分のカードを待っている方/);
+      await snap(page, 'encode-paused-waiting');
+      // The run goes on: the list belongs to the run that ended.
+      await page.click('#sum-back');
+      await page.locator('#runs [data-run]').first().click();
+      await page.locator('#start-dlg[open]').waitFor();
+      await page.fill('#start-puk', '0123456789abcdef');
+      await page.click('#start-go');
+      await page.locator('#s-encode').waitFor();
+      await page.locator('#summary').waitFor({ state: 'hidden' });
       // The same card goes back in: it is wiped and written again.
       tb('tb_swap', '0', card(1));
       const confirm = page.locator('#confirm-form');
