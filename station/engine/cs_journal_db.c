@@ -236,6 +236,11 @@ int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
 	return r;
 }
 
+bool cs_journal_redo(cs_journal *j)
+{
+	return jr_redo(j);
+}
+
 bool jr_redo(cs_journal *j)
 {
 	bool lost = j->lost;

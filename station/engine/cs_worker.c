@@ -328,7 +328,7 @@ static int confirm(struct worker *w, struct card *c)
 
 /* ---- the journal around the write ---- */
 
-static int journal_begin(struct worker *w, struct card *c, char *why,
+static int journal_begin_once(struct worker *w, struct card *c, char *why,
     size_t whylen)
 {
 	cs_jcard jc = {0};
@@ -367,7 +367,20 @@ static int journal_begin(struct worker *w, struct card *c, char *why,
 	return r;
 }
 
-static int journal_done(struct worker *w, struct card *c,
+/* A transaction the journal server's loss cut before its commit is done
+ * again, whole, once the server is back (cs_journal_redo). */
+static int journal_begin(struct worker *w, struct card *c, char *why,
+    size_t whylen)
+{
+	int r;
+
+	while ((r = journal_begin_once(w, c, why, whylen)) != CS_OK &&
+	    cs_journal_redo(w->j))
+		;
+	return r;
+}
+
+static int journal_done_once(struct worker *w, struct card *c,
     const cs_token_check_result *res, char *why, size_t whylen)
 {
 	cs_jcard jc = {0};
@@ -393,6 +406,17 @@ static int journal_done(struct worker *w, struct card *c,
 		r = cs_journal_commit(w->j, why, whylen);
 	else
 		cs_journal_rollback(w->j);
+	return r;
+}
+
+static int journal_done(struct worker *w, struct card *c,
+    const cs_token_check_result *res, char *why, size_t whylen)
+{
+	int r;
+
+	while ((r = journal_done_once(w, c, res, why, whylen)) != CS_OK &&
+	    cs_journal_redo(w->j))
+		;
 	return r;
 }
 

@@ -224,6 +224,12 @@ int cs_journal_set_actor(cs_journal *j, const char *operator_name,
 int cs_journal_begin(cs_journal *j, char *why, size_t whylen);
 int cs_journal_commit(cs_journal *j, char *why, size_t whylen);
 int cs_journal_rollback(cs_journal *j);
+/* After a transaction of the caller's failed: whether the journal's server
+ * was lost before its commit (the server rolled all of it back) and
+ * answers again, so that the caller does the whole transaction again. A
+ * commit whose answer was lost is not to be redone (it may be in). False
+ * on SQLite. */
+bool cs_journal_redo(cs_journal *j);
 
 /* --- runs ----------------------------------------------------------- */
 int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
