@@ -10,7 +10,9 @@
  * locale's language, for front ends that render codes themselves.
  *
  * Parameters travel packed in one string: name=value pairs separated by
- * CS_PARAM_SEP (no tab, newline or US in a value; those become spaces). */
+ * CS_PARAM_SEP (no tab, newline or US in a value; those become spaces).
+ * A value that is a state's code (state.card.partial) is rendered as that
+ * state's word in the text's language: a journal state travels so. */
 #ifndef CS_CODES_H
 #define CS_CODES_H
 
