@@ -449,6 +449,7 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 {
 	struct piv c;
 	unsigned char mgm[24], *der = NULL;
+	const unsigned char *keys[2];
 	ykpiv_cardid cid, back;
 	ykpiv_cccid ccc;
 	int factory = 0, tries = 0, derlen, r, assigned = 0;
@@ -468,19 +469,22 @@ int cs_piv_write(SCARDCONTEXT ctx, const cs_token_write_args *a,
 	/* No SELECT first: the probe left the PIV application the card's
 	 * current one, and the management-key authentication, the first
 	 * command, succeeds only there (a GENERAL AUTHENTICATE witness request
-	 * changes nothing anywhere). A factory card takes the default key. */
+	 * changes nothing anywhere). The key the probe expects first: the
+	 * default on a factory card, this card's own on one written before
+	 * (a->rekey). Else another key, or another application current:
+	 * SELECT, then the other key, then the first again. */
+	keys[0] = a->rekey ? mgm : default_mgm;
+	keys[1] = a->rekey ? default_mgm : mgm;
 	if ((r = piv_open_as(ctx, a->reader, &c, 0, why, whylen)) != CS_OK)
 		goto out;
-	if (ykpiv_authenticate(c.st, default_mgm) == YKPIV_OK)
-		factory = 1;
-	/* Else: another key, or another application current. SELECT, then
-	 * the key this card was given, then the default again. */
+	if (ykpiv_authenticate(c.st, keys[0]) == YKPIV_OK)
+		factory = keys[0] == default_mgm;
 	else if ((r = piv_select(&c, a->reader, why, whylen)) != CS_OK)
 		goto out;
-	else if ((yr = ykpiv_authenticate(c.st, mgm)) == YKPIV_OK)
-		factory = 0;
-	else if (ykpiv_authenticate(c.st, default_mgm) == YKPIV_OK)
-		factory = 1;
+	else if ((yr = ykpiv_authenticate(c.st, keys[1])) == YKPIV_OK)
+		factory = keys[1] == default_mgm;
+	else if ((yr = ykpiv_authenticate(c.st, keys[0])) == YKPIV_OK)
+		factory = keys[0] == default_mgm;
 	else {
 		snprintf(why, whylen, _("%s: the card refuses the default "
 		    "management key and the one this institution's PUK gives "

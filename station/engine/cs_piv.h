@@ -54,7 +54,8 @@ int cs_piv_identity(SCARDCONTEXT ctx, const char *reader, cs_card_id *id,
  * default on a factory card) and the PIN (a->pin, set with the PUK), and
  * the card's derived management key. A card that is not in its factory
  * state is rewritten when its management key is the one derived from
- * a->puk and identity. a->puk is required.
+ * a->puk and identity (a->rekey: the probe found it so, that key is tried
+ * first). a->puk is required.
  * With res, then check the card in the same session, as cs_token_check
  * does through OpenSC for other cards: the certificate read back byte for
  * byte (cert_matches), the PIN and a signature over a fresh challenge

@@ -569,6 +569,7 @@ static int write_card(struct worker *w, struct card *c, cs_p12 *p12,
 	 * session (cs_piv.h). */
 	if (cs_piv_is_profile(pf)) {
 		c->token_started = 1;
+		wa.rekey = c->applet.pin_set; /* not in its factory state */
 		memset(res, 0, sizeof(*res));
 		/* A serial: written, and the check found a fault. */
 		if ((r = cs_piv_write(w->ctx, &wa, c->id.chip_serial, res, why,

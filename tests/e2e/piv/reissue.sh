@@ -1,7 +1,8 @@
 #!/bin/bash
 # A renewal re-issued onto the PIV token that holds the first certificate:
-# the token is no longer in its factory state, so the station opens it
-# with the management key it derived for it (the default one refused),
+# the token is no longer in its factory state (the probe finds the default
+# management key refused), so the write opens it with the key derived for
+# it, first,
 # replaces key and certificate in 9A and sets the PIN with the PUK. The
 # token then holds the renewal's certificate (pkcs15-tool), signs with the
 # PIN (yubico-piv-tool), keeps its derived management key, and the
@@ -30,12 +31,13 @@ timeout 120 "$CS_BIN" encode --run "$RUN2" --reader 0 --pin env:CS_PIN \
 	failo "the re-issue failed"
 grep -q "DONE .* on card YK-12345678" "$OUT" || failo "the renewal is not on the token"
 
-# The write: the default management key refused, then SELECT and the
-# token's own key (its witness request answered, the response accepted).
+# The probe finds the default management key refused; the write opens the
+# token with its own key at once (witness request and response accepted,
+# no SELECT, no default key tried again), then writes the CHUID.
 tail -n +$((lines + 1)) "$WORK/card.trace" |
 	awk '$2 == ">" { print substr($3, 1, 4) } $2 == "<" { print $NF }' >"$WORK/reissue.seq"
-tr '\n' ' ' <"$WORK/reissue.seq" | grep -q "0087 9000 0087 6982 00A4 9000 0087 9000 0087 9000 00DB" ||
-	fail "the write did not open the token with its own key after the default: $(tr '\n' ' ' <"$WORK/reissue.seq" | cut -c1-400)"
+tr '\n' ' ' <"$WORK/reissue.seq" | grep -q "0087 9000 0087 6982 00F8 9000 0087 9000 0087 9000 00DB" ||
+	fail "the write did not open the token with its own key first: $(tr '\n' ' ' <"$WORK/reissue.seq" | cut -c1-400)"
 
 pkcs15-tool -r "$R" --read-certificate 01 >"$WORK/cert.pem" 2>/dev/null || fail "pkcs15-tool read"
 got=$(openssl x509 -in "$WORK/cert.pem" -noout -serial | sed 's/^serial=//')
