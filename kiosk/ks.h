@@ -165,8 +165,12 @@ enum MHD_Result ks_reply_take(ks_req *rq, unsigned status, const char *type,
     char *body, size_t len, const char *disposition);
 /* A secret body: wiped and freed when sent. */
 enum MHD_Result ks_reply_secret(ks_req *rq, cs_secret *body);
+/* {"error": code}: the page has its own words for each code (i18n.js
+ * err.<code>), no sentence travels. detail, or NULL: another layer's
+ * words that name what went wrong (the journal's, the inspection's, the
+ * engine's why), which the page shows in parentheses beside its own. */
 enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
-    const char *text);
+    const char *detail);
 
 /* The card a session verified: for the handover record. */
 void ks_session_saw_card(ks_server *s, uint64_t serial, int64_t card_id,

@@ -191,7 +191,7 @@ enum MHD_Result ks_api_runs(ks_req *rq)
 	cs_journal_close(j);
 	if (r != CS_OK) {
 		free(buf);
-		return ks_reply_error(rq, 503, "journal", cs_strerror(r));
+		return ks_reply_error(rq, 503, "journal", NULL);
 	}
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
 }
@@ -216,7 +216,7 @@ enum MHD_Result ks_api_codes(ks_req *rq)
 	if (lang == NULL || *lang == '\0')
 		lang = rq->sess.lang[0] ? rq->sess.lang : "ja";
 	if (strcmp(lang, "ja") != 0 && strcmp(lang, "en") != 0)
-		return ks_reply_error(rq, 400, "bad-lang", "ja or en");
+		return ks_reply_error(rq, 400, "bad-lang", NULL);
 	loc = newlocale(LC_MESSAGES_MASK | LC_CTYPE_MASK, strcmp(lang, "ja") == 0 ?
 	    "ja_JP.UTF-8" : "C.UTF-8", (locale_t)0);
 	if ((f = open_memstream(&buf, &len)) == NULL) {
@@ -336,10 +336,8 @@ static unsigned dir_arg(ks_req *rq, const char **dir, char *certs, char *pins)
 static enum MHD_Result dir_refused(ks_req *rq, unsigned status)
 {
 	if (status == 403)
-		return ks_reply_error(rq, 403, "outside-roots", "this folder is "
-		    "not inside the folders the kiosk was given (--import-root)");
-	return ks_reply_error(rq, 404, "no-pair", "this folder holds no "
-	    "clientAll.zip with clientAllPin.zip or clientPin.zip");
+		return ks_reply_error(rq, 403, "outside-roots", NULL);
+	return ks_reply_error(rq, 404, "no-pair", NULL);
 }
 
 static void bundle_opts(ks_req *rq, cs_bundle_opts *o)
@@ -440,8 +438,7 @@ enum MHD_Result ks_api_import(ks_req *rq)
 	ks_hub_publish(ks_srv_hub(rq->srv), "runs", "{}");
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
 #else
-	return ks_reply_error(rq, 503, "no-engine",
-	    "importing needs the encode engine, not in this build");
+	return ks_reply_error(rq, 503, "no-engine", NULL);
 #endif
 }
 
@@ -515,7 +512,7 @@ enum MHD_Result ks_api_search(ks_req *rq)
 	int r;
 
 	if (make_filter(rq, &fl) != 0)
-		return ks_reply_error(rq, 400, "bad-field", "unknown field");
+		return ks_reply_error(rq, 400, "bad-field", NULL);
 	r = open_journal(rq, &j, CS_JOURNAL_RDONLY, why, sizeof(why));
 	if (r == CS_ERR_NOTFOUND)
 		return ks_reply(rq, 200, "application/json",
@@ -533,7 +530,7 @@ enum MHD_Result ks_api_search(ks_req *rq)
 	cs_journal_close(j);
 	if (r < 0) {
 		free(buf);
-		return ks_reply_error(rq, 503, "journal", cs_strerror(r));
+		return ks_reply_error(rq, 503, "journal", NULL);
 	}
 	return ks_reply_take(rq, 200, "application/json", buf, len, NULL);
 }
@@ -556,7 +553,7 @@ enum MHD_Result ks_api_export(ks_req *rq)
 	int r;
 
 	if (make_filter(rq, &fl) != 0)
-		return ks_reply_error(rq, 400, "bad-field", "unknown field");
+		return ks_reply_error(rq, 400, "bad-field", NULL);
 	c.enc = enc != NULL && strcmp(enc, "utf8") == 0 ? CS_JCSV_UTF8 :
 	    CS_JCSV_CP932;
 	r = open_journal(rq, &j, CS_JOURNAL_RDONLY, why, sizeof(why));
@@ -573,7 +570,7 @@ enum MHD_Result ks_api_export(ks_req *rq)
 	cs_journal_close(j);
 	if (r != CS_OK && r != CS_ERR_NOTFOUND) {
 		free(buf);
-		return ks_reply_error(rq, 503, "journal", "the export failed");
+		return ks_reply_error(rq, 503, "journal", NULL);
 	}
 	return ks_reply_take(rq, 200, c.enc == CS_JCSV_UTF8 ?
 	    "text/csv; charset=utf-8" : "text/csv; charset=Shift_JIS", buf, len,

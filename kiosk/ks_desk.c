@@ -123,12 +123,12 @@ static int card_name(SCARDCONTEXT ctx, const char *reader,
 }
 
 /* The guard's no, as the page needs it: 429 wait (retry_ms), 409
- * last-try (confirm and send again), 409 blocked. */
+ * last-try (confirm and send again), 409 unknown-tries, 409 blocked; the
+ * page has its words for each (guard.*), no sentence travels. */
 static enum MHD_Result guard_reply(ks_req *rq, ks_guard_verdict v,
     ks_try_kind kind, int64_t wait_ms)
 {
-	const char *what = kind == KS_TRY_PIN ? "PIN" : "PUK";
-	char *buf = NULL, text[256];
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	unsigned status = 409;
@@ -139,32 +139,22 @@ static enum MHD_Result guard_reply(ks_req *rq, ks_guard_verdict v,
 	switch (v) {
 	case KS_GUARD_WAIT:
 		status = 429;
-		snprintf(text, sizeof(text), "wrong %ss on this card: wait %" PRId64
-		    " s before the next", what, (wait_ms + 999) / 1000);
 		cs_json_kv(f, 1, "error", "wait");
 		fprintf(f, ",\"retry_ms\":%" PRId64, wait_ms);
 		break;
 	case KS_GUARD_LAST:
-		snprintf(text, sizeof(text), "this is the card's last %s try: a "
-		    "wrong %s blocks it. Confirm to go on", what, what);
 		cs_json_kv(f, 1, "error", "last-try");
 		fprintf(f, ",\"tries\":1");
 		break;
 	case KS_GUARD_UNKNOWN:
-		snprintf(text, sizeof(text), "the card does not say how many %s "
-		    "tries are left: a wrong %s may block it. Confirm to go on",
-		    what, what);
 		cs_json_kv(f, 1, "error", "unknown-tries");
 		break;
 	default:
-		snprintf(text, sizeof(text), "the card's %s is blocked: no try left",
-		    what);
 		cs_json_kv(f, 1, "error", "blocked");
 		fprintf(f, ",\"tries\":0");
 		break;
 	}
 	cs_json_kv(f, 0, "kind", kind == KS_TRY_PIN ? "pin" : "puk");
-	cs_json_kv(f, 0, "text", text);
 	fputc('}', f);
 	fclose(f);
 	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
@@ -242,7 +232,7 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
-		    "readers", why);
+		    "readers", NULL);
 	/* Before the PIN goes: which card, and how many tries it has left. */
 	if (pin != NULL) {
 		ks_guard_verdict gv;
@@ -250,8 +240,7 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 
 		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 		    SCARD_S_SUCCESS)
-			return ks_reply_error(rq, 503, "readers",
-			    "pcscd does not answer");
+			return ks_reply_error(rq, 503, "readers", NULL);
 		r = card_name(ctx, reader, cfg->profiles_dir, card, sizeof(card),
 		    &tries);
 		SCardReleaseContext(ctx);
@@ -328,8 +317,7 @@ enum MHD_Result ks_api_verify(ks_req *rq)
 	(void)confirmed;
 	(void)reader;
 	(void)why;
-	return ks_reply_error(rq, 503, "not-available",
-	    "card verification is not in this build yet");
+	return ks_reply_error(rq, 503, "not-available", NULL);
 #endif
 }
 
@@ -358,14 +346,13 @@ enum MHD_Result ks_api_lost(ks_req *rq)
 	int r;
 
 	if (cfg->admin_mail == NULL)
-		return ks_reply_error(rq, 503, "no-admin-mail", "the kiosk was "
-		    "started without --admin-mail, which a revocation request needs");
+		return ks_reply_error(rq, 503, "no-admin-mail", NULL);
 	if (id == NULL || (iid = strtoll(id, &end, 10)) <= 0 || *end != '\0')
-		return ks_reply_error(rq, 400, "bad-issuance", "which issuance?");
+		return ks_reply_error(rq, 400, "bad-issuance", NULL);
 	reason = reason_s != NULL ? strtol(reason_s, &end, 10) :
 	    CS_REVOKE_DEFAULT_REASON;
 	if (reason_s != NULL && *end != '\0')
-		return ks_reply_error(rq, 400, "bad-reason", "reason code");
+		return ks_reply_error(rq, 400, "bad-reason", NULL);
 	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, 503, "journal", why);
@@ -560,21 +547,19 @@ enum MHD_Result ks_api_wipe(ks_req *rq)
 	memset(&m, 0, sizeof(m));
 	res.puk_tries = -1;
 	if (puk_s == NULL || *puk_s == '\0')
-		return ks_reply_error(rq, 400, "puk-needed", "wiping a returned "
-		    "card needs the institution PUK");
+		return ks_reply_error(rq, 400, "puk-needed", NULL);
 	if ((r = live_choice(rq, &o, why, sizeof(why), &code)) != CS_OK)
-		return ks_reply_error(rq, r == CS_ERR_USAGE ? 400 : 503, code, why);
+		return ks_reply_error(rq, r == CS_ERR_USAGE ? 400 : 503, code, NULL);
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
-		    "readers", why);
+		    "readers", NULL);
 	status = 422;
 	if ((gv = puk_guard(rq, reader, card, sizeof(card), &wait)) !=
 	    KS_GUARD_GO)
 		return guard_reply(rq, gv, KS_TRY_PUK, wait);
 	if (!same_card(rq, card))
-		return ks_reply_error(rq, 409, "other-card", "another card is in "
-		    "the reader now: check it again");
+		return ks_reply_error(rq, 409, "other-card", NULL);
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK)
 		return MHD_NO;
 	if ((r = desk_open(rq, reader, &j, &ctx, &m, &status, &code)) != CS_OK)
@@ -684,8 +669,7 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 	memset(&m, 0, sizeof(m));
 	res.puk_tries = -1;
 	if (puk_s == NULL || *puk_s == '\0')
-		return ks_reply_error(rq, 400, "puk-needed", "a PIN reset needs "
-		    "the institution PUK");
+		return ks_reply_error(rq, 400, "puk-needed", NULL);
 	if (p1 != NULL && *p1 == '\0')
 		p1 = NULL;
 	if (p2 != NULL && *p2 == '\0')
@@ -693,18 +677,16 @@ enum MHD_Result ks_api_pin_reset(ks_req *rq)
 	/* Typed twice: a typo would lock the holder out again. */
 	if ((p1 != NULL || p2 != NULL) && (p1 == NULL || p2 == NULL ||
 	    strcmp(p1, p2) != 0))
-		return ks_reply_error(rq, 400, "pin-differ", "the two new PINs "
-		    "differ. Nothing changed");
+		return ks_reply_error(rq, 400, "pin-differ", NULL);
 	if ((r = form_reader(rq, reader, sizeof(reader), &status, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, status, status == 409 ? "busy" :
-		    "readers", why);
+		    "readers", NULL);
 	if ((gv = puk_guard(rq, reader, card, sizeof(card), &wait)) !=
 	    KS_GUARD_GO)
 		return guard_reply(rq, gv, KS_TRY_PUK, wait);
 	if (!same_card(rq, card))
-		return ks_reply_error(rq, 409, "other-card", "another card is in "
-		    "the reader now: check it again");
+		return ks_reply_error(rq, 409, "other-card", NULL);
 	if (cs_secret_from(&puk, puk_s, strlen(puk_s)) != CS_OK ||
 	    (p1 != NULL && cs_secret_from(&pin, p1, strlen(p1)) != CS_OK)) {
 		cs_secret_free(puk);
@@ -860,33 +842,27 @@ enum MHD_Result ks_api_handover(ks_req *rq)
 	int r;
 
 	if (id == NULL || (card_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
-		return ks_reply_error(rq, 400, "bad-card", "which card?");
+		return ks_reply_error(rq, 400, "bad-card", NULL);
 	for (mi = 0; method != NULL && mi < sizeof(id_methods) /
 	    sizeof(id_methods[0]); mi++)
 		if (strcmp(method, id_methods[mi]) == 0)
 			break;
 	if (method == NULL || mi == sizeof(id_methods) / sizeof(id_methods[0]))
-		return ks_reply_error(rq, 400, "bad-method", "how was the holder "
-		    "identified? staff-student-id, photo-id, known-in-person or "
-		    "other");
+		return ks_reply_error(rq, 400, "bad-method", NULL);
 	if (note != NULL && (strlen(note) > KS_NOTE_MAX ||
 	    strpbrk(note, "\r\n\t") != NULL))
-		return ks_reply_error(rq, 400, "bad-note", "the note is one line "
-		    "of at most 200 bytes");
+		return ks_reply_error(rq, 400, "bad-note", NULL);
 	if (note != NULL && *note == '\0')
 		note = NULL;
 	if (strcmp(method, "other") == 0 && note == NULL)
-		return ks_reply_error(rq, 400, "note-needed", "say in the note how "
-		    "the holder was identified");
+		return ks_reply_error(rq, 400, "note-needed", NULL);
 	/* Only the card this session checked, a moment ago, and only if the
 	 * check did not say to keep it. */
 	if (rq->sess.seen_card != card_id ||
 	    ks_now_ms() - rq->sess.seen_at > KS_HANDOVER_MS)
-		return ks_reply_error(rq, 409, "verify-first", "check the card "
-		    "first: the record names the card just checked");
+		return ks_reply_error(rq, 409, "verify-first", NULL);
 	if (strcmp(rq->sess.seen_verdict, "FAIL") == 0)
-		return ks_reply_error(rq, 409, "verdict-fail", "the check said not "
-		    "to hand this card out");
+		return ks_reply_error(rq, 409, "verdict-fail", NULL);
 	if ((r = cs_journal_open(&j, cs_journal_path(cfg->journal), 0, why,
 	    sizeof(why))) != CS_OK)
 		return ks_reply_error(rq, 503, "journal", why);
@@ -898,8 +874,7 @@ enum MHD_Result ks_api_handover(ks_req *rq)
 	if ((r = cs_journal_issuances(j, &fl, live_row, &live)) != CS_OK ||
 	    live.run_id == 0) {
 		cs_journal_close(j);
-		return ks_reply_error(rq, 409, "no-live-cert", "no certificate is "
-		    "live on this card");
+		return ks_reply_error(rq, 409, "no-live-cert", NULL);
 	}
 	if ((f = open_memstream(&text, &tlen)) == NULL) {
 		cs_journal_close(j);

@@ -369,7 +369,7 @@ enum MHD_Result ks_api_readers(ks_req *rq)
 	FILE *f;
 
 	if (ks_pick_readers(ks_cfg(rq->srv), names, &n, why, sizeof(why)) != CS_OK)
-		return ks_reply_error(rq, 503, "readers", why);
+		return ks_reply_error(rq, 503, "readers", NULL);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return MHD_NO;
 	fputs("{\"readers\":[", f);
@@ -759,12 +759,11 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	cs_profile *pp = NULL;
 	size_t npp = 0, nown = 0;
 	const char *plain = ks_form_get(rq->form, "puk"), *missing;
-	char msg[160];
 	long long run_id;
 	int r, own;
 
 	if (id == NULL || (run_id = strtoll(id, &end, 10)) <= 0 || *end != '\0')
-		return ks_reply_error(rq, 400, "bad-run", "which run?");
+		return ks_reply_error(rq, 400, "bad-run", NULL);
 	if (plain != NULL && *plain == '\0')
 		plain = NULL;
 	/* Which profiles take one institution PUK each: a run mixing card
@@ -779,17 +778,17 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	 * administrator's to set. */
 	if ((plain != NULL || own > 0) && !(rq->sess.roles & KS_ROLE_ADMIN)) {
 		free(pp);
-		return ks_reply_error(rq, 403, "role", "only an administrator "
-		    "sets the institution PUK");
+		return ks_reply_error(rq, 403, "role", NULL);
 	}
 	/* The profile wants one institution PUK on every card: an operator
 	 * who may type it must (each card would get a random PUK nobody at
 	 * the desk knows). */
 	if ((rq->sess.roles & KS_ROLE_ADMIN) && missing != NULL) {
-		snprintf(msg, sizeof(msg), "cards of profile %s take the "
-		    "institution PUK: type it to start the run", missing);
+		enum MHD_Result ret = ks_reply_error(rq, 400, "puk-needed",
+		    missing); /* the profile's name as the detail */
+
 		free(pp);
-		return ks_reply_error(rq, 400, "puk-needed", msg);
+		return ret;
 	}
 	if (secret_field(rq, "pin", &pin) != CS_OK ||
 	    secret_field(rq, "puk", &puk) != CS_OK) {
@@ -818,7 +817,7 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		cs_secret_free(pin);
 		cs_secret_free(puk);
 		free(pp);
-		return ks_reply_error(rq, 503, "readers", why);
+		return ks_reply_error(rq, 503, "readers", NULL);
 	}
 	pthread_mutex_lock(&rc->lock);
 	if (rc->active) {
@@ -830,7 +829,7 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		cs_secret_free(pin);
 		cs_secret_free(puk);
 		free(pp);
-		return ks_reply_error(rq, 409, "busy", "a run is going on");
+		return ks_reply_error(rq, 409, "busy", NULL);
 	}
 	if (rc->joinable) {
 		pthread_join(rc->thr, NULL);
@@ -895,7 +894,7 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 		rc->nreaders = 0;
 		free_secrets(rc);
 		pthread_mutex_unlock(&rc->lock);
-		return ks_reply_error(rq, 503, "start", "cannot start a thread");
+		return ks_reply_error(rq, 503, "start", NULL);
 	}
 	rc->joinable = 1;
 	while (!rc->start_done)
@@ -934,8 +933,7 @@ enum MHD_Result ks_api_run_answer(ks_req *rq)
 
 	if (refuse == NULL && (printed == NULL || *printed == '\0' ||
 	    strlen(printed) >= 64))
-		return ks_reply_error(rq, 400, "bad-number",
-		    "type or scan the printed card number");
+		return ks_reply_error(rq, 400, "bad-number", NULL);
 	pthread_mutex_lock(&rc->lock);
 	if (reader_arg(rq, rc, &i) == 0 && rc->run != NULL && rc->rd[i].confirm) {
 		r = cs_run_answer(rc->run, (int)i, refuse ? NULL : printed);
@@ -949,8 +947,7 @@ enum MHD_Result ks_api_run_answer(ks_req *rq)
 	}
 	pthread_mutex_unlock(&rc->lock);
 	if (r != CS_OK)
-		return ks_reply_error(rq, 409, "no-question",
-		    "this reader is not waiting for a card number");
+		return ks_reply_error(rq, 409, "no-question", NULL);
 	push(rc);
 	return ks_reply(rq, 200, "application/json", "{}", 2);
 }
@@ -969,7 +966,7 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 	int r = CS_ERR_STATE;
 
 	if (act == NULL)
-		return ks_reply_error(rq, 400, "bad-action", "no action");
+		return ks_reply_error(rq, 400, "bad-action", NULL);
 	pthread_mutex_lock(&rc->lock);
 	if (strcmp(act, "pause") == 0 || strcmp(act, "cancel") == 0) {
 		if (rc->run != NULL) {
@@ -993,11 +990,11 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 		}
 	} else {
 		pthread_mutex_unlock(&rc->lock);
-		return ks_reply_error(rq, 400, "bad-action", act);
+		return ks_reply_error(rq, 400, "bad-action", NULL);
 	}
 	pthread_mutex_unlock(&rc->lock);
 	if (r != CS_OK)
-		return ks_reply_error(rq, 409, "state", "not possible now");
+		return ks_reply_error(rq, 409, "state", NULL);
 	push(rc);
 	return ks_reply(rq, 200, "application/json", "{}", 2);
 }
@@ -1006,8 +1003,7 @@ enum MHD_Result ks_api_run_control(ks_req *rq)
 
 enum MHD_Result ks_api_run_start(ks_req *rq)
 {
-	return ks_reply_error(rq, 503, "no-engine",
-	    "the encode engine is not in this build");
+	return ks_reply_error(rq, 503, "no-engine", NULL);
 }
 
 enum MHD_Result ks_api_run_answer(ks_req *rq)
@@ -1050,12 +1046,10 @@ enum MHD_Result ks_api_letter(ks_req *rq)
 	}
 	pthread_mutex_unlock(&rc->lock);
 	if (foreign)
-		return ks_reply_error(rq, 403, "not-yours", "this letter belongs "
-		    "to the session that started the run");
+		return ks_reply_error(rq, 403, "not-yours", NULL);
 	push(rc);
 	if (s == NULL)
-		return ks_reply_error(rq, 410, "gone",
-		    "this letter was already printed or has expired");
+		return ks_reply_error(rq, 410, "gone", NULL);
 	return ks_reply_secret(rq, s);
 }
 

@@ -181,7 +181,7 @@ enum MHD_Result ks_reply_secret(ks_req *rq, cs_secret *body)
 }
 
 enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
-    const char *text)
+    const char *detail)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -191,7 +191,8 @@ enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
 		return MHD_NO;
 	fputc('{', f);
 	cs_json_kv(f, 1, "error", code);
-	cs_json_kv(f, 0, "text", text);
+	if (detail != NULL && *detail != '\0')
+		cs_json_kv(f, 0, "detail", detail);
 	fputc('}', f);
 	fclose(f);
 	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
@@ -392,15 +393,13 @@ enum MHD_Result ks_api_login(ks_req *rq)
 	int r = CS_OK, fresh = 0;
 
 	if (lang != NULL && strcmp(lang, "ja") != 0 && strcmp(lang, "en") != 0)
-		return ks_reply_error(rq, 400, "bad-lang", "ja or en");
+		return ks_reply_error(rq, 400, "bad-lang", NULL);
 	if (user != NULL) {
 		if (*user == '\0' || strlen(user) >= KS_ACCOUNT_MAX ||
 		    strpbrk(user, "\r\n\t:") != NULL)
-			return ks_reply_error(rq, 400, "bad-user",
-			    "the account name is empty or not one");
+			return ks_reply_error(rq, 400, "bad-user", NULL);
 		if (password == NULL || *password == '\0')
-			return ks_reply_error(rq, 400, "bad-password",
-			    "type the account's password");
+			return ks_reply_error(rq, 400, "bad-password", NULL);
 		pthread_mutex_lock(&s->auth_lock);
 		r = ks_auth_login(&s->cfg, user, password, account,
 		    sizeof(account), display, sizeof(display), &roles, why,
@@ -410,15 +409,15 @@ enum MHD_Result ks_api_login(ks_req *rq)
 			fprintf(stderr, "cardstation kiosk: login refused for %s: %s\n",
 			    loggable(user), why);
 			if (r == CS_ERR_CRYPTO)
-				return ks_reply_error(rq, 401, "bad-login", why);
+				return ks_reply_error(rq, 401, "bad-login", NULL);
 			if (r == CS_ERR_NOTFOUND)
-				return ks_reply_error(rq, 403, "no-role", why);
+				return ks_reply_error(rq, 403, "no-role", NULL);
 			if (r == CS_ERR_STATE)
-				return ks_reply_error(rq, 403, "account", why);
+				return ks_reply_error(rq, 403, "account", NULL);
 			return ks_reply_error(rq, 503, "pam", why);
 		}
 	} else if (lang == NULL) {
-		return ks_reply_error(rq, 400, "bad-user", "which account?");
+		return ks_reply_error(rq, 400, "bad-user", NULL);
 	}
 	pthread_mutex_lock(&s->lock);
 	se = find_session(s, rq->conn);
@@ -446,7 +445,7 @@ enum MHD_Result ks_api_login(ks_req *rq)
 unlock:
 	pthread_mutex_unlock(&s->lock);
 	if (se == NULL)
-		return ks_reply_error(rq, 401, "no-session", "reload the page");
+		return ks_reply_error(rq, 401, "no-session", NULL);
 	if (user != NULL) {
 		char rl[64] = "";
 
@@ -510,7 +509,7 @@ static enum MHD_Result serve_file(ks_req *rq, const char *name)
 	ssize_t got = 0;
 
 	if (!safe_name(name))
-		return ks_reply_error(rq, 404, "not-found", name);
+		return ks_reply_error(rq, 404, "not-found", NULL);
 	snprintf(path, sizeof(path), "%s/%s", rq->srv->cfg.www, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
 	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -529,7 +528,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
-	return ks_reply_error(rq, 404, "not-found", name);
+	return ks_reply_error(rq, 404, "not-found", NULL);
 }
 
 /* --- routing -------------------------------------------------------- */
@@ -592,7 +591,7 @@ static enum MHD_Result api_key(ks_req *rq)
 	char cookie[160];
 
 	if (!origin_ok(rq->conn))
-		return ks_reply_error(rq, 403, "origin", "not from our page");
+		return ks_reply_error(rq, 403, "origin", NULL);
 	resp = MHD_create_response_from_buffer(2, (void *)"{}",
 	    MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
@@ -612,14 +611,13 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 	int fresh = 0;
 
 	if (!host_ok(s, rq->conn))
-		return ks_reply_error(rq, 403, "foreign-host",
-		    "this server answers only to its own local address");
+		return ks_reply_error(rq, 403, "foreign-host", NULL);
 	if (!is_post && strcmp(rq->method, "GET") != 0 &&
 	    strcmp(rq->method, "HEAD") != 0)
-		return ks_reply_error(rq, 405, "method", rq->method);
+		return ks_reply_error(rq, 405, "method", NULL);
 	if (strncmp(rq->path, "/api/", 5) != 0) {
 		if (is_post)
-			return ks_reply_error(rq, 405, "method", rq->method);
+			return ks_reply_error(rq, 405, "method", NULL);
 		return serve_file(rq, strcmp(rq->path, "/") == 0 ?
 		    "index.html" : rq->path + 1);
 	}
@@ -627,10 +625,9 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 	 * state, no login. The gate sent keyless clients to the page-file
 	 * daemon; this holds for every request of every connection. */
 	if (rq->pub || !key_ok(s, rq->conn))
-		return ks_reply_error(rq, 403, "no-key", "this is not the kiosk's "
-		    "own browser: start it with kiosk-browser");
+		return ks_reply_error(rq, 403, "no-key", NULL);
 	if (ctx->too_big)
-		return ks_reply_error(rq, 413, "too-big", "request body too big");
+		return ks_reply_error(rq, 413, "too-big", NULL);
 	if (is_post && strcmp(rq->path, "/api/key") == 0)
 		return api_key(rq);
 
@@ -643,8 +640,7 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 	if (se != NULL) {
 		if (is_post && !csrf_ok(s, rq->conn, se)) {
 			pthread_mutex_unlock(&s->lock);
-			return ks_reply_error(rq, 403, "csrf",
-			    "missing or wrong CSRF token");
+			return ks_reply_error(rq, 403, "csrf", NULL);
 		}
 		/* The page's own polling is not the operator at work. */
 		if (strcmp(rq->path, "/api/events") != 0 &&
@@ -658,7 +654,7 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 
 	if (!rq->has_sess)
 		return ks_reply_error(rq, is_post ? 403 : 401, is_post ? "csrf" :
-		    "no-session", "no session: reload the page");
+		    "no-session", NULL);
 	if (strcmp(rq->path, "/api/session") == 0 && !is_post)
 		return api_session(rq, &rq->sess, fresh);
 	if (strcmp(rq->path, "/api/ping") == 0 && is_post)
@@ -667,18 +663,15 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 		struct MHD_Response *resp;
 
 		if (rq->sess.account[0] == '\0')
-			return ks_reply_error(rq, 401, "login",
-			    "the operator is not logged in");
+			return ks_reply_error(rq, 401, "login", NULL);
 		if ((resp = ks_hub_stream(s->hub)) == NULL)
-			return ks_reply_error(rq, 503, "streams",
-			    "too many pages are open");
+			return ks_reply_error(rq, 503, "streams", NULL);
 		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 		return queue(rq, 200, resp, "text/event-stream");
 	}
 	if (is_post) {
 		if (ks_form_parse(ctx->form) != CS_OK)
-			return ks_reply_error(rq, 400, "bad-body",
-			    "the form could not be read");
+			return ks_reply_error(rq, 400, "bad-body", NULL);
 		rq->form = ctx->form;
 	}
 	for (size_t i = 0; i < rq->srv->app.nroutes; i++) {
@@ -689,16 +682,14 @@ static enum MHD_Result dispatch(ks_req *rq, ks_reqctx *ctx)
 		if (strcmp(rt->method, rq->method) != 0 &&
 		    !(strcmp(rq->method, "HEAD") == 0 &&
 		    strcmp(rt->method, "GET") == 0))
-			return ks_reply_error(rq, 405, "method", rq->method);
+			return ks_reply_error(rq, 405, "method", NULL);
 		if (rt->roles != 0 && rq->sess.account[0] == '\0')
-			return ks_reply_error(rq, 401, "login",
-			    "the operator is not logged in");
+			return ks_reply_error(rq, 401, "login", NULL);
 		if (rt->roles != 0 && (rt->roles & rq->sess.roles) == 0)
-			return ks_reply_error(rq, 403, "role",
-			    "this account's role may not do this");
+			return ks_reply_error(rq, 403, "role", NULL);
 		return rt->fn(rq);
 	}
-	return ks_reply_error(rq, 404, "not-found", rq->path);
+	return ks_reply_error(rq, 404, "not-found", NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -725,8 +716,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			rq.conn = conn;
 			rq.pub = 1;
 			ctx->answered = 1;
-			return ks_reply_error(&rq, 403, "no-key", "this is not the "
-			    "kiosk's own browser: start it with kiosk-browser");
+			return ks_reply_error(&rq, 403, "no-key", NULL);
 		}
 		if (strcmp(method, "POST") == 0 && ks_form_new(&ctx->form) != CS_OK)
 			return MHD_NO;

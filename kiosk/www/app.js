@@ -78,7 +78,7 @@
 
   /* --- talking to the server ------------------------------------------ */
   class ApiError extends Error {
-    constructor(status, body) { super(body.text || body.error || String(status)); this.status = status; this.body = body; }
+    constructor(status, body) { super(body.error || String(status)); this.status = status; this.body = body; }
   }
   async function get(path) {
     const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
@@ -108,19 +108,21 @@
    * dictionary's (i18n.js), in the session's language. A failure of the
    * engine (the desk's lost, wipe and PIN reset) carries the engine's
    * message too (code, params, advice, detail): its words are the
-   * catalogue's (GET /api/codes), like the run's. The server's own
-   * sentence is shown only for a code neither knows. */
+   * catalogue's (GET /api/codes), like the run's. The server sends no
+   * sentence of its own: a detail (another layer's words naming what went
+   * wrong: the journal's, the inspection's, the engine's) goes in
+   * parentheses after the page's words. */
   function errText(e) {
     const b = (e && e.body) || {};
     if (b.code && codeText(b.code, b.params) != null) return engineText(b, '');
     const code = b.error ? 'err.' + b.error : '';
     if (b.error === 'puk-refused' && b.tries >= 0) return t(b.tries === 0 ? 'err.puk-refused.0' : 'err.puk-refused.n', { n: b.tries });
-    if (code && KS_TEXT.ja[code]) return t(code);
-    return t('err.generic') + (e && e.message ? e.message : e);
+    const d = b.detail ? ' (' + b.detail + ')' : '';
+    if (code && KS_TEXT.ja[code]) return t(code) + d;
+    return t('err.generic') + (b.error || (e && e.message ? e.message : e)) + d;
   }
   function fail(e) {
-    if (e && e.status === 503 && e.body && e.body.error === 'not-available') toast(t('na') + e.message, true);
-    else toast(errText(e), true);
+    toast(errText(e), true);
   }
 
   /* --- screens --------------------------------------------------------- */
@@ -399,7 +401,7 @@
       $('l-title').textContent = t('letter.title'); $('l-pinis').textContent = t('letter.pinis');
       show('letter');
       $('l-print').focus();
-    } catch (e) { toast(e.status === 410 ? t('letter.gone') : e.message, true); }
+    } catch (e) { toast(e.status === 410 ? t('letter.gone') : errText(e), true); }
   }
   function clearLetter() {
     for (const id of ['l-holder', 'l-printed', 'l-mail', 'l-serial', 'l-pin', 'l-puk']) $(id).textContent = '';

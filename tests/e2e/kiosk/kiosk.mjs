@@ -8,7 +8,7 @@
 // shows, with a time limit; nothing sleeps.
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -240,6 +240,8 @@ const stories = {
     assert.equal(JSON.parse(ok.body).operator, all.name);
     const noLogin = await request('GET', '/api/runs', { Cookie: kc });
     assert.equal(noLogin.status, 401, 'the API needs a session');
+    // A code, no English sentence beside it: the page has its words.
+    assert.deepEqual(Object.keys(JSON.parse(noLogin.body)), ['error'], `a refusal is its code alone: ${noLogin.body}`);
     const traversal = await request('GET', '/..%2f..%2fetc%2fpasswd');
     assert.equal(traversal.status, 404);
 
@@ -289,13 +291,24 @@ const stories = {
       }
       vcodes.delete('use'); // the uses of the key: technical, English only
       assert.ok(vcodes.size >= 25 && vcodes.has('pin-mistyped') && vcodes.has('pin-refused'), `verify's codes read: ${[...vcodes]}`);
-      // Every error the desk's server side answers with (ks_desk.c: its
-      // replies and the codes it picks) has the page's words (err.<code>).
-      const desk = readFileSync(path.join(process.env.CS_SRC, 'kiosk', 'ks_desk.c'), 'utf8');
-      const ecodes = new Set();
-      for (const m of desk.matchAll(/ks_reply_error\(rq, [0-9a-z ?:=]+, "([a-z-]+)"/g)) ecodes.add(m[1]);
-      for (const m of desk.matchAll(/\bcode = "([a-z-]+)"/g)) ecodes.add(m[1]);
-      assert.ok(ecodes.has('no-admin-mail') && ecodes.has('live-cert') && ecodes.has('puk-needed'), `the desk's codes read: ${[...ecodes]}`);
+      // Every error the kiosk answers with (kiosk/*.c: its replies, the
+      // codes it picks, busy or readers) has the page's words (err.<code>),
+      // and no reply carries an English sentence of its own: the last
+      // argument is NULL or another layer's detail, never a literal.
+      const kdir = path.join(process.env.CS_SRC, 'kiosk');
+      const ecodes = new Set(), sentences = [];
+      for (const f of readdirSync(kdir).filter((n) => n.endsWith('.c'))) {
+        const src = readFileSync(path.join(kdir, f), 'utf8');
+        for (const m of src.matchAll(/ks_reply_error\((?:&rq|rq),([^;]*?)\);/gs)) {
+          if (/^\s*(const|char|unsigned|ks_req|enum)\b/.test(m[1])) continue; // its definition
+          for (const c of m[1].matchAll(/"([a-z-]+)"/g)) ecodes.add(c[1]);
+          if (/"\s*$/.test(m[1])) sentences.push(`${f}: ${m[1].trim()}`); // the code is never last
+        }
+        for (const m of src.matchAll(/\bcode = "([a-z-]+)"/g)) ecodes.add(m[1]);
+      }
+      for (const c of ['no-admin-mail', 'live-cert', 'puk-needed', 'busy', 'readers', 'other-card', 'bad-run', 'no-question', 'csrf', 'import'])
+        assert.ok(ecodes.has(c), `the kiosk's codes read (${c}): ${[...ecodes]}`);
+      assert.deepEqual(sentences, [], 'replies with an English sentence beside their code');
       const missing = await page.evaluate(async ([vcodes, ecodes]) => {
         const src = (await (await fetch('/app.js')).text()) + (await (await fetch('/')).text());
         const keys = new Set();
