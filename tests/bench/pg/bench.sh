@@ -20,6 +20,8 @@
 #   while the run has people left (tickets shared by all stations). cards/h
 #   = people x 3600 / (last DONE - start), and the ratio to 1 station; the
 #   CPU of the server (its postmaster and backends) and of the machine.
+#   Then, as a control, one station with as many readers as the most
+#   stations, on PostgreSQL and on a SQLite file (BENCH_CONTROL=0: not).
 #   Afterwards the journal must hold every record done, no certificate on
 #   two cards, and `log check` intact.
 #
@@ -40,6 +42,7 @@ STATIONS=${BENCH_STATIONS:-1 2 3}
 PER_STATION=${BENCH_READERS_PER_STATION:-2}
 JCARDS=${BENCH_JOURNAL_CARDS:-200}
 ROUNDS=${BENCH_ROUNDS:-1}
+CONTROL=${BENCH_CONTROL:-1}
 OUTDIR=${BENCH_WORK:-$(mktemp -d /tmp/cs-bench-pg.XXXXXX)}
 REPORT=$OUTDIR/report.txt
 SERVER=$OUTDIR/server
@@ -118,13 +121,14 @@ journal_part() {
 	"$CS_BIN" log check --journal "$uri" >/dev/null || fail "log check (PostgreSQL)"
 }
 
-# One count of stations on a fresh run: DIR K; its cards/h to DIR/cph, its
-# row of the table to DIR/row.
+# One count of stations on a fresh run: DIR K READERS JOURNAL (pg or
+# sqlite) LABEL; its cards/h to DIR/cph, its row of the table to DIR/row.
 stations_once() {
-	local d=$1 k=$2 uri t0 t1 secs cph i c0 c1 tot0 tot1 p0 p1 sname per claim ver
+	local d=$1 k=$2 nr=$3 backend=$4 label=$5 uri t0 t1 secs cph i c0 c1 tot0 tot1 p0 p1 sname per claim ver
 	rm -rf "$d"; mkdir -p "$d/cards"
 	chmod o+x "$d"
-	uri=$(newdb "bench_$(basename "$d" | tr . _)")
+	if [ "$backend" = pg ]; then uri=$(newdb "bench_$(basename "$d" | tr . _)")
+	else uri=$d/journal.db; fi
 	export CARDSTATION_JOURNAL=$uri
 	"$CS_BIN" run new "$OUTDIR/b/clientAll.zip" "$OUTDIR/b/clientAllPin.zip" \
 		--institution "$INST" --operator bench >/dev/null || [ $? -eq 1 ] || fail "run new"
@@ -138,7 +142,7 @@ stations_once() {
 		# processes and readers apart by host; every bench names its
 		# readers alike), its pcscd, its readers.
 		unshare --uts sh -c 'hostname "$0" && exec "$@"' "bench-$sname" \
-			"$CS_TESTBED" --readers "$PER_STATION" -- "$CS_SRC/tests/bench/pg/station.sh" \
+			"$CS_TESTBED" --readers "$nr" -- "$CS_SRC/tests/bench/pg/station.sh" \
 			"$sname" "$i" "$d" >"$d/testbed.$sname.log" 2>&1 &
 		pids+=($!)
 	done
@@ -172,53 +176,71 @@ stations_once() {
 		$3 == "step" && $4 == 5 { t[r] = $1 } $3 == "DONE" && (r in t) {
 		printf "%.1f\n", ($1 - t[r]) * 1000; delete t[r] }' | median)
 	echo "$cph" >"$d/cph"
-	printf '%-9s %7s %6s %8s %8s %-7s %-15s %9s %10s %10s %9s\n' "$k" $((k * PER_STATION)) "$PEOPLE" \
+	printf '%-16s %7s %6s %8s %8s %-7s %-15s %9s %10s %10s %9s\n' "$label" $((k * nr)) "$PEOPLE" \
 		"$secs" "$cph" X "$per" "$claim" "$ver" \
 		"$(echo "$p0 $p1" | awk '{ printf "%.1fs", $2 - $1 }')" \
 		"$(echo "$c0 $c1 $tot0 $tot1" | awk '{ printf "%d%%", 100 * ($2 - $1) / ($4 - $3) }')" >"$d/row"
 	# The journal: every record done once, no certificate verified on two
 	# cards, the chain intact.
-	[ "$(psql_on "$uri" "SELECT count(*) FROM records WHERE state = 'done'")" -eq "$PEOPLE" ] ||
+	[ "$(sql_on "$uri" "SELECT count(*) FROM records WHERE state = 'done'")" -eq "$PEOPLE" ] ||
 		fail "$k stations: not $PEOPLE records done"
-	[ "$(psql_on "$uri" "SELECT count(*) FROM (SELECT cert_serial FROM issuances
+	[ "$(sql_on "$uri" "SELECT count(*) FROM (SELECT cert_serial FROM issuances
 		WHERE outcome = 'verified' GROUP BY cert_serial HAVING count(*) > 1) AS twice")" -eq 0 ] ||
 		fail "$k stations: a certificate verified on two cards"
 	"$CS_BIN" log check --journal "$uri" >/dev/null || fail "$k stations: log check"
 }
-psql_on() { "$PGBIN/psql" -X -A -t -q -d "$1" -c "$2"; }
+sql_on() { # JOURNAL SQL
+	case $1 in
+	postgresql://*) "$PGBIN/psql" -X -A -t -q -d "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
+	esac
+}
 
 stations_part() {
-	local k r d cph base all
+	local k r cph base all last key
 	"$UPKIGEN" --out "$OUTDIR/b" --people "$PEOPLE" --seed 1 >/dev/null 2>&1 || fail "upkigen"
 	say ""
 	say "== Cards per hour, one run of $PEOPLE people on PostgreSQL, latency real, $PER_STATION readers per station, $ROUNDS round(s) =="
-	printf '%-9s %7s %6s %8s %8s %-7s %-15s %9s %10s %10s %9s\n' stations readers cards wall_s cards/h "x 1" \
+	printf '%-16s %7s %6s %8s %8s %-7s %-15s %9s %10s %10s %9s\n' stations readers cards wall_s cards/h "x 1" \
 		"cards/station" "claim_ms" "verified_ms" "server_cpu" "machine" | tee -a "$REPORT"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		base=""
 		for k in $STATIONS; do
-			d=$OUTDIR/r$r.s$k
-			stations_once "$d" "$k"
-			cph=$(cat "$d/cph")
-			[ -n "$base" ] || base=$cph
-			echo "$k $cph" >>"$OUTDIR/cph"
-			sed "s/ X / $(printf '%-7s' "$(ratio "$cph" "$base")") /" "$d/row" | tee -a "$REPORT"
+			row "$r.s$k" "$k" "$PER_STATION" pg "$k"
 		done
+		# The same readers as the most stations, in one station: on
+		# PostgreSQL, then on a SQLite file (the machine's own limit,
+		# and what the server costs).
+		if [ "$CONTROL" = 1 ]; then
+			last=${STATIONS##* }
+			row "$r.one" 1 $((last * PER_STATION)) pg "1 (control)"
+			row "$r.sqlite" 1 $((last * PER_STATION)) sqlite "1 (SQLite)"
+		fi
 	done
 	if [ "$ROUNDS" -gt 1 ]; then
 		say "medians of $ROUNDS rounds:"
-		base=""
-		for k in $STATIONS; do
-			cph=$(awk -v k="$k" '$1 == k { print $2 }' "$OUTDIR/cph" | median)
-			all=$(awk -v k="$k" '$1 == k { print $2 }' "$OUTDIR/cph" | paste -sd' ')
-			[ -n "$base" ] || base=$cph
-			say "  $k station(s): $cph cards/h, x $(ratio "$cph" "$base") (rounds: $all)"
+		base=$(awk -v k="${STATIONS%% *}/$PER_STATION" '$1 == k { print $2 }' "$OUTDIR/cph" | median)
+		for key in $(awk '{ print $1 }' "$OUTDIR/cph" | awk '!seen[$0]++'); do
+			cph=$(awk -v k="$key" '$1 == k { print $2 }' "$OUTDIR/cph" | median | awk '{ printf "%d", $1 }')
+			all=$(awk -v k="$key" '$1 == k { print $2 }' "$OUTDIR/cph" | paste -sd' ')
+			say "  stations $(echo "${key%/*}" | tr _ ' '), ${key#*/} readers each: $cph cards/h," \
+				"x $(ratio "$cph" "$base") (rounds: $all)"
 		done
 	fi
-	say "(x 1: against 1 station of the same round; claim_ms, verified_ms: medians as the"
+	say "(x 1: against 1 station of the same round; control: one station with as many readers"
+	say " as the most stations, on PostgreSQL and on SQLite; claim_ms, verified_ms: medians as the"
 	say " stations' output shows them, from 'step 2' to the holder's line and from 'step 5' to"
 	say " DONE; server_cpu: user+sys of the postmaster and its backends; machine: busy share of"
 	say " all $(nproc) cores from /proc/stat while cards were written)"
+}
+
+row() { # NAME STATIONS READERS JOURNAL LABEL: one row of the table
+	local d=$OUTDIR/r$1 cph
+	stations_once "$d" "$2" "$3" "$4" "$5"
+	cph=$(cat "$d/cph")
+	[ -n "$base" ] || base=$cph
+	echo "$(echo "$5" | tr ' ' _)/$3 $cph" >>"$OUTDIR/cph"
+	sed "s/ X / $(printf '%-7s' "$(ratio "$cph" "$base")") /" "$d/row" | tee -a "$REPORT"
 }
 
 journal_part
