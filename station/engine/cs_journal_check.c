@@ -276,7 +276,8 @@ static int schema_lines(cs_db *db, char ***out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((r = cs_db_prepare(db, "SELECT type || ' ' || name || ' on ' || "
+	if ((r = cs_db_prepare(db, cs_db_backend_of(db) == CS_DB_PG ?
+	    CS_DB_PG_SCHEMA_SQL : "SELECT type || ' ' || name || ' on ' || "
 	    "tbl_name || ': ' || coalesce(sql, '') FROM main.sqlite_schema WHERE "
 	    "name NOT LIKE 'sqlite_stat%' ORDER BY 1", &st)) != CS_OK)
 		return r;
@@ -318,9 +319,8 @@ static bool in_lines(char *const *v, size_t n, const char *s)
 /* The guards a station relies on live in the schema: the unique index that
  * refuses a certificate on two live cards, the CHECKs on states. A dropped
  * index or an added trigger leaves every row and event as they were, so
- * the schema itself is compared with what this version creates. SQLite's
- * only so far: PostgreSQL's catalogue is not compared yet
- * (docs/postgresql.md). */
+ * the schema itself is compared with what this version creates (on
+ * PostgreSQL as its catalogue describes it, CS_DB_PG_SCHEMA_SQL). */
 static int check_schema(struct checker *c)
 {
 	cs_db *ref = NULL;
@@ -328,10 +328,21 @@ static int check_schema(struct checker *c)
 	size_t nwant = 0, nhave = 0;
 	int r;
 
-	if (jr_pg(c->j))
-		return CS_OK;
-	if ((r = jr_schema_reference(&ref)) == CS_OK &&
-	    (r = schema_lines(ref, &want, &nwant)) == CS_OK)
+	if (jr_pg(c->j)) {
+		/* The reference is this version's list: a read-only
+		 * transaction may not build a scratch schema to read it from. */
+		if ((want = calloc(cs_db_pg_nschema_lines, sizeof(*want))) == NULL)
+			return CS_ERR_NOMEM;
+		for (; nwant < cs_db_pg_nschema_lines; nwant++)
+			if ((want[nwant] = strdup(cs_db_pg_schema_lines[nwant])) ==
+			    NULL) {
+				free_lines(want, nwant);
+				return CS_ERR_NOMEM;
+			}
+		r = CS_OK;
+	} else if ((r = jr_schema_reference(&ref)) == CS_OK)
+		r = schema_lines(ref, &want, &nwant);
+	if (r == CS_OK)
 		r = schema_lines(c->j->db, &have, &nhave);
 	if (r != CS_OK) {
 		cs_db_close(ref);

@@ -30,6 +30,38 @@ extern const size_t cs_db_pg_nmigrations;
 /* The schema version PostgreSQL journals have with this program. */
 #define CS_DB_PG_VERSION ((int)(CS_DB_PG_BASE + cs_db_pg_nmigrations - 1))
 
+/* The schema as `log check` compares it on PostgreSQL: one line per
+ * index, constraint, trigger, rule, view, policy and column of the
+ * journal's schema (the connection's current schema), sorted; and those
+ * lines of the schema this version creates. A dropped guard (the index
+ * that refuses a certificate on two live cards), a changed CHECK or an
+ * added trigger shows as a line lacking or added. */
+#define CS_DB_PG_SCHEMA_SQL \
+	"SELECT line FROM (" \
+	" SELECT 'index ' || indexname || ' on ' || tablename || ': ' ||" \
+	"  replace(indexdef, current_schema() || '.', '') AS line" \
+	"  FROM pg_indexes WHERE schemaname = current_schema()" \
+	" UNION ALL SELECT 'constraint ' || c.conname || ' on ' || t.relname ||" \
+	"  ': ' || pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN" \
+	"  pg_class t ON t.oid = c.conrelid WHERE t.relnamespace =" \
+	"  current_schema()::regnamespace" \
+	" UNION ALL SELECT 'trigger ' || g.tgname || ' on ' || t.relname FROM" \
+	"  pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid WHERE NOT" \
+	"  g.tgisinternal AND t.relnamespace = current_schema()::regnamespace" \
+	" UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' '" \
+	"  || data_type || ' ' || is_nullable || ' ' || is_identity || ' ' ||" \
+	"  coalesce(column_default, '') FROM information_schema.columns WHERE" \
+	"  table_schema = current_schema()" \
+	" UNION ALL SELECT 'rule ' || rulename || ' on ' || tablename FROM" \
+	"  pg_rules WHERE schemaname = current_schema()" \
+	" UNION ALL SELECT 'view ' || viewname FROM pg_views WHERE" \
+	"  schemaname = current_schema()" \
+	" UNION ALL SELECT 'policy ' || policyname || ' on ' || tablename FROM" \
+	"  pg_policies WHERE schemaname = current_schema()" \
+	") s ORDER BY 1"
+extern const char *const cs_db_pg_schema_lines[];
+extern const size_t cs_db_pg_nschema_lines;
+
 /* Taken first in every writing transaction: one writer at a time. */
 #define CS_DB_PG_CHAIN_LOCK \
 	"SELECT last_id, hash FROM chain_head FOR UPDATE"

@@ -200,4 +200,26 @@ for sql in "DELETE FROM events WHERE id = 1" "UPDATE events SET detail = '{}' WH
 	fi
 done
 
+echo "== 7. log check on the server sees the schema and the head"
+U3=$("$CS_PGTEST" createdb "$CS_PG_DIR" e2e_journal_migrate3)
+"$CS_BIN" journal migrate "$A" "$U3" >/dev/null
+"$CS_BIN" log check --journal "$U3" >/dev/null && ok "the copy is intact" || bad "the copy fails log check"
+pg e2e_journal_migrate3 "DROP INDEX issuances_live_cert" >/dev/null
+rc=0; "$CS_BIN" log check --journal "$U3" >"$tmp/k1" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q "lacks.*issuances_live_cert" "$tmp/k1" &&
+	ok "a dropped guard index is named" || bad "dropped index: rc $rc $(cat "$tmp/k1")"
+pg e2e_journal_migrate3 "CREATE UNIQUE INDEX issuances_live_cert ON issuances(cert_serial)
+	WHERE outcome IN ('writing', 'verified');
+	CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$;
+	CREATE TRIGGER keep_quiet BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION quiet()" >/dev/null
+rc=0; "$CS_BIN" log check --journal "$U3" >"$tmp/k2" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q "never creates: trigger keep_quiet on events" "$tmp/k2" &&
+	! grep -q issuances_live_cert "$tmp/k2" &&
+	ok "an added trigger is named (the index back in place is not)" || bad "trigger: rc $rc $(cat "$tmp/k2")"
+pg e2e_journal_migrate3 "DROP TRIGGER keep_quiet ON events;
+	DELETE FROM events WHERE id = (SELECT max(id) FROM events)" >/dev/null
+rc=0; "$CS_BIN" log check --journal "$U3" >"$tmp/k3" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q "chain head names event $nev" "$tmp/k3" &&
+	ok "the last event deleted: the chain head names it" || bad "last event: rc $rc $(cat "$tmp/k3")"
+
 exit $fail

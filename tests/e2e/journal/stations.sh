@@ -15,6 +15,7 @@ set -euo pipefail
 [ "${CS_TEST_JOURNAL:-}" = pg ] || { echo "stations.sh: CS_TEST_JOURNAL=pg" >&2; exit 2; }
 # encode.sh's helpers: bundle, card, wait_for, card_holds, card_serial,
 # sql, invariants; its journal is the server's (tb_journal).
+# shellcheck source=../encode/encode.sh
 source "$(dirname "$0")/../encode/encode.sh"
 
 declare -A PID
@@ -79,6 +80,7 @@ three_stations() {
 	kill -TERM "${PID[A]}" "${PID[B2]}" "${PID[C]}"
 	wait "${PID[A]}" "${PID[B2]}" "${PID[C]}" || true
 	for k in A C B2; do
+		# shellcheck disable=SC2034 # fail shows $OUT
 		! grep -q FAILED "$W/$k.out" || { OUT=$W/$k.out; fail "station $k failed a card"; }
 	done
 	grep -q 'journal.server-lost' "$W/A.out" "$W/C.out" ||

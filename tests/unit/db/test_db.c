@@ -618,6 +618,31 @@ static void schemas_agree_with_the_table_list(void **state)
 	lite_remove(path);
 }
 
+/* `log check` compares a PostgreSQL journal's schema with the lines this
+ * version's schema gives (cs_db_pg_schema_lines): they must be what a
+ * fresh journal init makes, line for line. */
+static void pg_schema_lines_are_a_fresh_schema(void **state)
+{
+	cs_db *db = pg_open("t_lines", true);
+	cs_db_stmt *st;
+	size_t n = 0;
+
+	(void)state;
+	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
+		assert_int_equal(cs_db_exec(db, cs_db_pg_migrations[k]), CS_OK);
+	assert_int_equal(cs_db_prepare(db, CS_DB_PG_SCHEMA_SQL, &st), CS_OK);
+	for (; cs_db_step(st) == CS_DB_ROW; n++) {
+		if (n >= cs_db_pg_nschema_lines)
+			fail_msg("a line more: %s", cs_db_column_text(st, 0));
+		if (strcmp(cs_db_column_text(st, 0), cs_db_pg_schema_lines[n]) != 0)
+			fail_msg("line %zu is\n  %s\nnot\n  %s", n,
+			    cs_db_column_text(st, 0), cs_db_pg_schema_lines[n]);
+	}
+	assert_int_equal(n, cs_db_pg_nschema_lines);
+	cs_db_finalize(st);
+	cs_db_close(db);
+}
+
 /* Event details made in C (for PostgreSQL) are SQLite's json_object()
  * text byte for byte: every control byte, quotes, backslashes, UTF-8
  * (𠮷 needs four bytes), DEL, empty, NULL, integers of any sign. The
@@ -765,6 +790,7 @@ int main(void)
 		cmocka_unit_test(pg_lost_connection),
 		cmocka_unit_test(pg_schema_guards),
 		cmocka_unit_test(schemas_agree_with_the_table_list),
+		cmocka_unit_test(pg_schema_lines_are_a_fresh_schema),
 		cmocka_unit_test(pg_claims_skip_locked),
 		cmocka_unit_test(doctor_journal_server),
 		cmocka_unit_test(json_as_sqlite_writes_it),
