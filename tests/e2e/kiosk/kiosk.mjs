@@ -496,6 +496,25 @@ const stories = {
       assert.doesNotMatch(waits[0], /\b[a-z]{2,} [a-z]{2,}\b/, `no English sentence: ${waits[0]}`);
       assert.match(await page.locator('#sum-wait h3').innerText(), /自分のカードを待っている方/);
       await snap(page, 'encode-paused-waiting');
+      // The half-written card at the desk: no PIN reset, and its journal
+      // state comes as a code the page words from the catalogue (issue 13).
+      tb('tb_swap', '0', card(1));
+      await page.click('#nav [data-screen=desk]');
+      await page.locator('#desk-reader option').first().waitFor({ state: 'attached' });
+      await page.click('#desk-pin');
+      await page.locator('#pin-dlg[open]').waitFor({ timeout: CARD_T });
+      await page.fill('#pin-new', '24681357');
+      await page.fill('#pin-new2', '24681357');
+      await page.fill('#pin-puk', '0123456789abcdef');
+      await page.press('#pin-puk', 'Enter');
+      const refusal = page.locator('#toast.bad', { hasText: '台帳で「書きかけ」' });
+      await Promise.race([page.locator('#last-dlg[open]').waitFor({ timeout: CARD_T }), refusal.waitFor({ timeout: CARD_T })]);
+      if (await page.locator('#last-dlg[open]').count()) await page.click('#last-go');
+      await refusal.waitFor({ timeout: CARD_T });
+      assert.doesNotMatch(await page.locator('#toast').innerText(), /partial|state\./, 'no English state word');
+      await snap(page, 'desk-partial-refused');
+      tb('tb_remove', '0');
+      await page.click('#nav [data-screen=encode]');
       // The run goes on: the list belongs to the run that ended.
       await page.click('#sum-back');
       await page.locator('#runs [data-run]').first().click();
