@@ -141,6 +141,7 @@ stations_once() {
 		# A PC of its own: its host name (the journal tells the stations'
 		# processes and readers apart by host; every bench names its
 		# readers alike), its pcscd, its readers.
+		# shellcheck disable=SC2016 # sh expands them
 		unshare --uts sh -c 'hostname "$0" && exec "$@"' "bench-$sname" \
 			"$CS_TESTBED" --readers "$nr" -- "$CS_SRC/tests/bench/pg/station.sh" \
 			"$sname" "$i" "$d" >"$d/testbed.$sname.log" 2>&1 &
@@ -220,6 +221,7 @@ stations_part() {
 	if [ "$ROUNDS" -gt 1 ]; then
 		say "medians of $ROUNDS rounds:"
 		base=$(awk -v k="${STATIONS%% *}/$PER_STATION" '$1 == k { print $2 }' "$OUTDIR/cph" | median)
+		# shellcheck disable=SC2013 # keys are words (no spaces)
 		for key in $(awk '{ print $1 }' "$OUTDIR/cph" | awk '!seen[$0]++'); do
 			cph=$(awk -v k="$key" '$1 == k { print $2 }' "$OUTDIR/cph" | median | awk '{ printf "%d", $1 }')
 			all=$(awk -v k="$key" '$1 == k { print $2 }' "$OUTDIR/cph" | paste -sd' ')

@@ -17,6 +17,7 @@
 set -euo pipefail
 name=$1 idx=$2 dir=$3
 : "${CS_BIN:?}" "${TB_LIB:?}"
+# shellcheck source=../../testbed/testbed.sh
 source "$TB_LIB"
 nr=$TB_READERS
 
