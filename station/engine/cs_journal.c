@@ -714,7 +714,8 @@ int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
 {
 	int r;
 
-	while ((r = note_once(j, run_id, card_id, kind, text, why, whylen)) != CS_OK &&
+	while ((r = note_once(j, run_id, card_id, kind, text, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;

@@ -196,7 +196,8 @@ int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
 {
 	int r;
 
-	while ((r = card_set_state_once(j, id, s, reason, why, whylen)) != CS_OK &&
+	while ((r = card_set_state_once(j, id, s, reason, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;
@@ -286,7 +287,8 @@ int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
 {
 	int r;
 
-	while ((r = card_retire_once(j, id, reason, released, why, whylen)) != CS_OK &&
+	while ((r = card_retire_once(j, id, reason, released, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;
@@ -584,7 +586,8 @@ int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
 {
 	int r;
 
-	while ((r = issuance_end_once(j, id, o, reason, why, whylen)) != CS_OK &&
+	while ((r = issuance_end_once(j, id, o, reason, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;

@@ -309,7 +309,8 @@ int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
 {
 	int r;
 
-	while ((r = record_claim_next_once(j, run_id, reader, key_types, out, why, whylen)) != CS_OK &&
+	while ((r = record_claim_next_once(j, run_id, reader, key_types, out,
+	    why, whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;
@@ -339,7 +340,8 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
 {
 	int r;
 
-	while ((r = record_claim_once(j, run_id, key, value, reader, out, why, whylen)) != CS_OK &&
+	while ((r = record_claim_once(j, run_id, key, value, reader, out, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;
@@ -446,8 +448,9 @@ static int record_release_pending_once(cs_journal *j, int64_t id,
     int64_t card_id, const char *reason, char *why, size_t whylen)
 {
 	const struct move m = {"claimed", "inssn", "UPDATE records SET state = "
-	    "'queued', claimed_by = NULL, owner_id = NULL, pending_card_id = ?2, reason = "
-	    "?3 WHERE id = ?1 AND ?4 IS NULL AND " OWNED, card_id, reason, NULL,
+	    "'queued', claimed_by = NULL, owner_id = NULL, pending_card_id = ?2, "
+	    "reason = ?3 WHERE id = ?1 AND ?4 IS NULL AND " OWNED, card_id,
+	    reason, NULL,
 	    "record.release"};
 
 	return record_move(j, id, &m, why, whylen);
@@ -458,7 +461,8 @@ int cs_journal_record_release_pending(cs_journal *j, int64_t id,
 {
 	int r;
 
-	while ((r = record_release_pending_once(j, id, card_id, reason, why, whylen)) != CS_OK &&
+	while ((r = record_release_pending_once(j, id, card_id, reason, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;
@@ -480,7 +484,8 @@ int cs_journal_record_set_aside(cs_journal *j, int64_t id,
 {
 	int r;
 
-	while ((r = record_set_aside_once(j, id, problem, reason, why, whylen)) != CS_OK &&
+	while ((r = record_set_aside_once(j, id, problem, reason, why,
+	    whylen)) != CS_OK &&
 	    jr_redo(j))
 		;
 	return r;

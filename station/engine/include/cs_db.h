@@ -112,8 +112,8 @@ int cs_db_prepare(cs_db *db, const char *sql, cs_db_stmt **out);
 /* Prepare sql and bind the arguments fmt lists, one letter each, as the
  * journal's jr_prepare does: i int64_t, n int64_t where 0 binds NULL, s
  * const char * (NULL binds NULL; n's NULL is a bigint on PostgreSQL, s's
- * a text, so either may stand alone in `? IS NULL`). fmt may be NULL (nothing to bind). On
- * failure *out is NULL. */
+ * a text, so either may stand alone in `? IS NULL`). fmt may be NULL
+ * (nothing to bind). On failure *out is NULL. */
 int cs_db_prepare_fmt(cs_db *db, cs_db_stmt **out, const char *sql,
     const char *fmt, ...);
 /* The binding of cs_db_prepare_fmt, on a prepared statement. */
