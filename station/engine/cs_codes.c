@@ -550,6 +550,15 @@ char *cs_state_text(const char *kind, const char *word, char *out, size_t n)
 	return cs_code_text(code, NULL, out, n);
 }
 
+const char *cs_state_code(const char *kind, const char *word, char *buf,
+    size_t n)
+{
+	if (word == NULL)
+		return NULL;
+	snprintf(buf, n, "state.%s.%s", kind, word);
+	return cs_code_source(buf) != NULL ? buf : word;
+}
+
 struct json_ctx { FILE *f; int first; };
 
 static void json_one(void *ctx, const char *k, size_t kl, const char *v,

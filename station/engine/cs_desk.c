@@ -48,15 +48,7 @@ static const char *num(char *buf, size_t n, long long v)
 }
 #define NUM(v) num((char[24]){0}, 24, (long long)(v))
 
-/* A journal state word as a parameter: its code, state.KIND.WORD, which
- * the renderers tell in their language; a word the table lacks as it is. */
-static const char *state_code_in(char *buf, size_t n, const char *kind,
-    const char *word)
-{
-	snprintf(buf, n, "state.%s.%s", kind, word);
-	return cs_code_source(buf) != NULL ? buf : word;
-}
-#define state_code(kind, word) state_code_in((char[64]){0}, 64, kind, word)
+#define state_code(kind, word) cs_state_code(kind, word, (char[64]){0}, 64)
 
 static int collect_live(void *ctx, const cs_jissuance_view *v)
 {

@@ -209,8 +209,8 @@ static void judge_journal_card(cs_vreport *r)
 		add(r, CS_VL_FAIL, "card-lost", NULL, NULL);
 	else if ((strcmp(r->card_state, "returned") == 0 ||
 	    strcmp(r->card_state, "wiped") == 0) && first_ee(r) != NULL)
-		add(r, CS_VL_FAIL, "card-wiped", NULL, "state", r->card_state,
-		    NULL);
+		add(r, CS_VL_FAIL, "card-wiped", NULL, "state",
+		    cs_state_code("card", r->card_state, (char[64]){0}, 64), NULL);
 	else if (strcmp(r->card_state, "retired") == 0)
 		judge_retired(r);
 	for (size_t i = 0; i < r->nmissing; i++)
@@ -250,7 +250,8 @@ static void judge_cert(cs_vreport *r, const cs_vcert *c, int journal_ok)
 			    "holder", c->j_holder, "chip", c->j_bound_chip, NULL);
 		else if (c->j_bound_here < 0)
 			add(r, CS_VL_FAIL, "cert-not-live", NULL, "serial", s,
-			    "holder", c->j_holder, "outcome", c->j_outcome, NULL);
+			    "holder", c->j_holder, "outcome", cs_state_code("outcome",
+			    c->j_outcome, (char[64]){0}, 64), NULL);
 		if (c->j_known && c->j_dn_matches == 0)
 			add(r, CS_VL_FAIL, "dn-mismatch", NULL, "serial", s, "dn",
 			    c->j_dn, NULL);

@@ -62,6 +62,12 @@ char *cs_say(char *out, size_t n, const char *code, ...);
  * to read (code state.<kind>.<word>); the journal and JSON keep the
  * word. A word the table lacks comes back as it is. Returns out. */
 char *cs_state_text(const char *kind, const char *word, char *out, size_t n);
+/* A journal state word as a message parameter: its code
+ * state.<kind>.<word>, which every renderer tells in its language (the
+ * CLI through cs_code_text, the kiosk page from GET /api/codes); a word
+ * the table lacks comes back as it is (word itself, not copied). */
+const char *cs_state_code(const char *kind, const char *word, char *buf,
+    size_t n);
 
 /* `"params":{"name":"value",...}` (no leading comma). */
 void cs_params_json(FILE *f, const char *params);

@@ -58,6 +58,14 @@ static int has(const cs_vreport *r, const char *code, cs_vlevel level)
 	return 0;
 }
 
+static const char *params_of(const cs_vreport *r, const char *code)
+{
+	for (size_t i = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].code, code) == 0)
+			return r->reasons[i].params;
+	return "";
+}
+
 static void good_card_ok(void **state)
 {
 	cs_vreport r;
@@ -118,6 +126,15 @@ static void faults(void **state)
 	    CS_VL_FAIL, CS_VERDICT_FAIL);
 	FAULT(snprintf(r.card_state, sizeof(r.card_state), "returned"),
 	    "card-wiped", CS_VL_FAIL, CS_VERDICT_FAIL);
+	/* The journal's word travels as its state code, which every
+	 * renderer tells in the operator's language. */
+	assert_non_null(strstr(params_of(&r, "card-wiped"),
+	    "state.card.returned"));
+	FAULT((certs[0].j_bound_here = -1, snprintf(certs[0].j_outcome,
+	    sizeof(certs[0].j_outcome), "revoked")), "cert-not-live",
+	    CS_VL_FAIL, CS_VERDICT_FAIL);
+	assert_non_null(strstr(params_of(&r, "cert-not-live"),
+	    "state.outcome.revoked"));
 	/* Retired holding a live certificate: a failure; with none live
 	 * there, a warning of its own (beside the certificate's reason). */
 	FAULT(snprintf(r.card_state, sizeof(r.card_state), "retired"),
