@@ -13,10 +13,10 @@
 #   tb_port SLOT                       print the vpcd TCP port of SLOT
 #   tb_cardsim_pid SLOT                print the pid of the card in SLOT
 #   tb_journal DIR                     export CARDSTATION_JOURNAL: DIR/journal.db,
-#                                      or with CS_TEST_JOURNAL=pg the fresh
+#                                      or with CS_TEST_JOURNAL=pg the
 #                                      database of the tests' PostgreSQL server
 #                                      ($CS_PG_URI: pgtest.sh with-db), its
-#                                      tables made (journal init)
+#                                      tables made anew (journal init)
 #   tb_sql SQL                         SQL on that journal (sqlite3 or psql),
 #                                      rows as a|b lines, NULL as nothing
 #
@@ -106,6 +106,10 @@ tb_journal() {
 		[ -n "${CS_PG_URI:-}" ] ||
 			{ echo "tb: CS_TEST_JOURNAL=pg needs the pg fixture (tests/pg/pgtest.sh with-db)" >&2; return 1; }
 		export CARDSTATION_JOURNAL=$CS_PG_URI
+		# Again in one story (a story that starts over): a fresh one.
+		[ "$(tb_sql "SELECT count(*) FROM information_schema.tables
+			WHERE table_schema = 'public'")" = 0 ] ||
+			tb_sql "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
 		"${CS_BIN:?}" journal init >/dev/null ||
 			{ echo "tb: journal init on $CS_PG_URI failed" >&2; return 1; }
 		# The stories' own SQL says group_concat, as SQLite does.

@@ -530,7 +530,7 @@ card_serial() {
 # card. Judged on the cards, then in the journal.
 two_stations_once() { # OFFSET: when the second station starts
 	local k slot got
-	rm -rf "$W"; mkdir -p "$W"
+	rm -rf "$W"; mkdir -p "$W"; tb_journal "$W"
 	bundle 6
 	for k in 1 2 3 4 5 6; do card "c$k" "E$k"; done
 	for slot in 0 1 2 3; do tb_insert "$slot" "$W/c$((slot + 1)).card"; done
@@ -584,7 +584,7 @@ two_stations() {
 tampered_journal() {
 	local how
 	for how in record_back index_dropped trigger_added; do
-		rm -rf "$W"; mkdir -p "$W"
+		rm -rf "$W"; mkdir -p "$W"; tb_journal "$W"
 		bundle 2
 		card a 8A; card b 8B
 		tb_insert 0 "$W/a.card"
@@ -596,8 +596,14 @@ tampered_journal() {
 		record_back) sql "UPDATE records SET state = 'queued', card_id = NULL
 			WHERE state = 'done'" ;;
 		index_dropped) sql "DROP INDEX issuances_live_cert" ;;
-		trigger_added) sql "CREATE TRIGGER keep_quiet BEFORE INSERT ON
-			events BEGIN SELECT 1; END" ;;
+		trigger_added) case $CARDSTATION_JOURNAL in
+			postgresql://*) sql "CREATE FUNCTION quiet() RETURNS trigger
+				LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$;
+				CREATE TRIGGER keep_quiet BEFORE INSERT ON events FOR EACH
+				ROW EXECUTE FUNCTION quiet()" ;;
+			*) sql "CREATE TRIGGER keep_quiet BEFORE INSERT ON
+				events BEGIN SELECT 1; END" ;;
+			esac ;;
 		esac
 		tb_insert 1 "$W/b.card" --trace "$W/trace"
 		: >"$OUT"
