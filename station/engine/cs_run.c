@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -207,9 +208,15 @@ struct cs_run {
 	volatile sig_atomic_t stop;
 	int stopping, ended;
 	int said_waiting;
-	cs_jprogress last;  /* as of the last DONE or FAILED */
+	cs_jprogress last;  /* as of the last count */
 	int fresh;          /* last changed since the run looked at it */
+	int64_t counted_ms; /* when last was read (monotonic) */
 };
+
+/* How often a run that ends when all is done counts again by itself: other
+ * stations on the same run change its counts without an event here, and
+ * a station whose readers stay empty must still see the run end. */
+#define RECOUNT_MS 2000
 
 static void emit(cs_run *r, cs_run_event *ev, int index)
 {
@@ -291,13 +298,34 @@ static void tell_waiting(cs_run *r)
 		cs_pairing_free(&wt.pl);
 }
 
-/* Counts change only when a card ends (done, failed, released): read them
- * then, tell the front end, and keep them for the end-of-run test. */
-static void progress(cs_run *r)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int same_counts(const cs_jprogress *a, const cs_jprogress *b)
+{
+	return a->total == b->total && a->refused == b->refused &&
+	    a->queued == b->queued && a->claimed == b->claimed &&
+	    a->done == b->done && a->revoked == b->revoked &&
+	    a->waiting == b->waiting;
+}
+
+/* This station's counts change when one of its cards ends (done, failed,
+ * released): read them then (always), or when RECOUNT_MS have passed
+ * (only_changed: other stations' cards), tell the front end, and keep
+ * them for the end-of-run test. */
+static void count(cs_run *r, int only_changed)
 {
 	cs_run_event ev = {.kind = CS_EV_PROGRESS};
 
+	r->counted_ms = now_ms();
 	if (cs_journal_run_progress(r->j, r->o.run_id, &ev.progress) != CS_OK)
+		return;
+	if (only_changed && same_counts(&ev.progress, &r->last))
 		return;
 	r->last = ev.progress;
 	r->fresh = 1;
@@ -478,7 +506,7 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 	for (size_t i = 0; i < r->n; i++)
 		if ((rc = spawn(r, i, self, why, whylen)) != CS_OK)
 			goto fail;
-	progress(r);
+	count(r, 0);
 	*out = r;
 	return CS_OK;
 fail:
@@ -500,7 +528,7 @@ static void drain(cs_run *r, size_t i)
 		if (cs_wire_parse((char *)w->buf->buf, &ev) == CS_OK) {
 			emit(r, &ev, (int)i);
 			if (ev.kind == CS_EV_DONE || ev.kind == CS_EV_FAILED)
-				progress(r);
+				count(r, 0);
 		}
 		OPENSSL_cleanse(w->buf->buf, len);
 		memmove(w->buf->buf, w->buf->buf + len, w->buf->len - len);
@@ -557,7 +585,7 @@ int cs_run_poll(cs_run *r, int timeout_ms)
 		tell_waiting(r);
 		ev.code = r->stopping ? "run.stopped" : "run.readers-stopped";
 		ev.text = cs_code_text(ev.code, NULL, text, sizeof(text));
-		progress(r);
+		count(r, 0);
 		emit(r, &ev, -1);
 		r->ended = 1;
 		return 0;
@@ -582,6 +610,9 @@ int cs_run_poll(cs_run *r, int timeout_ms)
 			close(w->ev_fd);
 		}
 	}
+	if (r->o.until_done && !r->stopping &&
+	    now_ms() - r->counted_ms >= RECOUNT_MS)
+		count(r, 1);
 	if (r->o.until_done && !r->stopping && all_done(r))
 		r->stop = 1;
 	return 1;

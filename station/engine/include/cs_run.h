@@ -79,7 +79,9 @@ typedef struct cs_run_opts {
 	int reissue;                /* wipe and rewrite cards holding a key */
 	int reprint;                /* a known card may come under a new
 	                               printed number (journaled, both kept) */
-	int until_done;             /* stop when nothing is queued or claimed */
+	int until_done;             /* stop when nothing is queued or claimed,
+	                               by this or another station (counted
+	                               again every 2 s) */
 } cs_run_opts;
 
 typedef enum cs_run_ev_kind {

@@ -408,6 +408,28 @@ until_done_waits_for_its_card() {
 	invariants
 }
 
+# Two stations on one run of one person, each with --until-done: the one
+# whose reader stays empty must see the other write the last card and end
+# too (it once waited for ever: its counts moved only with its own cards).
+until_done_ends_with_the_other_station() {
+	bundle 1
+	card a 9B
+	: >"$OUT"
+	"$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK --operator A \
+		--reader 0 --until-done </dev/null >"$W/idle.out" 2>&1 &
+	local idle=$!
+	encode_bg --reader 1 --until-done
+	tb_insert 1 "$W/a.card"
+	wait_for 'DONE .*4790-5040-0000009B'
+	wait "$ENCODE_PID" || fail "the writing station did not end well"
+	# The bound only turns a hang into a failure.
+	timeout 60 tail --pid="$idle" -f /dev/null ||
+		{ kill "$idle"; fail "the idle station never saw the run done: $(cat "$W/idle.out")"; }
+	wait "$idle" || fail "the idle station did not end well: $(cat "$W/idle.out")"
+	grep -q 'DONE' "$W/idle.out" && fail "the idle station claims a card it never had"
+	invariants
+}
+
 wrong_inputs() {
 	bundle 2
 	card a 8A
