@@ -591,12 +591,7 @@ out:
 int cs_journal_run_create(cs_journal *j, const cs_jrun *in, int64_t *id,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = run_create_once(j, in, id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, run_create_once(j, in, id, why, whylen));
 }
 
 int cs_journal_run_get(cs_journal *j, int64_t id, cs_jrun *out)
@@ -660,12 +655,7 @@ static int run_set_state_once(cs_journal *j, int64_t id, cs_jrun_state s,
 int cs_journal_run_set_state(cs_journal *j, int64_t id, cs_jrun_state s,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = run_set_state_once(j, id, s, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, run_set_state_once(j, id, s, why, whylen));
 }
 
 int cs_journal_run_progress(cs_journal *j, int64_t run_id, cs_jprogress *out)
@@ -712,13 +702,8 @@ static int note_once(cs_journal *j, int64_t run_id, int64_t card_id,
 int cs_journal_note(cs_journal *j, int64_t run_id, int64_t card_id,
     const char *kind, const char *text, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = note_once(j, run_id, card_id, kind, text, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, note_once(j, run_id, card_id, kind, text, why,
+	    whylen));
 }
 
 /* A note event's text and the members fields names of it when the text

@@ -164,12 +164,7 @@ out:
 int cs_journal_card_upsert(cs_journal *j, const cs_jcard *in, int64_t *id,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = card_upsert_once(j, in, id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, card_upsert_once(j, in, id, why, whylen));
 }
 
 static int card_set_state_once(cs_journal *j, int64_t id, cs_jcard_state s,
@@ -194,13 +189,7 @@ static int card_set_state_once(cs_journal *j, int64_t id, cs_jcard_state s,
 int cs_journal_card_set_state(cs_journal *j, int64_t id, cs_jcard_state s,
     const char *reason, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = card_set_state_once(j, id, s, reason, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, card_set_state_once(j, id, s, reason, why, whylen));
 }
 
 /* A change made of other calls of this API: they nest (as savepoints)
@@ -285,13 +274,8 @@ out:
 int cs_journal_card_retire(cs_journal *j, int64_t id, const char *reason,
     int64_t *released, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = card_retire_once(j, id, reason, released, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, card_retire_once(j, id, reason, released, why,
+	    whylen));
 }
 
 static int card_replaced_once(cs_journal *j, int64_t id, int64_t keep_id,
@@ -336,12 +320,7 @@ out:
 int cs_journal_card_replaced(cs_journal *j, int64_t id, int64_t keep_id,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = card_replaced_once(j, id, keep_id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, card_replaced_once(j, id, keep_id, why, whylen));
 }
 
 /* --- issuances ------------------------------------------------------ */
@@ -516,12 +495,7 @@ out:
 int cs_journal_issuance_begin(cs_journal *j, const cs_jissuance *in,
     int64_t *id, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = issuance_begin_once(j, in, id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, issuance_begin_once(j, in, id, why, whylen));
 }
 
 static bool may_end(cs_jissue_outcome from, cs_jissue_outcome to)
@@ -584,13 +558,7 @@ out:
 int cs_journal_issuance_end(cs_journal *j, int64_t id, cs_jissue_outcome o,
     const char *reason, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = issuance_end_once(j, id, o, reason, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, issuance_end_once(j, id, o, reason, why, whylen));
 }
 
 /* The time days from now as records keep not_after ("2027-03-31

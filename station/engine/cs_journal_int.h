@@ -77,6 +77,14 @@ int jr_wait_server(cs_journal *j, char *why, size_t whylen);
  * (cs_journal_begin), which is gone whole: the caller redoes it. A commit
  * whose answer was lost is not redone: it may be in. */
 bool jr_redo(cs_journal *j);
+/* The body of each change of this API: its one transaction, called
+ * again while jr_redo says so; returns the last answer. */
+#define JR_REDO_RETURN(j, call) do { \
+		int jr_r_; \
+		while ((jr_r_ = (call)) != CS_OK && jr_redo(j)) \
+			; \
+		return jr_r_; \
+	} while (0)
 int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen);
 bool jr_writable(cs_journal *j, char *why, size_t whylen);
 

@@ -150,12 +150,7 @@ out:
 int cs_journal_owner_start(cs_journal *j, const char *reader, char *why,
     size_t whylen)
 {
-	int r;
-
-	while ((r = owner_start_once(j, reader, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, owner_start_once(j, reader, why, whylen));
 }
 
 static int owner_end_once(cs_journal *j, char *why, size_t whylen)
@@ -174,10 +169,5 @@ static int owner_end_once(cs_journal *j, char *why, size_t whylen)
 
 int cs_journal_owner_end(cs_journal *j, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = owner_end_once(j, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, owner_end_once(j, why, whylen));
 }

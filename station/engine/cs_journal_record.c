@@ -159,12 +159,7 @@ out:
 int cs_journal_record_add(cs_journal *j, const cs_jrecord *in, int64_t *id,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_add_once(j, in, id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_add_once(j, in, id, why, whylen));
 }
 
 static int run_is_open(cs_journal *j, int64_t run_id, char *why, size_t whylen)
@@ -307,13 +302,8 @@ int cs_journal_record_claim_next(cs_journal *j, int64_t run_id,
     const char *reader, const char *key_types, cs_jrecord *out, char *why,
     size_t whylen)
 {
-	int r;
-
-	while ((r = record_claim_next_once(j, run_id, reader, key_types, out,
-	    why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_claim_next_once(j, run_id, reader, key_types,
+	    out, why, whylen));
 }
 
 static int record_claim_once(cs_journal *j, int64_t run_id, cs_jkey key,
@@ -338,13 +328,8 @@ int cs_journal_record_claim(cs_journal *j, int64_t run_id, cs_jkey key,
     const char *value, const char *reader, cs_jrecord *out, char *why,
     size_t whylen)
 {
-	int r;
-
-	while ((r = record_claim_once(j, run_id, key, value, reader, out, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_claim_once(j, run_id, key, value, reader, out,
+	    why, whylen));
 }
 
 int cs_journal_record_find(cs_journal *j, int64_t run_id, cs_jkey key,
@@ -436,12 +421,7 @@ static int record_release_once(cs_journal *j, int64_t id, const char *reason,
 int cs_journal_record_release(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_release_once(j, id, reason, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_release_once(j, id, reason, why, whylen));
 }
 
 static int record_release_pending_once(cs_journal *j, int64_t id,
@@ -459,13 +439,8 @@ static int record_release_pending_once(cs_journal *j, int64_t id,
 int cs_journal_record_release_pending(cs_journal *j, int64_t id,
     int64_t card_id, const char *reason, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_release_pending_once(j, id, card_id, reason, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_release_pending_once(j, id, card_id, reason,
+	    why, whylen));
 }
 
 static int record_set_aside_once(cs_journal *j, int64_t id,
@@ -482,13 +457,8 @@ static int record_set_aside_once(cs_journal *j, int64_t id,
 int cs_journal_record_set_aside(cs_journal *j, int64_t id,
     const char *problem, const char *reason, char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_set_aside_once(j, id, problem, reason, why,
-	    whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_set_aside_once(j, id, problem, reason, why,
+	    whylen));
 }
 
 static int record_done_once(cs_journal *j, int64_t id, int64_t card_id,
@@ -506,12 +476,7 @@ static int record_done_once(cs_journal *j, int64_t id, int64_t card_id,
 int cs_journal_record_done(cs_journal *j, int64_t id, int64_t card_id,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_done_once(j, id, card_id, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_done_once(j, id, card_id, why, whylen));
 }
 
 static int record_revoke_once(cs_journal *j, int64_t id, const char *reason,
@@ -528,12 +493,7 @@ static int record_revoke_once(cs_journal *j, int64_t id, const char *reason,
 int cs_journal_record_revoke(cs_journal *j, int64_t id, const char *reason,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = record_revoke_once(j, id, reason, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, record_revoke_once(j, id, reason, why, whylen));
 }
 
 /* --- resume --------------------------------------------------------- */
@@ -677,12 +637,7 @@ static int resume_once(cs_journal *j, int64_t run_id, cs_jresume *out,
 int cs_journal_resume(cs_journal *j, int64_t run_id, cs_jresume *out,
     char *why, size_t whylen)
 {
-	int r;
-
-	while ((r = resume_once(j, run_id, out, why, whylen)) != CS_OK &&
-	    jr_redo(j))
-		;
-	return r;
+	JR_REDO_RETURN(j, resume_once(j, run_id, out, why, whylen));
 }
 
 int cs_journal_run_queued(cs_journal *j, int64_t run_id, cs_jrecord_fn fn,
