@@ -32,6 +32,26 @@ function tb(...args) {
   assert.equal(r.status, 0, `tb ${args.join(' ')} failed`);
 }
 
+// Start a run with body, put images[i] into reader i, answer each
+// reader's printed-number question (S-0001, S-0002), wait for both cards
+// done, then pause the run so that the readers are free for the desk.
+async function twoCardsThenPause(op, es, body, images) {
+  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
+  const a0 = asking(0), a1 = asking(1);
+  const st = await op.post('/api/run/start', body);
+  assert.equal(st.status, 200, st.body);
+  images.forEach((img, i) => tb('tb_swap', String(i), path.join(WORK, img)));
+  await a0; await a1;
+  const done = es.wait('state', (s) => s.progress && s.progress.done === 2, CARD_T, 'two cards done');
+  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
+  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
+  await done;
+  const ended = es.wait('end', () => true, CARD_T, 'run paused');
+  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
+  await ended;
+  es.close();
+}
+
 async function operator(role) {
   const c = await new Client(URL0).unlock(LAUNCH);
   assert.equal((await c.session()).status, 200);
@@ -254,21 +274,7 @@ stories.two_desks = async () => {
   await es.wait('hello', () => true, 10000, 'stream');
   const imp = await op.post('/api/import', { dir: process.env.KS_DL });
   assert.equal(imp.status, 200, imp.body);
-  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
-  const a0 = asking(0), a1 = asking(1);
-  assert.equal((await op.post('/api/run/start', { run_id: String(imp.json.run_id), puk: PUK })).status, 200);
-  tb('tb_swap', '0', path.join(WORK, 'card1.img'));
-  tb('tb_swap', '1', path.join(WORK, 'card2.img'));
-  await a0; await a1;
-  const done = es.wait('state', (s) => s.progress && s.progress.done === 2, CARD_T, 'two cards done');
-  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
-  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
-  await done;
-  // The desk verifies when the run has let the readers go.
-  const ended = es.wait('end', () => true, CARD_T, 'run paused');
-  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
-  await ended;
-  es.close();
+  await twoCardsThenPause(op, es, { run_id: String(imp.json.run_id), puk: PUK }, ['card1.img', 'card2.img']);
   const want = ['4790-5040-4B000001', '4790-5040-4B000002'];
   for (let round = 0; round < 10; round++) {
     const reps = await Promise.all([0, 1].map((i) => op.post('/api/verify', { reader: String(i) })));
@@ -325,21 +331,7 @@ stories.mixed_puks = async () => {
   const notAdmin = await enc.post('/api/run/start', { run_id: runId, 'puk.piv': PIV_PUK });
   assert.equal(notAdmin.status, 403, 'a profile PUK is the administrator\'s too');
   tb('tb_card_create', path.join(WORK, 'piv.img'), '00BC614E', '--applet', 'piv');
-  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
-  const a0 = asking(0), a1 = asking(1);
-  const st = await op.post('/api/run/start', { run_id: runId, puk: PUK, 'puk.piv': PIV_PUK });
-  assert.equal(st.status, 200, st.body);
-  tb('tb_swap', '0', path.join(WORK, 'card1.img'));
-  tb('tb_swap', '1', path.join(WORK, 'piv.img'));
-  await a0; await a1;
-  const done = es.wait('state', (s) => s.progress && s.progress.done === 2, CARD_T, 'two cards done');
-  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
-  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
-  await done;
-  const ended = es.wait('end', () => true, CARD_T, 'run paused');
-  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
-  await ended;
-  es.close();
+  await twoCardsThenPause(op, es, { run_id: runId, puk: PUK, 'puk.piv': PIV_PUK }, ['card1.img', 'piv.img']);
   // The token's PUK is the PIV one: it changes the PUK to itself; the
   // factory PUK is refused.
   const r1 = spawnSync('bash', ['-c', 'source "$TB_LIB"; tb_reader 1'], { encoding: 'utf8' }).stdout.trim();
