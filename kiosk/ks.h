@@ -171,6 +171,16 @@ enum MHD_Result ks_reply_secret(ks_req *rq, cs_secret *body);
  * engine's why), which the page shows in parentheses beside its own. */
 enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
     const char *detail);
+/* An engine failure as the page needs it: {"error": the kiosk's word for
+ * what the page does next, then the engine's message (cs_codes.h): code,
+ * params, advice and detail, which the page renders from the catalogue
+ * (GET /api/codes) in the session's language, and text, the same in this
+ * process's language, for scripts}. ks_write_msg_error writes the
+ * members without braces. */
+struct cs_msg;
+void ks_write_msg_error(FILE *f, const char *error, const struct cs_msg *m);
+enum MHD_Result ks_reply_msg(ks_req *rq, unsigned status, const char *error,
+    const struct cs_msg *m);
 
 /* The card a session verified: for the handover record. */
 void ks_session_saw_card(ks_server *s, uint64_t serial, int64_t card_id,

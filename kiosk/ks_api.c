@@ -353,14 +353,15 @@ enum MHD_Result ks_api_inspect(ks_req *rq)
 	unsigned refused = dir_arg(rq, &dir, certs, pins);
 	cs_bundle_opts o;
 	cs_bundle *b = NULL;
+	cs_msg m;
 	size_t len = 0, usable = 0;
 	FILE *f;
 
 	if (refused)
 		return dir_refused(rq, refused);
 	bundle_opts(rq, &o);
-	if (cs_bundle_open(&b, certs, pins, &o, why, sizeof(why)) != CS_OK)
-		return ks_reply_error(rq, 422, "refused", why);
+	if (cs_bundle_open_msg(&b, certs, pins, &o, &m) != CS_OK)
+		return ks_reply_msg(rq, 422, "refused", &m);
 	if ((f = open_memstream(&buf, &len)) == NULL) {
 		cs_bundle_free(b);
 		return MHD_NO;
@@ -409,6 +410,7 @@ enum MHD_Result ks_api_import(ks_req *rq)
 	unsigned refused = dir_arg(rq, &dir, certs, pins);
 	const ks_config *cfg = ks_cfg(rq->srv);
 	cs_run_import_args a;
+	cs_msg m;
 	cs_bundle_opts o;
 	cs_jprogress counts = {0};
 	int64_t run_id = 0;
@@ -427,8 +429,10 @@ enum MHD_Result ks_api_import(ks_req *rq)
 	a.profile = cfg->profile;
 	a.mode = CS_JMODE_QUEUE;
 	a.operator_name = rq->sess.account;
+	a.refusal = &m;
 	if ((r = cs_run_import(&a, &run_id, &counts, why, sizeof(why))) != CS_OK)
-		return ks_reply_error(rq, 422, "import", why);
+		return m.code != NULL ? ks_reply_msg(rq, 422, "import", &m) :
+		    ks_reply_error(rq, 422, "import", why);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return MHD_NO;
 	fprintf(f, "{\"run_id\":%" PRId64 ",\"progress\":", run_id);

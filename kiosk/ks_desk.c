@@ -167,37 +167,6 @@ static int confirmed(ks_req *rq)
 	return c != NULL && strcmp(c, "1") == 0;
 }
 
-/* An engine failure as the page needs it (no braces): error, the kiosk's
- * word for what the page does next (ask, wait, show), and the engine's
- * message (cs_desk.h): code, params, advice and detail, which the page
- * renders from the catalogue (GET /api/codes) in the session's language,
- * and text, the same in this process's language, for scripts. */
-static void write_msg_error(FILE *f, const char *error, const cs_msg *m)
-{
-	cs_json_kv(f, 1, "error", error);
-	fputc(',', f);
-	cs_msg_json(f, m);
-}
-
-static enum MHD_Result reply_msg(ks_req *rq, unsigned status,
-    const char *error, const cs_msg *m)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return MHD_NO;
-	fputc('{', f);
-	write_msg_error(f, error, m);
-	fputc('}', f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return MHD_NO;
-	}
-	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
-}
-
 #ifdef KS_HAVE_VERIFY
 /* The report in verify --json's shape (cs_vreport_json_members), and
  * after a wrong PIN when the card takes the next (ks_guard.c). */
@@ -376,7 +345,7 @@ out:
 		free(req);
 		if (r == CS_OK)
 			cs_msg_set(&m, "desk.nothing-live", NULL);
-		return reply_msg(rq, status, "lost", &m);
+		return ks_reply_msg(rq, status, "lost", &m);
 	}
 	return ks_reply_take(rq, 200, "text/tab-separated-values; charset=Shift_JIS",
 	    req, len, "attachment; filename=\"revocation.tsv\"");
@@ -599,7 +568,7 @@ out:
 	if (r != CS_OK) {
 		if (m.code == NULL)
 			cs_msg_set(&m, cs_err_code(r), NULL);
-		write_msg_error(f, code, &m);
+		ks_write_msg_error(f, code, &m);
 		if (strcmp(code, "live-cert") == 0)
 			write_certs(f, "certs", &res.ended);
 		if (res.puk_tries >= 0)
@@ -736,7 +705,7 @@ fail:
 		fputc('{', f);
 		if (m.code == NULL)
 			cs_msg_set(&m, cs_err_code(r), NULL);
-		write_msg_error(f, code, &m);
+		ks_write_msg_error(f, code, &m);
 		if (res.puk_tries >= 0)
 			fprintf(f, ",\"tries\":%d", res.puk_tries);
 		fputc('}', f);

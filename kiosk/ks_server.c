@@ -23,6 +23,7 @@
  *     thread), and the page is told so over the event stream. */
 #include "ks.h"
 
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_json.h"
 
@@ -195,6 +196,37 @@ enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
 		cs_json_kv(f, 0, "detail", detail);
 	fputc('}', f);
 	fclose(f);
+	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
+}
+
+/* An engine failure as the page needs it (no braces): error, the kiosk's
+ * word for what the page does next (ask, wait, show), and the engine's
+ * message (cs_codes.h): code, params, advice and detail, which the page
+ * renders from the catalogue (GET /api/codes) in the session's language,
+ * and text, the same in this process's language, for scripts. */
+void ks_write_msg_error(FILE *f, const char *error, const cs_msg *m)
+{
+	cs_json_kv(f, 1, "error", error);
+	fputc(',', f);
+	cs_msg_json(f, m);
+}
+
+enum MHD_Result ks_reply_msg(ks_req *rq, unsigned status,
+    const char *error, const cs_msg *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return MHD_NO;
+	fputc('{', f);
+	ks_write_msg_error(f, error, m);
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return MHD_NO;
+	}
 	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
 }
 

@@ -257,6 +257,7 @@ int cmd_inspect(int argc, char **argv)
 	cs_bundle *b = NULL;
 	cs_p12_providers pv;
 	char why[1024];
+	cs_msg refusal;
 	size_t usable = 0, by[CS_PROBLEM_COUNT] = {0};
 	int r;
 
@@ -272,12 +273,18 @@ int cmd_inspect(int argc, char **argv)
 		    "providers cannot be loaded\n"));
 		return CS_EXIT_FAIL;
 	}
-	if ((r = cs_bundle_open(&b, a.certs, a.pins, &a.opts, why,
-	    sizeof(why))) != CS_OK) {
+	if ((r = cs_bundle_open_msg(&b, a.certs, a.pins, &a.opts,
+	    &refusal)) != CS_OK) {
+		/* The refusal's code (bundle.*) and parameters for scripts,
+		 * its text in the locale's language for a person; "class" is
+		 * the kind of error (err.usage, err.format), as the exit code. */
+		cs_msg_text(&refusal, why, sizeof(why));
 		if (a.json) {
 			printf("{\"error\":");
 			cs_json_str(stdout, why);
-			printf(",\"code\":");
+			putchar(',');
+			cs_msg_json(stdout, &refusal);
+			printf(",\"class\":");
 			cs_json_str(stdout, cs_err_code(r));
 			printf("}\n");
 		}

@@ -1,5 +1,6 @@
 /* cs_bundle.c - open a download pair and join index, PIN rows and files. */
 #include "cs_bundle.h"
+#include "cs_codes.h"
 #include "cs_err.h"
 #include "cs_secret.h"
 #include "cs_tsv.h"
@@ -139,26 +140,43 @@ static int p12entry_cmp(const void *a, const void *b)
 /* Read the PIN file: names, mails and DNs to the heap, PINs to the arena. */
 /* A row per person, and no more people than files the archive may hold:
  * memory stays bounded by the archive limits however the TSV is made. */
-static int too_many_rows(const char *file, size_t rows, uint64_t max,
-    char *why, size_t whylen)
+static int too_many_rows(const char *archive, const char *file, size_t rows,
+    uint64_t max, cs_msg *m)
 {
+	char lim[24];
+
 	if ((uint64_t)rows < max)
 		return 0;
-	snprintf(why, whylen, _("%s has more rows than the limit of %llu people "
-	    "(raise --max-entries)"), file, (unsigned long long)max);
+	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)max);
+	cs_msg_set(m, "bundle.too-many-rows", "archive", archive, "file", file,
+	    "limit", lim, NULL);
 	return 1;
 }
 
-/* A text file that stopped early: the archive names the entry and why. */
-static void stream_why(const cs_zip_stream *zs, char *why, size_t whylen)
+/* A text file that stopped early: the code names the file; the tab
+ * reader's or the archive's words (line, cause) are the detail. */
+static void text_fail(cs_msg *m, const char *archive, const char *file,
+    const cs_zip_stream *zs, const char *tsv_why)
 {
-	if (cs_zip_stream_why(zs)[0] != '\0')
-		snprintf(why, whylen, "%s", cs_zip_stream_why(zs));
+	const char *d = zs != NULL && cs_zip_stream_why(zs)[0] != '\0' ?
+	    cs_zip_stream_why(zs) : tsv_why;
+
+	cs_msg_set(m, "bundle.text", "archive", archive, "file", file, NULL);
+	snprintf(m->detail, sizeof(m->detail), "%s", d);
 }
 
-static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
-    size_t whylen)
+/* A row's line number as a parameter. */
+#define LINE(v) num((char[24]){0}, 24, (unsigned long long)(v))
+static const char *num(char *buf, size_t n, unsigned long long v)
 {
+	snprintf(buf, n, "%llu", v);
+	return buf;
+}
+
+static int read_pins(cs_bundle *b, const char *archive, long entry,
+    struct join *j, cs_msg *m)
+{
+	char why[512] = "";
 	cs_zip_stream *zs = NULL;
 	cs_tsv *t = NULL;
 	cs_tsv_row row;
@@ -166,37 +184,38 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 	int r, got;
 
 	if ((r = cs_secret_new(&b->pinarena, 64u * 1024)) != CS_OK) {
-		snprintf(why, whylen, _("cannot lock memory for the access PINs "
-		    "(raise RLIMIT_MEMLOCK)"));
+		cs_msg_set(m, "bundle.memlock", NULL);
 		return r;
 	}
 	if ((r = cs_zip_stream_open(b->pins, (size_t)entry, &zs)) != CS_OK ||
 	    (r = cs_tsv_open(&t, cs_zip_stream_read, zs)) != CS_OK) {
-		snprintf(why, whylen, _("%s cannot be read"), b->pin_name);
+		cs_msg_set(m, "bundle.unreadable", "archive", archive, "file",
+		    b->pin_name, NULL);
 		goto out;
 	}
-	while ((got = cs_tsv_next(t, &row, why, whylen)) == 1) {
+	while ((got = cs_tsv_next(t, &row, why, sizeof(why))) == 1) {
 		struct pinrow *p;
 		size_t pinlen;
 
 		if (is_header(&row, "利用者氏名"))
 			continue;
-		if (too_many_rows(b->pin_name, j->npin, b->max_rows, why, whylen)) {
+		if (too_many_rows(archive, b->pin_name, j->npin, b->max_rows, m)) {
 			r = CS_ERR_LIMIT;
 			goto out;
 		}
 		if (row.nfields < 4) {
-			snprintf(why, whylen, _("%s line %zu: %zu columns, expected "
-			    "利用者氏名, 利用者mail, アクセスPIN, 主体者DN"),
-			    b->pin_name, row.line, row.nfields);
+			cs_msg_set(m, "bundle.columns", "archive", archive, "file",
+			    b->pin_name, "line", LINE(row.line), "count",
+			    LINE(row.nfields), "want",
+			    "利用者氏名, 利用者mail, アクセスPIN, 主体者DN", NULL);
 			r = CS_ERR_FORMAT;
 			goto out;
 		}
 		pinlen = strlen(row.field[2]);
 		if (pinlen == 0 || pinlen > PIN_MAX) {
-			snprintf(why, whylen, pinlen ? _("%s line %zu: the access "
-			    "PIN is too long") : _("%s line %zu: the access PIN is "
-			    "empty"), b->pin_name, row.line);
+			cs_msg_set(m, pinlen ? "bundle.pin-long" : "bundle.pin-empty",
+			    "archive", archive, "file", b->pin_name, "line",
+			    LINE(row.line), NULL);
 			r = CS_ERR_FORMAT;
 			goto out;
 		}
@@ -204,8 +223,7 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 			cs_secret *bigger;
 
 			if ((r = cs_secret_new(&bigger, b->pinarena->cap * 2)) != CS_OK) {
-				snprintf(why, whylen, _("cannot lock memory for the "
-				    "access PINs (raise RLIMIT_MEMLOCK)"));
+				cs_msg_set(m, "bundle.memlock", NULL);
 				goto out;
 			}
 			memcpy(bigger->buf, b->pinarena->buf, b->pinarena->len);
@@ -232,7 +250,7 @@ static int read_pins(cs_bundle *b, long entry, struct join *j, char *why,
 	}
 	if (got < 0) {
 		r = got;
-		stream_why(zs, why, whylen);
+		text_fail(m, archive, b->pin_name, zs, why);
 		goto out;
 	}
 	if (j->npin > 0) /* an empty list has no array: qsort wants one */
@@ -365,9 +383,10 @@ static int mark_duplicates(cs_bundle *b, size_t nindex)
 	return r;
 }
 
-static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
-    size_t whylen)
+static int read_index(cs_bundle *b, const char *archive, long entry,
+    size_t *cap, cs_msg *m)
 {
+	char why[512] = "";
 	cs_zip_stream *zs = NULL;
 	cs_tsv *t = NULL;
 	cs_tsv_row row;
@@ -375,15 +394,16 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 
 	if ((r = cs_zip_stream_open(b->certs, (size_t)entry, &zs)) != CS_OK ||
 	    (r = cs_tsv_open(&t, cs_zip_stream_read, zs)) != CS_OK) {
-		snprintf(why, whylen, _("%s cannot be read"), b->index_name);
+		cs_msg_set(m, "bundle.unreadable", "archive", archive, "file",
+		    b->index_name, NULL);
 		goto out;
 	}
-	while ((got = cs_tsv_next(t, &row, why, whylen)) == 1) {
+	while ((got = cs_tsv_next(t, &row, why, sizeof(why))) == 1) {
 		cs_record *rec;
 
 		if (is_header(&row, "シリアル番号"))
 			continue;
-		if (too_many_rows(b->index_name, b->nrec, b->max_rows, why, whylen)) {
+		if (too_many_rows(archive, b->index_name, b->nrec, b->max_rows, m)) {
 			r = CS_ERR_LIMIT;
 			goto out;
 		}
@@ -412,7 +432,7 @@ static int read_index(cs_bundle *b, long entry, size_t *cap, char *why,
 			goto out;
 	}
 	if ((r = got < 0 ? got : CS_OK) != CS_OK)
-		stream_why(zs, why, whylen);
+		text_fail(m, archive, b->index_name, zs, why);
 out:
 	cs_tsv_free(t);
 	cs_zip_stream_close(zs);
@@ -473,8 +493,7 @@ static void join_free(struct join *j)
 }
 
 static int open_pair(cs_bundle *b, const char *certs_zip, const char *pins_zip,
-    const cs_bundle_opts *o, long *index, long *pinfile, char *why,
-    size_t whylen)
+    const cs_bundle_opts *o, long *index, long *pinfile, cs_msg *m)
 {
 	char sub[400];
 	const char *dummy;
@@ -482,12 +501,14 @@ static int open_pair(cs_bundle *b, const char *certs_zip, const char *pins_zip,
 
 	if ((r = cs_zip_open(&b->certs, certs_zip, &o->limits, sub,
 	    sizeof(sub))) != CS_OK) {
-		snprintf(why, whylen, "%s: %s", certs_zip, sub);
+		cs_msg_set(m, "bundle.zip", "file", certs_zip, NULL);
+		snprintf(m->detail, sizeof(m->detail), "%s", sub);
 		return r;
 	}
 	if ((r = cs_zip_open(&b->pins, pins_zip, &o->limits, sub,
 	    sizeof(sub))) != CS_OK) {
-		snprintf(why, whylen, "%s: %s", pins_zip, sub);
+		cs_msg_set(m, "bundle.zip", "file", pins_zip, NULL);
+		snprintf(m->detail, sizeof(m->detail), "%s", sub);
 		return r;
 	}
 	b->index_name = INDEX_NAME;
@@ -495,19 +516,17 @@ static int open_pair(cs_bundle *b, const char *certs_zip, const char *pins_zip,
 	*pinfile = find_pin_file(b->pins, &b->pin_name);
 	if (*index < 0 && *pinfile < 0 && find_base(b->pins, INDEX_NAME) >= 0 &&
 	    find_pin_file(b->certs, &dummy) >= 0) {
-		snprintf(why, whylen, _("the two archives are swapped: %s holds the "
-		    "PINs and %s the certificates; give the certificate archive "
-		    "(clientAll.zip) first"), certs_zip, pins_zip);
+		cs_msg_set(m, "bundle.swapped", "certs", certs_zip, "pins",
+		    pins_zip, NULL);
 		return CS_ERR_USAGE;
 	}
 	if (*index < 0) {
-		snprintf(why, whylen, _("%s: no %s in it; is this the certificate "
-		    "archive (clientAll.zip)?"), certs_zip, INDEX_NAME);
+		cs_msg_set(m, "bundle.no-index", "file", certs_zip, "index",
+		    INDEX_NAME, NULL);
 		return CS_ERR_FORMAT;
 	}
 	if (*pinfile < 0) {
-		snprintf(why, whylen, _("%s: no clientAllPin.txt or clientPin.txt "
-		    "in it; is this the PIN archive (clientAllPin.zip)?"), pins_zip);
+		cs_msg_set(m, "bundle.no-pin-file", "file", pins_zip, NULL);
 		return CS_ERR_FORMAT;
 	}
 	return CS_OK;
@@ -516,30 +535,36 @@ static int open_pair(cs_bundle *b, const char *certs_zip, const char *pins_zip,
 int cs_bundle_open(cs_bundle **out, const char *certs_zip, const char *pins_zip,
     const cs_bundle_opts *o, char *why, size_t whylen)
 {
+	cs_msg m;
+	int r = cs_bundle_open_msg(out, certs_zip, pins_zip, o, &m);
+
+	if (r != CS_OK)
+		cs_msg_text(&m, why, whylen);
+	return r;
+}
+
+int cs_bundle_open_msg(cs_bundle **out, const char *certs_zip,
+    const char *pins_zip, const cs_bundle_opts *o, cs_msg *m)
+{
 	cs_bundle *b;
 	struct join j = {0};
 	long index, pinfile;
 	size_t cap = 0, nindex;
-	char sub[400];
 	int r;
 
 	*out = NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	memset(m, 0, sizeof(*m));
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		cs_msg_set(m, "bundle.nomem", NULL);
 		return CS_ERR_NOMEM;
+	}
 	b->max_rows = o->limits.max_entries;
-	if ((r = open_pair(b, certs_zip, pins_zip, o, &index, &pinfile, why,
-	    whylen)) != CS_OK)
+	if ((r = open_pair(b, certs_zip, pins_zip, o, &index, &pinfile,
+	    m)) != CS_OK ||
+	    (r = read_pins(b, pins_zip, pinfile, &j, m)) != CS_OK ||
+	    (r = list_p12(b, &j)) != CS_OK ||
+	    (r = read_index(b, certs_zip, index, &cap, m)) != CS_OK)
 		goto out;
-	if ((r = read_pins(b, pinfile, &j, sub, sizeof(sub))) != CS_OK) {
-		snprintf(why, whylen, "%s: %s", pins_zip, sub);
-		goto out;
-	}
-	if ((r = list_p12(b, &j)) != CS_OK ||
-	    (r = read_index(b, index, &cap, sub, sizeof(sub))) != CS_OK) {
-		snprintf(why, whylen, "%s: %s", certs_zip, r == CS_ERR_NOMEM ?
-		    "out of memory" : sub);
-		goto out;
-	}
 	nindex = b->nrec;
 	if ((r = mark_duplicates(b, nindex)) != CS_OK)
 		goto out;
@@ -547,9 +572,10 @@ int cs_bundle_open(cs_bundle **out, const char *certs_zip, const char *pins_zip,
 		r = join_row(b, &j, &b->rec[i]);
 	if (r == CS_OK)
 		r = add_leftovers(b, &j, &cap);
-	if (r != CS_OK)
-		snprintf(why, whylen, _("out of memory"));
 out:
+	/* Every failure without its own message is memory. */
+	if (r != CS_OK && m->code == NULL)
+		cs_msg_set(m, "bundle.nomem", NULL);
 	join_free(&j);
 	if (r != CS_OK)
 		cs_bundle_free(b);

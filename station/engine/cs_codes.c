@@ -118,6 +118,20 @@ static const cs_code_def table[] = {
 	{"problem.key-unsupported", N_("no card profile takes this kind of key")},
 	{"problem.live-elsewhere", N_("the certificate is on a card already")},
 	{"problem.not-in-download", N_("the record is not in the run's download any more")},
+	/* ---- a download refused as a whole (cs_bundle.c); the archive's or
+	 * the text reader's words are the detail ---- */
+	{"bundle.zip", N_("{file} cannot be used as a zip archive")},
+	{"bundle.swapped", N_("the two archives are swapped: {certs} holds the PINs and {pins} the certificates; give the certificate archive (clientAll.zip) first")},
+	{"bundle.no-index", N_("{file}: no {index} in it; is this the certificate archive (clientAll.zip)?")},
+	{"bundle.no-pin-file", N_("{file}: no clientAllPin.txt or clientPin.txt in it; is this the PIN archive (clientAllPin.zip)?")},
+	{"bundle.memlock", N_("cannot lock memory for the access PINs (raise RLIMIT_MEMLOCK)")},
+	{"bundle.unreadable", N_("{archive}: {file} cannot be read")},
+	{"bundle.too-many-rows", N_("{archive}: {file} has more rows than the limit of {limit} people (raise --max-entries)")},
+	{"bundle.columns", N_("{archive}: {file} line {line}: {count} columns, expected {want}")},
+	{"bundle.pin-long", N_("{archive}: {file} line {line}: the access PIN is too long")},
+	{"bundle.pin-empty", N_("{archive}: {file} line {line}: the access PIN is empty")},
+	{"bundle.text", N_("{archive}: {file} cannot be read to its end")},
+	{"bundle.nomem", N_("out of memory")},
 	/* ---- verify's reasons (cs_verify_judge.c) ---- */
 	{"verify.card-unreadable", N_("the card cannot be read")},
 	{"verify.unknown-model", N_("no card profile's applet answers on this card: not a card this station writes")},

@@ -140,6 +140,7 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 	cs_p12_providers pv = {0};
 	char certs_sha[65], pins_sha[65];
 	cs_jrun run = {0};
+	cs_msg refused;
 	int r;
 
 	*run_id = 0;
@@ -147,10 +148,17 @@ int cs_run_import(const cs_run_import_args *a, int64_t *run_id,
 		snprintf(why, whylen, _("OpenSSL's legacy provider cannot be loaded"));
 		return r;
 	}
-	if ((r = import_profiles(a, &ps, &nps, why, whylen)) != CS_OK ||
-	    (r = cs_bundle_open(&b, a->certs_zip, a->pins_zip, a->opts, why,
-	    whylen)) != CS_OK)
+	if (a->refusal != NULL)
+		memset(a->refusal, 0, sizeof(*a->refusal));
+	if ((r = import_profiles(a, &ps, &nps, why, whylen)) != CS_OK)
 		goto out;
+	if ((r = cs_bundle_open_msg(&b, a->certs_zip, a->pins_zip, a->opts,
+	    &refused)) != CS_OK) {
+		cs_msg_text(&refused, why, whylen);
+		if (a->refusal != NULL)
+			*a->refusal = refused;
+		goto out;
+	}
 	if ((r = cs_run_file_sha256(a->certs_zip, certs_sha)) != CS_OK ||
 	    (r = cs_run_file_sha256(a->pins_zip, pins_sha)) != CS_OK) {
 		snprintf(why, whylen, _("the archives cannot be read again"));

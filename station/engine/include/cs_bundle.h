@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cs_codes.h"
 #include "cs_p12.h"
 #include "cs_problem.h"
 #include "cs_zip.h"
@@ -51,6 +52,12 @@ void cs_bundle_default_opts(cs_bundle_opts *o);
  * here with a reason; record problems are kept on the records. */
 int cs_bundle_open(cs_bundle **out, const char *certs_zip, const char *pins_zip,
     const cs_bundle_opts *o, char *why, size_t whylen);
+/* The same, the refusal as a message (code bundle.*, its parameters, and
+ * the archive or text reader's words as the detail) for front ends that
+ * render it themselves; cs_bundle_open gives its text in the locale's
+ * language. */
+int cs_bundle_open_msg(cs_bundle **out, const char *certs_zip,
+    const char *pins_zip, const cs_bundle_opts *o, cs_msg *m);
 void cs_bundle_free(cs_bundle *b);
 
 /* The record's access PIN (locked memory), or NULL. */

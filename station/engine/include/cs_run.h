@@ -45,6 +45,9 @@ typedef struct cs_run_import_args {
 	const char *profiles_dir;  /* NULL: cs_profile_dir() */
 	cs_jmode mode;
 	const char *operator_name;
+	cs_msg *refusal;           /* or NULL: when the download is refused
+	                              whole, its message (code bundle.*);
+	                              its code stays NULL on other errors */
 } cs_run_import_args;
 
 int cs_run_import(const cs_run_import_args *a, int64_t *run_id,

@@ -52,8 +52,32 @@ inspect() {
 	grep -q '2つのアーカイブが逆です' <<<"$out" || fail "swapped: not Japanese: $out"
 	no_english "$out" "the swapped archives' refusal"
 	json=$(ja inspect "$work/b/clientAllPin.zip" "$work/b/clientAll.zip" --json 2>/dev/null) || true
-	[ "$(jq -r .code <<<"$json")" = err.usage ] ||
+	[ "$(jq -r .code <<<"$json")" = bundle.swapped ] ||
 		fail "json: a refused download has no code: $json"
+	[ "$(jq -r .params.certs <<<"$json")" = "$work/b/clientAllPin.zip" ] ||
+		fail "json: the swapped refusal has no parameters: $json"
+	[ "$(jq -r .class <<<"$json")" = err.usage ] ||
+		fail "json: the swapped refusal has no error class: $json"
+	# No index (the PIN archive twice): Japanese, bundle.no-index.
+	set +e
+	out=$(ja inspect "$work/b/clientAllPin.zip" "$work/b/clientAllPin.zip" 2>&1)
+	set -e
+	grep -q 'client.txt が入っていません' <<<"$out" || fail "no index: not Japanese: $out"
+	no_english "$out" "the no-index refusal"
+	json=$(ja inspect "$work/b/clientAllPin.zip" "$work/b/clientAllPin.zip" --json 2>/dev/null) || true
+	[ "$(jq -r '.code + " " + .params.index' <<<"$json")" = "bundle.no-index client.txt" ] ||
+		fail "json: no index: $json"
+	# Over the limits: the archive's words are the detail, the code's
+	# text Japanese around them; in English under LANG=C.
+	json=$(ja inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" --json \
+		--max-entries 2 2>/dev/null) || true
+	[ "$(jq -r .code <<<"$json")" = bundle.zip ] || fail "json: limits: $json"
+	jq -r .error <<<"$json" | grep -q 'zip アーカイブとして使えません（.*上限 2' ||
+		fail "json: limits not Japanese: $json"
+	json=$(en inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" --json \
+		--max-entries 2 2>/dev/null) || true
+	[ "$(jq -r .text <<<"$json")" = "$work/b/clientAll.zip cannot be used as a zip archive (7 entries, more than the limit of 2)" ] ||
+		fail "json: LANG=C limits: $json"
 
 	# LANG=C: the same run in English, and the same codes.
 	out=$(en inspect "$work/b/clientAll.zip" "$work/b/clientAllPin.zip" 2>&1) || true

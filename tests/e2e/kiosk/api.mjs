@@ -159,6 +159,21 @@ const stories = {
       }
     }
     assert.equal((await op.get('/api/runs')).json.runs.length, 0, 'no run was imported from outside');
+    // A folder inside the root whose two archives are swapped: refused
+    // whole with the engine's code and parameters (the page renders them
+    // from the catalogue), no English sentence to show.
+    const swapped = path.join(media, 'usb', 'swapped');
+    mkdirSync(swapped);
+    cpSync(path.join(process.env.KS_DL, 'clientAll.zip'), path.join(swapped, 'clientAllPin.zip'));
+    cpSync(path.join(process.env.KS_DL, 'clientAllPin.zip'), path.join(swapped, 'clientAll.zip'));
+    for (const [route, error] of [['/api/inspect', 'refused'], ['/api/import', 'import']]) {
+      const res = await op.post(route, { dir: swapped });
+      assert.equal(res.status, 422, `${route} swapped: ${res.body}`);
+      assert.equal(res.json.error, error, res.body);
+      assert.equal(res.json.code, 'bundle.swapped', res.body);
+      assert.equal(res.json.params.certs, path.join(swapped, 'clientAll.zip'), res.body);
+    }
+    assert.equal((await op.get('/api/runs')).json.runs.length, 0, 'no run was imported from the swapped pair');
     assert.equal((await op.post('/api/inspect', { dir: process.env.KS_DL })).status, 200, 'a folder inside the root is read');
     const es = op.events();
     await es.wait('hello', () => true, 10000, 'stream');
