@@ -570,6 +570,33 @@ static void touch_refused(cs_msg *m, int r, const cs_touch_answer *a)
 		fail(m, r, "desk.card-refused", a->why, NULL);
 }
 
+/* A new PIN the holder typed must keep the profile's rules. */
+static int pin_rules(const cs_profile *prof, const cs_secret *pin, cs_msg *m)
+{
+	char cwhy[512];
+
+	if (pin != NULL && cs_profile_check_pin(prof, cs_secret_str(pin), cwhy,
+	    sizeof(cwhy)) != CS_OK)
+		return fail(m, CS_ERR_USAGE, "desk.pin-rules", cwhy, "profile",
+		    prof->name, NULL);
+	return CS_OK;
+}
+
+/* No PIN typed: a random one of the profile's kind (*rnd, the caller's to
+ * free) becomes *pin. */
+static int pin_or_random(const cs_profile *prof, const cs_secret **pin,
+    cs_secret **rnd, cs_msg *m)
+{
+	int r;
+
+	if (*pin != NULL)
+		return CS_OK;
+	if ((r = cs_profile_random_pin(prof, rnd)) != CS_OK)
+		return fail(m, r, "desk.no-random-pin", NULL, NULL);
+	*pin = *rnd;
+	return CS_OK;
+}
+
 int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
     const cs_desk_return_opts *o, cs_desk_return *res, cs_msg *m)
 {
@@ -605,23 +632,16 @@ int cs_desk_returned(SCARDCONTEXT ctx, cs_journal *j,
 	snprintf(res->chip_serial, sizeof(res->chip_serial), "%s",
 	    id.chip_serial);
 	snprintf(res->profile, sizeof(res->profile), "%s", prof.name);
-	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), cwhy,
-	    sizeof(cwhy)) != CS_OK)
-		return fail(m, CS_ERR_USAGE, "desk.pin-rules", cwhy, "profile",
-		    prof.name, NULL);
+	if ((r = pin_rules(&prof, pin, m)) != CS_OK)
+		return r;
 	/* State before touch: what becomes of a live certificate is settled
 	 * while the card is still as it was. */
 	if ((r = returned_decide(j, &id, o, res, tmp, sizeof(tmp), m)) != CS_OK)
 		goto out;
 	/* Nobody is told the new PIN: the card keeps a PIN (the applet cannot
 	 * lose it) that no one can type. */
-	if (pin == NULL) {
-		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			fail(m, r, "desk.no-random-pin", NULL, NULL);
-			goto out;
-		}
-		pin = rnd;
-	}
+	if ((r = pin_or_random(&prof, &pin, &rnd, m)) != CS_OK)
+		goto out;
 	/* A card without a PIN has nobody's secret and no key (the applet
 	 * makes keys only after a VERIFY): erase is enough. The PUK goes first
 	 * so that a wrong one leaves the card as it was. Erasing PKCS#15 hides
@@ -804,19 +824,10 @@ int cs_desk_pin_reset(SCARDCONTEXT ctx, cs_journal *j,
 		    prof.name, NULL);
 		goto out;
 	}
-	if (pin != NULL && cs_profile_check_pin(&prof, cs_secret_str(pin), cwhy,
-	    sizeof(cwhy)) != CS_OK) {
-		r = fail(m, CS_ERR_USAGE, "desk.pin-rules", cwhy, "profile",
-		    prof.name, NULL);
+	if ((r = pin_rules(&prof, pin, m)) != CS_OK)
 		goto out;
-	}
-	if (pin == NULL) {
-		if ((r = cs_profile_random_pin(&prof, &rnd)) != CS_OK) {
-			fail(m, r, "desk.no-random-pin", NULL, NULL);
-			goto out;
-		}
-		pin = rnd;
-	}
+	if ((r = pin_or_random(&prof, &pin, &rnd, m)) != CS_OK)
+		goto out;
 	/* The APDU is sent by a child of our own (cs_touch.h), which first
 	 * checks that the card in the reader is still the one judged above. */
 	{
