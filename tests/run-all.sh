@@ -1,7 +1,8 @@
 #!/bin/bash
 # Set up a fresh Debian 12 machine (as root) and run the whole test suite:
 # warnings-as-errors builds (ASan+UBSan for the tests, and -O2), then every
-# ctest test but the benchmarks, then the fuzz targets for a short while (a
+# ctest test but the benchmarks, the e2e suite again on PostgreSQL, then
+# the fuzz targets for a short while (a
 # Clang build of their own). CI (.ci/run) runs exactly this.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,5 +25,9 @@ CC=clang-14 cmake -S "$src" -B "$build-fuzz" -DCS_FUZZ=ON -DCS_WERROR=ON \
 cmake --build "$build-fuzz" -j"$(nproc)" --target fuzz_targets
 cd "$build"
 ctest --output-on-failure -j"$(nproc)" -LE bench "$@"
+# The e2e suite again with every story's journal on the tests' own
+# PostgreSQL server (tests/testbed/journal.sh); the stories labelled pg are
+# on it already.
+CS_TEST_JOURNAL=pg ctest --output-on-failure -j"$(nproc)" -L e2e -LE 'bench|pg' "$@"
 cd "$build-fuzz"
 ctest --output-on-failure -j"$(nproc)" -L fuzz

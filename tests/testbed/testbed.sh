@@ -12,13 +12,8 @@
 #   tb_wait SLOT present|absent        wait for that state
 #   tb_port SLOT                       print the vpcd TCP port of SLOT
 #   tb_cardsim_pid SLOT                print the pid of the card in SLOT
-#   tb_journal DIR                     export CARDSTATION_JOURNAL: DIR/journal.db,
-#                                      or with CS_TEST_JOURNAL=pg the
-#                                      database of the tests' PostgreSQL server
-#                                      ($CS_PG_URI: pgtest.sh with-db), its
-#                                      tables made anew (journal init)
-#   tb_sql SQL                         SQL on that journal (sqlite3 or psql),
-#                                      rows as a|b lines, NULL as nothing
+#   tb_journal DIR, tb_sql SQL         the story's journal on either
+#                                      backend (journal.sh)
 #
 # Slots count from 0. Functions return non-zero (and say why on stderr) on
 # failure, so `set -e` scripts stop at the first problem. Each inserted
@@ -97,41 +92,7 @@ tb_swap() {
 	tb_insert "$slot" "$@"
 }
 
-# The journal of a story: one variable picks the backend, every story
-# runs on both.
-tb_journal() {
-	case ${CS_TEST_JOURNAL:-sqlite} in
-	sqlite) export CARDSTATION_JOURNAL=$1/journal.db ;;
-	pg)
-		[ -n "${CS_PG_URI:-}" ] ||
-			{ echo "tb: CS_TEST_JOURNAL=pg needs the pg fixture (tests/pg/pgtest.sh with-db)" >&2; return 1; }
-		export CARDSTATION_JOURNAL=$CS_PG_URI
-		# Again in one story (a story that starts over): a fresh one.
-		[ "$(tb_sql "SELECT count(*) FROM information_schema.tables
-			WHERE table_schema = 'public'")" = 0 ] ||
-			tb_sql "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
-		"${CS_BIN:?}" journal init >/dev/null ||
-			{ echo "tb: journal init on $CS_PG_URI failed" >&2; return 1; }
-		# The stories' own SQL says group_concat, as SQLite does.
-		tb_sql "CREATE FUNCTION tb_gc(a text, b text) RETURNS text
-			LANGUAGE sql IMMUTABLE AS \$\$ SELECT CASE WHEN a IS NULL THEN b
-			WHEN b IS NULL THEN a ELSE a || ',' || b END \$\$;
-			CREATE AGGREGATE group_concat(text) (SFUNC = tb_gc, STYPE = text);
-			CREATE FUNCTION tb_gc2(a text, b text, sep text) RETURNS text
-			LANGUAGE sql IMMUTABLE AS \$\$ SELECT CASE WHEN a IS NULL THEN b
-			WHEN b IS NULL THEN a ELSE a || sep || b END \$\$;
-			CREATE AGGREGATE group_concat(text, text) (SFUNC = tb_gc2,
-			STYPE = text)" ;;
-	*) echo "tb: CS_TEST_JOURNAL is sqlite or pg, not '$CS_TEST_JOURNAL'" >&2; return 1 ;;
-	esac
-}
-
-tb_sql() {
-	case $CARDSTATION_JOURNAL in
-	postgresql://* | postgres://*)
-		PGOPTIONS='-c client_min_messages=warning' \
-			"${CS_PGBIN:-/usr/lib/postgresql/15/bin}/psql" -X -A -t -q -F '|' \
-			-v ON_ERROR_STOP=1 -d "$CARDSTATION_JOURNAL" -c "$1" ;;
-	*) sqlite3 "$CARDSTATION_JOURNAL" "$1" ;;
-	esac
-}
+# The journal of a story (tb_journal, tb_sql): journal.sh, also for stories
+# that run outside the bench.
+# shellcheck source=journal.sh
+source "$(dirname "${BASH_SOURCE[0]}")/journal.sh"
