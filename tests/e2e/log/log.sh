@@ -4,14 +4,23 @@
 # after a card error, one interrupted by a stop, one name CP932 lacks).
 #   1. list all; search by holder, mail, serial, chip, printed number, run
 #   2. CSV (RFC 4180), CP932 CSV (𠮷 written as 〓 and reported), JSON
-#   3. log check: intact; then a row edited with the sqlite3 CLI is named,
-#      an edited event and a deleted event are named
+#   3. log check: intact; then rows edited behind the station's back (with
+#      the sqlite3 CLI on a copy of the file, or psql on a copy of the
+#      database) are named, an edited event and a deleted event are named
+# The journal is tb_journal's: a file, or a database of its own on the
+# tests' PostgreSQL server with CS_TEST_JOURNAL=pg.
 set -euo pipefail
-: "${CS_BIN:?}" "${CS_MKJOURNAL:?}"
-command -v sqlite3 >/dev/null || { echo "needs sqlite3 (tests/setup.sh)" >&2; exit 1; }
+: "${CS_BIN:?}" "${CS_MKJOURNAL:?}" "${CS_SRC:?}"
+for t in sqlite3 jq; do
+	command -v $t >/dev/null || { echo "needs $t (tests/setup.sh)" >&2; exit 1; }
+done
+source "$CS_SRC/tests/testbed/journal.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-J=$tmp/station/journal.db
+tb_journal "$tmp/station"
+J=$CARDSTATION_JOURNAL
+pg=0
+case $J in postgresql://*) pg=1 ;; esac
 fail=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fail=1; }
@@ -34,9 +43,13 @@ expect_lines() { # WHAT N FILE
 log() { "$CS_BIN" log --journal "$J" "$@"; }
 
 "$CS_MKJOURNAL" "$J"
-[ "$(stat -c %a "$J")" = 600 ] && ok "journal file is 0600" || bad "journal mode $(stat -c %a "$J")"
-[ "$(stat -c %a "$(dirname "$J")")" = 700 ] && ok "journal directory is 0700" ||
-	bad "directory mode $(stat -c %a "$(dirname "$J")")"
+if [ $pg = 1 ]; then
+	echo "skip: the journal file's and its folder's modes (a server's journal has no file here)"
+else
+	[ "$(stat -c %a "$J")" = 600 ] && ok "journal file is 0600" || bad "journal mode $(stat -c %a "$J")"
+	[ "$(stat -c %a "$(dirname "$J")")" = 700 ] && ok "journal directory is 0700" ||
+		bad "directory mode $(stat -c %a "$(dirname "$J")")"
+fi
 
 echo "== 1. list and search"
 rc=0; log >"$tmp/all" || rc=$?
@@ -72,6 +85,16 @@ rc=0; "$CS_BIN" log --journal "$tmp/none.db" 2>"$tmp/none.err" || rc=$?
 expect_rc "a missing journal" 2 $rc
 expect "and says where" "no journal at $tmp/none.db" "$tmp/none.err"
 [ ! -e "$tmp/none.db" ] && ok "looking does not create a journal" || bad "none.db created"
+if [ $pg = 1 ]; then
+	# On the server: a database with no journal in it.
+	none=$("$CS_PGTEST" createdb "$CS_PG_DIR" "$(tb_sql "SELECT current_database()")_none")
+	rc=0; "$CS_BIN" log --journal "$none" 2>"$tmp/none.err" || rc=$?
+	expect_rc "a database with no journal" 2 $rc
+	expect "says so, and what to do" 'has no tables yet: create them with `cardstation journal init`' "$tmp/none.err"
+	[ "$(CARDSTATION_JOURNAL=$none tb_sql "SELECT count(*) FROM information_schema.tables
+		WHERE table_schema = 'public'")" = 0 ] &&
+		ok "looking does not make its tables" || bad "log made tables in an empty database"
+fi
 
 echo "== 2. export"
 rc=0; log --csv >"$tmp/csv" || rc=$?
@@ -95,11 +118,11 @@ log --csv-cp932 --holder KOKURITSU >/dev/null && ok "CP932 with nothing to repla
 
 rc=0; log --json >"$tmp/json" || rc=$?
 expect_rc "JSON" 0 $rc
-n=$(sqlite3 :memory: "SELECT json_array_length(readfile('$tmp/json'))")
+n=$(jq length "$tmp/json")
 [ "$n" = 5 ] && ok "JSON is an array of 5" || bad "JSON array length '$n'"
-s=$(sqlite3 :memory: "SELECT json_extract(readfile('$tmp/json'), '\$[0].cert_serial')")
+s=$(jq -r '.[0].cert_serial' "$tmp/json")
 [ "$s" = 123456789012345678901234567890123456789 ] && ok "JSON serial is an exact string" || bad "JSON serial '$s'"
-h=$(sqlite3 :memory: "SELECT json_extract(readfile('$tmp/json'), '\$[4].holder')")
+h=$(jq -r '.[4].holder' "$tmp/json")
 [ "$h" = '山田 "Yamada, Jr."' ] && ok "JSON holder escaped and read back" || bad "JSON holder '$h'"
 
 echo "== 3. log check"
@@ -108,36 +131,60 @@ expect_rc "an untouched journal" 0 $rc
 expect "is intact" 'intact: [0-9]+ events, 16 rows match their events' "$tmp/chk"
 expect "and shows the head hash" '^head hash [0-9a-f]{64}$' "$tmp/chk"
 
-cp "$J" "$tmp/a.db"   # the WAL was checkpointed when the writer closed
-sqlite3 "$tmp/a.db" "UPDATE records SET holder = 'SOMEONE ELSE' WHERE id = 2"
-rc=0; "$CS_BIN" log check --journal "$tmp/a.db" >"$tmp/a" || rc=$?
-expect_rc "a records row edited with sqlite3" 1 $rc
+# edited NAME SQL: a copy of the journal, edited behind the station's back
+# with its backend's own tool; $E names the copy. SQLite: a copy of the file
+# (the WAL was checkpointed when the writer closed). PostgreSQL: a copy of
+# the database (CREATE DATABASE ... TEMPLATE: nobody is connected to it
+# now; made from the server's own database postgres), edited with psql.
+edited() {
+	if [ $pg = 1 ]; then
+		local db=${J#postgresql:///}
+		db=${db%%\?*}
+		"$CS_PGTEST" psql "$CS_PG_DIR" postgres \
+			-c "CREATE DATABASE ${db}_$1 TEMPLATE $db" >/dev/null
+		E=$("$CS_PGTEST" uri "$CS_PG_DIR" "${db}_$1")
+	else
+		E=$tmp/$1.db
+		cp "$J" "$E"
+	fi
+	CARDSTATION_JOURNAL=$E tb_sql "$2"
+}
+
+edited a "UPDATE records SET holder = 'SOMEONE ELSE' WHERE id = 2"
+rc=0; "$CS_BIN" log check --journal "$E" >"$tmp/a" || rc=$?
+expect_rc "a records row edited behind the station's back" 1 $rc
 expect "is named: table, row, column" '^TAMPERED records row 2 column holder' "$tmp/a"
 
-cp "$J" "$tmp/b.db"
-sqlite3 "$tmp/b.db" "UPDATE issuances SET outcome = 'verified' WHERE id = 5"
-rc=0; "$CS_BIN" log check --journal "$tmp/b.db" --json >"$tmp/b" || rc=$?
+edited b "UPDATE issuances SET outcome = 'verified' WHERE id = 5"
+rc=0; "$CS_BIN" log check --journal "$E" --json >"$tmp/b" || rc=$?
 expect_rc "an issuance outcome edited" 1 $rc
 expect "is named in JSON" '"table":"issuances","row":5,"column":"outcome"' "$tmp/b"
 expect "intact false" '"intact":false' "$tmp/b"
 
-cp "$J" "$tmp/c.db"
-sqlite3 "$tmp/c.db" "UPDATE events SET detail = replace(detail, 'P-0002', 'P-0009') WHERE kind = 'card.add' AND detail LIKE '%P-0002%'"
-rc=0; "$CS_BIN" log check --journal "$tmp/c.db" >"$tmp/c" || rc=$?
+edited c "UPDATE events SET detail = replace(detail, 'P-0002', 'P-0009') WHERE kind = 'card.add' AND detail LIKE '%P-0002%'"
+rc=0; "$CS_BIN" log check --journal "$E" >"$tmp/c" || rc=$?
 expect_rc "an event's detail edited" 1 $rc
 expect "the event is named" '^TAMPERED events row [0-9]+: event [0-9]+ \(card.add\) was edited' "$tmp/c"
 
-cp "$J" "$tmp/d.db"
-sqlite3 "$tmp/d.db" "DELETE FROM events WHERE id = 3"
-rc=0; "$CS_BIN" log check --journal "$tmp/d.db" >"$tmp/d" || rc=$?
+edited d "DELETE FROM events WHERE id = 3"
+rc=0; "$CS_BIN" log check --journal "$E" >"$tmp/d" || rc=$?
 expect_rc "an event deleted" 1 $rc
 expect "the gap is named" '^TAMPERED events row 3: event 3 is missing \(deleted\)' "$tmp/d"
 
-cp "$J" "$tmp/e.db"
-sqlite3 "$tmp/e.db" "UPDATE cards SET state = 'blank' WHERE printed_no = 'P-0001'"
-rc=0; "$CS_BIN" log check --journal "$tmp/e.db" >"$tmp/e" || rc=$?
+edited e "UPDATE cards SET state = 'blank' WHERE printed_no = 'P-0001'"
+rc=0; "$CS_BIN" log check --journal "$E" >"$tmp/e" || rc=$?
 expect_rc "a card's state edited" 1 $rc
 expect "is named" '^TAMPERED cards row 1 column state' "$tmp/e"
 expect_not "and nothing else" '^TAMPERED (events|records|issuances)' "$tmp/e"
+
+# The journal itself, edited in place: named too, and set right again.
+was=$(tb_sql "SELECT mail FROM records WHERE id = 3")
+tb_sql "UPDATE records SET mail = 'someone@example.org' WHERE id = 3"
+rc=0; log check >"$tmp/f" || rc=$?
+expect_rc "the journal itself edited" 1 $rc
+expect "is named" '^TAMPERED records row 3 column mail' "$tmp/f"
+tb_sql "UPDATE records SET mail = '$was' WHERE id = 3"
+rc=0; log check >"$tmp/g" || rc=$?
+expect_rc "set right again, it is intact" 0 $rc
 
 exit $fail
