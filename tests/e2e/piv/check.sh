@@ -15,8 +15,10 @@ source "$(dirname "$0")/lib.sh"
 
 # Which of this card model's writes is the CHUID's PUT DATA, counted as
 # cardsim counts them (PIV commands that change the card): from the trace
-# of one card written without a fault, in a journal of its own.
-CARDSTATION_JOURNAL=$WORK/cal.db
+# of one card written without a fault, in a journal of its own (a file in
+# cal/, or a fresh database on the server, emptied again after).
+mkdir -p "$WORK/cal"
+tb_journal "$WORK/cal"
 RUN0=$(piv_run_new cal 1 3)
 tb_card_create "$WORK/cal.card" 0E0F1012 --applet piv-generic
 tb_insert 0 "$WORK/cal.card" --runtime jcardsim --trace "$WORK/cal.trace"
@@ -26,7 +28,7 @@ N=$(awk '$2 == ">" { if (substr($3, 3, 2) ~ /^(20|24|2C|47|DB|FA|FB|FE|FF)$/) w+
 	if ($3 ~ /^00DB3FFF..5C035FC102/) { print w; exit } }' "$WORK/cal.trace")
 [ -n "$N" ] || fail "no CHUID write in the calibration card's trace"
 
-export CARDSTATION_JOURNAL=$WORK/journal.db
+tb_journal "$WORK"
 RUN=$(piv_run_new b 1 1)
 tb_card_create "$WORK/bare.card" 0E0F1011 --applet piv-generic
 R=$(tb_reader 0)
@@ -51,10 +53,10 @@ lost=$(awk -v n="$N" '$2 == ">" && substr($3, 3, 2) ~ /^(20|24|2C|47|DB|FA|FB|FE
 grep -q "^[0-9.]* > ..FE" "$WORK/bad.trace" && fail "a key was imported after the CHUID was lost"
 yubico-piv-tool -r "$R" -a status >"$WORK/status" 2>&1 || true
 grep -q "^Slot 9a" "$WORK/status" && fail "the card holds a key: $(cat "$WORK/status")"
-id1=$(sql "SELECT chip_serial FROM cards")
-[ "$(sql "SELECT state FROM cards")" = retired ] || failo "the card that lost its identity is not retired"
-[ "$(sql "SELECT state || ':' || ifnull(pending_card_id, '') FROM records")" = "queued:" ] ||
-	failo "the record does not go back free: $(sql "SELECT * FROM records")"
+id1=$(tb_sql "SELECT chip_serial FROM cards")
+[ "$(tb_sql "SELECT state FROM cards")" = retired ] || failo "the card that lost its identity is not retired"
+[ "$(tb_sql "SELECT state, pending_card_id FROM records")" = "queued|" ] ||
+	failo "the record does not go back free: $(tb_sql "SELECT * FROM records")"
 
 # The same card again, without the fault: a new card to the station.
 tb_remove 0

@@ -42,7 +42,7 @@ yk -a set-ccc || fail "a wiped token should take the default management key"
 opensc-tool -r "$R" -s 00A4040005$PIV_AID -s 0020008008313233343536FFFF \
 	-s 0087079A067C0482008100 2>&1 | grep -q "SW1=0x6A, SW2=0x80" ||
 	fail "slot 9a still answers GENERAL AUTHENTICATE"
-[ "$(sql "SELECT state FROM cards")" = returned ] || fail "the journal does not say returned"
+[ "$(tb_sql "SELECT state FROM cards")" = returned ] || fail "the journal does not say returned"
 
 # The next run writes the returned card for another holder.
 RUN2=$(piv_run_new b2 1 2)

@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 : "${CS_BIN:?}"
-doctor() { "$CS_BIN" doctor --journal "$WORK/journal.db" --skip setup "$@"; }
+doctor() { "$CS_BIN" doctor --journal "$CARDSTATION_JOURNAL" --skip setup "$@"; }
 
 tb_card_create "$WORK/yk.card" 00BC614E --applet piv
 tb_insert 0 "$WORK/yk.card"
@@ -25,6 +25,14 @@ for slot in 0 1; do
 		"$WORK/doctor.json" >/dev/null ||
 		{ cat "$WORK/doctor.json" >&2; fail "reader $slot's PIV card is not named with profile piv"; }
 done
+# On the tests' server (CS_TEST_JOURNAL=pg) the doctor read the story's
+# own journal there: its schema, known to this station.
+case $CARDSTATION_JOURNAL in
+postgresql://*)
+	jq -e '.findings | any(.code == "doctor.journal-server.schema" and
+		.severity == "ok")' "$WORK/doctor.json" >/dev/null ||
+		{ cat "$WORK/doctor.json" >&2; fail "the doctor did not read the server's journal"; } ;;
+esac
 doctor --profiles "$CS_SRC/cardprofiles" >"$WORK/doctor.txt" || true
 grep -q "card in '$(tb_reader 0)': OpenSC driver PIV-II (.*), cardprofile piv$" "$WORK/doctor.txt" ||
 	{ cat "$WORK/doctor.txt" >&2; fail "the text does not name the token's profile"; }

@@ -19,9 +19,9 @@ tb_insert 0 "$WORK/piv.card"
 R=$(tb_reader 0)
 piv_encode "$RUN"
 grep -q "DONE .* on card YK-12345678" "$OUT" || failo "not done on the YubiKey serial's card"
-[ "$(sql "SELECT c.model FROM cards c JOIN issuances i ON i.card_id = c.id
+[ "$(tb_sql "SELECT c.model FROM cards c JOIN issuances i ON i.card_id = c.id
 	WHERE i.outcome = 'verified'")" = piv ] || failo "the journal does not name the piv profile"
-[ "$(sql "SELECT i.cert_serial FROM issuances i WHERE i.outcome = 'verified'")" = "$SERIAL" ] ||
+[ "$(tb_sql "SELECT i.cert_serial FROM issuances i WHERE i.outcome = 'verified'")" = "$SERIAL" ] ||
 	failo "the journal's certificate is not the download's"
 
 # yubico-piv-tool: the certificate in 9a, the holder's PIN signs.

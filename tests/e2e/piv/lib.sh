@@ -10,6 +10,7 @@ PIV_AID=A000000308
 P11=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 WORK=$TB_DIR/work
 mkdir -p "$WORK"
+tb_journal "$WORK" # a file, or the tests' PostgreSQL (CS_TEST_JOURNAL=pg)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -48,9 +49,7 @@ piv_sw() {
 # ---- the station (tests that run cardstation; need CS_BIN and UPKIGEN) ----
 INST="National Institute of Informatics, Academe Campus"
 OUT=$WORK/encode.out
-export CARDSTATION_JOURNAL=$WORK/journal.db
 export CS_PIN=246810 CS_PUK=13572468
-sql() { sqlite3 "$CARDSTATION_JOURNAL" "$1"; }
 failo() { sed 's/^/  | /' "$OUT" >&2; fail "$@"; }
 
 # A download of N people (upkigen, seed S) imported as a new run; prints
@@ -60,7 +59,7 @@ piv_run_new() { # DIR N SEED
 	"$CS_BIN" run new "$WORK/$1/clientAll.zip" "$WORK/$1/clientAllPin.zip" \
 		--institution "$INST" --operator tester >/dev/null || [ $? -eq 1 ] ||
 		fail "run new"
-	sql "SELECT max(id) FROM runs"
+	tb_sql "SELECT max(id) FROM runs"
 }
 
 # Encode run RUN on the card in slot 0 until every record is done.

@@ -31,23 +31,22 @@ CS_ISO=$PIV_PUK CS_PIVPUK=$ISO_PUK timeout 60 "$CS_BIN" encode --run "$RUN" \
 [ "$rc" = 2 ] || failo "PUKs of the wrong kind: exit $rc"
 grep -q "PUK for card profile isoapplet: the PUK must be exactly 16" "$OUT" ||
 	failo "the unfit PUK's profile is not named"
-[ "$(sql "SELECT count(*) FROM issuances")" = 0 ] || failo "a card was touched"
+[ "$(tb_sql "SELECT count(*) FROM issuances")" = 0 ] || failo "a card was touched"
 
 CS_ISO=$ISO_PUK CS_PIVPUK=$PIV_PUK timeout 180 "$CS_BIN" encode --run "$RUN" \
 	--reader 0 --reader 1 --pin env:CS_PIN --puk isoapplet=env:CS_ISO \
 	--puk piv=env:CS_PIVPUK --operator tester --until-done </dev/null \
 	>"$OUT" 2>&1 || failo "encode failed"
 ! grep -qe "$ISO_PUK" -e "$PIV_PUK" "$OUT" || failo "a PUK was printed"
-# (group_concat's order is its input's: ordered in a subquery, not after)
-[ "$(sql "SELECT group_concat(card, ' ') FROM (SELECT c.chip_serial || '=' ||
-	c.model AS card FROM cards c JOIN issuances i ON i.card_id = c.id
-	WHERE i.outcome = 'verified' ORDER BY c.model)")" = "4790-5040-0000000A=isoapplet YK-12345678=piv" ] ||
-	failo "not each card with its own profile: $(sql "SELECT chip_serial, model FROM cards")"
+[ "$(tb_sql "SELECT c.chip_serial || '=' || c.model FROM cards c
+	JOIN issuances i ON i.card_id = c.id WHERE i.outcome = 'verified'
+	ORDER BY c.model" | paste -sd ' ')" = "4790-5040-0000000A=isoapplet YK-12345678=piv" ] ||
+	failo "not each card with its own profile: $(tb_sql "SELECT chip_serial, model FROM cards")"
 
 for slot in 0 1; do
 	r=$(tb_reader $slot)
 	chip=$([ $slot = 0 ] && echo 4790-5040-0000000A || echo YK-12345678)
-	want=$(sql "SELECT i.cert_serial FROM issuances i JOIN cards c ON c.id = i.card_id
+	want=$(tb_sql "SELECT i.cert_serial FROM issuances i JOIN cards c ON c.id = i.card_id
 		WHERE c.chip_serial = '$chip' AND i.outcome = 'verified'")
 	pkcs15-tool -r "$r" --read-certificate 01 >"$WORK/cert$slot.pem" 2>/dev/null ||
 		fail "slot $slot: no certificate"

@@ -24,7 +24,7 @@ new=$(awk -F'\t' 'NR == 2 { print $1 }' "$WORK/b/expect.tsv")
 [ "$new" != "$old" ] || fail "the renewal has the old serial"
 "$CS_BIN" run new "$WORK/b/clientAll.zip" "$WORK/b/clientAllPin.zip" \
 	--institution "$INST" --operator tester >/dev/null || [ $? -eq 1 ] || fail "run new"
-RUN2=$(sql "SELECT max(id) FROM runs")
+RUN2=$(tb_sql "SELECT max(id) FROM runs")
 lines=$(wc -l <"$WORK/card.trace")
 timeout 120 "$CS_BIN" encode --run "$RUN2" --reader 0 --pin env:CS_PIN \
 	--puk env:CS_PUK --operator tester --reissue --until-done </dev/null >"$OUT" 2>&1 ||
@@ -49,8 +49,8 @@ mgm=$(printf 'cardstation PIV management key 9B\0YK-12345678' |
 	openssl dgst -sha256 -mac HMAC -macopt "key:$CS_PUK" | sed 's/.*= //' | cut -c1-48)
 yubico-piv-tool -r "$R" --key="$mgm" -a set-ccc >/dev/null 2>&1 ||
 	fail "the token's derived management key is gone"
-[ "$(sql "SELECT outcome FROM issuances WHERE cert_serial = '$old'")" = superseded ] ||
+[ "$(tb_sql "SELECT outcome FROM issuances WHERE cert_serial = '$old'")" = superseded ] ||
 	fail "the old certificate is not superseded"
-[ "$(sql "SELECT count(DISTINCT card_id) FROM issuances WHERE cert_serial IN ('$old', '$new')")" -eq 1 ] ||
+[ "$(tb_sql "SELECT count(DISTINCT card_id) FROM issuances WHERE cert_serial IN ('$old', '$new')")" -eq 1 ] ||
 	fail "not the same card"
 echo "reissue ok"
