@@ -2,12 +2,26 @@
 # A PIN or PUK typed at the terminal: Ctrl-C at the prompt cancels the
 # command with a sentence, and the terminal is left as it was (echo on,
 # signals on). Before, Ctrl-C killed the station with echo still off.
-# The terminal is a real pseudo-terminal (util-linux's script).
+# The terminal is a real pseudo-terminal (util-linux's script). The
+# journal (tb_journal's: a file, or the tests' PostgreSQL server with
+# CS_TEST_JOURNAL=pg) is left as it was.
 set -euo pipefail
-: "${CS_BIN:?}"
+: "${CS_BIN:?}" "${CS_SRC:?}"
+source "$CS_SRC/tests/testbed/journal.sh"
 W=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null || true; rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*" >&2; sed 's/^/  | /' "$W/out" >&2; exit 1; }
+tb_journal "$W"
+# The journal's events, as a count and the last id (a SQLite journal not
+# made yet has none).
+events() {
+	case $CARDSTATION_JOURNAL in
+	postgresql://*) ;;
+	*) [ -e "$CARDSTATION_JOURNAL" ] || { echo "0 0"; return; } ;;
+	esac
+	tb_sql "SELECT count(*) || ' ' || coalesce(max(id), 0) FROM events"
+}
+before=$(events)
 
 # Lines of the terminal's output, as they come: a real condition to wait
 # for, with a timeout that only turns a hang into a failure.
@@ -19,7 +33,7 @@ wait_for() {
 
 mkfifo "$W/in"
 : >"$W/out"
-CARDSTATION_JOURNAL=$W/journal.db script -qefc "'$CS_BIN' card returned \
+script -qefc "'$CS_BIN' card returned \
 	--reader 0 --puk prompt; echo rc=\$?; stty -a; echo end" /dev/null \
 	<"$W/in" >"$W/out" 2>&1 &
 exec 3>"$W/in"
@@ -36,4 +50,5 @@ grep -q 'PUK was not given (cancelled)' "$W/out" || fail "no sentence for the ca
 grep -q '^rc=2' "$W/out" || fail "the command did not end with exit 2"
 tr -d '\r' <"$W/out" | grep -qE '(^| )isig( |$)' || fail "signals left off"
 tr -d '\r' <"$W/out" | grep -qE '(^| )echo( |$)' || fail "echo left off"
+[ "$(events)" = "$before" ] || fail "the cancel journaled something: $before, then $(events) events"
 echo "PASS: prompt"

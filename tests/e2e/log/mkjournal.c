@@ -1,7 +1,7 @@
 /* mkjournal.c - make a journal the way a day of encoding makes one, through
  * the engine's own API, for the `cardstation log` end-to-end test.
  *
- * usage: log_mkjournal PATH
+ * usage: log_mkjournal JOURNAL   (a SQLite path or a PostgreSQL URI)
  *
  * One queue run of five people: one refused (wrong access PIN), one card
  * written and verified, one card that failed and was redone on another
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	int64_t run_id;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: log_mkjournal PATH\n");
+		fprintf(stderr, "usage: log_mkjournal JOURNAL\n");
 		return 2;
 	}
 	CHECK(cs_journal_open(&j, argv[1], 0, why, sizeof(why)));

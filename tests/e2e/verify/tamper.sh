@@ -108,8 +108,9 @@ want_reason card-unknown "unknown card"
 grep -q "unknown card" "$WORK/v.txt" ||
 	fail "the text report does not say the card is unknown"
 
-# An edited journal row: person 1's issuance moved to the phantom card.
-sqlite3 "$CARDSTATION_JOURNAL" "UPDATE issuances SET card_id =
+# An edited journal row: person 1's issuance moved to the phantom card,
+# behind the station's back (sqlite3 or psql, as the journal is).
+tb_sql "UPDATE issuances SET card_id =
 	(SELECT id FROM cards WHERE chip_serial = '$PHANTOM')
 	WHERE cert_serial = '$P1_SERIAL'"
 cs_verify "$R0"
@@ -118,5 +119,6 @@ want_reason not-bound-card "edited journal"
 RC=0
 "$CS_BIN" log check >"$WORK/check.txt" 2>&1 || RC=$?
 [ "$RC" = 1 ] || { cat "$WORK/check.txt"; fail "log check: exit $RC, want 1"; }
-grep -q issuances "$WORK/check.txt" || fail "log check does not name the issuance"
+grep -qE '^TAMPERED issuances row [0-9]+ column card_id' "$WORK/check.txt" ||
+	{ cat "$WORK/check.txt"; fail "log check does not name the issuance's card"; }
 echo "verify tamper ok"
