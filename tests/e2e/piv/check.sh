@@ -71,4 +71,5 @@ yubico-piv-tool -r "$R" -a status >"$WORK/status" 2>&1 || fail "status"
 grep -A1 "^Slot 9a:" "$WORK/status" | grep -q RSA2048 || fail "no key in 9a: $(cat "$WORK/status")"
 grep -qi "^CHUID:.*6373504956696401$(tr -d '-' <<<"$id2" | tr A-F a-f)" "$WORK/status" ||
 	fail "the CHUID does not carry $id2: $(grep CHUID "$WORK/status")"
+piv_log_check
 echo "check ok"

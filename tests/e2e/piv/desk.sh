@@ -48,4 +48,5 @@ opensc-tool -r "$R" -s 00A4040005$PIV_AID -s 0020008008313233343536FFFF \
 RUN2=$(piv_run_new b2 1 2)
 piv_encode "$RUN2"
 grep -q "DONE .* on card YK-12345678" "$OUT" || failo "the returned card was not written again"
+piv_log_check
 echo "desk ok"

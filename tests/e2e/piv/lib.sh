@@ -51,6 +51,11 @@ INST="National Institute of Informatics, Academe Campus"
 OUT=$WORK/encode.out
 export CS_PIN=246810 CS_PUK=13572468
 failo() { sed 's/^/  | /' "$OUT" >&2; fail "$@"; }
+# The journal's event chain is whole (on either backend).
+piv_log_check() {
+	"$CS_BIN" log check >"$WORK/logcheck.out" 2>&1 ||
+		{ cat "$WORK/logcheck.out" >&2; fail "log check: the journal's chain is broken"; }
+}
 
 # A download of N people (upkigen, seed S) imported as a new run; prints
 # the run's number.

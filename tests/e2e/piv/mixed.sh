@@ -82,4 +82,5 @@ yubico-piv-tool -r "$R" -a unblock-pin -P "$PIV_PUK" -N "$NEWPIN" >/dev/null 2>&
 	fail "the PIV token does not take its PUK"
 yubico-piv-tool -r "$R" -a verify-pin -P "$NEWPIN" >/dev/null 2>&1 ||
 	fail "the PIV token's new PIN is refused"
+piv_log_check
 echo "mixed ok"

@@ -53,4 +53,5 @@ yubico-piv-tool -r "$R" --key="$mgm" -a set-ccc >/dev/null 2>&1 ||
 	fail "the old certificate is not superseded"
 [ "$(tb_sql "SELECT count(DISTINCT card_id) FROM issuances WHERE cert_serial IN ('$old', '$new')")" -eq 1 ] ||
 	fail "not the same card"
+piv_log_check
 echo "reissue ok"
