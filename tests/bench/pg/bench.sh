@@ -15,8 +15,9 @@
 #   count a fresh database and a run of BENCH_PEOPLE people; each station is
 #   `cardstation encode` in a test bench of its own with
 #   BENCH_READERS_PER_STATION readers (station.sh) and a host name of its
-#   own (a UTS namespace): one counter's PC, its pcscd, its readers. The stations' clocks start together; each reader
-#   is fed a blank card with cardsim --latency real whenever it is free,
+#   own (a UTS namespace): one counter's PC, its pcscd, its readers
+#   (tests/e2e/journal/pc.sh). The stations' clocks start together; each
+#   reader is fed a blank card with cardsim --latency real whenever it is free,
 #   while the run has people left (tickets shared by all stations). cards/h
 #   = people x 3600 / (last DONE - start), and the ratio to 1 station; the
 #   CPU of the server (its postmaster and backends) and of the machine.
@@ -37,6 +38,8 @@ set -euo pipefail
 CS_PGCARD=${CS_PGCARD:-$CS_BUILD/tests/bench/pg/bench_pg_card}
 CS_PGTEST=${CS_PGTEST:-$CS_SRC/tests/pg/pgtest.sh}
 CS_TESTBED=${CS_TESTBED:-$CS_SRC/tests/testbed/testbed}
+# One station's PC, as the e2e story of three stations has them.
+PC=$CS_SRC/tests/e2e/journal/pc.sh
 PEOPLE=${BENCH_PEOPLE:-24}
 STATIONS=${BENCH_STATIONS:-1 2 3}
 PER_STATION=${BENCH_READERS_PER_STATION:-2}
@@ -64,7 +67,7 @@ pg_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' \
 		"/proc/$(head -1 "$SERVER/data/postmaster.pid")/stat"
 }
-for tool in "$CS_BIN" "$UPKIGEN" "$CS_PGCARD" "$CS_PGTEST" "$CS_TESTBED"; do
+for tool in "$CS_BIN" "$UPKIGEN" "$CS_PGCARD" "$CS_PGTEST" "$CS_TESTBED" "$PC"; do
 	[ -x "$tool" ] || fail "$tool not found (build first)"
 done
 if ldd "$CS_BIN" 2>/dev/null | grep -q libasan; then
@@ -138,13 +141,10 @@ stations_once() {
 	for ((i = 0; i < k; i++)); do
 		sname=$(printf 'station%d' $((i + 1)))
 		mkfifo "$d/go.$sname"
-		# A PC of its own: its host name (the journal tells the stations'
-		# processes and readers apart by host; every bench names its
-		# readers alike), its pcscd, its readers.
-		# shellcheck disable=SC2016 # sh expands them
-		unshare --uts sh -c 'hostname "$0" && exec "$@"' "bench-$sname" \
-			"$CS_TESTBED" --readers "$nr" -- "$CS_SRC/tests/bench/pg/station.sh" \
-			"$sname" "$i" "$d" >"$d/testbed.$sname.log" 2>&1 &
+		# A PC of its own (pc.sh): its host name, its pcscd, its readers.
+		CS_TESTBED=$CS_TESTBED "$PC" "bench-$sname" "$nr" -- \
+			"$CS_SRC/tests/bench/pg/station.sh" "$sname" "$i" "$d" \
+			>"$d/testbed.$sname.log" 2>&1 &
 		pids+=($!)
 	done
 	# Every station's readers wait for a card: the clocks start.

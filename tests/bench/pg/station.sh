@@ -16,9 +16,11 @@
 # station is stopped (SIGTERM) once its last card is done.
 set -euo pipefail
 name=$1 idx=$2 dir=$3
-: "${CS_BIN:?}" "${TB_LIB:?}"
+: "${CS_BIN:?}" "${CS_SRC:?}" "${TB_LIB:?}"
 # shellcheck source=../../testbed/testbed.sh
 source "$TB_LIB"
+# shellcheck source=../../e2e/journal/pc.sh
+source "$CS_SRC/tests/e2e/journal/pc.sh" # pc_encode
 nr=$TB_READERS
 
 take_ticket() { # prints 1 and takes one if any is left, else 0
@@ -40,10 +42,7 @@ insert() { # SLOT: a fresh blank card into it (in the background: no
 	bg+=($!)
 }
 
-args=()
-for ((i = 0; i < nr; i++)); do args+=(--reader "$(tb_reader "$i")"); done
-exec {fd}< <(exec "$CS_BIN" encode --run 1 --pin env:CS_PIN --puk env:CS_PUK \
-	--operator "$name" "${args[@]}" 2>&1 </dev/null)
+exec {fd}< <(pc_encode "$name" 2>&1 </dev/null)
 pid=$!
 : >"$dir/done.$name"
 : >"$dir/log.$name"
