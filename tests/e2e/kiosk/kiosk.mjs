@@ -4,8 +4,9 @@
 // KS_LAUNCH (its address with this start's key, as kiosk-browser opens
 // it), the operator accounts of accounts.sh, KS_ART (screenshots),
 // KS_WORK, KS_DL (the download), KS_NODE_DIR (playwright-core) and TB_LIB
-// (card handling). Every wait is on something the page or the server
-// shows, with a time limit; nothing sleeps.
+// (card handling, the journal's SQL on either backend). Every wait is
+// on something the page or the server shows, with a time limit; nothing
+// sleeps.
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
@@ -28,6 +29,14 @@ function tb(...args) {
   const r = spawnSync('bash', ['-c', 'source "$TB_LIB"; "$@"', 'tb', ...args],
     { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60000 });
   assert.equal(r.status, 0, `tb ${args.join(' ')} failed`);
+}
+// SQL on the story's journal, SQLite or PostgreSQL (tb_sql of the bench's
+// journal.sh): its rows as a|b lines.
+function journalSql(sql) {
+  const r = spawnSync('bash', ['-c', 'source "$TB_LIB"; tb_sql "$1"', 'tb', sql],
+    { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, `tb_sql ${sql} failed: ${r.stderr}`);
+  return r.stdout.trim();
 }
 const card = (i) => path.join(WORK, `card${i}.img`);
 const PUK = '0123456789abcdef';
@@ -845,8 +854,8 @@ const stories = {
 
       // The holder reports the card lost at the desk meanwhile (the
       // journal only: the run keeps the readers).
-      const iss = spawnSync('sqlite3', [process.env.CARDSTATION_JOURNAL, "SELECT i.id FROM issuances i JOIN cards c " +
-        "ON c.id = i.card_id WHERE c.printed_no = 'S-2024-0001' AND i.outcome = 'verified'"], { encoding: 'utf8' }).stdout.trim();
+      const iss = journalSql("SELECT i.id FROM issuances i JOIN cards c " +
+        "ON c.id = i.card_id WHERE c.printed_no = 'S-2024-0001' AND i.outcome = 'verified'");
       assert.match(iss, /^[0-9]+$/, 'the issuance of the card just written');
       const lost = await api('POST', '/api/lost', { issuance: iss, reason: '1' });
       assert.equal(lost.status, 200, 'marked lost during the run');
@@ -936,9 +945,8 @@ const stories = {
       await page.locator('#s-desk').waitFor();
       assert.equal(await page.locator('#l-pin').innerText(), '', 'the PIN leaves the page');
       assert.equal(signsWith(0, rnd), true, 'the card signs with the letter\'s PIN');
-      const notes = spawnSync('sqlite3', [process.env.CARDSTATION_JOURNAL,
-        "SELECT operator FROM events WHERE kind = 'card.pin-reset'"], { encoding: 'utf8' });
-      assert.deepEqual(notes.stdout.trim().split('\n'), [acct('desk').user, acct('desk').user], 'two resets journaled with the desk account');
+      const notes = journalSql("SELECT operator FROM events WHERE kind = 'card.pin-reset' ORDER BY id");
+      assert.deepEqual(notes.split('\n'), [acct('desk').user, acct('desk').user], 'two resets journaled with the desk account');
 
       // The server holds the page to the card it named, and to a choice
       // for a live certificate: nothing changes without them.
@@ -982,10 +990,9 @@ const stories = {
       assert.equal(cols[9], 'pki-admin@academe.example.ac.jp', 'column 10 the administrator');
       await page.locator('#desk-done', { hasText: '失効申請TSV' }).waitFor({ timeout: CARD_T });
       await snap(page, 'returned-wiped');
-      const out = spawnSync('sqlite3', [process.env.CARDSTATION_JOURNAL,
-        `SELECT i.outcome, c.state FROM issuances i JOIN cards c ON c.id = i.card_id WHERE i.cert_serial = '${cols[3]}'`],
-        { encoding: 'utf8' });
-      assert.equal(out.stdout.trim(), 'revoked|returned', `the journal has the certificate revoked and the card returned (${out.stderr})`);
+      const out = journalSql(
+        `SELECT i.outcome, c.state FROM issuances i JOIN cards c ON c.id = i.card_id WHERE i.cert_serial = '${cols[3]}'`);
+      assert.equal(out, 'revoked|returned', 'the journal has the certificate revoked and the card returned');
       assert.equal(signsWith(0, rnd), false, 'no key of the holder signs any more');
     } catch (e) { await lastWords(page); throw e; } finally { await b.close(); }
   },

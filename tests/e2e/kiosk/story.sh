@@ -13,12 +13,14 @@ source "$here/accounts.sh"
 
 export KS_WORK=$TB_DIR/work
 export KS_ART=${KS_ARTIFACTS:?}/$story
-export CARDSTATION_JOURNAL=$KS_WORK/journal.db
 export CARDSTATION_PROFILES=$CS_SRC/cardprofiles
 export KS_READER
 KS_READER=$(tb_reader 0)
 rm -rf "$KS_ART"
 mkdir -p "$KS_WORK/media/usb" "$KS_ART"
+# The journal: a file in the bench, or with CS_TEST_JOURNAL=pg a database
+# of this story's own on the tests' server (tests/testbed/journal.sh).
+tb_journal "$KS_WORK"
 
 kiosk=
 cleanup() {
@@ -77,17 +79,31 @@ if [ "$rc" -ne 0 ]; then
 fi
 # No secret may reach the server's log nor the journal: the PINs and PUKs
 # the story saw (noted in the bench's tmpfs), the operators' passwords,
-# this start's key.
+# this start's key. The journal is its SQLite file (with its -wal and
+# -journal), or a dump of the story's database on the server, taken as the
+# same role (pg_dump into the bench's tmpfs, gone with it): no dump, no
+# pass.
+journal=("$CARDSTATION_JOURNAL"*)
+case $CARDSTATION_JOURNAL in
+postgresql://* | postgres://*)
+	journal=("$KS_WORK/journal.dump")
+	if ! "${CS_PGBIN:-/usr/lib/postgresql/15/bin}/pg_dump" \
+		-d "$CARDSTATION_JOURNAL" -f "${journal[0]}" ||
+		! grep -q '^COPY public.events ' "${journal[0]}"; then
+		echo "FAIL: no dump of the journal's database to look for secrets in" >&2
+		rc=1
+	fi ;;
+esac
 {
 	[ ! -s "$KS_WORK/pins.seen" ] || cat "$KS_WORK/pins.seen"
 	for role in enc desk adm all none; do v=KS_PW_$role; printf '%s\n' "${!v}"; done
 	printf '%s\n' "${KS_LAUNCH#*#k=}"
 } >"$KS_WORK/secrets.seen"
 while read -r secret; do
-	if grep -aqF -- "$secret" "$KS_ART/kiosk.log" "$CARDSTATION_JOURNAL"* 2>/dev/null; then
+	if grep -aqF -- "$secret" "$KS_ART/kiosk.log" "${journal[@]}" 2>/dev/null; then
 		echo "FAIL: a PIN, PUK, password or the key is in the kiosk's log or the journal (${#secret} characters, starting ${secret:0:2})" >&2
 		rc=1
 	fi
 done <"$KS_WORK/secrets.seen"
-rm -f "$KS_WORK/pins.seen" "$KS_WORK/secrets.seen"
+rm -f "$KS_WORK/pins.seen" "$KS_WORK/secrets.seen" "$KS_WORK/journal.dump"
 exit "$rc"
