@@ -86,6 +86,18 @@ encode_verify_doctor() {
 	v=$("$CS_BIN" doctor --skip usb,setup 2>&1) || true
 	grep -q 'リーダー 0' <<<"$v" || fail "doctor is not Japanese: $v"
 	no_english "$(sed 's/`[^`]*`//g' <<<"$v" | own_words)" "doctor's report"
+	# The journal judged where it is: its disk for a file, its server
+	# for a URI (CS_TEST_JOURNAL=pg), in Japanese too.
+	case $CARDSTATION_JOURNAL in
+	postgresql://*)
+		grep -q '台帳サーバーが応答しています（PostgreSQL 15' <<<"$v" ||
+			fail "doctor does not say the journal server answers: $v"
+		grep -q '時計は台帳サーバーと .* 秒以内で一致しています' <<<"$v" ||
+			fail "doctor does not compare the clocks: $v" ;;
+	*)
+		grep -qF "台帳 $CARDSTATION_JOURNAL の空き容量" <<<"$v" ||
+			fail "doctor does not judge the journal's disk: $v" ;;
+	esac
 
 	# The desk: the card is lost. The request is made, said in Japanese.
 	v=$("$CS_BIN" card lost --chip 4790-5040-0000002A --admin-mail \
