@@ -7,6 +7,7 @@
 //             tries everything while a PIN letter waits and an issued card
 //             sits in the reader; afterwards the operator's session, the
 //             letter, the card's PIN tries and the journal are as they were
+//   server_lost  (PostgreSQL) the journal's server restarted mid-run
 //
 // Started by story.sh with KS_URL, KS_LAUNCH (address + key), the
 // accounts of accounts.sh, KS_DL, KS_WORK, TB_LIB. Every wait is on an
@@ -357,6 +358,57 @@ stories.mixed_puks = async () => {
   const rows = JSON.parse(spawnSync(process.env.CS_BIN, ['log', '--json'], { encoding: 'utf8' }).stdout);
   assert.equal(rows.filter((r) => r.outcome === 'verified').length, 2, 'two cards verified');
   console.log('mixed_puks: a PUK per card profile at the kiosk; the PIV token took its own');
+};
+
+// The journal's server restarted in the middle of a run at the kiosk
+// (PostgreSQL only: own-server.sh restarts the story's own server when
+// asked). The run's connection is cut: the kiosk says so in its log,
+// waits for the server, and goes on; the next card is written and
+// journaled, the desk's search answers, and the chain is whole.
+stories.server_lost = async () => {
+  assert.ok(process.env.CS_PG_CTL, 'the story needs a server of its own (own-server.sh)');
+  const op = await operator('all');
+  const es = op.events();
+  await es.wait('hello', () => true, 10000, 'stream');
+  const imp = await op.post('/api/import', { dir: process.env.KS_DL });
+  assert.equal(imp.status, 200, imp.body);
+  const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
+  const done = (n) => es.wait('state', (s) => s.progress && s.progress.done === n, CARD_T, `${n} card(s) done`);
+  let a = asking(0);
+  assert.equal((await op.post('/api/run/start', { run_id: String(imp.json.run_id), puk: PUK })).status, 200);
+  tb('tb_swap', '0', path.join(WORK, 'card1.img'));
+  await a;
+  let d = done(1);
+  assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
+  await d;
+  // The server goes away and comes back (every session cut).
+  const restart = spawnSync('bash', ['-c', 'echo restart >"$CS_PG_CTL/req"; read -r a <"$CS_PG_CTL/ack"; [ "$a" = ok ]'],
+    { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120000 });
+  assert.equal(restart.status, 0, 'the server restarted');
+  // The desk's search, on a connection of its own, answers at once.
+  const found = await op.get('/api/search?field=printed&q=S-0001');
+  assert.equal(found.status, 200, found.body);
+  assert.match(found.body, /4790-5040-4B000001/, 'the first card is found after the restart');
+  // The run goes on: the next card is claimed, written and journaled.
+  a = asking(1);
+  tb('tb_swap', '1', path.join(WORK, 'card2.img'));
+  await a;
+  d = done(2);
+  assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
+  await d;
+  const ended = es.wait('end', () => true, CARD_T, 'run paused');
+  assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
+  await ended;
+  es.close();
+  const log = readFileSync(path.join(process.env.KS_ART, 'kiosk.log'), 'utf8');
+  assert.match(log, /\[journal\.server-lost\]/, 'the kiosk said it lost the server');
+  assert.match(log, /\[journal\.server-back\]/, 'and that it was back');
+  const rows = JSON.parse(spawnSync(process.env.CS_BIN, ['log', '--json'], { encoding: 'utf8' }).stdout);
+  assert.deepEqual(rows.filter((r) => r.outcome === 'verified').map((r) => r.chip_serial).sort(),
+    ['4790-5040-4B000001', '4790-5040-4B000002'], 'both cards verified in the journal, each once');
+  const check = spawnSync(process.env.CS_BIN, ['log', 'check'], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `log check: ${check.stdout}${check.stderr}`);
+  console.log('server_lost: the server restarted mid-run; the kiosk waited, the run went on, the chain is whole');
 };
 
 const name = process.argv[2];

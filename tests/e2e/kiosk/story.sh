@@ -72,7 +72,7 @@ KS_LAUNCH=$(head -n 1 "$KS_KEYFILE")
 export KS_LAUNCH
 
 driver=kiosk.mjs
-case $story in access|attacker|two_desks|mixed_puks) driver=api.mjs ;; esac
+case $story in access|attacker|two_desks|mixed_puks|server_lost) driver=api.mjs ;; esac
 node "$here/$driver" "$story" || rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "--- kiosk log" >&2; tail -n 40 "$KS_ART/kiosk.log" >&2
