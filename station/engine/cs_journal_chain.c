@@ -220,12 +220,49 @@ static int make_detail(cs_journal *j, const char *table, int64_t row_id,
 	return *out ? CS_OK : CS_ERR_NOMEM;
 }
 
+int jr_chain_head(cs_journal *j)
+{
+	cs_db_stmt *st = NULL;
+	int r;
+
+	if (j->head_known)
+		return CS_OK;
+	if ((r = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
+	    "DESC LIMIT 1", NULL)) != CS_OK)
+		return r;
+	j->head_id = 0;
+	memcpy(j->head_hash, JR_ZERO_HASH, sizeof(j->head_hash));
+	if ((r = cs_db_step(st)) == CS_DB_ROW) {
+		const char *h = cs_db_column_text(st, 1);
+
+		j->head_id = cs_db_column_int(st, 0);
+		snprintf(j->head_hash, sizeof(j->head_hash), "%s", h ? h : "");
+		r = CS_OK;
+	} else if (r == CS_DB_DONE)
+		r = CS_OK;
+	cs_db_finalize(st);
+	j->head_known = r == CS_OK;
+	return r;
+}
+
+int jr_chain_head_store(cs_journal *j)
+{
+	int r;
+
+	if (!j->head_moved)
+		return CS_OK;
+	if ((r = jr_chain_head(j)) == CS_OK &&
+	    (r = jr_run(j, "UPDATE chain_head SET last_id = ?1, hash = ?2",
+	    "is", j->head_id, j->head_hash)) == CS_OK)
+		j->head_moved = false;
+	return r;
+}
+
 int jr_event(cs_journal *j, const char *kind, const char *table,
     int64_t row_id, int64_t run_id, int64_t record_id, int64_t card_id,
     const char *reason)
 {
-	cs_db_stmt *st = NULL;
-	char at[JR_TIME_LEN], prev[65], hash[65];
+	char at[JR_TIME_LEN], hash[65];
 	char *detail = NULL;
 	struct jr_ev e;
 	int r;
@@ -233,21 +270,11 @@ int jr_event(cs_journal *j, const char *kind, const char *table,
 	if ((r = make_detail(j, table, row_id, reason, &detail)) != CS_OK)
 		return r;
 	/* The caller holds the write lock (SQLite's BEGIN IMMEDIATE, the
-	 * chain head's row lock on PostgreSQL), so last and next are
-	 * stable. */
-	memcpy(prev, JR_ZERO_HASH, sizeof(prev));
-	e.id = 1;
-	if ((r = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
-	    "DESC LIMIT 1", NULL)) != CS_OK)
-		goto out;
-	if ((r = cs_db_step(st)) == CS_DB_ROW) {
-		const char *h = cs_db_column_text(st, 1);
-
-		e.id = cs_db_column_int(st, 0) + 1;
-		snprintf(prev, sizeof(prev), "%s", h ? h : "");
-	} else if (r != CS_DB_DONE)
+	 * chain head's row lock on PostgreSQL), so the head stays ours. */
+	if ((r = jr_chain_head(j)) != CS_OK)
 		goto out;
 	jr_now(at);
+	e.id = j->head_id + 1;
 	e.at = at;
 	e.run_id = run_id;
 	e.record_id = record_id;
@@ -256,20 +283,21 @@ int jr_event(cs_journal *j, const char *kind, const char *table,
 	e.op = j->operator_name;
 	e.kind = kind;
 	e.detail = detail;
-	e.prev_hash = prev;
+	e.prev_hash = j->head_hash;
 	if ((r = jr_ev_hash(&e, hash)) != CS_OK)
 		goto out;
 	r = jr_run(j, "INSERT INTO events (id, at, run_id, record_id, card_id, "
 	    "reader, operator, kind, detail, prev_hash, hash) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", "isnnnssssss", e.id, at,
-	    run_id, record_id, card_id, e.reader, e.op, kind, detail, prev, hash);
-	/* The head names the last event, so that check sees the last one
-	 * deleted (which leaves no gap). */
-	if (r == CS_OK && jr_pg(j))
-		r = jr_run(j, "UPDATE chain_head SET last_id = ?1, hash = ?2",
-		    "is", e.id, hash);
+	    run_id, record_id, card_id, e.reader, e.op, kind, detail,
+	    j->head_hash, hash);
+	if (r == CS_OK) {
+		j->head_id = e.id;
+		memcpy(j->head_hash, hash, sizeof(j->head_hash));
+		j->head_moved = jr_pg(j);
+	} else
+		j->head_known = false;
 out:
-	cs_db_finalize(st);
 	free(detail);
 	return r;
 }

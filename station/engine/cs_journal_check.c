@@ -446,9 +446,13 @@ int cs_journal_check(cs_journal *j, cs_jfinding_fn fn, void *ctx,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	/* One read transaction: chain and tables seen at the same moment. */
-	r = j->in_tx || j->in_write ? cs_db_exec(j->db, "SAVEPOINT cs_check") :
-	    cs_db_begin(j->db, CS_DB_TX_READ);
+	/* One read transaction: chain and tables seen at the same moment
+	 * (inside a write transaction: the head its events moved, stored). */
+	r = j->in_tx || j->in_write ? jr_chain_head_store(j) : CS_OK;
+	if (r == CS_OK)
+		r = j->in_tx || j->in_write ?
+		    cs_db_exec(j->db, "SAVEPOINT cs_check") :
+		    cs_db_begin(j->db, CS_DB_TX_READ);
 	if (r != CS_OK)
 		return jr_err(j, r, why, whylen, "cannot read");
 	j->in_read = true;

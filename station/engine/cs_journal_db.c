@@ -175,13 +175,35 @@ bool jr_writable(cs_journal *j, char *why, size_t whylen)
 /* The outermost write transaction: on PostgreSQL the chain head's row
  * lock first, so that writers queue as SQLite's BEGIN IMMEDIATE makes
  * them (docs/postgresql.md). A server found gone is waited for. */
+static int chain_lock(cs_journal *j)
+{
+	cs_db_stmt *st;
+	int r;
+
+	if ((r = cs_db_prepare_fmt(j->db, &st, CS_DB_PG_CHAIN_LOCK, NULL)) !=
+	    CS_OK)
+		return r;
+	if ((r = cs_db_step(st)) == CS_DB_ROW) {
+		const char *h = cs_db_column_text(st, 1);
+
+		j->head_id = cs_db_column_int(st, 0);
+		snprintf(j->head_hash, sizeof(j->head_hash), "%s", h ? h : "");
+		j->head_known = true;
+		r = CS_OK;
+	} else if (r == CS_DB_DONE)
+		r = CS_ERR_DB; /* no head row: log check names it */
+	cs_db_finalize(st);
+	return r;
+}
+
 static int begin_write(cs_journal *j, char *why, size_t whylen)
 {
 	int r;
 
 	for (;;) {
+		j->head_known = j->head_moved = false;
 		if ((r = cs_db_begin(j->db, CS_DB_TX_WRITE)) == CS_OK && jr_pg(j) &&
-		    (r = cs_db_run_fmt(j->db, CS_DB_PG_CHAIN_LOCK, NULL)) != CS_OK &&
+		    (r = chain_lock(j)) != CS_OK &&
 		    cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
 			cs_db_rollback(j->db);
 		if (r == CS_OK) {
@@ -202,7 +224,14 @@ int jr_tx_enter(cs_journal *j, char *why, size_t whylen)
 	if (!jr_writable(j, why, whylen))
 		return CS_ERR_STATE;
 	if (j->in_tx || j->in_write) {
-		if ((r = cs_db_exec(j->db, "SAVEPOINT cs_op")) != CS_OK)
+		char sp[32];
+
+		/* One name per depth, never released: ROLLBACK TO the depth's
+		 * name finds this call's savepoint (the newest of that name)
+		 * and undoes the deeper ones with it, and the commit ends them
+		 * all; a RELEASE would cost each call a round trip more. */
+		snprintf(sp, sizeof(sp), "SAVEPOINT cs_op%d", j->depth + 1);
+		if ((r = cs_db_exec(j->db, sp)) != CS_OK)
 			return jr_err(j, r, why, whylen, "cannot start a transaction");
 		j->depth++;
 		return CS_OK;
@@ -217,15 +246,25 @@ int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
 	int rc;
 
 	if (j->depth > 0) {
+		if (r != CS_OK) {
+			char sp[32];
+
+			snprintf(sp, sizeof(sp), "ROLLBACK TO cs_op%d", j->depth);
+			cs_db_exec(j->db, sp);
+			/* Its events are gone: the head is read again. */
+			j->head_known = false;
+		}
 		j->depth--;
-		if (r != CS_OK)
-			cs_db_exec(j->db, "ROLLBACK TO cs_op");
-		cs_db_exec(j->db, "RELEASE cs_op");
 		return r;
 	}
 	if (j->in_tx)
 		return r;
 	j->in_write = false;
+	/* PostgreSQL's chain_head names the last event (so that check sees
+	 * the last one deleted): once per transaction, before its commit. */
+	if (r == CS_OK)
+		r = jr_chain_head_store(j);
+	j->head_known = j->head_moved = false;
 	if (r != CS_OK) {
 		j->lost = cs_db_last_fail(j->db) == CS_DB_FAIL_LOST;
 		cs_db_rollback(j->db);

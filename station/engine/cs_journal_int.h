@@ -26,6 +26,14 @@ struct cs_journal {
 	int64_t changes;     /* rows jr_run's statement changed */
 	int64_t last_id;     /* what jr_run's statement returned first
 	                        (INSERT ... RETURNING id), or 0 */
+	/* The chain's last event as the open write transaction sees it:
+	 * taken with the chain lock (PostgreSQL's chain_head) or read once,
+	 * then moved by each event this transaction adds (jr_event). */
+	bool head_known;
+	bool head_moved;     /* events added: chain_head to update before
+	                        the commit (PostgreSQL) */
+	int64_t head_id;
+	char head_hash[65];
 };
 
 /* Whether the journal is on PostgreSQL. */
@@ -135,5 +143,11 @@ cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id);
 int jr_event(cs_journal *j, const char *kind, const char *table,
     int64_t row_id, int64_t run_id, int64_t record_id, int64_t card_id,
     const char *reason);
+/* Make j->head_id/head_hash the chain's last event (read once in a write
+ * transaction, unless the chain lock gave it). */
+int jr_chain_head(cs_journal *j);
+/* PostgreSQL: write the head the transaction's events moved into
+ * chain_head (before its commit, or a check inside it). */
+int jr_chain_head_store(cs_journal *j);
 
 #endif

@@ -6,7 +6,8 @@
  * refused, a serialization failure and a lost connection named as such,
  * the journal's schema refusing one certificate live on two cards, claims
  * that skip a record another transaction holds, and the chain head lock
- * that serialises writers. */
+ * that serialises writers. On both: the hash chain across savepoints,
+ * rollbacks and two connections (the head a write transaction keeps). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "cs_doctor.h"
 #include "cs_err.h"
 #include "cs_journal.h"
+#include "cs_journal_int.h"
 
 static char why[1024];
 
@@ -778,6 +780,102 @@ static void doctor_journal_server(void **state)
 	cs_findings_free(&fs);
 }
 
+/* --- the chain's head, on both ------------------------------------------ */
+
+static int64_t count_findings;
+
+static void on_finding(void *ctx, const cs_jfinding *f)
+{
+	(void)ctx;
+	(void)f;
+	count_findings++;
+}
+
+static void note(cs_journal *j, const char *kind)
+{
+	assert_int_equal(jr_event(j, kind, NULL, 0, 0, 0, 0, kind), CS_OK);
+}
+
+/* A write transaction keeps the chain's last event (taken with the lock,
+ * moved by its own events) instead of reading it per event: events undone
+ * by a failed nested call, a transaction rolled back and another
+ * connection's events in between must all leave one unbroken chain. */
+static void chain_head_kept_per_transaction(const char *path)
+{
+	cs_journal *a = NULL, *b = NULL;
+	cs_jcheck ck;
+
+	if (cs_journal_open(&a, path, 0, why, sizeof(why)) != CS_OK ||
+	    cs_journal_open(&b, path, 0, why, sizeof(why)) != CS_OK)
+		fail_msg("journal %s: %s", path, why);
+	/* 1, a nested call's 2 undone, then 2 again. */
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.one");
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.undone");
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.undone-deeper");
+	assert_int_equal(jr_tx_leave(a, CS_OK, why, sizeof(why)), CS_OK);
+	assert_int_equal(jr_tx_leave(a, CS_ERR_STATE, why, sizeof(why)),
+	    CS_ERR_STATE);
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.two");
+	assert_int_equal(jr_tx_leave(a, CS_OK, why, sizeof(why)), CS_OK);
+	note(a, "t.three");
+	/* A check inside the transaction sees its events and its head. */
+	count_findings = 0;
+	assert_int_equal(cs_journal_check(a, on_finding, NULL, &ck, why,
+	    sizeof(why)), CS_OK);
+	assert_int_equal(ck.events, 3);
+	assert_int_equal(ck.findings, 0);
+	assert_int_equal(jr_tx_leave(a, CS_OK, why, sizeof(why)), CS_OK);
+	/* The other connection's 4; a's rolled back transaction; a's 5. */
+	assert_int_equal(jr_tx_enter(b, why, sizeof(why)), CS_OK);
+	note(b, "t.four");
+	assert_int_equal(jr_tx_leave(b, CS_OK, why, sizeof(why)), CS_OK);
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.rolled-back");
+	assert_int_equal(jr_tx_leave(a, CS_ERR_STATE, why, sizeof(why)),
+	    CS_ERR_STATE);
+	assert_int_equal(jr_tx_enter(a, why, sizeof(why)), CS_OK);
+	note(a, "t.five");
+	assert_int_equal(jr_tx_leave(a, CS_OK, why, sizeof(why)), CS_OK);
+	count_findings = 0;
+	assert_int_equal(cs_journal_check(b, on_finding, NULL, &ck, why,
+	    sizeof(why)), CS_OK);
+	assert_int_equal(ck.events, 5);
+	assert_int_equal(ck.findings, 0);
+	assert_int_equal(count_findings, 0);
+	cs_journal_close(a);
+	cs_journal_close(b);
+}
+
+static void chain_head_on_both(void **state)
+{
+	char path[64], uri[1200];
+	cs_db *db;
+	int r;
+
+	(void)state;
+	db = lite_open(path, sizeof(path));
+	cs_db_close(db);
+	unlink(path);
+	chain_head_kept_per_transaction(path);
+	lite_remove(path);
+	/* PostgreSQL: a journal in a schema of its own (search_path). */
+	db = pg_open("t_chain", true);
+	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
+		assert_int_equal(cs_db_exec(db, cs_db_pg_migrations[k]), CS_OK);
+	snprintf(uri, sizeof(uri), "INSERT INTO schema_version VALUES (%d, "
+	    "'now')", CS_DB_PG_VERSION);
+	r = cs_db_exec(db, uri);
+	assert_int_equal(r, CS_OK);
+	cs_db_close(db);
+	snprintf(uri, sizeof(uri), "%s&options=-csearch_path%%3Dt_chain",
+	    pg_uri());
+	chain_head_kept_per_transaction(uri);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +892,7 @@ int main(void)
 		cmocka_unit_test(pg_claims_skip_locked),
 		cmocka_unit_test(doctor_journal_server),
 		cmocka_unit_test(json_as_sqlite_writes_it),
+		cmocka_unit_test(chain_head_on_both),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
