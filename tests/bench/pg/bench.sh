@@ -16,7 +16,7 @@
 #   `cardstation encode` in a test bench of its own with
 #   BENCH_READERS_PER_STATION readers (station.sh) and a host name of its
 #   own (a UTS namespace): one counter's PC, its pcscd, its readers
-#   (tests/e2e/journal/pc.sh). The stations' clocks start together; each
+#   (tests/testbed/pc.sh). The stations' clocks start together; each
 #   reader is fed a blank card with cardsim --latency real whenever it is free,
 #   while the run has people left (tickets shared by all stations). cards/h
 #   = people x 3600 / (last DONE - start), and the ratio to 1 station; the
@@ -39,7 +39,7 @@ CS_PGCARD=${CS_PGCARD:-$CS_BUILD/tests/bench/pg/bench_pg_card}
 CS_PGTEST=${CS_PGTEST:-$CS_SRC/tests/pg/pgtest.sh}
 CS_TESTBED=${CS_TESTBED:-$CS_SRC/tests/testbed/testbed}
 # One station's PC, as the e2e story of three stations has them.
-PC=$CS_SRC/tests/e2e/journal/pc.sh
+PC=$CS_SRC/tests/testbed/pc.sh
 PEOPLE=${BENCH_PEOPLE:-24}
 STATIONS=${BENCH_STATIONS:-1 2 3}
 PER_STATION=${BENCH_READERS_PER_STATION:-2}

@@ -19,8 +19,8 @@ name=$1 idx=$2 dir=$3
 : "${CS_BIN:?}" "${CS_SRC:?}" "${TB_LIB:?}"
 # shellcheck source=../../testbed/testbed.sh
 source "$TB_LIB"
-# shellcheck source=../../e2e/journal/pc.sh
-source "$CS_SRC/tests/e2e/journal/pc.sh" # pc_encode
+# shellcheck source=../../testbed/pc.sh
+source "$CS_SRC/tests/testbed/pc.sh" # pc_encode
 nr=$TB_READERS
 
 take_ticket() { # prints 1 and takes one if any is left, else 0

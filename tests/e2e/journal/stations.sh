@@ -1,6 +1,6 @@
 #!/bin/bash
 # stations.sh - three stations, one run, one journal on PostgreSQL
-# (issue 16). Three stations, each a PC of its own (pc.sh: a test bench
+# (issue 16). Three stations, each a PC of its own (tests/testbed/pc.sh: a test bench
 # with its own pcscd, two readers and its own host name, and one
 # `cardstation encode` over them), work a run of 12 people at once; one
 # station is killed (kill -9, its workers too) while it writes a card, and
@@ -41,8 +41,8 @@ serve() { # NAME DIR
 	local name=$1 dir=$2 in out pid="" why w
 	# shellcheck source=../../testbed/testbed.sh
 	source "$TB_LIB"
-	# shellcheck source=pc.sh
-	source "$here/pc.sh"
+	# shellcheck source=../../testbed/pc.sh
+	source "$here/../../testbed/pc.sh"
 	exec {in}<"$dir/$name.cmd" {out}>"$dir/$name.ack"
 	while read -r -u "$in" -a w; do
 		why=""
@@ -102,7 +102,7 @@ pcs_up() { # NAME...: each station's PC, host name station-NAME, two readers
 	local n fd
 	for n; do
 		mkfifo "$W/$n.cmd" "$W/$n.ack"
-		"$here/pc.sh" "station-$n" 2 -- bash "$self" serve "$n" "$W" >"$W/$n.pc.log" 2>&1 &
+		"$here/../../testbed/pc.sh" "station-$n" 2 -- bash "$self" serve "$n" "$W" >"$W/$n.pc.log" 2>&1 &
 		PC[$n]=$!
 	done
 	# Both ends held open here (after the PCs started: they do not
@@ -119,8 +119,14 @@ pcs_up() { # NAME...: each station's PC, host name station-NAME, two readers
 ask() { # NAME WHAT...: station NAME's PC does WHAT (serve), and says it did
 	local ans
 	echo "${*:2}" >&"${CMD[$1]}"
-	# The time limit turns a dead PC into a failure; the answer is the wait.
-	read -r -t 300 ans <&"${ACK[$1]}" || ans="no answer"
+	# The answer is the wait; a PC that is gone (its bench did not
+	# start) is seen within seconds, a hung one in 300.
+	local t
+	for ((t = 0; t < 60; t++)); do
+		read -r -t 5 ans <&"${ACK[$1]}" && break
+		ans="no answer"
+		kill -0 "${PC[$1]}" 2>/dev/null || { ans="its PC is gone"; break; }
+	done
 	[ "$ans" = ok ] || {
 		sed 's/^/  | /' "$W/$1.pc.log" >&2
 		fail "station $1's PC: ${*:2}: $ans"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # pc.sh - one station's PC, for the story and the bench of several stations
-# on one journal (stations.sh here, tests/bench/pg): what a counter of an
+# on one journal (tests/e2e/journal/stations.sh, tests/bench/pg): what a counter of an
 # office is, a computer with its own pcscd, its own readers and its own
 # host name; only the journal's server is shared.
 #
@@ -38,7 +38,7 @@ if [ $# -lt 4 ] || [ "$3" != -- ]; then
 fi
 host=$1 readers=$2
 shift 3
-testbed=${CS_TESTBED:-$(dirname "$(readlink -f "$0")")/../../testbed/testbed}
+testbed=${CS_TESTBED:-$(dirname "$(readlink -f "$0")")/testbed}
 # TB_INSIDE (set inside a bench) would make testbed skip its namespaces.
 # shellcheck disable=SC2016 # sh expands them
 exec env -u TB_INSIDE unshare --uts sh -c 'hostname "$0" && exec "$@"' "$host" \
