@@ -111,6 +111,12 @@ struct ks_runctl {
 	 * code and params, the page's summary tells them. */
 	ks_msg waits[KS_MAX_WAITS];
 	size_t nwaits;
+	/* The journal's server (CS_EV_JOURNAL): which connections wait for
+	 * it (bit 0 the run's own, bit 1 + i reader i's worker), how often
+	 * the run lost it, the last word of it. */
+	uint64_t journal_lost;
+	int journal_outages;
+	ks_msg journal_msg;
 	ks_letter letters[KS_MAX_LETTERS];
 };
 
@@ -243,7 +249,10 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 		msg_json(f, "", &rc->fail[i].msg);
 		fputc('}', f);
 	}
-	fprintf(f, "],\"waiting\":[");
+	fprintf(f, "],\"journal\":{\"lost\":%s,\"outages\":%d",
+	    rc->journal_lost ? "true" : "false", rc->journal_outages);
+	msg_json(f, "", &rc->journal_msg);
+	fprintf(f, "},\"waiting\":[");
 	for (size_t i = 0; i < rc->nwaits; i++) {
 		fprintf(f, "%s{\"index\":%zu", i ? "," : "", i);
 		msg_json(f, "", &rc->waits[i]);
@@ -631,6 +640,22 @@ static void on_event(void *ctx, const cs_run_event *ev)
 		if (rc->nwaits < KS_MAX_WAITS)
 			msg_from(&rc->waits[rc->nwaits++], ev);
 		break;
+	case CS_EV_JOURNAL: {
+		/* The reader stands still because its journal waits for the
+		 * server: the page says so until every connection has it back. */
+		uint64_t bit = UINT64_C(1) << (ev->reader_index < 0 ? 0 :
+		    (ev->reader_index + 1) % 64);
+
+		if (ev->state != NULL && strcmp(ev->state, "back") == 0)
+			rc->journal_lost &= ~bit;
+		else {
+			if (rc->journal_lost == 0)
+				rc->journal_outages++;
+			rc->journal_lost |= bit;
+		}
+		msg_from(&rc->journal_msg, ev);
+		break;
+	}
 	case CS_EV_END:
 		cpy(rc->end_text, sizeof(rc->end_text), ev->text ? ev->text : "");
 		msg_from(&rc->end_msg, ev);
@@ -841,6 +866,9 @@ enum MHD_Result ks_api_run_start(ks_req *rq)
 	rc->done = rc->failed = rc->ended = rc->stop_asked = rc->cancel_asked = 0;
 	rc->end_text[0] = '\0';
 	memset(&rc->end_msg, 0, sizeof(rc->end_msg));
+	rc->journal_lost = 0;
+	rc->journal_outages = 0;
+	memset(&rc->journal_msg, 0, sizeof(rc->journal_msg));
 	rc->nreaders = n;
 	for (size_t i = 0; i < n; i++) {
 		rc->names[i] = names[i];

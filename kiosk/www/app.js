@@ -344,6 +344,11 @@
     }
     $('enc-warn').replaceChildren(...warn);
     $('enc-warn').hidden = warn.length === 0;
+    /* The journal's server is gone: the readers wait for it, not for a
+     * fault of theirs (journal.server-lost, in the session's words). */
+    const jl = run.journal || {};
+    $('enc-journal').hidden = !jl.lost;
+    $('enc-journal').textContent = jl.lost ? engineText(jl, '', jl.code) : '';
     $('pause').disabled = !run.active; $('cancel-run').disabled = !run.active;
     const ended = run.ended && !run.active;
     $('summary').hidden = !ended;

@@ -150,6 +150,10 @@ static void on_event(void *ctx, const cs_run_event *ev)
 	case CS_EV_END:
 		printf(_("run ended: %s\n"), ev->text ? ev->text : "");
 		break;
+	case CS_EV_JOURNAL:
+		/* The engine has said it on stderr, where this terminal shows
+		 * it too. */
+		break;
 	}
 	fflush(stdout);
 }

@@ -126,12 +126,22 @@ int jr_err(cs_journal *j, int r, char *why, size_t whylen, const char *doing)
 	return cs_db_why(j ? j->db : NULL, r, why, whylen, doing);
 }
 
-static void say(const char *code, const char *target)
+void cs_journal_on_notice(cs_journal *j, cs_jnotice_fn fn, void *ctx)
 {
-	char text[512];
+	j->notice = fn;
+	j->notice_ctx = ctx;
+}
 
-	cs_say(text, sizeof(text), code, "journal", target, NULL);
+static void say(cs_journal *j, const char *code)
+{
+	char text[512], params[512];
+
+	cs_params_pack(params, sizeof(params), "journal", cs_db_target(j->db),
+	    NULL);
+	cs_code_text(code, params, text, sizeof(text));
 	fprintf(stderr, "cardstation: %s [%s]\n", text, code);
+	if (j->notice != NULL)
+		j->notice(j->notice_ctx, code, params);
 }
 
 int jr_wait_server(cs_journal *j, char *why, size_t whylen)
@@ -142,11 +152,11 @@ int jr_wait_server(cs_journal *j, char *why, size_t whylen)
 	char w[512] = "";
 	unsigned pause_ms = 200;
 
-	say("journal.server-lost", cs_db_target(j->db));
+	say(j, "journal.server-lost");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (cs_db_reconnect(j->db, w, sizeof(w)) == CS_OK) {
-			say("journal.server-back", cs_db_target(j->db));
+			say(j, "journal.server-back");
 			return CS_OK;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);

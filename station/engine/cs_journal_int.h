@@ -29,6 +29,8 @@ struct cs_journal {
 	/* The chain's last event as the open write transaction sees it:
 	 * taken with the chain lock (PostgreSQL's chain_head) or read once,
 	 * then moved by each event this transaction adds (jr_event). */
+	cs_jnotice_fn notice; /* the server lost and back (on_notice) */
+	void *notice_ctx;
 	bool head_known;
 	bool head_moved;     /* events added: chain_head to update before
 	                        the commit (PostgreSQL) */

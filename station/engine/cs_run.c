@@ -234,6 +234,27 @@ static void emit(cs_run *r, cs_run_event *ev, int index)
 		r->ui.event(r->ui.ctx, ev);
 }
 
+void cs_run_journal_event(cs_run_event *ev, const char *code,
+    const char *params, char *text, size_t n)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = CS_EV_JOURNAL;
+	ev->state = strcmp(code, "journal.server-back") == 0 ? "back" : "lost";
+	ev->code = code;
+	ev->params = params;
+	ev->text = cs_code_text(code, params, text, n);
+}
+
+/* The run's own connection lost the server, or has it back. */
+static void run_notice(void *ctx, const char *code, const char *params)
+{
+	cs_run_event ev;
+	char text[512];
+
+	cs_run_journal_event(&ev, code, params, text, sizeof(text));
+	emit(ctx, &ev, -1);
+}
+
 /* ---- the end: who still waits for which card ---- */
 
 struct waits {
@@ -467,6 +488,7 @@ int cs_run_start(const cs_run_opts *o, const cs_run_ui *ui, cs_run **out,
 	    whylen)) != CS_OK)
 		goto fail;
 	cs_journal_set_actor(r->j, o->operator_name, NULL);
+	cs_journal_on_notice(r->j, run_notice, r);
 	/* Nothing is written on a journal edited behind the station's back:
 	 * a record edited back to 'queued' would be written on a second card. */
 	if ((rc = cs_journal_trust(r->j, why, whylen)) != CS_OK)

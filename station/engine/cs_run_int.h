@@ -24,4 +24,9 @@ int cs_run_file_sha256(const char *path, char hex[65]);
 /* The worker's whole life; returns its exit status. */
 int cs_worker_main(const cs_worker_args *a);
 
+/* The run event of a journal notice (cs_journal_on_notice): text in the
+ * caller's buffer. */
+void cs_run_journal_event(cs_run_event *ev, const char *code,
+    const char *params, char *text, size_t n);
+
 #endif

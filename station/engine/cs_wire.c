@@ -104,8 +104,8 @@ int cs_wire_parse(char *line, cs_run_event *ev)
 	ev->detail = or_null(next_field(&p));
 	ev->pin = or_null(next_field(&p));
 	ev->puk = or_null(next_field(&p));
-	return ev->kind >= CS_EV_READER && ev->kind <= CS_EV_END ? CS_OK :
-	    CS_ERR_FORMAT;
+	return (ev->kind >= CS_EV_READER && ev->kind <= CS_EV_END) ||
+	    ev->kind == CS_EV_JOURNAL ? CS_OK : CS_ERR_FORMAT;
 }
 
 /* ---- the start message ----

@@ -1090,6 +1090,17 @@ static int same_archives(const cs_jrun *run, char *why, size_t whylen)
 	return CS_OK;
 }
 
+/* This worker's connection lost the journal's server, or has it back:
+ * the front end tells its operator why the reader stands still. */
+static void worker_notice(void *ctx, const char *code, const char *params)
+{
+	cs_run_event ev;
+	char text[512];
+
+	cs_run_journal_event(&ev, code, params, text, sizeof(text));
+	send_ev(ctx, &ev);
+}
+
 static int setup(struct worker *w, char *why, size_t whylen)
 {
 	const char *dir = w->o->profiles_dir ? w->o->profiles_dir : cs_profile_dir();
@@ -1100,6 +1111,7 @@ static int setup(struct worker *w, char *why, size_t whylen)
 	    whylen)) != CS_OK)
 		return r;
 	cs_journal_set_actor(w->j, w->o->operator_name, w->a->reader);
+	cs_journal_on_notice(w->j, worker_notice, w);
 	/* This process owns the claims it takes, and its reader: another
 	 * station on the same run leaves both alone while this one lives. A
 	 * worker of a station that was stopped finishes its card first:

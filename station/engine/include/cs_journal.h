@@ -214,6 +214,14 @@ void cs_journal_close(cs_journal *j);
 /* The schema version of the open file. */
 int cs_journal_version(cs_journal *j);
 
+/* The journal's server lost, and back (PostgreSQL): code
+ * journal.server-lost, then journal.server-back once it answers again;
+ * params journal=the server (cs_codes.h). The engine also writes the line
+ * on stderr; a front end that shows a run tells its operator too. */
+typedef void (*cs_jnotice_fn)(void *ctx, const char *code,
+    const char *params);
+void cs_journal_on_notice(cs_journal *j, cs_jnotice_fn fn, void *ctx);
+
 /* Who acts on this connection: every event it writes carries them. */
 int cs_journal_set_actor(cs_journal *j, const char *operator_name,
     const char *reader);

@@ -103,6 +103,11 @@ typedef enum cs_run_ev_kind {
 	 * that card; code run.waits-*, params with seq (the record's place in
 	 * the run), holder, chip, printed. */
 	CS_EV_WAITING,
+	/* The journal's server lost or back (cs_journal_on_notice): state
+	 * "lost" or "back", code journal.server-lost or -back, params
+	 * journal; reader_index -1 for the run's own connection, else that
+	 * reader's worker (each keeps its own). */
+	CS_EV_JOURNAL,
 } cs_run_ev_kind;
 
 typedef struct cs_run_event {

@@ -362,8 +362,9 @@ stories.mixed_puks = async () => {
 
 // The journal's server restarted in the middle of a run at the kiosk
 // (PostgreSQL only: own-server.sh restarts the story's own server when
-// asked). The run's connection is cut: the kiosk says so in its log,
-// waits for the server, and goes on; the next card is written and
+// asked). The run's connection is cut: the kiosk says so in its log and
+// in the run view (journal.lost, the page's banner), waits for the
+// server, and goes on; the next card is written and
 // journaled, the desk's search answers, and the chain is whole.
 stories.server_lost = async () => {
   assert.ok(process.env.CS_PG_CTL, 'the story needs a server of its own (own-server.sh)');
@@ -381,6 +382,12 @@ stories.server_lost = async () => {
   let d = done(1);
   assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
   await d;
+  // The run view says the server is gone while a connection waits for
+  // it, then that it is back (CS_EV_JOURNAL: the page's banner).
+  const lostSeen = es.wait('state', (s) => s.journal && s.journal.lost && s.journal.code === 'journal.server-lost',
+    CARD_T, 'the run view says the journal server is lost');
+  const backSeen = es.wait('state', (s) => s.journal && !s.journal.lost && s.journal.outages >= 1 &&
+    s.journal.code === 'journal.server-back', CARD_T, 'the run view says the journal server is back');
   // The server goes away and comes back (every session cut).
   const restart = spawnSync('bash', ['-c', 'echo restart >"$CS_PG_CTL/req"; read -r a <"$CS_PG_CTL/ack"; [ "$a" = ok ]'],
     { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120000 });
@@ -396,6 +403,9 @@ stories.server_lost = async () => {
   d = done(2);
   assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
   await d;
+  const lost = await lostSeen;
+  assert.ok(lost.journal.params && lost.journal.params.journal, 'the banner names the server');
+  await backSeen;
   const ended = es.wait('end', () => true, CARD_T, 'run paused');
   assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
   await ended;
