@@ -39,17 +39,7 @@ tb_journal() {
 			WHERE table_schema = 'public'")" = 0 ] ||
 			tb_sql "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
 		"${CS_BIN:?}" journal init >/dev/null ||
-			{ echo "tb: journal init on $CS_PG_URI failed" >&2; return 1; }
-		# The stories' own SQL says group_concat, as SQLite does.
-		tb_sql "CREATE FUNCTION tb_gc(a text, b text) RETURNS text
-			LANGUAGE sql IMMUTABLE AS \$\$ SELECT CASE WHEN a IS NULL THEN b
-			WHEN b IS NULL THEN a ELSE a || ',' || b END \$\$;
-			CREATE AGGREGATE group_concat(text) (SFUNC = tb_gc, STYPE = text);
-			CREATE FUNCTION tb_gc2(a text, b text, sep text) RETURNS text
-			LANGUAGE sql IMMUTABLE AS \$\$ SELECT CASE WHEN a IS NULL THEN b
-			WHEN b IS NULL THEN a ELSE a || sep || b END \$\$;
-			CREATE AGGREGATE group_concat(text, text) (SFUNC = tb_gc2,
-			STYPE = text)" ;;
+			{ echo "tb: journal init on $CS_PG_URI failed" >&2; return 1; } ;;
 	*) echo "tb: CS_TEST_JOURNAL is sqlite or pg, not '$CS_TEST_JOURNAL'" >&2; return 1 ;;
 	esac
 }

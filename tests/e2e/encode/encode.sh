@@ -125,7 +125,7 @@ queue_three_cards() {
 	encode_stop
 	[ "$(sql "SELECT count(*) FROM records WHERE state = 'done'")" -eq 3 ] ||
 		fail "not three records done"
-	[ "$(sql "SELECT group_concat(printed_no) FROM (SELECT printed_no FROM cards ORDER BY id) AS p")" = \
+	[ "$(sql "SELECT printed_no FROM cards ORDER BY id" | paste -sd, -)" = \
 		"P-a,P-b,P-c" ] || fail "printed numbers not journaled"
 	# the order of the queue is the order of the index
 	[ "$(sql "SELECT serial FROM records WHERE card_id =
@@ -750,8 +750,7 @@ returned_or_lost_card() {
 		esac
 	done
 	local states
-	states=$(sql "SELECT group_concat(state, ',') FROM (SELECT state FROM cards
-		ORDER BY chip_serial) AS s")
+	states=$(sql "SELECT state FROM cards ORDER BY chip_serial" | paste -sd, -)
 	[ "$states" = returned,lost ] || fail "the cards' states changed: $states"
 	[ "$(sql "SELECT count(*) FROM records WHERE state = 'queued' AND
 		pending_card_id IS NULL")" -eq 1 ] ||
@@ -775,8 +774,8 @@ unfit_keys() {
 		--key-type rsa-3072@2 >/dev/null
 	"$CS_BIN" run new "$W/b/clientAll.zip" "$W/b/clientAllPin.zip" \
 		--institution "$INST" >"$OUT" 2>&1 && fail "run new said all usable"
-	[ "$(sql "SELECT group_concat(k, ' ') FROM (SELECT key_type || ':' ||
-		coalesce(problem, '-') AS k FROM records ORDER BY seq) AS s")" = \
+	[ "$(sql "SELECT key_type || ':' || coalesce(problem, '-') FROM records
+		ORDER BY seq" | paste -sd ' ' -)" = \
 		"ec-prime256v1:key-unsupported rsa-3072:key-unsupported rsa-2048:-" ] ||
 		fail "key types not refused at import: $(sql "SELECT key_type, problem FROM records")"
 	card a AA

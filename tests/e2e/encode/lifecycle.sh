@@ -255,8 +255,8 @@ returned_reuse() {
 	card_holds 0 "$(serial_of 2)"
 	[ "$(sql "SELECT state FROM cards")" = issued ] ||
 		fail "the reinstalled card is not issued"
-	[ "$(sql "SELECT group_concat(outcome, ',') FROM (SELECT outcome FROM
-		issuances ORDER BY id) AS h")" = wiped,verified ] ||
+	[ "$(sql "SELECT outcome FROM issuances ORDER BY id" | paste -sd, -)" = \
+		wiped,verified ] ||
 		fail "the card's history: $(sql "SELECT outcome FROM issuances")"
 	# A profile that never re-uses returned cards.
 	mkdir -p "$W/profiles"
