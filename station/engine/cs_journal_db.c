@@ -155,7 +155,8 @@ int jr_wait_server(cs_journal *j, char *why, size_t whylen)
 	say(j, "journal.server-lost");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (cs_db_reconnect(j->db, w, sizeof(w)) == CS_OK) {
+		if (cs_db_reconnect(j->db, w, sizeof(w)) == CS_OK &&
+		    jr_owner_lock(j) == CS_OK) {
 			say(j, "journal.server-back");
 			return CS_OK;
 		}

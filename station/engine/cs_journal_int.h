@@ -138,6 +138,9 @@ extern const char *const jr_snap_tables[5];
  * self (cs_journal_owner.c). A journal read error is UNKNOWN: nothing is
  * taken back on it. */
 cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id);
+/* PostgreSQL: take this connection's owner lock (its session holds it
+ * while the owner lives), at the owner's start and after a lost server. */
+int jr_owner_lock(cs_journal *j);
 
 /* Append the event for a row change of table (row_id), with the row's new
  * snapshot; or, with table NULL, a note whose detail is {"note": reason}.

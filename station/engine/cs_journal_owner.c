@@ -42,9 +42,51 @@ static int owner_get(cs_journal *j, int64_t id, cs_owner *o, int *ended)
 	return r;
 }
 
+/* PostgreSQL: while an owner lives, its connection holds a session lock
+ * named by its id (taken at its start, again after a lost server). The
+ * host name alone does not say one machine: two PCs cloned from one image
+ * share it, and another boot id then means another machine, not this one
+ * rebooted. The lock tells them apart. */
+#define OWNER_LOCK(id) ((INT64_C(0x4353) << 32) | (id)) /* "CS", owner */
+
+int jr_owner_lock(cs_journal *j)
+{
+	cs_db_stmt *st;
+	int r;
+
+	if (!jr_pg(j) || j->owner_id == 0)
+		return CS_OK;
+	/* cs_db's own step: a lost server is the caller's (jr_wait_server
+	 * calls this), not waited for here. */
+	if ((r = cs_db_prepare_fmt(j->db, &st, "SELECT pg_advisory_lock(?1)",
+	    "i", OWNER_LOCK(j->owner_id))) != CS_OK)
+		return r;
+	while ((r = cs_db_step(st)) == CS_DB_ROW)
+		;
+	cs_db_finalize(st);
+	return r == CS_DB_DONE ? CS_OK : r;
+}
+
+/* Whether no session holds owner id's lock (taken and let go at once
+ * outside a transaction, at its end inside one). */
+static bool owner_session_gone(cs_journal *j, int64_t id)
+{
+	cs_db_stmt *st;
+	bool gone = false;
+
+	if (jr_prepare(j, &st, "SELECT CASE WHEN pg_try_advisory_xact_lock(?1) "
+	    "THEN 1 ELSE 0 END", "i", OWNER_LOCK(id)) != CS_OK)
+		return false;
+	if (jr_step(j, st) == CS_DB_ROW)
+		gone = cs_db_column_int(st, 0) == 1;
+	cs_db_finalize(st);
+	return gone;
+}
+
 cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id)
 {
 	cs_owner o;
+	cs_owner_life life;
 	int ended = 0, r;
 
 	/* A claim from before owners existed (id 0) belongs to a station of
@@ -57,7 +99,13 @@ cs_owner_life jr_owner_life(cs_journal *j, const cs_owner *self, int64_t id)
 		return CS_OWNER_UNKNOWN; /* fail closed: nothing is taken back */
 	if (ended)
 		return CS_OWNER_GONE;
-	return cs_owner_life_of(self, &o);
+	life = cs_owner_life_of(self, &o);
+	/* "This host, an earlier boot" on a shared server: unless its
+	 * session is gone too, a PC of the same name still runs it. */
+	if (life == CS_OWNER_GONE && jr_pg(j) &&
+	    strcmp(self->boot_id, o.boot_id) != 0 && !owner_session_gone(j, id))
+		return CS_OWNER_UNKNOWN;
+	return life;
 }
 
 static int owner_close(cs_journal *j, int64_t id, const char *reason)
@@ -142,6 +190,10 @@ static int owner_start_once(cs_journal *j, const char *reader, char *why,
 	r = jr_event(j, "owner.start", "owners", j->owner_id, 0, 0, 0, NULL);
 out:
 	r = jr_tx_leave(j, r, why, whylen);
+	/* The row is in: a server lost just now gives the lock on its
+	 * reconnect (jr_wait_server), so a failure here is not the start's. */
+	if (r == CS_OK)
+		jr_owner_lock(j);
 	if (r != CS_OK)
 		j->owner_id = 0;
 	return r;

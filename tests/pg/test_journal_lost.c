@@ -16,8 +16,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <stdbool.h>
+#include "cs_db.h"
 #include "cs_err.h"
 #include "cs_journal.h"
+#include "cs_journal_int.h"
 
 static char why[1024];
 
@@ -68,6 +71,26 @@ static int64_t records(cs_journal *j, int64_t run)
 	return p.total;
 }
 
+/* Whether a session holds owner id's lock (cs_journal_owner.c), asked
+ * from a connection of another station. */
+static bool owner_lock_held(const char *uri, int64_t id)
+{
+	cs_db *db = NULL;
+	cs_db_stmt *st;
+	bool held;
+
+	if (cs_db_open(&db, uri, 0, why, sizeof(why)) != CS_OK)
+		fail_msg("open: %s", why);
+	assert_int_equal(cs_db_prepare_fmt(db, &st, "SELECT CASE WHEN "
+	    "pg_try_advisory_xact_lock(?1) THEN 0 ELSE 1 END", "i",
+	    (INT64_C(0x4353) << 32) | id), CS_OK);
+	assert_int_equal(cs_db_step(st), CS_DB_ROW);
+	held = cs_db_column_int(st, 0) == 1;
+	cs_db_finalize(st);
+	cs_db_close(db);
+	return held;
+}
+
 static void a_restarted_server_is_waited_for(void **state)
 {
 	const char *uri = getenv("CS_PG_URI");
@@ -89,13 +112,19 @@ static void a_restarted_server_is_waited_for(void **state)
 	assert_int_equal(cs_journal_run_create(j, &in, &run, why, sizeof(why)),
 	    CS_OK);
 	assert_true(add(j, run, 1) > 0);
+	/* A station process: its session holds its owner lock. */
+	assert_int_equal(cs_journal_owner_start(j, "R0", why, sizeof(why)),
+	    CS_OK);
+	assert_true(owner_lock_held(uri, j->owner_id));
 
 	/* Between two changes: the next one waits for the server and is
-	 * done once. */
+	 * done once; the new session holds the owner lock again, so another
+	 * station still sees this one live. */
 	restart_server();
 	if (add(j, run, 2) == 0)
 		fail_msg("a change after the restart: %s", why);
 	assert_int_equal(records(j, run), 2);
+	assert_true(owner_lock_held(uri, j->owner_id));
 
 	/* Inside the caller's transaction: gone whole, the caller is told. */
 	assert_int_equal(cs_journal_begin(j, why, sizeof(why)), CS_OK);

@@ -8,6 +8,7 @@
  * that skip a record another transaction holds, and the chain head lock
  * that serialises writers. On both: the hash chain across savepoints,
  * rollbacks and two connections (the head a write transaction keeps). */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,6 +26,7 @@
 #include "cs_err.h"
 #include "cs_journal.h"
 #include "cs_journal_int.h"
+#include "cs_owner.h"
 
 static char why[1024];
 
@@ -430,13 +432,22 @@ static void pg_lost_connection(void **state)
 	cs_db_close(b);
 }
 
-static cs_db *pg_journal(const char *schema)
+/* A schema of its own holding the journal's tables, as journal init
+ * makes them. */
+static cs_db *pg_tables(const char *schema)
 {
 	cs_db *db = pg_open(schema, true);
 
 	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
 		if (cs_db_exec(db, cs_db_pg_migrations[k]) != CS_OK)
 			fail_msg("schema: %s", cs_db_errmsg(db));
+	return db;
+}
+
+static cs_db *pg_journal(const char *schema)
+{
+	cs_db *db = pg_tables(schema);
+
 	assert_int_equal(cs_db_exec(db, "INSERT INTO runs (created, mode, state) "
 	    "VALUES ('2026-04-01T09:00:00.000Z', 'queue', 'open');"
 	    "INSERT INTO records (run_id, seq, serial, holder, state) VALUES"
@@ -583,9 +594,7 @@ static void schemas_agree_with_the_table_list(void **state)
 	cs_journal_close(j);
 	assert_int_equal(cs_db_open(&lite, path, CS_DB_RDONLY, why, sizeof(why)),
 	    CS_OK);
-	pgdb = pg_open("t_parity", true);
-	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
-		assert_int_equal(cs_db_exec(pgdb, cs_db_pg_migrations[k]), CS_OK);
+	pgdb = pg_tables("t_parity");
 	for (size_t t = 0; t < cs_db_ntables; t++) {
 		const struct cs_db_table *tb = &cs_db_tables[t];
 		int i = 0;
@@ -625,13 +634,11 @@ static void schemas_agree_with_the_table_list(void **state)
  * fresh journal init makes, line for line. */
 static void pg_schema_lines_are_a_fresh_schema(void **state)
 {
-	cs_db *db = pg_open("t_lines", true);
+	cs_db *db = pg_tables("t_lines");
 	cs_db_stmt *st;
 	size_t n = 0;
 
 	(void)state;
-	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
-		assert_int_equal(cs_db_exec(db, cs_db_pg_migrations[k]), CS_OK);
 	assert_int_equal(cs_db_prepare(db, CS_DB_PG_SCHEMA_SQL, &st), CS_OK);
 	for (; cs_db_step(st) == CS_DB_ROW; n++) {
 		if (n >= cs_db_pg_nschema_lines)
@@ -780,7 +787,21 @@ static void doctor_journal_server(void **state)
 	cs_findings_free(&fs);
 }
 
-/* --- the chain's head, on both ------------------------------------------ */
+/* --- the journal itself, on both ----------------------------------------- */
+
+/* A journal on the server in a schema of its own (search_path), for
+ * cs_journal_open: its URI. */
+static const char *pg_journal_uri(const char *schema, char *uri, size_t n)
+{
+	cs_db *db = pg_tables(schema);
+
+	snprintf(uri, n, "INSERT INTO schema_version VALUES (%d, 'now')",
+	    CS_DB_PG_VERSION);
+	assert_int_equal(cs_db_exec(db, uri), CS_OK);
+	cs_db_close(db);
+	snprintf(uri, n, "%s&options=-csearch_path%%3D%s", pg_uri(), schema);
+	return uri;
+}
 
 static int64_t count_findings;
 
@@ -854,7 +875,6 @@ static void chain_head_on_both(void **state)
 {
 	char path[64], uri[1200];
 	cs_db *db;
-	int r;
 
 	(void)state;
 	db = lite_open(path, sizeof(path));
@@ -862,18 +882,46 @@ static void chain_head_on_both(void **state)
 	unlink(path);
 	chain_head_kept_per_transaction(path);
 	lite_remove(path);
-	/* PostgreSQL: a journal in a schema of its own (search_path). */
-	db = pg_open("t_chain", true);
-	for (size_t k = 0; k < cs_db_pg_nmigrations; k++)
-		assert_int_equal(cs_db_exec(db, cs_db_pg_migrations[k]), CS_OK);
-	snprintf(uri, sizeof(uri), "INSERT INTO schema_version VALUES (%d, "
-	    "'now')", CS_DB_PG_VERSION);
-	r = cs_db_exec(db, uri);
-	assert_int_equal(r, CS_OK);
-	cs_db_close(db);
-	snprintf(uri, sizeof(uri), "%s&options=-csearch_path%%3Dt_chain",
-	    pg_uri());
-	chain_head_kept_per_transaction(uri);
+	chain_head_kept_per_transaction(pg_journal_uri("t_chain", uri, sizeof(uri)));
+}
+
+/* Two PCs cloned from one image share a host name; the other one's live
+ * station has another boot id, which on this host alone would mean a
+ * process of an earlier boot, gone. On the server its connection's owner
+ * lock says it lives: its claims are not taken back until its session
+ * ends. */
+static void pg_owner_on_a_clone(void **state)
+{
+	cs_journal *a = NULL, *b = NULL;
+	cs_owner self;
+	char uri[1200], sql[128];
+	int64_t id;
+
+	(void)state;
+	pg_journal_uri("t_owner", uri, sizeof(uri));
+	if (cs_journal_open(&a, uri, 0, why, sizeof(why)) != CS_OK ||
+	    cs_journal_open(&b, uri, 0, why, sizeof(why)) != CS_OK)
+		fail_msg("journal: %s", why);
+	assert_int_equal(cs_journal_owner_start(a, "Clone Reader 00 00", why,
+	    sizeof(why)), CS_OK);
+	id = a->owner_id;
+	assert_true(id > 0);
+	/* The same station seen from the other PC: another boot. */
+	snprintf(sql, sizeof(sql), "UPDATE owners SET boot_id = 'the-clone' "
+	    "WHERE id = %" PRId64, id);
+	assert_int_equal(jr_run(b, sql, ""), CS_OK);
+	assert_int_equal(cs_owner_self(&self), CS_OK);
+	assert_int_equal(jr_owner_life(b, &self, id), CS_OWNER_UNKNOWN);
+	/* Its reader stays its own too. */
+	assert_int_equal(cs_journal_owner_start(b, "Clone Reader 00 00", why,
+	    sizeof(why)), CS_ERR_STATE);
+	assert_non_null(strstr(why, "in use by another station process"));
+	/* Its session gone (the PC off): gone, and its reader free. */
+	cs_journal_close(a);
+	assert_int_equal(jr_owner_life(b, &self, id), CS_OWNER_GONE);
+	assert_int_equal(cs_journal_owner_start(b, "Clone Reader 00 00", why,
+	    sizeof(why)), CS_OK);
+	cs_journal_close(b);
 }
 
 int main(void)
@@ -893,6 +941,7 @@ int main(void)
 		cmocka_unit_test(doctor_journal_server),
 		cmocka_unit_test(json_as_sqlite_writes_it),
 		cmocka_unit_test(chain_head_on_both),
+		cmocka_unit_test(pg_owner_on_a_clone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
