@@ -117,6 +117,10 @@ struct ks_runctl {
 	uint64_t journal_lost;
 	int journal_outages;
 	ks_msg journal_msg;
+	/* Each view written (an event's or a GET's) is numbered, under the
+	 * lock: a page keeps the newest, as a GET's answer can arrive after
+	 * a later event's view. Never reset. */
+	uint64_t seq;
 	ks_letter letters[KS_MAX_LETTERS];
 };
 
@@ -203,8 +207,8 @@ static void write_view(ks_runctl *rc, FILE *f, const ks_session *se)
 	int64_t now = ks_now_ms();
 	int first = 1, waiting = 0;
 
-	fprintf(f, "{\"active\":%s,\"ended\":%s", rc->active ? "true" : "false",
-	    rc->ended ? "true" : "false");
+	fprintf(f, "{\"seq\":%" PRIu64 ",\"active\":%s,\"ended\":%s", ++rc->seq,
+	    rc->active ? "true" : "false", rc->ended ? "true" : "false");
 	json_int(f, "run_id", rc->run_id);
 	cs_json_kv(f, 0, "end_text", nz(rc->end_text));
 	msg_json(f, "end_", &rc->end_msg);

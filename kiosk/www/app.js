@@ -271,7 +271,7 @@
     for (const i of own) i.value = '';
     $('start-dlg').close();
     try {
-      S.run = await post('/api/run/start', f);
+      takeRun(await post('/api/run/start', f));
       show('encode');
     } catch (e) { fail(e); }
   }
@@ -724,9 +724,15 @@
     if (!S.operator || !has('encode')) return;
     try {
       const run = await get('/api/state');
-      S.run = run; S.letters = run.letters || []; S.waiting = run.letters_waiting;
+      S.letters = run.letters || []; S.waiting = run.letters_waiting;
+      takeRun(run);
       renderRun();
     } catch (e) { /* logged out */ }
+  }
+  /* A view older than the one shown (a GET answered before the event
+   * that came in since) does not undo it: views are numbered. */
+  function takeRun(run) {
+    if (!S.run || !(run.seq < S.run.seq)) S.run = run;
   }
   function listen() {
     if (S.es) S.es.close();
@@ -734,7 +740,7 @@
     S.es = es;
     es.addEventListener('hello', refreshState);
     es.addEventListener('resync', refreshState);
-    es.addEventListener('state', (m) => { S.run = JSON.parse(m.data); renderRun();
+    es.addEventListener('state', (m) => { takeRun(JSON.parse(m.data)); renderRun();
       if (has('encode') && S.run.letters_waiting !== S.waiting) refreshState();
       if (S.run.active && S.screen === 'start' && confirmReader() && has('encode')) show('encode'); });
     es.addEventListener('end', () => { if (S.operator && has('encode') && S.screen !== 'letter') show('encode'); });

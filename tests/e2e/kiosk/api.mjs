@@ -37,6 +37,10 @@ function tb(...args) {
 // reader's printed-number question (S-0001, S-0002), wait for both cards
 // done, then pause the run so that the readers are free for the desk.
 async function twoCardsThenPause(op, es, body, images) {
+  // Every view is numbered, later ones higher (the page keeps the newest:
+  // a GET's answer may come after a later event's view).
+  const seqs = [];
+  es.waiters.push({ type: 'state', pred: (s) => { seqs.push(s.seq); return false; }, resolve: () => {} });
   const asking = (i) => es.wait('state', (s) => s.readers && s.readers[i] && s.readers[i].confirm, CARD_T, `reader ${i} asks`);
   const a0 = asking(0), a1 = asking(1);
   const st = await op.post('/api/run/start', body);
@@ -47,6 +51,11 @@ async function twoCardsThenPause(op, es, body, images) {
   assert.equal((await op.post('/api/run/answer', { reader: '0', printed: 'S-0001' })).status, 200);
   assert.equal((await op.post('/api/run/answer', { reader: '1', printed: 'S-0002' })).status, 200);
   await done;
+  const now = await op.get('/api/state');
+  assert.equal(now.status, 200, now.body);
+  assert.ok(seqs.length > 2 && seqs.every((q, i) => Number.isInteger(q) && (i === 0 || q > seqs[i - 1])),
+    `the views' numbers rise: ${seqs}`);
+  assert.ok(now.json.seq > seqs[seqs.length - 1], `a GET after the events is newer: ${now.json.seq} after ${seqs}`);
   const ended = es.wait('end', () => true, CARD_T, 'run paused');
   assert.equal((await op.post('/api/run/control', { action: 'pause' })).status, 200);
   await ended;
