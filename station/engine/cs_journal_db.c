@@ -273,8 +273,8 @@ int jr_tx_leave(cs_journal *j, int r, char *why, size_t whylen)
 	j->in_write = false;
 	/* PostgreSQL's chain_head names the last event (so that check sees
 	 * the last one deleted): once per transaction, before its commit. */
-	if (r == CS_OK)
-		r = jr_chain_head_store(j);
+	if (r == CS_OK && (r = jr_chain_head_store(j)) != CS_OK)
+		r = jr_err(j, r, why, whylen, "cannot note the chain's head");
 	j->head_known = j->head_moved = false;
 	if (r != CS_OK) {
 		j->lost = cs_db_last_fail(j->db) == CS_DB_FAIL_LOST;
