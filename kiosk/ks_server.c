@@ -181,22 +181,42 @@ enum MHD_Result ks_reply_secret(ks_req *rq, cs_secret *body)
 	return queue(rq, MHD_HTTP_OK, resp, "application/json");
 }
 
+/* A JSON object answer: object_start opens it in memory (NULL when out
+ * of memory), the caller writes its members, object_end closes and sends
+ * it. */
+static FILE *object_start(char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+
+	if (f != NULL)
+		fputc('{', f);
+	return f;
+}
+
+static enum MHD_Result object_end(ks_req *rq, unsigned status, FILE *f,
+    char **buf, size_t *len)
+{
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(*buf);
+		return MHD_NO;
+	}
+	return ks_reply_take(rq, status, "application/json", *buf, *len, NULL);
+}
+
 enum MHD_Result ks_reply_error(ks_req *rq, unsigned status, const char *code,
     const char *detail)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = object_start(&buf, &len);
 
 	if (f == NULL)
 		return MHD_NO;
-	fputc('{', f);
 	cs_json_kv(f, 1, "error", code);
 	if (detail != NULL && *detail != '\0')
 		cs_json_kv(f, 0, "detail", detail);
-	fputc('}', f);
-	fclose(f);
-	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
+	return object_end(rq, status, f, &buf, &len);
 }
 
 /* An engine failure as the page needs it (no braces): error, the kiosk's
@@ -216,18 +236,12 @@ enum MHD_Result ks_reply_msg(ks_req *rq, unsigned status,
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = object_start(&buf, &len);
 
 	if (f == NULL)
 		return MHD_NO;
-	fputc('{', f);
 	ks_write_msg_error(f, error, m);
-	fputc('}', f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return MHD_NO;
-	}
-	return ks_reply_take(rq, status, "application/json", buf, len, NULL);
+	return object_end(rq, status, f, &buf, &len);
 }
 
 const char *ks_arg(ks_req *rq, const char *key)
