@@ -220,29 +220,47 @@ static int make_detail(cs_journal *j, const char *table, int64_t row_id,
 	return *out ? CS_OK : CS_ERR_NOMEM;
 }
 
-int jr_chain_head(cs_journal *j)
+/* The head as sql's one row (id, hash) gives it: CS_DB_ROW (the head is
+ * known then), CS_DB_DONE (no row) or a cs_err. */
+static int read_head(cs_journal *j, const char *sql)
 {
-	cs_db_stmt *st = NULL;
+	cs_db_stmt *st;
 	int r;
 
-	if (j->head_known)
-		return CS_OK;
-	if ((r = jr_prepare(j, &st, "SELECT id, hash FROM events ORDER BY id "
-	    "DESC LIMIT 1", NULL)) != CS_OK)
+	if ((r = jr_prepare(j, &st, sql, NULL)) != CS_OK)
 		return r;
-	j->head_id = 0;
-	memcpy(j->head_hash, JR_ZERO_HASH, sizeof(j->head_hash));
 	if ((r = cs_db_step(st)) == CS_DB_ROW) {
 		const char *h = cs_db_column_text(st, 1);
 
 		j->head_id = cs_db_column_int(st, 0);
 		snprintf(j->head_hash, sizeof(j->head_hash), "%s", h ? h : "");
-		r = CS_OK;
-	} else if (r == CS_DB_DONE)
-		r = CS_OK;
+		j->head_known = true;
+	}
 	cs_db_finalize(st);
-	j->head_known = r == CS_OK;
 	return r;
+}
+
+int jr_chain_head(cs_journal *j)
+{
+	int r;
+
+	if (j->head_known)
+		return CS_OK;
+	r = read_head(j, "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1");
+	if (r == CS_DB_DONE) { /* no event yet */
+		j->head_id = 0;
+		memcpy(j->head_hash, JR_ZERO_HASH, sizeof(j->head_hash));
+		j->head_known = true;
+	}
+	return r < 0 ? r : CS_OK;
+}
+
+int jr_chain_lock(cs_journal *j)
+{
+	int r = read_head(j, CS_DB_PG_CHAIN_LOCK);
+
+	/* No head row: log check names it. */
+	return r == CS_DB_ROW ? CS_OK : r == CS_DB_DONE ? CS_ERR_DB : r;
 }
 
 int jr_chain_head_store(cs_journal *j)

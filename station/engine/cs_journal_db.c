@@ -186,27 +186,6 @@ bool jr_writable(cs_journal *j, char *why, size_t whylen)
 /* The outermost write transaction: on PostgreSQL the chain head's row
  * lock first, so that writers queue as SQLite's BEGIN IMMEDIATE makes
  * them (docs/postgresql.md). A server found gone is waited for. */
-static int chain_lock(cs_journal *j)
-{
-	cs_db_stmt *st;
-	int r;
-
-	if ((r = cs_db_prepare_fmt(j->db, &st, CS_DB_PG_CHAIN_LOCK, NULL)) !=
-	    CS_OK)
-		return r;
-	if ((r = cs_db_step(st)) == CS_DB_ROW) {
-		const char *h = cs_db_column_text(st, 1);
-
-		j->head_id = cs_db_column_int(st, 0);
-		snprintf(j->head_hash, sizeof(j->head_hash), "%s", h ? h : "");
-		j->head_known = true;
-		r = CS_OK;
-	} else if (r == CS_DB_DONE)
-		r = CS_ERR_DB; /* no head row: log check names it */
-	cs_db_finalize(st);
-	return r;
-}
-
 static int begin_write(cs_journal *j, char *why, size_t whylen)
 {
 	int r;
@@ -214,7 +193,7 @@ static int begin_write(cs_journal *j, char *why, size_t whylen)
 	for (;;) {
 		j->head_known = j->head_moved = false;
 		if ((r = cs_db_begin(j->db, CS_DB_TX_WRITE)) == CS_OK && jr_pg(j) &&
-		    (r = chain_lock(j)) != CS_OK &&
+		    (r = jr_chain_lock(j)) != CS_OK &&
 		    cs_db_last_fail(j->db) != CS_DB_FAIL_LOST)
 			cs_db_rollback(j->db);
 		if (r == CS_OK) {

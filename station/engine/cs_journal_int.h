@@ -26,11 +26,11 @@ struct cs_journal {
 	int64_t changes;     /* rows jr_run's statement changed */
 	int64_t last_id;     /* what jr_run's statement returned first
 	                        (INSERT ... RETURNING id), or 0 */
+	cs_jnotice_fn notice; /* the server lost and back (on_notice) */
+	void *notice_ctx;
 	/* The chain's last event as the open write transaction sees it:
 	 * taken with the chain lock (PostgreSQL's chain_head) or read once,
 	 * then moved by each event this transaction adds (jr_event). */
-	cs_jnotice_fn notice; /* the server lost and back (on_notice) */
-	void *notice_ctx;
 	bool head_known;
 	bool head_moved;     /* events added: chain_head to update before
 	                        the commit (PostgreSQL) */
@@ -151,6 +151,8 @@ int jr_event(cs_journal *j, const char *kind, const char *table,
 /* Make j->head_id/head_hash the chain's last event (read once in a write
  * transaction, unless the chain lock gave it). */
 int jr_chain_head(cs_journal *j);
+/* PostgreSQL: lock chain_head (the one write lock), its row the head. */
+int jr_chain_lock(cs_journal *j);
 /* PostgreSQL: write the head the transaction's events moved into
  * chain_head (before its commit, or a check inside it). */
 int jr_chain_head_store(cs_journal *j);
